@@ -1,0 +1,16 @@
+"""Aurore: the neural network that wrote novels.
+
+A workshop library: corpus preparation, tokenizer, GPT-2 training on
+TensorFlow with KerasHub, evaluation, generation, and the exercise machinery.
+Importing the package quiets TensorFlow's start-up noise and selects the
+TensorFlow backend for Keras, before either is imported.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# The hub is unreachable in workshop rooms: never wait on it.
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+__version__ = "0.1.0"

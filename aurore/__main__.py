@@ -1,0 +1,7 @@
+"""`python -m aurore …` entry point."""
+
+import sys
+
+from aurore.cli import main
+
+sys.exit(main())

@@ -1,0 +1,42 @@
+"""The `python -m aurore` command line.
+
+Each subcommand lives in its own module under `aurore/commands/`, which
+defines `register(subparsers)`; this file only discovers and dispatches.
+Errors the user can fix (`AuroreError`) are printed as one clear message with
+exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import aurore
+from aurore import commands
+from aurore.errors import AuroreError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m aurore",
+        description="Aurore: the neural network that wrote novels (workshop tools).",
+    )
+    parser.add_argument("--version", action="version", version=f"aurore {aurore.__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"aurore.commands.{info.name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except AuroreError as error:
+        print(f"aurore: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("aurore: interrupted.", file=sys.stderr)
+        return 130

@@ -1,0 +1,83 @@
+"""`python -m aurore exercises list|sync|reset` and `python -m aurore check N`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+from aurore import atomic, checks, exercises
+from aurore.errors import AuroreError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("exercises", help="list the exercises, derive stubs, reset a file")
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("list", help="the exercises and their files").set_defaults(handler=_list)
+    sync = sub.add_parser("sync", help="(maintainers) rewrite every exercise stub from its solution")
+    sync.set_defaults(handler=_sync)
+    reset = sub.add_parser("reset", help="put the stub back; your version is kept as a backup")
+    reset.add_argument("number")
+    reset.set_defaults(handler=_reset)
+
+    check = subparsers.add_parser("check", help="run an exercise's checks on your code")
+    check.add_argument("number", help="exercise number, e.g. 1")
+    check.add_argument("--solution", action="store_true", help="check the reference solution instead")
+    check.add_argument("--lang", choices=exercises.LANGS, default="fr")
+    check.add_argument("--json", action="store_true", help="print the full report as JSON")
+    check.set_defaults(handler=_check)
+
+
+def _list(args) -> int:
+    for exercise in exercises.all_exercises():
+        print(f"{exercise.number:2d}  {exercise.title['fr']}  ({exercise.exercise_path.name})")
+    return 0
+
+
+def _sync(args) -> int:
+    for exercise in exercises.all_exercises():
+        atomic.write_text(exercise.exercise_path, exercises.stub_for(exercise))
+        print(f"wrote {exercise.exercise_path}")
+    return 0
+
+
+def reset(number) -> str | None:
+    """Restore the stub; returns the backup file name, if there was a version to keep."""
+    exercise = exercises.get(number)
+    backup = None
+    if exercise.exercise_path.exists():
+        backup = exercise.exercise_path.with_name(f"{exercise.slug}.{time.strftime('%Y%m%d-%H%M%S')}.bak.py")
+        shutil.copy2(exercise.exercise_path, backup)
+    atomic.write_text(exercise.exercise_path, exercises.stub_for(exercise))
+    return backup.name if backup else None
+
+
+def _reset(args) -> int:
+    backup = reset(args.number)
+    if backup:
+        print(f"Your version was saved as exercises/{backup}.")
+    print(f"exercises/{exercises.get(args.number).filename} is the stub again.")
+    return 0
+
+
+def _check(args) -> int:
+    variant = "solution" if args.solution else "exercise"
+    report = checks.run_checks(args.number, variant, args.lang)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1))
+        return 0 if report["all_passed"] else 1
+    for entry in report["checks"]:
+        mark = "✔" if entry["outcome"] == "passed" else "✘"
+        print(f"{mark} {entry['title'][args.lang]}")
+        if entry["message"]:
+            print(f"    {entry['message']}")
+        if entry["where"]:
+            print(f"    → {entry['where']}")
+    if report["status"] == "timeout":
+        raise AuroreError(f"The checks took longer than {checks.WALL_SECONDS} s and were stopped: "
+                          "look for an endless loop in your code.")
+    if report["status"] == "crashed" and not report["checks"]:
+        print(report["output"][-3000:])
+        raise AuroreError("The checks could not run (see the output above).")
+    print(f"{report['passed']} passed, {report['failed']} failed ({report['seconds']} s)")
+    return 0 if report["all_passed"] else 1

@@ -1,0 +1,53 @@
+"""Where Aurore keeps its data, in one place.
+
+Everything generated (book cache, dataset, tokenizer, models, learner
+progress) lives under one data folder, `./data` by default, moved with the
+AURORE_DATA environment variable. The book cache can be moved on its own with
+AURORE_CACHE (a shared, read-mostly folder in a classroom).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The repository root: solutions/, exercises/, tests/ sit here.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("AURORE_DATA", ROOT / "data"))
+
+
+def cache_dir() -> Path:
+    """Downloaded raw books, one `<id>.txt` per Gutenberg ebook."""
+    return Path(os.environ.get("AURORE_CACHE", data_dir() / "cache" / "books"))
+
+
+def dataset_dir() -> Path:
+    return data_dir() / "dataset"
+
+
+def tokenizer_dir() -> Path:
+    return data_dir() / "tokenizer"
+
+
+def models_dir() -> Path:
+    return data_dir() / "models"
+
+
+def default_model_dir() -> Path:
+    return models_dir() / "cpu"
+
+
+def nltk_dir() -> Path:
+    """NLTK_DATA folder holding the Punkt parameters Aurore trains itself."""
+    return data_dir() / "nltk_data"
+
+
+def solutions_dir() -> Path:
+    return ROOT / "solutions"
+
+
+def exercises_dir() -> Path:
+    return Path(os.environ.get("AURORE_EXERCISES", ROOT / "exercises"))

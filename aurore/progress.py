@@ -1,0 +1,92 @@
+"""Progress reporting shared by the CLI and the web app.
+
+Two renderings of the same events:
+- ``bar`` (default): tqdm progress bars and plain log lines, for a terminal;
+- ``json``: one JSON object per line on stdout, for the web app, which runs
+  steps as subprocesses (AURORE_PROGRESS=json) and streams the events to the
+  browser.
+
+Event shapes (json mode):
+    {"event": "log", "message": "…"}
+    {"event": "progress", "task": "…", "done": 3, "total": 12, "unit": "…", "metrics": {…}}
+    {"event": "metrics", …free fields…}   e.g. a training evaluation
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+
+
+def mode() -> str:
+    return os.environ.get("AURORE_PROGRESS", "bar")
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    with _lock:
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.flush()
+
+
+def log(message: str) -> None:
+    """A line for the user: printed, or sent as a log event."""
+    if mode() == "json":
+        _emit({"event": "log", "message": message})
+    else:
+        from tqdm import tqdm
+
+        tqdm.write(message)
+
+
+def event(kind: str, **fields: Any) -> None:
+    """A structured event (metrics…); in bar mode, printed only if it has a message."""
+    if mode() == "json":
+        _emit({"event": kind, **fields})
+    elif "message" in fields:
+        log(str(fields["message"]))
+
+
+class Task:
+    """A unit of work with a known or unknown total; use as a context manager."""
+
+    def __init__(self, name: str, total: int | None = None, unit: str = "it"):
+        self.name, self.total, self.unit, self.done = name, total, unit, 0
+        self.metrics: dict[str, Any] = {}
+        self._bar = None
+        if mode() != "json":
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=name, unit=unit, dynamic_ncols=True)
+
+    def update(self, n: int = 1, **metrics: Any) -> None:
+        self.done += n
+        self.metrics.update(metrics)
+        if self._bar is not None:
+            if metrics:
+                self._bar.set_postfix(
+                    {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in metrics.items()},
+                    refresh=False,
+                )
+            self._bar.update(n)
+        else:
+            _emit({"event": "progress", "task": self.name, "done": self.done,
+                   "total": self.total, "unit": self.unit, "metrics": self.metrics})
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def __enter__(self) -> "Task":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def task(name: str, total: int | None = None, unit: str = "it") -> Task:
+    return Task(name, total, unit)
