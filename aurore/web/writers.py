@@ -1,14 +1,93 @@
-"""Writers' generation page. (Placeholder until the writers issue lands.)"""
+"""The writers' page: write the beginning of a text, watch Aurore continue it.
 
-from flask import Blueprint, render_template
+The page itself is static HTML plus `static/js/writers.js`, which calls the
+streaming API (`POST /api/generate/stream`) and keeps the last texts in the
+browser. With no trained model yet, the page says how to get one instead of
+failing. French first; `?lang=en` for English. In public mode, `/` leads here.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session
+
+from aurore.web import api_params
 
 bp = Blueprint("writers", __name__)
+
+LANGS = ("fr", "en")
+
+
+#: The sentences writers.js shows, by language (the page passes one language's as JSON).
+SCRIPT_TEXT = {
+    "writing": ("Aurore écrit…", "Aurore is writing…"),
+    "waiting": ("En attente d'une place…", "Waiting for a free place…"),
+    "stopped": ("Arrêté.", "Stopped."),
+    "done": ("Terminé", "Done"),
+    "tokens": ("tokens", "tokens"),
+    "copied": ("Copié !", "Copied!"),
+    "copy_failed": ("Copie impossible : sélectionnez le texte à la main.", "Cannot copy: select the text by hand."),
+    "empty_prompt": ("Écrivez d'abord le début d'un texte.", "Write the beginning of a text first."),
+    "busy": ("Le serveur est occupé : réessayez dans {s} s.", "The server is busy: try again in {s} s."),
+    "rate_limited": ("Trop de demandes : réessayez dans {s} s.", "Too many requests: try again in {s} s."),
+    "too_long": ("Ce début est trop long pour le modèle : raccourcissez-le.",
+                 "This beginning is too long for the model: shorten it."),
+    "no_model": ("Aucun modèle entraîné : rechargez la page pour savoir comment en obtenir un.",
+                 "No trained model: reload the page to learn how to get one."),
+    "network": ("La connexion au serveur a échoué.", "The connection to the server failed."),
+    "invalid": ("Réglage refusé", "Setting refused"),
+    "restore": ("Reprendre", "Reopen"),
+    "finish_length": ("longueur atteinte", "length reached"),
+    "finish_stop": ("texte d'arrêt rencontré", "stop text met"),
+    "finish_sentence_end": ("fin de phrase", "end of sentence"),
+    "finish_end_of_text": ("fin du texte", "end of text"),
+    "finish_cancelled": ("arrêté", "stopped"),
+}
+
+
+def script_text(lang: str) -> dict[str, str]:
+    index = LANGS.index(lang)
+    return {key: pair[index] for key, pair in SCRIPT_TEXT.items()}
+
+
+def page_lang() -> str:
+    """`?lang=` if given (remembered in the session when sessions are on), else the session's, else French."""
+    wanted = request.args.get("lang")
+    if wanted in LANGS:
+        if current_app.secret_key:
+            session["lang"] = wanted
+        return wanted
+    remembered = session.get("lang") if current_app.secret_key else None
+    return remembered if remembered in LANGS else "fr"
+
+
+def form_settings() -> dict:
+    """Defaults and bounds of the form, the same as the API's (GET /info)."""
+    return {
+        "max_new_tokens": {"default": 100, "min": 1, "max": current_app.config["GENERATION_MAX_NEW_TOKENS"]},
+        "temperature": {"default": 0.8, "min": 0.05, "max": api_params.MAX_TEMPERATURE, "step": 0.05},
+        "top_k": {"default": 40, "min": 1, "max": api_params.MAX_TOP_K},
+        "top_p": {"default": 0.95, "min": 0.01, "max": 1.0, "step": 0.01},
+        "prompt_bytes": api_params.MAX_PROMPT_BYTES,
+    }
 
 
 @bp.get("/generate")
 def page():
-    return render_template("base.html")
+    lang = page_lang()
+    pool = current_app.extensions["aurore_generation"]
+    models = pool.names()
+    if not models:
+        return render_template("writers/no_model.html", lang=lang, models_dir=str(pool.models_dir),
+                               public=current_app.config["PUBLIC"])
+    return render_template("writers/generate.html", lang=lang, models=models, settings=form_settings(),
+                           texts=script_text(lang))
+
+
+def public_home():
+    return redirect("/generate" + ("?" + request.query_string.decode("latin-1") if request.query_string else ""))
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
+    if app.config["PUBLIC"]:
+        app.add_url_rule("/", "public_home", public_home)

@@ -1,0 +1,77 @@
+"""`python -m aurore prepare`: books in, sentence dataset out (exercise 1's step)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from aurore import catalogue, download, exercises, progress
+from aurore import dataset as saved_dataset
+from aurore.errors import AuroreError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "prepare", help="download, clean and split the books into a sentence dataset",
+        description="Download (or read) the books, strip the Gutenberg licence, split into sentences, "
+                    "and save train/validation/test splits.")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--source", metavar="DIR", help="read <id>.txt files from this folder (env AURORE_SOURCE)")
+    where.add_argument("--mirror", metavar="URL",
+                       help=f"download from this mirror (env AURORE_MIRROR; default {download.DEFAULT_MIRROR})")
+    parser.add_argument("--books", metavar="ID,ID,…", help="training books (default: the workshop's)")
+    parser.add_argument("--test-book", metavar="ID", help="held-out test book (default: La Mare au Diable)")
+    parser.add_argument("--min-words", metavar="N", help="drop fragments shorter than N words")
+    parser.add_argument("--out", metavar="DIR", help="dataset folder (default: data/dataset)")
+    # Same option as aurore.commands.add_variant_option, which currently breaks once the
+    # `aurore.commands.exercises` submodule shadows its `exercises` import.
+    parser.add_argument("--use", choices=exercises.VARIANTS, default="solution",
+                        help="run the reference solution (default) or your exercise code")
+    parser.set_defaults(handler=run)
+
+
+def parse_books(text: str) -> list[int]:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise AuroreError("--books is empty: give Gutenberg ids separated by commas, e.g. --books 39738,34204.")
+    ids = [download.check_book_id(part) for part in parts]
+    if len(set(ids)) != len(ids):
+        raise AuroreError(f"--books lists a book twice: {text}.")
+    return ids
+
+
+def parse_min_words(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.strip().isdigit() or not 1 <= int(text) <= 100:
+        raise AuroreError(f"--min-words must be a whole number from 1 to 100, not {text!r}.")
+    return int(text)
+
+
+def run(args: argparse.Namespace) -> int:
+    books = parse_books(args.books) if args.books is not None else catalogue.training_ids()
+    test_book = download.check_book_id(args.test_book) if args.test_book is not None else catalogue.test_id()
+    if test_book in books:
+        raise AuroreError(f"Book {test_book} is both in --books and the --test-book: the test book must be held out.")
+    min_words = parse_min_words(args.min_words)
+    source = args.source or (None if args.mirror else os.environ.get("AURORE_SOURCE"))
+    if source:
+        download.check_source(source)
+    mirror = download.check_mirror(args.mirror) if args.mirror else None
+    if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise AuroreError(f"--out {args.out} is a file: give a folder for the dataset.")
+
+    module = exercises.step_module("prepare", args.use)
+    started = time.monotonic()
+    try:
+        out, stats = module.prepare(book_ids=books, test_book=test_book, source=source, mirror=mirror,
+                                    min_words=min_words, out=args.out)
+    except NotImplementedError:
+        raise AuroreError("Exercise 1 is not finished: a TODO in exercises/01_prepare_dataset.py still raises "
+                          "NotImplementedError. Complete it (`python -m aurore check 1` helps), "
+                          "or run the reference with --use solution.") from None
+    progress.log(saved_dataset.format_stats(stats))
+    progress.event("dataset", path=str(out), stats=stats)
+    progress.log(f"Dataset saved in {out} ({time.monotonic() - started:.1f} s).")
+    return 0

@@ -1,0 +1,38 @@
+"""`python -m aurore tokenizer`: specialise the generic tokenizer on the books."""
+
+from __future__ import annotations
+
+import json
+
+from aurore import exercises, paths, progress, tokenization
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("tokenizer", help="specialise a byte-level BPE tokenizer on the training books")
+    parser.add_argument("--data", default=None, help="dataset folder (default: the data folder's dataset/)")
+    parser.add_argument("--out", default=None, help="where to save it (default: the data folder's tokenizer/)")
+    parser.add_argument("--vocab-size", type=int, default=tokenization.DEFAULT_VOCAB_SIZE,
+                        help=f"vocabulary size (default {tokenization.DEFAULT_VOCAB_SIZE})")
+    add_use_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    module = exercises.step_module("tokenizer", args.use)
+    report = tokenization.build(module, args.data or paths.dataset_dir(), args.out or paths.tokenizer_dir(),
+                                args.vocab_size)
+    for name in ("generic", "specialised"):
+        stats = report[name]
+        progress.log(f"{name}: {stats['tokens_per_word']:.3f} tokens per word, "
+                     f"{stats['characters_per_token']:.3f} characters per token (test book)")
+    progress.event("result", step="tokenizer", report=report)
+    if progress.mode() != "json":
+        print(json.dumps({k: report[k] for k in ("generic", "specialised", "size", "saved_to")}, indent=1))
+    return 0
+
+
+def add_use_option(parser) -> None:
+    """`--use solution|exercise` (aurore.commands.add_variant_option clashes with the
+    `exercises` command module's name, so it is spelled out here)."""
+    parser.add_argument("--use", choices=exercises.VARIANTS, default="solution",
+                        help="run the reference solution (default) or your exercise code")

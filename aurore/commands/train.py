@@ -1,0 +1,49 @@
+"""`python -m aurore train`: train GPT-2 on the prepared books (resumes if interrupted)."""
+
+from __future__ import annotations
+
+import json
+
+from aurore import distribute, exercises, model, paths, progress, training
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("train", help="train GPT-2 from scratch (or fine-tune with --init)")
+    add_arguments(parser)
+    add_use_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--preset", choices=sorted(model.PRESETS), default="cpu",
+                        help="model size and training recipe (default: cpu)")
+    parser.add_argument("--model", default=None, help="model directory (default: the data folder's models/<preset>)")
+    parser.add_argument("--data", default=None, help="dataset folder (default: the data folder's dataset/)")
+    parser.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the data folder's tokenizer/)")
+    parser.add_argument("--init", default=None, help="fine-tune from this model directory (or hf://… preset)")
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in all")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes (this run)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a preset setting, e.g. --set batch_size=8 (repeatable)")
+    parser.add_argument("--restart", action="store_true", help="discard the checkpoint and start from scratch")
+    distribute.add_strategy_option(parser)
+
+
+def run(args) -> int:
+    module = exercises.step_module("train", args.use)
+    settings = training.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
+    model_dir = args.model or (paths.models_dir() / args.preset)
+    summary = training.train(module, args.data or paths.dataset_dir(), args.tokenizer or paths.tokenizer_dir(),
+                             model_dir, settings, init=args.init, restart=args.restart,
+                             max_minutes=args.max_minutes, strategy=args.strategy)
+    progress.event("result", step="train", report=summary)
+    if progress.mode() != "json":
+        print(json.dumps(summary, indent=1))
+    return 0
+
+
+def add_use_option(parser) -> None:
+    """`--use solution|exercise` (aurore.commands.add_variant_option clashes with the
+    `exercises` command module's name, so it is spelled out here)."""
+    parser.add_argument("--use", choices=exercises.VARIANTS, default="solution",
+                        help="run the reference solution (default) or your exercise code")

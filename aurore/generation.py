@@ -1,0 +1,647 @@
+"""Text generation: load a model directory, stream text as tokens come.
+
+Interface (used by the CLI, the writers' page and the JSON API)::
+
+    from aurore.generation import Generator, SamplingParams
+
+    generator = Generator.load(model_dir)             # AuroreError if missing/broken
+    params = SamplingParams(max_new_tokens=100, strategy="top_p", temperature=0.8,
+                            top_k=40, top_p=0.95, seed=1, stop_at_sentence_end=False,
+                            stop=("\\n\\n",))          # AuroreError naming a bad field
+    generator.max_context                            # tokens the model can see
+    generator.count_tokens("Il était une fois")
+    result = generator.generate(prompt, params)      # GenerationResult
+    stream = generator.stream(prompt, params)        # iterator of text pieces
+    for piece in stream: ...
+    stream.result                                    # GenerationResult once exhausted
+    batch = generator.stream_batch(prompts, params_list)
+    for pieces in batch: ...                         # one str per row per step ("" if none)
+    batch.results                                    # list[GenerationResult] once exhausted
+    batch.finish_reasons, batch.new_tokens           # live, one entry per row (None: still writing);
+                                                     # `stream` has them too (lists of one)
+    stream.close(), batch.close()                    # stop early (client gone)
+
+`GenerationResult`: text (the new text only), prompt_tokens (tokens the model
+read), new_tokens, finish_reason ("length" | "stop" | "sentence_end" |
+"end_of_text"), seconds, first_token_seconds, seed (the seed used: pass it
+back to get the same text), truncated_prompt_tokens (prompt tokens dropped
+from the left because the context was full).
+
+Guarantees: the concatenation of the streamed pieces equals
+`generate(prompt, params).text` for the same seed; pieces never split a
+character (byte-level tokens may end mid-UTF-8 character; those bytes are
+held back until the character is complete); a stop string never appears in
+the text (OpenAI-style: the text stops just before it, so text that might be
+the start of a stop string is held back too). A row of `stream_batch` gives
+the same tokens as `stream` with the same params and seed, up to float
+rounding differences between batch shapes (none seen with the tiny test
+model; a near-tie between two tokens could in principle differ).
+
+Context: the model sees at most `max_context` tokens (prompt + new). A long
+prompt keeps its last `max(max_context - max_new_tokens, max_context // 2)`
+tokens; generation ends with "length" when the context is full.
+
+Where things live (one source of truth each):
+- the sampling rules (greedy, temperature, top-k, top-p) and the writing loop
+  are exercise 4 (`solutions/04_generate.py`, or the learner's file with
+  variant="exercise"): plain NumPy on one logits vector;
+- this module runs the model fast: a key/value cache, prompts padded to a few
+  fixed lengths ("buckets", so that tf.function/XLA compile each shape once),
+  batches of rows in one forward pass, incremental decoding and stop rules.
+  `stream` drives the exercise's `decode` loop; `stream_batch` runs the same
+  loop for several rows at once, calling the exercise's `choose_next_token`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import aurore  # noqa: F401  (Keras backend before keras is imported)
+from aurore.errors import AuroreError
+
+STRATEGIES = ("greedy", "top_k", "top_p")
+FINISH_REASONS = ("length", "stop", "sentence_end", "end_of_text")
+MAX_NEW_TOKENS = 4096
+MAX_STOP_STRINGS = 8
+MAX_STOP_LENGTH = 200
+MAX_SEED = 2**63 - 1
+#: Prompts longer than this many characters per context token are cut from
+#: the left before tokenizing (only the last tokens are kept anyway).
+_CHARS_PER_TOKEN_KEPT = 64
+
+
+def _number(name: str, value, kind) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int,) if kind is int else (int, float)):
+        raise AuroreError(f"{name} must be {'an integer' if kind is int else 'a number'}, not {value!r}.")
+    if kind is float and not math.isfinite(value):
+        raise AuroreError(f"{name} must be a finite number, not {value!r}.")
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to choose the tokens; every field checked on creation."""
+
+    max_new_tokens: int = 100
+    strategy: str = "top_p"      # "greedy" | "top_k" | "top_p"
+    temperature: float = 0.8     # > 0
+    top_k: int = 40              # >= 1
+    top_p: float = 0.95          # in (0, 1]
+    seed: int | None = None      # None: a random seed, reported in the result
+    stop_at_sentence_end: bool = False
+    stop: tuple[str, ...] = ()   # stop strings, OpenAI-style; may be empty
+
+    def __post_init__(self):
+        _number("max_new_tokens", self.max_new_tokens, int)
+        if not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS:
+            raise AuroreError(f"max_new_tokens must be between 1 and {MAX_NEW_TOKENS}, not {self.max_new_tokens}.")
+        if self.strategy not in STRATEGIES:
+            raise AuroreError(f"strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}.")
+        _number("temperature", self.temperature, float)
+        if not 0 < self.temperature <= 100:
+            raise AuroreError(f"temperature must be above 0 (and at most 100), not {self.temperature}.")
+        _number("top_k", self.top_k, int)
+        if not self.top_k >= 1:
+            raise AuroreError(f"top_k must be at least 1, not {self.top_k}.")
+        _number("top_p", self.top_p, float)
+        if not 0 < self.top_p <= 1:
+            raise AuroreError(f"top_p must be in (0, 1]: above 0 and at most 1, not {self.top_p}.")
+        if self.seed is not None:
+            _number("seed", self.seed, int)
+            if not 0 <= self.seed <= MAX_SEED:
+                raise AuroreError(f"seed must be between 0 and {MAX_SEED}, not {self.seed}.")
+        if not isinstance(self.stop_at_sentence_end, bool):
+            raise AuroreError(f"stop_at_sentence_end must be true or false, not {self.stop_at_sentence_end!r}.")
+        stop = (self.stop,) if isinstance(self.stop, str) else self.stop
+        if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) for s in stop):
+            raise AuroreError(f"stop must be a list of strings, not {self.stop!r}.")
+        if len(stop) > MAX_STOP_STRINGS or any(not s or len(s) > MAX_STOP_LENGTH for s in stop):
+            raise AuroreError(f"stop takes at most {MAX_STOP_STRINGS} strings, each 1 to {MAX_STOP_LENGTH} "
+                              "characters long.")
+        object.__setattr__(self, "stop", tuple(stop))
+
+
+@dataclass
+class GenerationResult:
+    text: str
+    prompt_tokens: int
+    new_tokens: int
+    finish_reason: str
+    seconds: float
+    seed: int
+    first_token_seconds: float | None = None
+    truncated_prompt_tokens: int = 0
+
+
+# --------------------------------------------------------------------------
+# Text: incremental decoding and stop rules
+
+
+_CLOSERS = "»”\"’')]"
+_SENTENCE_END = re.compile(r"[.!?…]+(?:[ \u00a0\u202f]?[" + re.escape(_CLOSERS) + r"])*(?P<space>\s+)(?P<next>\S)")
+_ABBREVIATIONS = {"M", "MM", "Mme", "Mlle", "Mgr", "Dr", "St", "Ste", "etc", "cf", "p", "ch", "vol"}
+_OPENERS = "«\"“—–-("
+
+
+def find_sentence_end(text: str, start: int = 0) -> int | None:
+    """Where the first complete sentence of `text` ends (after its closing quotes), or None.
+
+    A sentence ends with . ! ? or …, maybe closing quotes, then a new line or
+    a space before a capital letter or an opening quote/dash (so that
+    « Venez ! » dit-elle is one sentence). "M. Dupont" is not an end. Only
+    known once the next word has begun, hence the look-ahead.
+    """
+    for match in _SENTENCE_END.finditer(text, start):
+        end = match.start("space")
+        following = match.group("next")
+        newline = "\n" in match.group("space")
+        if not (newline or following.isupper() or following in _OPENERS):
+            continue
+        if text[match.start()] == "." and not newline:
+            word = re.search(r"(\w+)$", text[:match.start()])
+            if word and (word.group(1) in _ABBREVIATIONS or (len(word.group(1)) == 1 and word.group(1).isupper())):
+                continue
+        return end
+    return None
+
+
+class TextAssembler:
+    """Turns token ids, one at a time, into safe text pieces for one row.
+
+    `add(id)` returns (piece, finish_reason or None); `finish()` returns the
+    last piece (held-back bytes flushed). Only complete characters are
+    emitted; a stop string or a sentence end cuts the text.
+    """
+
+    def __init__(self, tokenizer, params: SamplingParams):
+        self.tokenizer = tokenizer
+        self.stop = params.stop
+        self.sentence_end = params.stop_at_sentence_end
+        self.ids: list[int] = []
+        self.emitted = ""
+        self.stopped: str | None = None
+
+    def _decode(self) -> str:
+        return self.tokenizer.decode(self.ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+    def add(self, token_id: int) -> tuple[str, str | None]:
+        self.ids.append(int(token_id))
+        text = self._decode().rstrip("\ufffd")  # an incomplete character decodes as U+FFFD
+        if not text.startswith(self.emitted):  # a decoder that rewrites the past: keep what was sent
+            return "", None
+        cut, reason = None, None
+        for stop in self.stop:
+            index = text.find(stop, max(0, len(self.emitted) - len(stop) + 1))
+            if index >= 0 and (cut is None or index < cut):
+                cut, reason = index, "stop"
+        if self.sentence_end:
+            end = find_sentence_end(text, max(0, len(self.emitted) - 8))
+            if end is not None and (cut is None or end < cut):
+                cut, reason = end, "sentence_end"
+        if cut is not None:
+            piece = text[len(self.emitted):max(cut, len(self.emitted))]
+            self.emitted += piece
+            self.stopped = reason
+            return piece, reason
+        safe = len(text) - self._held_back(text)
+        if self.sentence_end:  # a space after "." may end the sentence: wait for the next word
+            safe = min(safe, len(text.rstrip()))
+        piece = text[len(self.emitted):max(safe, len(self.emitted))]
+        self.emitted += piece
+        return piece, None
+
+    def _held_back(self, text: str) -> int:
+        """Length of the longest end of `text` that could begin a stop string."""
+        held = 0
+        for stop in self.stop:
+            for size in range(min(len(stop) - 1, len(text)), held, -1):
+                if text.endswith(stop[:size]):
+                    held = size
+                    break
+        return held
+
+    def finish(self) -> str:
+        """The rest of the text; bytes of a character the model never completed are dropped."""
+        if self.stopped:
+            return ""
+        text = self._decode().rstrip("\ufffd")
+        if not text.startswith(self.emitted):
+            return ""
+        piece = text[len(self.emitted):]
+        self.emitted += piece
+        return piece
+
+
+# --------------------------------------------------------------------------
+# The model: compiled prefill and step with a key/value cache
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text the tokenizer accepts: lone surrogates (not encodable in UTF-8) become U+FFFD."""
+    if not isinstance(text, str):
+        raise AuroreError(f"The text must be a string, not {type(text).__name__}.")
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def _buckets(max_context: int, smallest: int = 16) -> list[int]:
+    sizes, size = [], smallest
+    while size < max_context:
+        sizes.append(size)
+        size *= 2
+    return sizes + [max_context]
+
+
+def _bucket(value: int, sizes: Sequence[int]) -> int:
+    for size in sizes:
+        if value <= size:
+            return size
+    return sizes[-1]
+
+
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32)
+
+
+def default_xla() -> bool:
+    """XLA for the compiled forward pass, unless AURORE_XLA=0 (see bench/results/generation.md)."""
+    return os.environ.get("AURORE_XLA", "1") not in ("0", "false", "no")
+
+
+class Engine:
+    """A GPT2Backbone run incrementally with a key/value cache, shapes fixed.
+
+    Every row writes its next token at the same cache slot, so rows are
+    aligned on the longest prompt (length L): a shorter row is left-padded,
+    with its own positions (its first real token is position 0) and a key
+    mask hiding its padding, so it computes what it would alone. The input is
+    then right-padded up to a bucket length (a few fixed shapes: each new
+    shape costs a compilation); the slots after L hold junk that the causal
+    mask hides until generated tokens overwrite them. One row alone has no
+    padding, so its cache holds `max_context` slots; a batch holds
+    `2 * max_context` (padding plus a full context always fit).
+
+    Compiled functions are looked up once per shape (concrete functions):
+    the tf.function dispatch costs about a millisecond per call otherwise.
+    """
+
+    def __init__(self, backbone, xla: bool | None = None):
+        import tensorflow as tf
+
+        self.backbone = backbone
+        self.max_context = int(backbone.max_sequence_length)
+        self.buckets = _buckets(self.max_context)
+        self.xla = default_xla() if xla is None else bool(xla)
+        self._prefill = tf.function(self._prefill_impl, jit_compile=self.xla)
+        self._step = tf.function(self._step_impl, jit_compile=self.xla)
+        self._concrete: dict[tuple, object] = {}
+        self._lock = threading.Lock()
+
+    def cache_length(self, batch: int) -> int:
+        return self.max_context if batch == 1 else 2 * self.max_context
+
+    def _forward(self, token_ids, positions, caches, index, key_mask, last):
+        import tensorflow as tf
+
+        backbone = self.backbone
+        x = backbone.token_embedding(token_ids)
+        x = backbone.embeddings_add((x, backbone.position_embedding(x, positions=positions)))
+        shape = tf.shape(token_ids)
+        mask = tf.broadcast_to(key_mask[:, None, :], [shape[0], shape[1], tf.shape(key_mask)[1]])
+        new_caches = []
+        for layer, cache in zip(backbone.transformer_layers, caches):
+            x, cache = layer(x, decoder_attention_mask=mask, self_attention_cache=cache,
+                             self_attention_cache_update_index=index)
+            new_caches.append(cache)
+        x = backbone.layer_norm(x[:, last:last + 1, :])
+        logits = backbone.token_embedding(x, reverse=True)[:, 0, :]
+        return tf.cast(logits, "float32"), tuple(new_caches)
+
+    def _prefill_impl(self, token_ids, positions, key_mask, last):
+        import tensorflow as tf
+
+        backbone = self.backbone
+        heads = backbone.num_heads
+        shape = [tf.shape(token_ids)[0], 2, tf.shape(key_mask)[1], heads, backbone.hidden_dim // heads]
+        caches = tuple(tf.zeros(shape, dtype=backbone.compute_dtype) for _ in range(backbone.num_layers))
+        return self._forward(token_ids, positions, caches, tf.constant(0, "int32"), key_mask, last)
+
+    def _step_impl(self, token_ids, positions, caches, index, key_mask):
+        return self._forward(token_ids, positions, caches, index, key_mask, 0)
+
+    def _function(self, kind: str, *args):
+        """The concrete function for these argument shapes, traced (and compiled) once."""
+        key = (kind, tuple(args[0].shape), tuple(args[-1 if kind == "step" else 2].shape))
+        function = self._concrete.get(key)
+        if function is None:
+            function = (self._prefill if kind == "prefill" else self._step).get_concrete_function(*args)
+            self._concrete[key] = function
+        return function
+
+    def prefill(self, rows: list[list[int]]):
+        """Read the prompts (token ids); returns (logits [B, V] numpy, state)."""
+        import numpy as np
+        import tensorflow as tf
+
+        longest = max(len(r) for r in rows)
+        width = _bucket(longest, self.buckets)
+        batch = _bucket(len(rows), BATCH_BUCKETS) if len(rows) <= BATCH_BUCKETS[-1] else len(rows)
+        rows = rows + [rows[0]] * (batch - len(rows))
+        pads = np.array([longest - len(r) for r in rows], dtype="int32")
+        tokens = np.zeros((batch, width), dtype="int32")
+        for i, row in enumerate(rows):
+            tokens[i, pads[i]:longest] = row
+        slots = np.arange(self.cache_length(batch), dtype="int32")
+        key_mask = (slots[None, :] >= pads[:, None]).astype("int32")
+        positions = np.clip(slots[None, :width] - pads[:, None], 0, self.max_context - 1).astype("int32")
+        args = (tf.constant(tokens), tf.constant(positions), tf.constant(key_mask), tf.constant(longest - 1))
+        with self._lock:
+            logits, caches = self._function("prefill", *args)(*args)
+            logits = logits.numpy()
+        state = {"caches": caches, "pads": pads, "slot": longest, "key_mask": args[2]}
+        return logits, state
+
+    def step(self, state, tokens: Sequence[int]):
+        """Append one token per row; returns logits [B, V] (numpy) for the next one."""
+        import numpy as np
+        import tensorflow as tf
+
+        pads = state["pads"]
+        column = np.zeros((len(pads), 1), dtype="int32")
+        column[:len(tokens), 0] = tokens
+        positions = np.minimum(state["slot"] - pads, self.max_context - 1)[:, None].astype("int32")
+        args = (tf.constant(column), tf.constant(positions), state["caches"], tf.constant(state["slot"], "int32"),
+                state["key_mask"])
+        with self._lock:
+            logits, state["caches"] = self._function("step", *args)(*args)
+            logits = logits.numpy()
+        state["slot"] += 1
+        return logits
+
+
+class _RowModel:
+    """The `model` object the exercise's `decode` loop talks to: one row."""
+
+    def __init__(self, engine: Engine):
+        self.engine, self.state = engine, None
+
+    def start(self, prompt_ids):
+        logits, self.state = self.engine.prefill([list(prompt_ids)])
+        return logits[0]
+
+    def next(self, token_id):
+        return self.engine.step(self.state, [int(token_id)])[0]
+
+
+# --------------------------------------------------------------------------
+# Streams
+
+
+class _RowsInfo:
+    """Live per-row facts while a stream runs: `finish_reasons` (None while a
+    row is still writing) and `new_tokens` (tokens so far), one entry per row."""
+
+    _rows: list
+
+    @property
+    def finish_reasons(self) -> list[str | None]:
+        return [row.finish_reason for row in self._rows]
+
+    @property
+    def new_tokens(self) -> list[int]:
+        return [row.new_tokens for row in self._rows]
+
+
+class GenerationStream(_RowsInfo):
+    """Iterator of text pieces; `.result` (GenerationResult) once exhausted.
+
+    Also `finish_reasons` / `new_tokens` (lists of one entry), live.
+    """
+
+    def __init__(self, pieces: Iterator[str], rows: list | None = None):
+        self._pieces = pieces
+        self._rows = rows or []
+        self.result: GenerationResult | None = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        self._pieces.close()
+
+
+class BatchStream(_RowsInfo):
+    """Iterator of lists of pieces (one per row); `.results` once exhausted.
+
+    Also `finish_reasons` / `new_tokens` (one entry per row), live: a row
+    whose reason is set has ended and only gets "" from then on.
+    """
+
+    def __init__(self, pieces: Iterator[list[str]], rows: list | None = None):
+        self._pieces = pieces
+        self._rows = rows or []
+        self.results: list[GenerationResult] | None = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> list[str]:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        self._pieces.close()
+
+
+@dataclass
+class _Row:
+    """One request being generated: its prompt, params, RNG and text."""
+
+    prompt_ids: list[int]
+    params: SamplingParams
+    seed: int
+    truncated: int
+    assembler: TextAssembler
+    rng: object
+    new_tokens: int = 0
+    finish_reason: str | None = None
+    first_token_seconds: float | None = None
+    pieces: list[str] = field(default_factory=list)
+
+
+class Generator:
+    """A loaded model ready to write; see the module docstring for the interface."""
+
+    def __init__(self, loaded, variant: str = "solution", xla: bool | None = None):
+        from aurore import exercises
+
+        self.model = loaded
+        self.tokenizer = loaded.tokenizer
+        self.engine = Engine(loaded.backbone, xla)
+        self.max_context = self.engine.max_context
+        self.variant = variant
+        self.rules = exercises.step_module("generate", variant)
+        eos = self.tokenizer.eos_token_id
+        self.end_of_text_id = int(eos) if eos is not None else -1
+
+    @classmethod
+    def load(cls, model_dir=None, variant: str = "solution", xla: bool | None = None) -> "Generator":
+        from aurore import modeldir, paths
+
+        model_dir = Path(model_dir) if model_dir is not None else paths.default_model_dir()
+        return cls(modeldir.load(model_dir), variant, xla)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(clean_text(text), add_special_tokens=False)["input_ids"])
+
+    def warm_up(self, batch_sizes: Sequence[int] = (1,), widths: Sequence[int] | None = None) -> None:
+        """Compile ahead of time (each new shape costs seconds), so the first request is fast."""
+        for batch in batch_sizes:
+            for width in widths or self.engine.buckets[:2]:
+                _, state = self.engine.prefill([[0] * width] * batch)
+                self.engine.step(state, [0] * batch)
+
+    # -- preparing rows
+
+    def _prompt_ids(self, prompt: str, params: SamplingParams) -> tuple[list[int], int]:
+        if not isinstance(prompt, str):
+            raise AuroreError(f"The prompt must be a string, not {type(prompt).__name__}.")
+        keep = max(self.max_context - params.max_new_tokens, self.max_context // 2)
+        prompt = clean_text(prompt[-keep * _CHARS_PER_TOKEN_KEPT:])
+        ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt else []
+        if not ids:  # nothing to read: start as after the end of a text
+            ids = [self.end_of_text_id if self.end_of_text_id >= 0 else 0]
+        truncated = max(0, len(ids) - keep)
+        return list(ids[truncated:]), truncated
+
+    def _row(self, prompt: str, params: SamplingParams) -> _Row:
+        import numpy as np
+
+        if not isinstance(params, SamplingParams):
+            raise AuroreError(f"params must be SamplingParams, not {type(params).__name__}.")
+        ids, truncated = self._prompt_ids(prompt, params)
+        room = self.max_context - len(ids)
+        params = replace(params, max_new_tokens=min(params.max_new_tokens, room))
+        seed = params.seed if params.seed is not None else random.SystemRandom().randrange(2**31)
+        return _Row(ids, params, seed, truncated, TextAssembler(self.tokenizer, params), np.random.default_rng(seed))
+
+    @staticmethod
+    def _result(row: _Row, started: float) -> GenerationResult:
+        return GenerationResult(text=row.assembler.emitted, prompt_tokens=len(row.prompt_ids),
+                                new_tokens=row.new_tokens, finish_reason=row.finish_reason or "length",
+                                seconds=round(time.perf_counter() - started, 4), seed=row.seed,
+                                first_token_seconds=row.first_token_seconds,
+                                truncated_prompt_tokens=row.truncated)
+
+    def _accept(self, row: _Row, token: int, started: float) -> str:
+        """Add one token to a row; returns its text piece, marking the row finished on a stop."""
+        row.new_tokens += 1
+        if row.first_token_seconds is None:
+            row.first_token_seconds = round(time.perf_counter() - started, 4)
+        piece, reason = row.assembler.add(token)
+        if reason:
+            row.finish_reason = reason
+        elif row.new_tokens >= row.params.max_new_tokens:
+            row.finish_reason = "length"
+            piece += row.assembler.finish()
+        return piece
+
+    def _learner_error(self, error: NotImplementedError) -> AuroreError:
+        return AuroreError("Exercise 4 is not finished: a function in exercises/04_generate.py still raises "
+                           f"NotImplementedError ({error}). Check it with `python -m aurore check 4`, "
+                           "or run the solution with `--use solution`.")
+
+    # -- the interface
+
+    def stream(self, prompt: str, params: SamplingParams | None = None) -> GenerationStream:
+        """Text pieces as tokens come; the exercise's `decode` loop chooses them."""
+        params = params or SamplingParams()
+        row = self._row(prompt, params)
+        stream = GenerationStream(iter(()), [row])
+
+        def pieces() -> Iterator[str]:
+            started = time.perf_counter()
+            tokens = iter(())
+            try:
+                tokens = iter(self.rules.decode(_RowModel(self.engine), row.prompt_ids, row.params, row.rng,
+                                                self.end_of_text_id))
+                while row.finish_reason is None:
+                    try:
+                        token = next(tokens)
+                    except StopIteration:
+                        row.finish_reason = "end_of_text" if row.new_tokens < row.params.max_new_tokens else "length"
+                        piece = row.assembler.finish()
+                    else:
+                        piece = self._accept(row, token, started)
+                    if piece:
+                        yield piece
+            except NotImplementedError as error:
+                raise self._learner_error(error) from error
+            finally:
+                if hasattr(tokens, "close"):
+                    tokens.close()
+            stream.result = self._result(row, started)
+
+        stream._pieces = pieces()
+        return stream
+
+    def generate(self, prompt: str, params: SamplingParams | None = None) -> GenerationResult:
+        stream = self.stream(prompt, params)
+        for _ in stream:
+            pass
+        return stream.result
+
+    def stream_batch(self, prompts: Sequence[str], params: Sequence[SamplingParams] | SamplingParams) -> BatchStream:
+        """Several rows in one forward pass per step; yields one piece per row per step."""
+        prompts = list(prompts)
+        if isinstance(params, SamplingParams):
+            params = [params] * len(prompts)
+        params = list(params)
+        if not prompts:
+            raise AuroreError("stream_batch needs at least one prompt.")
+        if len(params) != len(prompts):
+            raise AuroreError(f"stream_batch got {len(prompts)} prompts but {len(params)} SamplingParams.")
+        rows = [self._row(prompt, p) for prompt, p in zip(prompts, params)]
+        batch = BatchStream(iter(()), rows)
+
+        def pieces() -> Iterator[list[str]]:
+            started = time.perf_counter()
+            try:
+                logits, state = self.engine.prefill([row.prompt_ids for row in rows])
+                while True:
+                    out, tokens = [], []
+                    for i, row in enumerate(rows):
+                        piece, token = "", self.end_of_text_id
+                        if row.finish_reason is None:
+                            token = self.rules.choose_next_token(logits[i], row.params, row.rng)
+                            if token == self.end_of_text_id:
+                                row.finish_reason = "end_of_text"
+                                piece = row.assembler.finish()
+                            else:
+                                piece = self._accept(row, token, started)
+                        out.append(piece)
+                        tokens.append(max(int(token), 0))
+                    yield out
+                    if all(row.finish_reason for row in rows):
+                        break
+                    logits = self.engine.step(state, tokens)
+            except NotImplementedError as error:
+                raise self._learner_error(error) from error
+            batch.results = [self._result(row, started) for row in rows]
+
+        batch._pieces = pieces()
+        return batch

@@ -1,0 +1,197 @@
+"""The training step: data → packed blocks → GPT-2 → fit → model directory.
+
+The teaching parts (packing, the model, the optimizer, the loss) come from
+exercise 3's module; this file is the plumbing around them: reading the
+dataset and tokenizer, tf.data, distribution strategy, resuming from
+`model_dir/checkpoint/`, saving the best model with `aurore.modeldir`, and
+`metrics.jsonl` (one line per evaluation).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from types import ModuleType
+
+from aurore import atomic, checkpoint, model as presets, modeldir, packing, progress, tokenization
+from aurore.errors import AuroreError
+
+METRICS_FILE = "metrics.jsonl"
+
+
+def get_strategy(name: str | None = None):
+    """The one place a tf.distribute strategy is chosen (aurore.distribute when present)."""
+    try:
+        from aurore import distribute
+    except ImportError:
+        distribute = None
+    if distribute is not None:
+        return distribute.get_strategy(name or "default")
+    if name not in (None, "default"):
+        raise AuroreError(f"Distribution strategy {name!r} is not available in this version.")
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy()
+
+
+def _init_source(init: str):
+    """(backbone, tokenizer, settings) to fine-tune from: a model directory or a KerasHub preset."""
+    if Path(init).exists():
+        loaded = modeldir.load(init)
+        return loaded.backbone, loaded.tokenizer, loaded.settings
+    if init.startswith(("hf://", "kaggle://")) or "/" not in init:
+        import keras_hub
+        from transformers import AutoTokenizer
+
+        try:
+            backbone = keras_hub.models.GPT2Backbone.from_preset(init)
+            repo = init.removeprefix("hf://")
+            tokenizer = AutoTokenizer.from_pretrained(repo if init.startswith("hf://") else "gpt2")
+        except Exception as error:  # network, missing preset…
+            raise AuroreError(f"Cannot load the preset {init!r} ({error}). It needs internet access; "
+                              "or pass a local model directory to --init.") from error
+        return backbone, tokenizer, {}
+    raise AuroreError(f"--init {init}: no such model directory. Give a folder made by `python -m aurore train`, "
+                      "or a KerasHub preset such as hf://… .")
+
+
+def _blocks(module, tokenizer, texts, length: int, what: str):
+    ids = packing.tokenize(tokenizer, texts)
+    inputs, targets = module.pack(ids, tokenizer.eos_token_id, length)
+    if len(inputs) == 0:
+        raise AuroreError(f"The {what} split is too short to fill one block of {length} tokens. "
+                          "Prepare more text, or use a smaller --set sequence_length=….")
+    return inputs, targets
+
+
+def _mixed_precision(policy: str | None) -> None:
+    import keras
+    import tensorflow as tf
+
+    if policy and tf.config.list_physical_devices("GPU"):
+        keras.mixed_precision.set_global_policy(policy)
+        progress.log(f"Mixed precision: {policy}.")
+    else:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: dict, *,
+          init: str | None = None, restart: bool = False, max_minutes: float | None = None,
+          strategy: str | None = None, seed: int = 1234) -> dict:
+    """Train (or resume, or fine-tune) and leave a complete model directory. Returns a summary."""
+    import keras
+
+    model_dir = Path(model_dir)
+    started = time.monotonic()
+    splits = tokenization.load_splits(dataset_dir)
+    if restart and model_dir.exists():
+        shutil.rmtree(checkpoint.directory(model_dir), ignore_errors=True)
+    resuming = checkpoint.exists(model_dir)
+    if resuming:
+        state = checkpoint.read_state(model_dir)
+        if state.get("finished"):
+            progress.log(f"Training in {model_dir} already finished (step {state['step']}). "
+                         "Use --restart to train again from scratch.")
+            return _summary(model_dir, state, "already finished", started)
+        settings = dict(state["settings"], **{k: settings[k] for k in ("max_steps",) if k in settings})
+
+    init_backbone = None
+    if init and not resuming:
+        init_backbone, tokenizer, init_settings = _init_source(init)
+        for key in presets.ARCHITECTURE_KEYS:
+            settings[key] = init_settings.get(key, settings[key])
+        settings["sequence_length"] = min(settings["sequence_length"], int(init_backbone.max_sequence_length))
+        settings["init"] = str(init)
+    elif resuming and (checkpoint.directory(model_dir) / modeldir.TOKENIZER_DIR).is_dir():
+        tokenizer = modeldir.load_tokenizer(checkpoint.directory(model_dir) / modeldir.TOKENIZER_DIR)
+    else:
+        tokenizer = modeldir.load_tokenizer(tokenizer_dir)
+    tokenization.check(tokenizer)
+    vocab_size = len(tokenizer) if init_backbone is None else int(init_backbone.vocabulary_size)
+    settings["vocab_size"] = vocab_size
+    keras.utils.set_random_seed(seed)
+    _mixed_precision(settings.get("mixed_precision"))
+
+    length, batch_size = settings["sequence_length"], settings["batch_size"]
+    train_inputs, train_targets = _blocks(module, tokenizer, splits["train"]["text"], length, "training")
+    val_inputs, val_targets = _blocks(module, tokenizer, splits["validation"]["text"], length, "validation")
+    progress.log(f"{train_inputs.size:,} training tokens in {len(train_inputs):,} blocks of {length}; "
+                 f"{val_inputs.size:,} validation tokens.")
+
+    with get_strategy(strategy).scope():
+        model = module.build_model(settings, vocab_size)
+        if init_backbone is not None:
+            model.backbone.set_weights(init_backbone.get_weights())
+        optimizer = module.make_optimizer(settings, settings["max_steps"])
+        module.compile_model(model, optimizer, jit_compile=bool(settings.get("jit_compile")))
+        if resuming:
+            state = checkpoint.restore(model_dir, model, optimizer)
+            progress.log(f"Resuming from the checkpoint at step {state['step']}.")
+        else:
+            state = {"step": 0, "epoch": 0, "history": [], "best_val_loss": None, "wait": 0,
+                     "settings": settings, "seconds": 0.0}
+            model_dir.mkdir(parents=True, exist_ok=True)
+            _write_metrics(model_dir, [])
+
+    tokens_per_step = batch_size * length
+    train_data = packing.training_dataset(train_inputs, train_targets, batch_size, seed + state["step"])
+    val_data = packing.evaluation_dataset(val_inputs, val_targets, batch_size, settings.get("eval_batches"))
+
+    def save_best(record: dict) -> None:
+        saved = dict(settings, step=record["step"], val_loss=record["val_loss"], tokens=record["tokens"])
+        modeldir.save(model_dir, model.backbone, tokenizer, saved)
+
+    def save_checkpoint(current: dict) -> None:
+        checkpoint.save(model_dir, model, optimizer, current)
+        if init_backbone is not None and not (checkpoint.directory(model_dir) / modeldir.TOKENIZER_DIR).exists():
+            modeldir.save_tokenizer(tokenizer, checkpoint.directory(model_dir) / modeldir.TOKENIZER_DIR)
+        _write_metrics(model_dir, current["history"])
+
+    limit = max_minutes if max_minutes is not None else settings.get("max_minutes")
+    from aurore.callbacks import TrainingMonitor
+
+    monitor = TrainingMonitor(state, settings["max_steps"], tokens_per_step, settings.get("patience", 0),
+                              save_best, save_checkpoint,
+                              deadline=time.monotonic() + 60 * limit if limit else None,
+                              checkpoint_seconds=settings.get("checkpoint_seconds", 120))
+    interval = settings["eval_interval"]
+    epochs = state["epoch"] + math.ceil(max(settings["max_steps"] - state["step"], 1) / interval) + 1
+    model.fit(train_data, steps_per_epoch=interval, epochs=epochs, initial_epoch=state["epoch"],
+              validation_data=val_data, callbacks=[monitor], verbose=0, shuffle=False)
+    if not modeldir.is_model_dir(model_dir):  # no evaluation finished: keep what we have
+        save_best({"step": monitor.step(), "val_loss": None, "tokens": monitor.step() * tokens_per_step})
+    reason = monitor.stop_reason or "done"
+    progress.log(f"Training stopped ({reason}) at step {monitor.step()}; best validation loss "
+                 f"{state.get('best_val_loss')} at step {state.get('best_step')}. Model in {model_dir}.")
+    return _summary(model_dir, state, reason, started)
+
+
+def _summary(model_dir, state: dict, reason: str, started: float) -> dict:
+    return {"model_dir": str(model_dir), "step": state.get("step"), "best_val_loss": state.get("best_val_loss"),
+            "best_step": state.get("best_step"), "stopped": reason,
+            "seconds": round(time.monotonic() - started, 1)}
+
+
+def _write_metrics(model_dir, history: list[dict]) -> None:
+    atomic.write_text(Path(model_dir) / METRICS_FILE,
+                      "".join(json.dumps(record) + "\n" for record in history))
+
+
+def settings_from_args(preset_name: str, pairs: list[str] | None = None, **overrides) -> dict:
+    """Preset + `--set key=value` pairs (values parsed as JSON when they can be)."""
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise AuroreError(f"--set {pair!r}: write it as key=value, e.g. --set batch_size=8.")
+        try:
+            overrides[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = value
+    return presets.preset(preset_name, **overrides)
+
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

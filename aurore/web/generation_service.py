@@ -1,0 +1,422 @@
+"""One loaded model shared by every request: a bounded queue and a batching worker.
+
+Why: a model answers several requests faster together (one forward pass per
+step for all rows) than one after the other, and a server must say "come
+back later" (429) rather than pile up work it cannot finish.
+
+- `submit()` admits a request if fewer than `max_queue` are admitted (waiting
+  or running); otherwise it raises `QueueFull` with a Retry-After estimate.
+- One worker thread collects the requests that arrive within `batch_window`
+  seconds (up to `max_batch`) and calls `generator.stream_batch` once for them;
+  with `batching=False` it serves one request at a time (`generator.stream`),
+  the baseline of the load benchmark.
+- A `Job` is an iterator of text pieces. Closing it (a client that hung up)
+  frees its place in the queue at once; a batch whose rows were all cancelled
+  is stopped.
+
+The generator is injected (anything with `stream_batch`, `stream`,
+`count_tokens`, `max_context`), so tests drive the queue with a fake one.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+#: Finish reason of a job whose generator failed.
+ERROR = "error"
+#: Finish reason of a job cancelled by its client.
+CANCELLED = "cancelled"
+
+
+class QueueFull(Exception):
+    """Every place is taken: the client should retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int, capacity: int):
+        super().__init__(f"The generation queue is full ({capacity} requests); retry in {retry_after} s.")
+        self.retry_after = retry_after
+        self.capacity = capacity
+
+
+class GenerationFailed(Exception):
+    """The generator raised while producing this job's text."""
+
+
+@dataclass
+class Outcome:
+    """What a finished job reports (the API's final event / response fields)."""
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    new_tokens: int
+    seconds: float          # from admission to the last piece, queueing included
+    queued_seconds: float   # waiting for a place in a batch
+
+
+class Job:
+    """A request in the service: iterate it for text pieces, then read `outcome`."""
+
+    _DONE = object()
+
+    def __init__(self, service: "GenerationService", prompt: str, params: Any, prompt_tokens: int):
+        self.prompt = prompt
+        self.params = params
+        self.prompt_tokens = prompt_tokens
+        self._service = service
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._cancelled = threading.Event()
+        self._finished = False
+        self._pieces: list[str] = []
+        self.admitted_at = time.monotonic()
+        self.started_at: float | None = None
+        self.outcome: Outcome | None = None
+        self.error: BaseException | None = None
+
+    # --- consumer side (a request thread) ---------------------------------
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def pieces(self, heartbeat: float | None = None) -> Iterator[str | None]:
+        """Text pieces as they come; `None` every `heartbeat` seconds of silence.
+
+        The heartbeat lets a streaming response write something while the job
+        waits, so that a client who left is noticed (the write fails). Raises
+        `GenerationFailed` if the generator failed.
+        """
+        while True:
+            try:
+                kind, value = self._events.get(timeout=heartbeat)
+            except queue.Empty:
+                yield None
+                continue
+            if kind == "piece":
+                yield value
+            elif kind == "done":
+                return
+            else:
+                raise GenerationFailed(str(value)) from value
+
+    def __iter__(self) -> Iterator[str]:
+        return (piece for piece in self.pieces() if piece is not None)
+
+    def result(self) -> Outcome:
+        """Wait for the whole text (non-streaming requests)."""
+        for _ in self:
+            pass
+        assert self.outcome is not None
+        return self.outcome
+
+    def cancel(self) -> None:
+        """The client is gone: free the place now; the worker drops the row."""
+        if self._finished:
+            return
+        self._cancelled.set()
+        self._service._release(self)
+
+    close = cancel
+
+    # --- producer side (the worker thread) --------------------------------
+
+    def _put(self, piece: str) -> None:
+        if piece and not self.cancelled:
+            self._pieces.append(piece)
+            self._events.put(("piece", piece))
+
+    def _finish(self, reason: str, new_tokens: int | None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        text = "".join(self._pieces)
+        if new_tokens is None:
+            new_tokens = self._service.count_tokens(text) if text else 0
+        now = time.monotonic()
+        started = self.started_at or now
+        self.outcome = Outcome(text=text, finish_reason=reason if not self.cancelled else CANCELLED,
+                               prompt_tokens=self.prompt_tokens, new_tokens=new_tokens,
+                               seconds=now - self.admitted_at, queued_seconds=started - self.admitted_at)
+        self._service._release(self)
+        self._events.put(("done", None))
+
+    def _fail(self, error: BaseException) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self.error = error
+        self._service._release(self)
+        self._events.put(("error", error))
+
+
+class GenerationService:
+    """The shared model, its bounded queue and its batching worker thread."""
+
+    def __init__(self, generator, *, max_queue: int = 32, max_batch: int = 16,
+                 batch_window: float = 0.01, batching: bool = True, name: str = "model"):
+        if max_queue < 1 or max_batch < 1:
+            raise ValueError("max_queue and max_batch must be at least 1")
+        self.generator = generator
+        self.name = name
+        self.max_queue = max_queue
+        self.max_batch = max_batch if batching else 1
+        self.batch_window = batch_window if batching else 0.0
+        self.batching = batching
+        self._lock = threading.Condition()
+        self._admitted: set[Job] = set()
+        self._pending: list[Job] = []
+        self._stopped = False
+        self._batch_seconds = 1.0      # running average of one batch's duration
+        self.batches_run = 0
+        self.batch_sizes: list[int] = []
+        self._thread = threading.Thread(target=self._run, name=f"aurore-generation-{name}", daemon=True)
+        self._thread.start()
+
+    # --- facts the API reports ---------------------------------------------
+
+    @property
+    def max_context(self) -> int:
+        return int(self.generator.max_context)
+
+    def count_tokens(self, text: str) -> int:
+        return int(self.generator.count_tokens(text))
+
+    def load(self) -> dict:
+        with self._lock:
+            return {"admitted": len(self._admitted), "waiting": len(self._pending),
+                    "capacity": self.max_queue, "max_batch": self.max_batch, "batching": self.batching}
+
+    # --- admission ----------------------------------------------------------
+
+    def submit(self, prompt: str, params: Any, prompt_tokens: int | None = None) -> Job:
+        """Admit a request or raise `QueueFull`."""
+        if prompt_tokens is None:
+            prompt_tokens = self.count_tokens(prompt)
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the generation service is stopped")
+            if len(self._admitted) >= self.max_queue:
+                raise QueueFull(self._retry_after(), self.max_queue)
+            job = Job(self, prompt, params, prompt_tokens)
+            self._admitted.add(job)
+            self._pending.append(job)
+            self._lock.notify_all()
+            return job
+
+    def _retry_after(self) -> int:
+        """Seconds until a place is likely free: the batches ahead, at the recent pace."""
+        batches_ahead = max(1, math.ceil(len(self._pending) / self.max_batch))
+        return max(1, math.ceil(batches_ahead * self._batch_seconds))
+
+    def _release(self, job: Job) -> None:
+        with self._lock:
+            self._admitted.discard(job)
+            if job in self._pending:
+                self._pending.remove(job)
+            self._lock.notify_all()
+
+    def close(self) -> None:
+        """Stop the worker; jobs still waiting fail."""
+        with self._lock:
+            self._stopped = True
+            waiting, self._pending = self._pending, []
+            self._lock.notify_all()
+        for job in waiting:
+            job._fail(RuntimeError("the server is shutting down"))
+        self._thread.join(timeout=10)
+
+    # --- the worker -----------------------------------------------------------
+
+    def _next_batch(self) -> list[Job] | None:
+        with self._lock:
+            while not self._pending and not self._stopped:
+                self._lock.wait()
+            if self._stopped:
+                return None
+            deadline = time.monotonic() + self.batch_window
+            while len(self._pending) < self.max_batch and not self._stopped:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._lock.wait(left)
+            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            batch = [job for job in batch if not job.cancelled]
+            if not batch:
+                continue
+            started = time.monotonic()
+            for job in batch:
+                job.started_at = started
+            try:
+                if len(batch) == 1 and not self.batching:
+                    self._run_single(batch[0])
+                else:
+                    self._run_batch(batch)
+            except Exception as error:  # the generator failed: tell every row, keep serving
+                for job in batch:
+                    job._fail(error)
+            seconds = time.monotonic() - started
+            self._batch_seconds = 0.7 * self._batch_seconds + 0.3 * seconds
+            self.batches_run += 1
+            self.batch_sizes.append(len(batch))
+            del self.batch_sizes[:-1000]
+
+    def _run_single(self, job: Job) -> None:
+        pieces = self.generator.stream(job.prompt, job.params)
+        try:
+            for piece in pieces:
+                job._put(piece)
+                if job.cancelled:
+                    break
+        finally:
+            _close(pieces)
+        reasons, counts = _finish_info(pieces, 1)
+        job._finish(reasons[0] or "length", counts[0])
+
+    def _run_batch(self, batch: list[Job]) -> None:
+        steps = self.generator.stream_batch([job.prompt for job in batch], [job.params for job in batch])
+        try:
+            for step in steps:
+                for job, piece in zip(batch, step):
+                    job._put(piece)
+                reasons, counts = _finish_info(steps, len(batch))
+                for i, job in enumerate(batch):
+                    if reasons[i] is not None:     # this row ended early: answer it now
+                        job._finish(reasons[i], counts[i])
+                if all(job.cancelled or job._finished for job in batch):
+                    break
+        finally:
+            _close(steps)
+        reasons, counts = _finish_info(steps, len(batch))
+        for i, job in enumerate(batch):
+            job._finish(reasons[i] or "length", counts[i])
+
+
+def _close(iterator) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
+
+
+def _finish_info(iterator, rows: int) -> tuple[list[str | None], list[int | None]]:
+    """Per-row finish reasons and new-token counts, if the generator's iterator tells them.
+
+    `aurore.generation` iterators expose `finish_reasons` (None while a row
+    runs) and `new_tokens`; other generators may not, and then the service
+    falls back to "length" and a token count of the text.
+    """
+    reasons = list(getattr(iterator, "finish_reasons", None) or [None] * rows)
+    counts = list(getattr(iterator, "new_tokens", None) or [None] * rows)
+    return (reasons + [None] * rows)[:rows], (counts + [None] * rows)[:rows]
+
+
+class NoModel(Exception):
+    """No trained model directory exists yet."""
+
+
+class UnknownModel(Exception):
+    """The request names a model that is not in the models folder."""
+
+    def __init__(self, name: str, available: list[str]):
+        super().__init__(f"No model named {name!r}; available: {', '.join(available) or 'none'}.")
+        self.name = name
+        self.available = available
+
+
+def _load_generator(model_dir):
+    from aurore.generation import Generator
+
+    return Generator.load(model_dir)
+
+
+def _sampling_params(**fields):
+    from aurore.generation import SamplingParams
+
+    return SamplingParams(**fields)
+
+
+class ModelPool:
+    """The trained models found in the models folder, each loaded once, on first use.
+
+    `factory(model_dir) -> generator` and `params_factory(**fields)` are
+    injectable (tests use a fake generator); by default they are
+    `aurore.generation.Generator.load` and `SamplingParams`.
+    """
+
+    def __init__(self, models_dir, *, factory=None, params_factory=None, default: str = "cpu",
+                 **service_options):
+        from pathlib import Path
+
+        self.models_dir = Path(models_dir)
+        self.factory = factory or _load_generator
+        self.params_factory = params_factory or _sampling_params
+        self.default = default
+        self.service_options = service_options
+        self._services: dict[str, GenerationService] = {}
+        self._lock = threading.Lock()
+
+    def paths(self) -> dict:
+        from aurore import modeldir
+
+        return {path.name: path for path in modeldir.find_models(self.models_dir)}
+
+    def names(self) -> list[str]:
+        """Model names, the default first, then newest first."""
+        names = list(self.paths())
+        if self.default in names:
+            names.remove(self.default)
+            names.insert(0, self.default)
+        return names
+
+    def default_name(self) -> str | None:
+        names = self.names()
+        return names[0] if names else None
+
+    def get(self, name: str | None = None) -> GenerationService:
+        """The service of `name` (default model if None), loading it the first time."""
+        with self._lock:      # one load at a time: a model is big, and loading it twice is waste
+            if name is not None and name in self._services:
+                return self._services[name]
+            paths = self.paths()
+            if name is None:
+                if not paths:
+                    raise NoModel()
+                name = self.default if self.default in paths else next(iter(paths))
+                if name in self._services:
+                    return self._services[name]
+            elif name not in paths:
+                raise UnknownModel(name, self.names())
+            service = GenerationService(self.factory(paths[name]), name=name, **self.service_options)
+            self._services[name] = service
+            return service
+
+    def preload(self, warm_up: bool = True) -> GenerationService | None:
+        """Load the default model and compile its common shapes, so the first visitor waits less."""
+        try:
+            service = self.get()
+        except NoModel:
+            return None
+        warm = getattr(service.generator, "warm_up", None)
+        if warm_up and warm is not None:
+            sizes = [size for size in (1, 2, 4, 8, 16, 32) if size <= service.max_batch]
+            warm(batch_sizes=sizes)
+        return service
+
+    def loaded(self) -> dict[str, GenerationService]:
+        with self._lock:
+            return dict(self._services)
+
+    def close(self) -> None:
+        with self._lock:
+            services, self._services = list(self._services.values()), {}
+        for service in services:
+            service.close()

@@ -1,0 +1,285 @@
+"""Pipeline steps run from the browser, as background jobs.
+
+A job is a subprocess (`python -m aurore <step> --use solution|exercise …`)
+started with AURORE_PROGRESS=json: every line it prints is a JSON event
+(`log`, `progress`, `metrics`, … see aurore/progress.py); other lines (a
+traceback, a warning) become log events. One job runs at a time. Each job's
+record and events are kept under the data folder (`jobs/<id>/`), so a page
+reload reattaches to the running job and a finished job's outcome and log
+stay visible after a restart.
+
+Which command a step runs comes from a registry (`default_steps()`), which
+the app config (`WORKSHOP_STEPS`) extends or overrides: tests add a short
+fake step there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from aurore import atomic, exercises, paths
+from aurore.errors import AuroreError
+
+#: Events kept per job; past it, only non-progress events are kept.
+MAX_EVENTS = 20_000
+MAX_LINE = 10_000
+CANCEL_GRACE_SECONDS = 5
+FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
+
+
+def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") -> dict[str, dict]:
+    """The workshop's steps: name → title and argv (placeholders `{python}`, `{variant}`)."""
+    def aurore(*args: str) -> list[str]:
+        return ["{python}", "-m", "aurore", *args, "--use", "{variant}"]
+
+    return {
+        "prepare": {"title": {"fr": "Préparer le corpus", "en": "Prepare the corpus"},
+                    "argv": aurore("prepare")},
+        "tokenizer": {"title": {"fr": "Spécialiser le tokenizer", "en": "Specialise the tokenizer"},
+                      "argv": aurore("tokenizer")},
+        "train": {"title": {"fr": "Entraîner GPT-2", "en": "Train GPT-2"},
+                  "argv": aurore("train") + ["--max-minutes", f"{train_minutes:g}"]},
+        "generate": {"title": {"fr": "Générer du texte", "en": "Generate text"},
+                     "argv": aurore("generate") + ["--prompt", prompt, "--max-new-tokens", "80"]},
+    }
+
+
+@dataclass
+class Job:
+    id: str
+    step: str
+    variant: str
+    argv: list[str]
+    status: str = "running"
+    started: float = field(default_factory=time.time)
+    ended: float | None = None
+    returncode: int | None = None
+    pid: int | None = None
+    progress: dict | None = None
+    events: list[dict] = field(default_factory=list, repr=False)
+
+    def record(self) -> dict:
+        data = asdict(self)
+        data.pop("events")
+        data["event_count"] = len(self.events)
+        return data
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+class JobError(AuroreError):
+    """A job that cannot start (another runs, unknown step…): `status` is the HTTP status."""
+
+    def __init__(self, message: dict[str, str], status: int = 400):
+        super().__init__(message["en"])
+        self.message, self.status = message, status
+
+
+class JobRunner:
+    """Starts, follows, cancels and remembers jobs; one at a time."""
+
+    def __init__(self, data_dir: str | Path, steps: dict[str, dict], env: dict[str, str] | None = None):
+        self.root = Path(data_dir) / "jobs"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.steps, self.env = steps, dict(env or {})
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._jobs: dict[str, Job] = {}
+        self._processes: dict[str, subprocess.Popen] = {}
+        self._running: str | None = None
+        self._recover()
+
+    # -- persistence -------------------------------------------------------
+    def _dir(self, job_id: str) -> Path:
+        return self.root / job_id
+
+    def _save(self, job: Job) -> None:
+        atomic.write_text(self._dir(job.id) / "job.json", json.dumps(job.record(), ensure_ascii=False))
+
+    def _recover(self) -> None:
+        """Jobs marked running by a previous app process were cut off: say so."""
+        for record_file in self.root.glob("*/job.json"):
+            try:
+                record = json.loads(record_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if record.get("status") == "running":
+                record.update(status="interrupted", ended=record.get("ended") or time.time())
+                atomic.write_text(record_file, json.dumps(record, ensure_ascii=False))
+
+    def _load(self, job_id: str) -> Job | None:
+        if not job_id or not all(c in "0123456789abcdef-" for c in job_id):
+            return None
+        try:
+            record = json.loads((self._dir(job_id) / "job.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        record.pop("event_count", None)
+        job = Job(**{k: v for k, v in record.items() if k in Job.__dataclass_fields__})
+        try:
+            with (self._dir(job_id) / "events.jsonl").open(encoding="utf-8") as handle:
+                job.events = [json.loads(line) for line in handle if line.strip()]
+        except (OSError, ValueError):
+            pass
+        return job
+
+    # -- queries -------------------------------------------------------------
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        return job or self._load(job_id)
+
+    def history(self, limit: int = 10) -> list[dict]:
+        """Records of the latest jobs, newest first."""
+        records = []
+        for record_file in self.root.glob("*/job.json"):
+            try:
+                records.append(json.loads(record_file.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                continue
+        records.sort(key=lambda r: r.get("started", 0), reverse=True)
+        with self._lock:
+            for record in records:
+                if record["id"] in self._jobs:
+                    record.update(self._jobs[record["id"]].record())
+        return records[:limit]
+
+    def current(self) -> Job | None:
+        """The running job, else the latest one."""
+        with self._lock:
+            if self._running:
+                return self._jobs[self._running]
+        latest = self.history(1)
+        return self.get(latest[0]["id"]) if latest else None
+
+    def wait_events(self, job_id: str, after: int, timeout: float) -> tuple[list[dict], bool]:
+        """Events with seq > after (waiting up to `timeout` for some), and whether the job is over."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                job = self._jobs.get(job_id)
+                if job is None:
+                    break
+                new = job.events[after + 1:] if after + 1 < len(job.events) else []
+                if new or job.finished:
+                    return list(new), job.finished and after + 1 + len(new) >= len(job.events)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return [], False
+                self._changed.wait(remaining)
+        job = self._load(job_id)
+        if job is None:
+            return [], True
+        return job.events[after + 1:], True
+
+    # -- actions --------------------------------------------------------------
+    def argv(self, step: str, variant: str) -> list[str]:
+        spec = self.steps[step]
+        values = {"python": sys.executable, "variant": variant}
+        return [part.format(**values) for part in spec["argv"]]
+
+    def start(self, step: str, variant: str) -> Job:
+        if step not in self.steps:
+            raise JobError({"fr": f"Étape inconnue : {step!r}.", "en": f"Unknown step: {step!r}."}, 404)
+        if variant not in exercises.VARIANTS:
+            raise JobError({"fr": "Choisissez « solution » ou « exercise ».",
+                            "en": "Choose 'solution' or 'exercise'."}, 400)
+        with self._lock:
+            if self._running:
+                running = self._jobs[self._running]
+                raise JobError({"fr": f"L'étape « {running.step} » tourne déjà : attendez sa fin ou annulez-la.",
+                                "en": f"The step '{running.step}' is already running: wait for it or cancel it."},
+                               409)
+            job = Job(id=f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}", step=step,
+                      variant=variant, argv=self.argv(step, variant))
+            self._dir(job.id).mkdir(parents=True)
+            env = {**os.environ, **self.env, "AURORE_PROGRESS": "json", "PYTHONUNBUFFERED": "1"}
+            try:
+                process = subprocess.Popen(job.argv, cwd=paths.ROOT, env=env, stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
+            except OSError as error:
+                raise JobError({"fr": f"Impossible de lancer l'étape : {error}",
+                                "en": f"Could not start the step: {error}"}, 500) from error
+            job.pid = process.pid
+            self._jobs[job.id] = job
+            self._processes[job.id] = process
+            self._running = job.id
+            self._save(job)
+        threading.Thread(target=self._follow, args=(job, process), daemon=True,
+                         name=f"aurore-job-{job.id}").start()
+        return job
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop a running job (SIGTERM, then SIGKILL after a grace period)."""
+        with self._lock:
+            process = self._processes.get(job_id)
+            job = self._jobs.get(job_id)
+            if process is None or job is None or job.finished:
+                return False
+            job.status = "cancelling"
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return True
+
+        def escalate() -> None:
+            try:
+                process.wait(CANCEL_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+        threading.Thread(target=escalate, daemon=True).start()
+        return True
+
+    # -- the follower thread ---------------------------------------------------
+    def _add(self, job: Job, handle, event: dict) -> None:
+        with self._changed:
+            if event.get("event") == "progress":
+                job.progress = {k: event.get(k) for k in ("task", "done", "total", "unit", "metrics")}
+                if len(job.events) >= MAX_EVENTS:
+                    return
+            event = {**event, "seq": len(job.events), "t": round(time.time() - job.started, 2)}
+            job.events.append(event)
+            handle.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+            handle.flush()
+            self._changed.notify_all()
+
+    def _follow(self, job: Job, process: subprocess.Popen) -> None:
+        with (self._dir(job.id) / "events.jsonl").open("a", encoding="utf-8") as handle:
+            for raw in process.stdout:
+                line = raw.decode("utf-8", "replace").rstrip("\n")[:MAX_LINE]
+                if not line.strip():
+                    continue
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    event = None
+                if not isinstance(event, dict) or "event" not in event:
+                    event = {"event": "log", "message": line, "raw": True}
+                self._add(job, handle, event)
+            returncode = process.wait()
+            with self._changed:
+                cancelled = job.status == "cancelling"
+                job.returncode = returncode
+                job.ended = time.time()
+                job.status = "cancelled" if cancelled else ("succeeded" if returncode == 0 else "failed")
+                self._processes.pop(job.id, None)
+                if self._running == job.id:
+                    self._running = None
+                self._save(job)
+                self._changed.notify_all()

@@ -1,0 +1,125 @@
+"""Generation speed: first-token latency and tokens per second, cold and warm.
+
+    python bench/generation_latency.py [--model DIR] [--new-tokens 200] [--repeats 3] [--batch 1,4,8]
+
+Without --model, builds a random model of the `cpu` shape (GPT-2, 4 layers,
+hidden 256, 4 heads, vocabulary 8000, context 256; speed does not depend on
+the weights) with a byte-level BPE tokenizer of 8000 tokens trained on one
+Gutenberg book if /work/shared/corpus/gutenberg (or $AURORE_BENCH_TEXT) is
+there, else on the tiny test sentences. The end-of-text token is ignored so
+that every run writes exactly --new-tokens tokens.
+
+Reports, for XLA on and off and each strategy: cold (first request of a
+fresh Generator: tracing/compiling included), warm first-token latency
+(prompt read + first token chosen) and warm tokens per second (over the
+whole request), plus batched throughput (all rows' tokens per second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aurore  # noqa: E402,F401
+from aurore.generation import Generator, SamplingParams  # noqa: E402
+
+PROMPT = ("Il y avait dans ce village une jeune fille qui chantait le soir au bord de la rivière, "
+          "et tout le monde l'écoutait en silence. Un jour,")
+
+
+def _corpus_text() -> list[str]:
+    candidates = [os.environ.get("AURORE_BENCH_TEXT"), "/work/shared/corpus/gutenberg"]
+    for candidate in filter(None, candidates):
+        path = Path(candidate)
+        files = sorted(path.glob("*.txt")) if path.is_dir() else [path] if path.is_file() else []
+        if files:
+            return files[0].read_text(encoding="utf-8", errors="replace").splitlines()
+    from tests.tiny_model import sentences
+
+    return sentences() * 20
+
+
+def build_random_cpu_model(directory: Path) -> Path:
+    import keras_hub
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from aurore import modeldir
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=8000, special_tokens=["<|endoftext|>"], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    core.train_from_iterator(_corpus_text(), trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<|endoftext|>",
+                                        eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    backbone = keras_hub.models.GPT2Backbone(vocabulary_size=8000, num_layers=4, num_heads=4, hidden_dim=256,
+                                             intermediate_dim=1024, dropout=0.0, max_sequence_length=256)
+    return modeldir.save(directory, backbone, tokenizer, {"preset": "cpu (random weights, benchmark)"})
+
+
+def endless(generator: Generator) -> Generator:
+    generator.end_of_text_id = -1  # write exactly max_new_tokens tokens
+    return generator
+
+
+def measure(generator: Generator, params: SamplingParams, repeats: int) -> tuple[float, float, float]:
+    """(cold seconds of the first run, warm first-token ms, warm tokens/s)."""
+    started = time.perf_counter()
+    generator.generate(PROMPT, params)
+    cold = time.perf_counter() - started
+    firsts, rates = [], []
+    for _ in range(repeats):
+        result = generator.generate(PROMPT, params)
+        firsts.append(result.first_token_seconds * 1000)
+        rates.append(result.new_tokens / result.seconds)
+    return cold, statistics.median(firsts), statistics.median(rates)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--new-tokens", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch", default="1,4,8", help="batch sizes for the throughput table")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(args.model) if args.model else build_random_cpu_model(Path(tmp) / "cpu")
+        print(f"model: {model_dir}  new tokens: {args.new_tokens}  repeats: {args.repeats}\n")
+        print("| XLA | strategy | cold first request (s) | warm first token (ms) | warm tokens/s |")
+        print("|---|---|---|---|---|")
+        for xla in (True, False):
+            generator = endless(Generator.load(model_dir, xla=xla))
+            for strategy in ("greedy", "top_k", "top_p"):
+                params = SamplingParams(max_new_tokens=args.new_tokens, strategy=strategy, seed=0)
+                cold, first_ms, rate = measure(generator, params, args.repeats)
+                print(f"| {'on' if xla else 'off'} | {strategy} | {cold:.2f} | {first_ms:.1f} | {rate:.0f} |",
+                      flush=True)
+        print("\n| XLA | rows | strategy | warm total tokens/s | per row tokens/s |")
+        print("|---|---|---|---|---|")
+        for xla in (True, False):
+            generator = endless(Generator.load(model_dir, xla=xla))
+            for rows in [int(b) for b in args.batch.split(",")]:
+                params = [SamplingParams(max_new_tokens=args.new_tokens, strategy="top_p", seed=i)
+                          for i in range(rows)]
+                for _ in range(2):  # the first run compiles this batch shape
+                    started = time.perf_counter()
+                    for _ in generator.stream_batch([PROMPT] * rows, params):
+                        pass
+                    seconds = time.perf_counter() - started
+                total = rows * args.new_tokens / seconds
+                print(f"| {'on' if xla else 'off'} | {rows} | top_p | {total:.0f} | {total / rows:.0f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Quality after N minutes of `cpu`-preset training on the real books.
+
+    python bench/quality.py [--minutes 15] [--model DIR]
+
+Needs the dataset and tokenizer (`python -m aurore prepare`, `python -m aurore
+tokenizer`). Trains from scratch (the model directory is restarted), then
+prints the test-book and validation bits per character (`aurore evaluate`'s
+figures), the load average seen during the run (the CPU may be shared), and
+three samples from fixed prompts and seeds (exercise 4's generation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aurore  # noqa: E402,F401
+from aurore import evaluation, exercises, paths, training  # noqa: E402
+
+PROMPTS = (("", 1), ("La nuit était", 2), ("Madame, dit-il,", 3))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=15)
+    parser.add_argument("--model", default=str(paths.models_dir() / "quality"))
+    parser.add_argument("--preset", default="cpu")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args()
+
+    settings = training.settings_from_args(args.preset, args.set)
+    load_before = os.getloadavg()
+    started = time.monotonic()
+    summary = training.train(exercises.step_module("train"), paths.dataset_dir(), paths.tokenizer_dir(),
+                             args.model, settings, restart=True, max_minutes=args.minutes)
+    wall = time.monotonic() - started
+    load_after = os.getloadavg()
+    report = evaluation.evaluate(args.model, paths.dataset_dir())
+    samples = []
+    try:
+        from aurore.generation import Generator, SamplingParams
+
+        generator = Generator.load(args.model)
+        for prompt, seed in PROMPTS:
+            result = generator.generate(prompt, SamplingParams(max_new_tokens=60, strategy="top_p", temperature=0.8,
+                                                               top_p=0.95, seed=seed))
+            samples.append({"prompt": prompt, "seed": seed, "text": prompt + result.text})
+    except ImportError:
+        samples.append({"note": "aurore.generation is not available"})
+    print(json.dumps({"minutes": args.minutes, "wall_seconds": round(wall), "training": summary,
+                      "settings": settings, "evaluation": report, "samples": samples,
+                      "load_average_before": load_before, "load_average_after": load_after},
+                     indent=1, ensure_ascii=False))
+    print(f"test-book bits per character: {report['test']['bits_per_character']:.3f} "
+          f"(validation {report['validation']['bits_per_character']:.3f}) after {wall / 60:.1f} min, "
+          f"step {summary['step']}; load average {load_before[0]:.1f} → {load_after[0]:.1f} on "
+          f"{len(os.sched_getaffinity(0))} cores")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Training throughput of a preset on this machine, and the share of the CPU's peak it reaches.
+
+    python bench/train_throughput.py [--preset cpu] [--steps 30] [--jit both|on|off]
+
+Figures:
+- useful tokens/s: packed blocks have no padding, so every token of a batch
+  is a useful training token (batch_size × sequence_length per step);
+- model FLOP/s: tokens/s × training FLOPs per token, ≈ 6·N + 12·L·T·d
+  (N the weights of every matrix multiply, the output projection included;
+  see aurore.model.training_flops_per_token);
+- peak FP32 FLOP/s = cores × clock × FLOPs per cycle per core, where FLOPs
+  per cycle = FMA units × SIMD lanes × 2 (an FMA is a multiply and an add).
+  Lanes: 16 with avx512f, 8 with avx2. FMA units default to 2 (Zen 4/5,
+  Intel server cores); pass --fma-units if your CPU differs.
+Synthetic token ids are enough: the speed does not depend on their values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aurore  # noqa: E402,F401
+from aurore import exercises, model, packing  # noqa: E402
+
+
+def cpu_peak(fma_units: int) -> dict:
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    lanes = 16 if " avx512f" in flags else 8 if " avx2" in flags else 4
+    mhz = [float(m) for m in re.findall(r"cpu MHz\s*:\s*([\d.]+)", flags)] or [2000.0]
+    cores = len(os.sched_getaffinity(0))
+    ghz = max(mhz) / 1000
+    per_cycle = fma_units * lanes * 2
+    return {"cores": cores, "ghz": round(ghz, 3), "simd_lanes_fp32": lanes, "fma_units": fma_units,
+            "flops_per_cycle_per_core": per_cycle, "peak_gflops": round(cores * ghz * per_cycle, 1)}
+
+
+def measure(settings: dict, vocab_size: int, steps: int, jit: bool) -> dict:
+    import keras
+    import numpy as np
+
+    solution = exercises.step_module("train")
+    keras.utils.set_random_seed(0)
+    lm = solution.build_model(settings, vocab_size)
+    solution.compile_model(lm, solution.make_optimizer(settings, 10_000), jit_compile=jit)
+    length, batch = settings["sequence_length"], settings["batch_size"]
+    tokens = np.random.default_rng(0).integers(0, vocab_size, size=(batch * 64, length + 1)).astype("int32")
+    data = packing.training_dataset(tokens[:, :-1], tokens[:, 1:], batch, seed=0)
+    started = time.perf_counter()
+    lm.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # trace/compile, warm up
+    compile_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    lm.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+    seconds = time.perf_counter() - started
+    tokens_per_second = steps * batch * length / seconds
+    return {"jit_compile": jit, "steps": steps, "seconds": round(seconds, 2),
+            "first_steps_seconds": round(compile_seconds, 1),
+            "tokens_per_second": round(tokens_per_second), "seconds_per_step": round(seconds / steps, 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="cpu")
+    parser.add_argument("--vocab-size", type=int, default=8000)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--jit", choices=("both", "on", "off"), default="both")
+    parser.add_argument("--fma-units", type=int, default=2)
+    args = parser.parse_args()
+
+    settings = model.preset(args.preset)
+    flops_per_token = model.training_flops_per_token(settings, args.vocab_size)
+    peak = cpu_peak(args.fma_units)
+    params = model.parameter_count(settings, args.vocab_size)
+    print(f"preset {args.preset}: {settings['num_layers']} layers, hidden {settings['hidden_dim']}, "
+          f"vocab {args.vocab_size}, {settings['batch_size']}×{settings['sequence_length']} tokens/step, "
+          f"{params['total']:,} parameters")
+    print(f"training FLOPs per token ≈ {flops_per_token / 1e6:.1f} M")
+    print(f"peak FP32: {peak['cores']} cores × {peak['ghz']} GHz × {peak['flops_per_cycle_per_core']} "
+          f"FLOP/cycle ({peak['fma_units']} FMA × {peak['simd_lanes_fp32']} lanes × 2) = {peak['peak_gflops']} GFLOP/s")
+    results = []
+    for jit in {"both": (False, True), "on": (True,), "off": (False,)}[args.jit]:
+        result = measure(settings, args.vocab_size, args.steps, jit)
+        gflops = result["tokens_per_second"] * flops_per_token / 1e9
+        result.update(model_gflops=round(gflops, 1), share_of_peak=round(gflops / peak["peak_gflops"], 3))
+        results.append(result)
+        print(f"jit_compile={jit}: {result['tokens_per_second']:,} tokens/s, {result['seconds_per_step']} s/step, "
+              f"{result['model_gflops']} GFLOP/s = {100 * result['share_of_peak']:.1f} % of peak "
+              f"(first 3 steps incl. compile: {result['first_steps_seconds']} s)")
+    print(json.dumps({"preset": args.preset, "flops_per_token": flops_per_token, "peak": peak,
+                      "results": results, "load_average": os.getloadavg()}))
+
+
+if __name__ == "__main__":
+    main()

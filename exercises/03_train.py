@@ -1,0 +1,56 @@
+"""Exercise 3: train GPT-2 from scratch with TensorFlow and KerasHub.
+
+Four pieces, the heart of training a language model:
+1. pack the tokenized sentences into fixed-length blocks (no padding wasted);
+2. build GPT-2 from a configuration (KerasHub's GPT2Backbone + GPT2CausalLM);
+3. an AdamW optimizer whose learning rate warms up, then decays;
+4. compile: the loss compares the predicted next token with the real one.
+
+The rest (tf.data pipeline, callbacks, checkpoints, resuming) is in `aurore/`.
+Run it: `python -m aurore train` (or `--use exercise` for your code).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pack(token_lists, eos_id: int, length: int):
+    """Pack sentences into blocks of `length` tokens for next-token prediction.
+
+    The stream is `eos s1 eos s2 eos … sN eos`: every sentence is preceded and
+    followed by the end-of-text token. It is cut into as many full blocks of
+    `length` tokens as fit, each with its targets: the same stream shifted by
+    one token (the target of a position is the token that follows it).
+    Returns `(inputs, targets)`, two int32 arrays of shape (blocks, length).
+    """
+    # TODO: build the stream (eos before every sentence and one at the end),
+    raise NotImplementedError("TODO")
+    return inputs, targets
+
+
+def build_model(settings: dict, vocab_size: int):
+    """A fresh GPT-2 (random weights) shaped by the preset's settings."""
+    import keras_hub
+
+    # TODO: a keras_hub.models.GPT2Backbone (vocabulary size, layers, heads,
+    raise NotImplementedError("TODO")
+
+
+def make_optimizer(settings: dict, total_steps: int):
+    """AdamW with a linear warm-up to the peak learning rate, then a cosine decay."""
+    import keras
+
+    # TODO: a keras.optimizers.schedules.CosineDecay starting at 0, warming up
+    raise NotImplementedError("TODO")
+    # Biases, layer norms and embeddings are not decayed (as in GPT-2's recipe).
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "embeddings"])
+    return optimizer
+
+
+def compile_model(model, optimizer, jit_compile: bool = False) -> None:
+    """Attach the optimizer and the next-token loss to the model."""
+    import keras
+
+    # TODO: model.compile with the optimizer, a SparseCategoricalCrossentropy
+    raise NotImplementedError("TODO")

@@ -1,0 +1,138 @@
+/* The exercise page: checks (button and watch mode), hints, solution diff, reset. */
+"use strict";
+(function () {
+  const { t, el, get, post } = window.Aurore;
+  const root = document.getElementById("exercise");
+  if (!root) return;
+  const number = root.dataset.number;
+  const base = `/exercises/${number}`;
+  const checkButton = document.getElementById("check-button");
+  const status = document.getElementById("check-status");
+  const results = document.getElementById("check-results");
+  const outputBox = document.getElementById("check-output-box");
+  const output = document.getElementById("check-output");
+  const watch = document.getElementById("watch-toggle");
+  const source = document.getElementById("source");
+  let mtime = root.dataset.mtime || null;
+  let checking = false;
+  let pending = false;
+
+  function showReport(report) {
+    results.replaceChildren();
+    for (const entry of report.checks || []) {
+      const passed = entry.outcome === "passed";
+      const item = el("li", "check " + (passed ? "passed" : "failed"));
+      item.append(el("span", "mark", passed ? "✔" : "✘"), el("span", "title", entry.title[window.Aurore.lang]));
+      if (entry.message) item.append(el("div", "message", entry.message));
+      if (entry.where) item.append(el("div", "where", "→ " + entry.where));
+      results.append(item);
+    }
+    const total = (report.passed || 0) + (report.failed || 0);
+    status.className = "check-status " + (report.all_passed ? "ok" : "fail");
+    if (report.all_passed) {
+      status.textContent = t(`Tout est bon : ${report.passed} / ${total} vérifications réussies (${report.seconds} s). Exercice terminé !`,
+                             `All good: ${report.passed} / ${total} checks passed (${report.seconds} s). Exercise done!`);
+    } else if (report.detail) {
+      status.textContent = report.detail[window.Aurore.lang];
+    } else {
+      status.textContent = t(`${report.passed} / ${total} vérifications réussies (${report.seconds} s) : lisez les messages ci-dessous.`,
+                             `${report.passed} / ${total} checks passed (${report.seconds} s): read the messages below.`);
+    }
+    output.textContent = report.output || "";
+    outputBox.hidden = !report.output || (report.status === "ok" && report.all_passed);
+    if (report.status !== "ok") outputBox.open = true;
+  }
+
+  async function refreshSource() {
+    const answer = await get(`${base}/source`);
+    if (answer.ok) {
+      source.innerHTML = answer.data.exists ? answer.data.html
+        : `<p class="warning">${t("Le fichier est absent.", "The file is missing.")}</p>`;
+      mtime = answer.data.mtime;
+    }
+  }
+
+  async function runCheck() {
+    if (checking) { pending = true; return; }
+    checking = true;
+    checkButton.disabled = true;
+    status.className = "check-status running";
+    status.textContent = t("Vérification en cours…", "Checking…");
+    root.dataset.state = "checking";
+    const answer = await post(`${base}/check`, {});
+    checking = false;
+    checkButton.disabled = false;
+    if (answer.status === 409) {           // another check holds the runner: try again shortly
+      setTimeout(runCheck, 1000);
+      return;
+    }
+    if (!answer.ok) {
+      status.className = "check-status fail";
+      status.textContent = answer.data.error || t("La vérification a échoué.", "The check failed.");
+      root.dataset.state = "error";
+      return;
+    }
+    showReport(answer.data);
+    root.dataset.state = answer.data.all_passed ? "passed" : "failed";
+    root.dataset.checked = "true";
+    document.getElementById("solution-button").disabled = false;
+    document.getElementById("solution-note").hidden = true;
+    if (pending) { pending = false; runCheck(); }
+  }
+
+  async function poll() {
+    if (watch.checked) {
+      const answer = await get(`${base}/mtime`);
+      if (answer.ok && answer.data.mtime !== null && String(answer.data.mtime) !== String(mtime)) {
+        mtime = answer.data.mtime;
+        await refreshSource();
+        runCheck();
+      }
+    }
+    setTimeout(poll, 1000);
+  }
+
+  checkButton.addEventListener("click", () => { refreshSource(); runCheck(); });
+  watch.addEventListener("change", () => {
+    try { localStorage.setItem("aurore-watch", watch.checked ? "1" : "0"); } catch (error) { /* private mode */ }
+  });
+  try { watch.checked = localStorage.getItem("aurore-watch") === "1"; } catch (error) { /* private mode */ }
+  poll();
+
+  // Hints, one at a time.
+  const hintButton = document.getElementById("hint-button");
+  const hints = Array.from(document.querySelectorAll("#hints .hint"));
+  const hintCount = document.getElementById("hint-count");
+  hintButton.disabled = hints.length === 0;
+  hintButton.addEventListener("click", () => {
+    const next = hints.find((hint) => hint.hidden);
+    if (next) next.hidden = false;
+    const shown = hints.filter((hint) => !hint.hidden).length;
+    hintCount.textContent = shown;
+    hintButton.disabled = shown === hints.length;
+  });
+
+  // The solution, as a diff against the learner's code.
+  const diff = document.getElementById("solution-diff");
+  document.getElementById("solution-button").addEventListener("click", async () => {
+    const answer = await get(`${base}/solution`);
+    if (!answer.ok) { diff.textContent = answer.data.error || ""; return; }
+    diff.innerHTML = answer.data.html;
+    if (answer.data.identical) diff.prepend(el("p", "ok", t("Votre code est identique à la solution.", "Your code is identical to the solution.")));
+  });
+
+  // Reset to the starting file, keeping a backup.
+  const resetButton = document.getElementById("reset-button");
+  const resetStatus = document.getElementById("reset-status");
+  resetButton.addEventListener("click", async () => {
+    if (!window.confirm(resetButton.dataset.confirm)) return;
+    const answer = await post(`${base}/reset`, {});
+    if (!answer.ok) { resetStatus.textContent = answer.data.error || ""; return; }
+    resetStatus.textContent = answer.data.backup
+      ? t(`Fichier remis à zéro. Votre version est sauvegardée dans exercises/${answer.data.backup}.`,
+          `File reset. Your version is saved as exercises/${answer.data.backup}.`)
+      : t("Fichier remis à zéro.", "File reset.");
+    source.innerHTML = answer.data.source.html;
+    mtime = answer.data.source.mtime;
+  });
+})();

@@ -1,0 +1,283 @@
+// The writers' page: send the prompt to the streaming API, show the text as it
+// comes (fetch + server-sent events parsed by hand: EventSource cannot POST),
+// stop on demand, copy or download the result, keep the last texts in
+// localStorage.
+"use strict";
+
+(function () {
+  const HISTORY_KEY = "aurore.writers.history";
+  const HISTORY_SIZE = 10;
+  const text = JSON.parse(document.getElementById("writers-text").textContent);
+  const $ = (id) => document.getElementById(id);
+  const form = $("writers-form");
+  const promptBox = $("prompt");
+  const writeButton = $("write");
+  const stopButton = $("stop");
+  const outputPrompt = $("output-prompt");
+  const outputText = $("output-text");
+  const statusLine = $("status");
+  const errorLine = $("error");
+  const copyButton = $("copy");
+  const downloadButton = $("download");
+  const historyList = $("history");
+
+  let controller = null;   // AbortController of the running request
+  let current = null;      // {prompt, text, model, date} of the last text
+
+  // --- server-sent events over fetch -------------------------------------
+
+  /** Split an SSE byte stream into {event, data} messages (the WHATWG rules, enough of them). */
+  async function* readEvents(response) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder("utf-8");
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      let match;
+      while ((match = /\r?\n\r?\n/.exec(buffer)) !== null) {
+        const block = buffer.slice(0, match.index);
+        buffer = buffer.slice(match.index + match[0].length);
+        let event = "message";
+        const data = [];
+        for (const line of block.split(/\r?\n/)) {
+          if (line.startsWith(":")) continue;               // comment (heartbeat)
+          const colon = line.indexOf(":");
+          const field = colon < 0 ? line : line.slice(0, colon);
+          let content = colon < 0 ? "" : line.slice(colon + 1);
+          if (content.startsWith(" ")) content = content.slice(1);
+          if (field === "event") event = content;
+          else if (field === "data") data.push(content);
+        }
+        if (data.length) yield { event, data: JSON.parse(data.join("\n")) };
+      }
+      if (done) return;
+    }
+  }
+
+  // --- the form --------------------------------------------------------------
+
+  function numberField(id, integer) {
+    const raw = $(id).value.trim();
+    if (raw === "") return null;
+    const value = Number(raw);
+    return integer && Number.isInteger(value) ? value : (integer ? raw : value);
+  }
+
+  function requestBody() {
+    const body = {
+      prompt: promptBox.value,
+      model: $("model").value,
+      max_new_tokens: numberField("max_new_tokens", true),
+      strategy: $("strategy").value,
+      temperature: numberField("temperature", false),
+      top_k: numberField("top_k", true),
+      top_p: numberField("top_p", false),
+      seed: numberField("seed", true),
+      stop_at_sentence_end: $("stop_at_sentence_end").checked,
+    };
+    for (const key of ["max_new_tokens", "temperature", "top_k", "top_p"]) {
+      if (body[key] === null) delete body[key];
+    }
+    return body;
+  }
+
+  function showError(message) {
+    errorLine.textContent = message;
+    errorLine.hidden = !message;
+  }
+
+  function errorMessage(response, payload) {
+    const error = (payload && payload.error) || {};
+    const wait = response.headers.get("Retry-After") || "?";
+    if (error.code === "queue_full") return text.busy.replace("{s}", wait);
+    if (error.code === "rate_limited") return text.rate_limited.replace("{s}", wait);
+    if (error.code === "too_many_tokens") return text.too_long;
+    if (error.code === "no_model") return text.no_model;
+    if (error.field) {
+      if (error.field !== "prompt") {
+        const input = $(error.field);
+        if (input) input.focus();
+      } else if (error.code === "blank") {
+        return text.empty_prompt;
+      }
+      return `${text.invalid} (${error.field}) : ${error.message}`;
+    }
+    return error.message || `HTTP ${response.status}`;
+  }
+
+  function setRunning(running) {
+    writeButton.disabled = running;
+    stopButton.disabled = !running;
+    copyButton.disabled = running || !current || !current.text;
+    downloadButton.disabled = copyButton.disabled;
+    form.setAttribute("aria-busy", String(running));
+  }
+
+  function describeEnd(done) {
+    const reason = text["finish_" + done.finish_reason] || done.finish_reason;
+    return `${text.done} (${reason}) — ${done.new_tokens} ${text.tokens}, ${done.seconds.toFixed(1)} s`;
+  }
+
+  async function write(event) {
+    event.preventDefault();
+    if (controller) return;
+    showError("");
+    if (!promptBox.value.trim()) {
+      showError(text.empty_prompt);
+      promptBox.focus();
+      return;
+    }
+    const body = requestBody();
+    current = { prompt: body.prompt, text: "", model: body.model, date: new Date().toISOString() };
+    outputPrompt.textContent = body.prompt;
+    outputText.textContent = "";
+    statusLine.textContent = text.waiting;
+    controller = new AbortController();
+    setRunning(true);
+    let finished = false;
+    try {
+      const response = await fetch("/api/generate/stream", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+        body: JSON.stringify(body),
+        signal: controller.signal,
+      });
+      if (!response.ok) {
+        const payload = await response.json().catch(() => null);
+        showError(errorMessage(response, payload));
+        statusLine.textContent = "";
+        return;
+      }
+      for await (const message of readEvents(response)) {
+        if (message.event === "start") {
+          statusLine.textContent = text.writing;
+        } else if (message.event === "message") {
+          current.text += message.data.text;
+          outputText.textContent = current.text;
+        } else if (message.event === "done") {
+          finished = true;
+          statusLine.textContent = describeEnd(message.data);
+        } else if (message.event === "error") {
+          showError(message.data.error.message);
+        }
+      }
+    } catch (error) {
+      if (error.name === "AbortError") statusLine.textContent = text.stopped;
+      else showError(text.network);
+    } finally {
+      controller = null;
+      if (current.text) saveToHistory(current);
+      setRunning(false);
+      if (!finished && !errorLine.textContent && statusLine.textContent !== text.stopped) {
+        statusLine.textContent = text.stopped;
+      }
+    }
+  }
+
+  function stop() {
+    if (controller) controller.abort();
+  }
+
+  // --- copy and download ---------------------------------------------------------
+
+  function fullText() {
+    return current ? current.prompt + current.text : "";
+  }
+
+  async function copy() {
+    const value = fullText();
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(value);
+      } else {                                   // plain http on another machine: the old way
+        const area = document.createElement("textarea");
+        area.value = value;
+        area.setAttribute("readonly", "");
+        area.style.position = "fixed";
+        area.style.opacity = "0";
+        document.body.appendChild(area);
+        area.select();
+        const ok = document.execCommand("copy");
+        area.remove();
+        if (!ok) throw new Error("copy refused");
+      }
+      statusLine.textContent = text.copied;
+    } catch (error) {
+      showError(text.copy_failed);
+    }
+  }
+
+  function download() {
+    const blob = new Blob([fullText()], { type: "text/plain;charset=utf-8" });
+    const link = document.createElement("a");
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
+    link.href = URL.createObjectURL(blob);
+    link.download = `aurore-${stamp}.txt`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+
+  // --- the last texts, in this browser -----------------------------------------------
+
+  function loadHistory() {
+    try {
+      const items = JSON.parse(localStorage.getItem(HISTORY_KEY) || "[]");
+      return Array.isArray(items) ? items.filter((item) => item && typeof item.prompt === "string") : [];
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function saveToHistory(entry) {
+    const items = [{ ...entry }, ...loadHistory()].slice(0, HISTORY_SIZE);
+    try {
+      localStorage.setItem(HISTORY_KEY, JSON.stringify(items));
+    } catch (error) {
+      /* storage full or disabled: the page still works */
+    }
+    renderHistory();
+  }
+
+  function renderHistory() {
+    historyList.replaceChildren();
+    for (const item of loadHistory()) {
+      const row = document.createElement("li");
+      const excerpt = document.createElement("span");
+      excerpt.className = "writers-excerpt";
+      const whole = item.prompt + (item.text || "");
+      excerpt.textContent = whole.length > 140 ? whole.slice(0, 140) + "…" : whole;
+      const meta = document.createElement("small");
+      meta.textContent = ` ${item.model || ""} · ${new Date(item.date).toLocaleString(document.documentElement.lang)}`;
+      const reopen = document.createElement("button");
+      reopen.type = "button";
+      reopen.textContent = text.restore;
+      reopen.addEventListener("click", () => {
+        current = { ...item };
+        promptBox.value = item.prompt;
+        outputPrompt.textContent = item.prompt;
+        outputText.textContent = item.text || "";
+        statusLine.textContent = "";
+        setRunning(false);
+      });
+      row.append(excerpt, meta, " ", reopen);
+      historyList.appendChild(row);
+    }
+    $("clear-history").hidden = !historyList.children.length;
+  }
+
+  form.addEventListener("submit", write);
+  stopButton.addEventListener("click", stop);
+  copyButton.addEventListener("click", copy);
+  downloadButton.addEventListener("click", download);
+  $("clear-history").addEventListener("click", () => {
+    localStorage.removeItem(HISTORY_KEY);
+    renderHistory();
+  });
+  promptBox.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+  renderHistory();
+})();

@@ -1,0 +1,158 @@
+"""Shared fixtures for browser tests: Debian's Chromium driven by Playwright,
+and a live Aurore server (waitress, in a subprocess) on a free loopback port.
+
+- `browser`: a headless Chromium (fails, never skips, when it is missing);
+- `page`: a fresh page (own context) per test, closed afterwards;
+- `live_server(config=None, env=None, data=None)`: a factory; starts the real
+  app with `create_app(config)` in a subprocess whose AURORE_DATA (`data`, or
+  a fresh temp folder) and AURORE_EXERCISES (a temp folder with the exercise
+  stubs copied there) are its own, and returns a
+  `LiveServer` (url, data, exercises, log); stopped at the end of the test;
+- `screenshot(page, name, publish=False)`: saves `test-output/<name>.png`,
+  and a copy in `docs/screenshots/` when `publish`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from aurore import exercises, paths
+
+CHROMIUM = os.environ.get("AURORE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+OUTPUT = paths.ROOT / "test-output"
+PUBLISHED = paths.ROOT / "docs" / "screenshots"
+
+# Run in the server subprocess: build the app from a JSON config, serve it
+# with waitress on a free port, print that port.
+_SERVE = """
+import json, sys
+import aurore
+import waitress
+from aurore.web import create_app
+app = create_app(json.loads(sys.argv[1]))
+server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8, channel_timeout=600)
+print(json.dumps({"port": server.effective_port}), flush=True)
+server.run()
+"""
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data: Path
+    exercises: Path
+    log: Path
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: install it with `apt-get install -y chromium` "
+                    "(or set AURORE_CHROMIUM to its path). Browser tests need it.", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    context.set_default_timeout(30_000)
+    # Offline: any request leaving 127.0.0.1 is a bug (no CDN, no external fonts).
+    outside: list[str] = []
+
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            request_route.continue_()
+        else:
+            outside.append(url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    yield page
+    context.close()
+    assert not outside, f"the page tried to reach outside the app: {outside}"
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    servers: list[LiveServer] = []
+
+    def start(config: dict | None = None, env: dict | None = None, data: Path | None = None) -> LiveServer:
+        """`data`: an existing data folder to serve (prepared beforehand); a fresh one by default."""
+        base = tmp_path / f"server{len(servers)}"
+        data, learner = Path(data) if data else base / "data", base / "exercises"
+        learner.mkdir(parents=True)
+        for exercise in exercises.all_exercises():
+            if exercise.exercise_path.is_file():
+                shutil.copy2(exercise.exercise_path, learner / exercise.filename)
+        log = base / "server.log"
+        child_env = {**os.environ, "AURORE_DATA": str(data), "AURORE_EXERCISES": str(learner), **(env or {})}
+        child_env.pop("AURORE_PROGRESS", None)
+        full_config = {"DATA_DIR": str(data), **(config or {})}
+        with log.open("wb") as log_file:
+            process = subprocess.Popen([sys.executable, "-c", _SERVE, json.dumps(full_config)], cwd=paths.ROOT,
+                                       env=child_env, stdout=subprocess.PIPE, stderr=log_file)
+        line = process.stdout.readline()
+        if not line:
+            process.wait()
+            pytest.fail(f"the server did not start:\n{log.read_text(errors='replace')[-3000:]}", pytrace=False)
+        port = json.loads(line)["port"]
+        server = LiveServer(f"http://127.0.0.1:{port}", data, learner, log, process)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def screenshot():
+    OUTPUT.mkdir(exist_ok=True)
+
+    def take(page, name: str, publish: bool = False, full_page: bool = True) -> Path:
+        path = OUTPUT / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        if publish:
+            PUBLISHED.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, PUBLISHED / f"{name}.png")
+        return path
+
+    return take
+
+
+def wait_until(predicate, seconds: float = 30, every: float = 0.2, message: str = "condition"):
+    """Poll `predicate` until true (for server-side state a page does not show)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(every)
+    raise AssertionError(f"{message} not reached in {seconds} s")

@@ -1,0 +1,128 @@
+"""The workshop in a real browser (Debian's Chromium, headless), against the
+real server: a learner's path through exercise 1, and a step run streamed to
+the page. Screenshots go to test-output/ and, for the documentation, to
+docs/screenshots/."""
+
+import re
+import shutil
+import sys
+import textwrap
+
+import pytest
+from playwright.sync_api import expect
+
+from aurore import exercises
+
+pytestmark = pytest.mark.browser
+
+CHECK_SECONDS = 240     # exercise checks import TensorFlow: slow on a loaded 2-core machine
+
+FAKE_TRAINING = textwrap.dedent('''\
+    """A stand-in for `python -m aurore train`: the same JSON events, quickly."""
+    import json, math, sys, time
+    steps = int(sys.argv[2])
+    def emit(**event):
+        print(json.dumps(event), flush=True)
+    emit(event="log", message=f"Training with the {sys.argv[1]} (fake step for the browser test).")
+    for step in range(1, steps + 1):
+        time.sleep(0.25)
+        loss = 6.5 * math.exp(-step / 12) + 2.2
+        emit(event="progress", task="Training", done=step, total=steps, unit="step", metrics={"loss": loss})
+        if step % 4 == 0:
+            emit(event="metrics", step=step, loss=round(loss, 4), val_loss=round(loss + 0.15, 4),
+                 message=f"step {step}: loss {loss:.4f}, validation loss {loss + 0.15:.4f}")
+    emit(event="log", message="Training finished.")
+''')
+
+
+def test_a_learner_goes_from_failing_to_passing_exercise_one(live_server, page, screenshot):
+    server = live_server()
+    first = exercises.get(1)
+    total = len(exercises.all_exercises())
+
+    page.goto(server.url + "/")
+    expect(page.get_by_test_id("progress-count")).to_contain_text(f"0 / {total}")
+    expect(page.locator(".agenda-item")).to_have_count(6)
+    page.locator(".next-step a").click()
+    expect(page).to_have_url(server.url + "/exercises/1")
+    expect(page.locator("h1")).to_contain_text(first.title["fr"])
+    expect(page.locator("#source .highlight")).to_be_visible()
+    expect(page.locator("#solution-button")).to_be_disabled()
+
+    # Hints come one at a time.
+    hints = page.locator("#hints .hint")
+    if hints.count():
+        page.click("#hint-button")
+        expect(hints.first).to_be_visible()
+
+    page.click("#check-button")
+    expect(page.locator("#exercise")).to_have_attribute("data-state", "failed", timeout=CHECK_SECONDS * 1000)
+    failed = page.locator("#check-results .check.failed")
+    expect(failed.first).to_be_visible()
+    # Readable messages: what is missing, and where in the learner's file.
+    expect(failed.first.locator(".message")).to_have_text(re.compile(r"\w+.{10,}"))
+    expect(page.locator("#check-results .message").filter(has_text="TODO").first).to_be_visible()
+    expect(page.locator("#check-results .where").first).to_contain_text(first.filename)
+    expect(page.locator("#check-status")).to_contain_text("vérifications réussies")
+    expect(page.locator("#solution-button")).to_be_enabled()
+    screenshot(page, "exercise-failing", publish=True)
+
+    # Watch mode: the page re-checks by itself when the file changes.
+    page.check("#watch-toggle")
+    shutil.copyfile(first.solution_path, server.exercises / first.filename)   # new mtime, like a save
+    expect(page.locator("#exercise")).to_have_attribute("data-state", "checking", timeout=15_000)
+    expect(page.locator("#exercise")).to_have_attribute("data-state", "passed", timeout=CHECK_SECONDS * 1000)
+    expect(page.locator("#check-status")).to_contain_text("Exercice terminé")
+    expect(page.locator("#check-results .check.failed")).to_have_count(0)
+    screenshot(page, "exercise-passing", publish=True)
+    page.click("#solution-button")
+    expect(page.locator("#solution-diff table.diff")).to_be_visible()
+    expect(page.locator("#solution-diff")).to_contain_text("identique")
+
+    page.goto(server.url + "/")
+    expect(page.get_by_test_id("progress-count")).to_contain_text(f"1 / {total}")
+    screenshot(page, "home", publish=True)
+
+
+def test_a_run_streams_its_progress_reattaches_and_can_be_cancelled(live_server, page, screenshot, tmp_path):
+    script = tmp_path / "fake_training.py"
+    script.write_text(FAKE_TRAINING, encoding="utf-8")
+    steps = {"fake-train": {"title": {"fr": "Entraînement (factice)", "en": "Training (fake)"},
+                            "argv": [sys.executable, str(script), "{variant}", "200"]}}
+    server = live_server({"WORKSHOP_STEPS": steps})
+
+    page.goto(server.url + "/run?step=fake-train")
+    page.check("input[name=variant][value=solution]")
+    page.click("#run-button")
+    expect(page.locator("#job")).to_have_attribute("data-status", "running")
+    expect(page.locator("#job-log")).to_contain_text("Training with the solution")
+    expect(page.locator("#loss-figure")).to_be_visible(timeout=20_000)
+    expect(page.locator("#job-log")).to_contain_text("step 12: loss", timeout=20_000)
+    expect(page.locator("#cancel-button")).to_be_visible()
+    assert float(page.locator("#job-bar").get_attribute("value")) >= 12
+    screenshot(page, "run-fake-step")     # the published training-run.png is a real run (docs/screenshots/)
+
+    # A reload reattaches to the running job, with its log so far.
+    page.reload()
+    expect(page.locator("#job")).to_have_attribute("data-status", "running")
+    expect(page.locator("#job-log")).to_contain_text("Training with the solution")
+    expect(page.locator("#job-log")).to_contain_text("step 16: loss", timeout=20_000)
+
+    page.click("#cancel-button")
+    expect(page.locator("#job")).to_have_attribute("data-status", "cancelled", timeout=20_000)
+    expect(page.locator("#job-log")).to_contain_text("Annulé")
+
+    # The finished job's outcome stays visible after a reload.
+    page.reload()
+    expect(page.locator("#job")).to_have_attribute("data-status", "cancelled")
+    expect(page.locator("#job-log")).to_contain_text("Training with the solution")
+    expect(page.locator("#history")).to_contain_text("cancelled")
+
+
+def test_the_environment_page_says_what_is_missing(live_server, page):
+    server = live_server({"ENV_GPU_PROBE": False})
+    page.goto(server.url + "/environment?lang=en")
+    expect(page.locator("#gpu")).to_contain_text("disabled")
+    expect(page.locator("#versions")).to_contain_text("TensorFlow")
+    expect(page.locator("tr[data-piece=dataset]")).to_contain_text("python -m aurore prepare")
+    expect(page.locator("tr[data-piece=dataset] a.button")).to_have_attribute("href", "/run?step=prepare")

@@ -1,0 +1,183 @@
+"""The writers' page in a real browser (Debian's Chromium), with the real tiny model.
+
+The server runs in this process (waitress in a thread) so that the model can
+be slowed down a little: then the test can see the text arrive piece by
+piece and press Stop before the end.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+
+import pytest
+import waitress
+from playwright.sync_api import expect
+
+from aurore.web import create_app
+from aurore.web.server import waitress_options
+from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.browser
+
+
+class Slowed:
+    """The real generator, with a pause after each step (the page has time to show each piece)."""
+
+    def __init__(self, generator, delay: float):
+        self.generator, self.delay = generator, delay
+
+    def __getattr__(self, name):
+        return getattr(self.generator, name)
+
+    def stream_batch(self, prompts, params):
+        return _SlowSteps(self.generator.stream_batch(prompts, params), self.delay)
+
+    def stream(self, prompt, params):
+        return _SlowSteps(self.generator.stream(prompt, params), self.delay)
+
+
+class _SlowSteps:
+    def __init__(self, steps, delay):
+        self.steps, self.delay = steps, delay
+
+    def __getattr__(self, name):          # finish_reasons, new_tokens, close…
+        return getattr(self.steps, name)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        time.sleep(self.delay)
+        return next(self.steps)
+
+
+@pytest.fixture
+def writers_server(tiny_model_dir, tmp_path):  # noqa: F811
+    """Start the app on a free port; `start(models=True)` returns its URL and app."""
+    from aurore import modeldir
+    from aurore.generation import Generator
+
+    started = []
+
+    def start(models: bool = True, delay: float = 0.03):
+        data = tmp_path / f"data{len(started)}"
+        if models:
+            modeldir.copy(tiny_model_dir, data / "models" / "tiny")
+        app = create_app({"DATA_DIR": str(data), "GENERATION_FACTORY":
+                          lambda path: Slowed(Generator.load(path), delay)})
+        server = waitress.create_server(app, host="127.0.0.1", port=0, **waitress_options(8))
+        threading.Thread(target=server.run, daemon=True).start()
+        started.append((server, app))
+        return f"http://127.0.0.1:{server.effective_port}", app
+
+    yield start
+    for server, app in started:
+        server.close()
+        app.extensions["aurore_generation"].close()
+
+
+def admitted(app) -> int:
+    return sum(service.load()["admitted"] for service in app.extensions["aurore_generation"].loaded().values())
+
+
+def test_a_writer_sees_the_text_stream_in_then_copies_and_downloads_it(writers_server, page, screenshot):
+    url, app = writers_server(delay=0.03)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+    page.goto(url + "/generate")
+    expect(page.locator("h1")).to_have_text("Écrire avec Aurore")
+    expect(page.locator("#model")).to_have_value("tiny")
+    expect(page.locator("#copy")).to_be_disabled()
+
+    # Count the updates of the text: streamed text arrives in many of them.
+    page.evaluate("""() => {
+        window.updates = 0;
+        new MutationObserver(() => window.updates++).observe(document.getElementById('output-text'),
+                                                            {childList: true, characterData: true, subtree: true});
+    }""")
+    page.fill("#prompt", "La nuit était douce et")
+    page.click("summary")
+    page.fill("#max_new_tokens", "40")
+    page.fill("#seed", "3")
+    page.select_option("#strategy", "top_k")
+    page.click("#write")
+    expect(page.locator("#stop")).to_be_enabled()
+    expect(page.locator("#output-text")).not_to_be_empty()
+    expect(page.locator("#stop")).to_be_enabled()              # text is there before the end: streaming
+    expect(page.locator("#status")).to_contain_text("Terminé", timeout=30_000)
+    assert page.evaluate("window.updates") > 3
+    expect(page.locator("#stop")).to_be_disabled()
+    written = page.locator("#output-text").text_content()
+    assert written
+
+    # The same request through the API gives the same text (same seed).
+    request = urllib.request.Request(url + "/api/generate", method="POST", headers={"Content-Type": "application/json"},
+                                     data=json.dumps({"prompt": "La nuit était douce et", "max_new_tokens": 40,
+                                                      "seed": 3, "strategy": "top_k"}).encode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert json.load(response)["text"] == written
+
+    page.click("#copy")
+    expect(page.locator("#status")).to_have_text("Copié !")
+    assert page.evaluate("navigator.clipboard.readText()") == "La nuit était douce et" + written
+
+    with page.expect_download() as download_info:
+        page.click("#download")
+    download = download_info.value
+    assert download.suggested_filename.startswith("aurore-") and download.suggested_filename.endswith(".txt")
+    assert open(download.path(), encoding="utf-8").read() == "La nuit était douce et" + written
+
+    expect(page.locator("#history li")).to_have_count(1)
+    screenshot(page, "writers-page", publish=True)
+    page.reload()                                               # the last texts stay in the browser
+    expect(page.locator("#history li")).to_have_count(1)
+    expect(page.locator("#history li")).to_contain_text("La nuit était douce et")
+    page.click("#history li button")
+    expect(page.locator("#output-text")).to_have_text(written)
+
+
+def test_the_stop_button_stops_the_text_and_frees_the_server(writers_server, page):
+    url, app = writers_server(delay=0.15)
+    page.goto(url + "/generate?lang=en")
+    expect(page.locator("h1")).to_have_text("Write with Aurore")
+    page.fill("#prompt", "Elle ouvrit la fenêtre")
+    page.click("summary")
+    page.fill("#max_new_tokens", "100")
+    page.click("#write")
+    expect(page.locator("#output-text")).not_to_be_empty(timeout=30_000)
+    page.click("#stop")
+    expect(page.locator("#status")).to_have_text("Stopped.")
+    expect(page.locator("#write")).to_be_enabled()
+    expect(page.locator("#copy")).to_be_enabled()
+    stopped_at = page.locator("#output-text").text_content()
+    time.sleep(0.6)
+    assert page.locator("#output-text").text_content() == stopped_at       # nothing more arrives
+    deadline = time.monotonic() + 5
+    while admitted(app) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert admitted(app) == 0, "the server still holds the stopped request"
+
+
+def test_mistakes_are_explained_on_the_page(writers_server, page):
+    url, _ = writers_server()
+    page.goto(url + "/generate")
+    page.click("#write")                                        # nothing written yet
+    expect(page.locator("#error")).to_have_text("Écrivez d'abord le début d'un texte.")
+    page.fill("#prompt", "la nuit " * 300)                      # beyond the tiny model's context
+    page.click("#write")
+    expect(page.locator("#error")).to_contain_text("trop long")
+    page.fill("#prompt", "Bonjour")
+    page.click("summary")
+    page.fill("#temperature", "0")
+    page.click("#write")
+    expect(page.locator("#error")).to_contain_text("temperature")
+
+
+def test_without_a_model_the_page_says_how_to_train_one(writers_server, page, screenshot):
+    url, _ = writers_server(models=False)
+    page.goto(url + "/generate")
+    expect(page.locator("h1")).to_have_text("Pas encore de modèle entraîné")
+    expect(page.locator("main")).to_contain_text("python -m aurore train")
+    screenshot(page, "writers-no-model", publish=True)

@@ -1,0 +1,212 @@
+"""The shared-model service: bounded queue, batching worker, cancellation (with a fake generator)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from aurore.web.generation_service import (CANCELLED, GenerationFailed, GenerationService, ModelPool, NoModel,
+                                           QueueFull, UnknownModel)
+from tests.fake_generator import FakeGenerator, fake_params, make_fake_model_dirs
+
+
+def params(n=5, **fields):
+    return fake_params(max_new_tokens=n, **fields)
+
+
+@pytest.fixture
+def make_service():
+    services = []
+
+    def make(generator, **options):
+        service = GenerationService(generator, **options)
+        services.append(service)
+        return service
+
+    yield make
+    for service in services:
+        service.close()
+
+
+def wait_until(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_a_job_streams_its_pieces_then_reports_how_it_ended(make_service):
+    service = make_service(FakeGenerator())
+    job = service.submit("Il était", params(4))
+    assert list(job) == ["Il ", "était ", "une ", "fois "]
+    assert job.outcome.text == "Il était une fois "
+    assert job.outcome.finish_reason == "length"
+    assert job.outcome.new_tokens == 4
+    assert job.outcome.prompt_tokens == 2
+    assert service.load()["admitted"] == 0
+
+
+def test_requests_arriving_together_are_generated_in_one_batch(make_service):
+    generator = FakeGenerator()
+    service = make_service(generator, batch_window=0.3, max_batch=8)
+    jobs = [service.submit(f"prompt {i}", params(3)) for i in range(5)]
+    texts = [job.result().text for job in jobs]
+    assert texts == ["Il était une "] * 5
+    assert generator.batch_sizes == [5]
+
+
+def test_batches_are_capped_at_max_batch(make_service):
+    generator = FakeGenerator()
+    service = make_service(generator, batch_window=0.3, max_batch=3)
+    jobs = [service.submit("p", params(2)) for i in range(7)]
+    for job in jobs:
+        job.result()
+    assert sum(generator.batch_sizes) == 7
+    assert max(generator.batch_sizes) == 3
+
+
+def test_without_batching_requests_are_served_one_at_a_time(make_service):
+    generator = FakeGenerator()
+    service = make_service(generator, batching=False, batch_window=0.3)
+    jobs = [service.submit("p", params(2)) for i in range(4)]
+    assert [job.result().text for job in jobs] == ["Il était "] * 4
+    assert generator.batch_sizes == [1, 1, 1, 1]
+
+
+def test_a_full_queue_refuses_with_a_retry_delay(make_service):
+    gate = threading.Event()
+    service = make_service(FakeGenerator(gate=gate), max_queue=2)
+    first, second = service.submit("a", params(2)), service.submit("b", params(2))
+    with pytest.raises(QueueFull) as refused:
+        service.submit("c", params(2))
+    assert refused.value.retry_after >= 1
+    assert refused.value.capacity == 2
+    gate.set()
+    first.result(), second.result()
+    assert service.submit("c", params(2)).result().text == "Il était "
+
+
+def test_cancelling_frees_the_place_at_once(make_service):
+    gate = threading.Event()
+    service = make_service(FakeGenerator(gate=gate), max_queue=1)
+    job = service.submit("a", params(50))
+    with pytest.raises(QueueFull):
+        service.submit("b", params(2))
+    job.cancel()
+    replacement = service.submit("b", params(2))     # no wait: the place is free already
+    gate.set()
+    assert replacement.result().text == "Il était "
+    assert job.cancelled
+
+
+def test_a_batch_whose_clients_all_left_stops_generating(make_service):
+    generator = FakeGenerator(step_delay=0.01)
+    service = make_service(generator)
+    job = service.submit("a", params(10_000))
+    pieces = job.pieces()
+    assert next(pieces)                    # it runs
+    job.cancel()
+    assert wait_until(lambda: generator.closed_batches == 1)
+    steps = generator.steps_done
+    time.sleep(0.1)
+    assert generator.steps_done <= steps + 1
+    assert steps < 1000
+    assert service.submit("b", params(2)).result().text == "Il était "   # the worker serves on
+
+
+def test_one_client_leaving_does_not_stop_the_others_in_its_batch(make_service):
+    gate = threading.Event()
+    generator = FakeGenerator(gate=gate)
+    service = make_service(generator, batch_window=0.3)
+    leaving, staying = service.submit("a", params(20)), service.submit("b", params(6))
+    leaving.cancel()
+    gate.set()
+    assert staying.result().new_tokens == 6
+    assert leaving.outcome is None or leaving.outcome.finish_reason == CANCELLED
+
+
+def test_a_row_that_ends_early_is_answered_before_the_batch_ends(make_service):
+    generator = FakeGenerator(step_delay=0.02)
+    service = make_service(generator, batch_window=0.3)
+    short, long = service.submit("a", params(2)), service.submit("b", params(100))
+    assert short.result().new_tokens == 2
+    assert long.outcome is None            # still running when the short one is answered
+    assert generator.batch_sizes == [2]
+    long.cancel()
+
+
+def test_stop_strings_end_a_row_with_reason_stop(make_service):
+    service = make_service(FakeGenerator())
+    outcome = service.submit("a", params(10, stop=("fois",))).result()
+    assert outcome.text == "Il était une "
+    assert outcome.finish_reason == "stop"
+
+
+def test_a_failing_generator_fails_its_jobs_and_the_service_goes_on(make_service):
+    generator = FakeGenerator(fail=True)
+    service = make_service(generator)
+    job = service.submit("a", params(3))
+    with pytest.raises(GenerationFailed, match="broke"):
+        job.result()
+    generator.fail = False
+    assert service.submit("b", params(1)).result().text == "Il "
+    assert service.load()["admitted"] == 0
+
+
+def test_a_waiting_job_sends_heartbeats(make_service):
+    gate = threading.Event()
+    service = make_service(FakeGenerator(gate=gate))
+    job = service.submit("a", params(1))
+    pieces = job.pieces(heartbeat=0.02)
+    assert next(pieces) is None            # nothing yet: a heartbeat, so a server can write something
+    gate.set()
+    assert [p for p in pieces if p is not None] == ["Il "]
+
+
+def test_unicode_pieces_pass_through_unchanged(make_service):
+    service = make_service(FakeGenerator(words=["\x00", "🌙", "\u202eשלום", "\u0007"]))
+    assert service.submit("\x00 🌙", params(4)).result().text == "\x00🌙\u202eשלום\u0007"
+
+
+# --- the pool of models -------------------------------------------------------------------
+
+def test_the_pool_loads_a_model_once_even_under_concurrent_requests(tmp_path):
+    make_fake_model_dirs(tmp_path, ["cpu", "other"])
+    loads = []
+
+    def factory(model_dir):
+        loads.append(model_dir.name)
+        time.sleep(0.05)
+        return FakeGenerator()
+
+    pool = ModelPool(tmp_path, factory=factory)
+    try:
+        services = []
+        threads = [threading.Thread(target=lambda: services.append(pool.get())) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert loads == ["cpu"]
+        assert len({id(s) for s in services}) == 1
+        assert pool.names()[0] == "cpu"
+        assert pool.get("other").name == "other"
+        assert loads == ["cpu", "other"]
+    finally:
+        pool.close()
+
+
+def test_the_pool_says_when_there_is_no_model_or_an_unknown_one(tmp_path):
+    pool = ModelPool(tmp_path / "models", factory=lambda d: FakeGenerator())
+    with pytest.raises(NoModel):
+        pool.get()
+    make_fake_model_dirs(tmp_path / "models", ["small"])
+    with pytest.raises(UnknownModel) as unknown:
+        pool.get("../etc")
+    assert unknown.value.available == ["small"]
+    assert pool.get().name == "small"      # no "cpu": the newest model is the default
+    pool.close()

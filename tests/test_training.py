@@ -1,0 +1,127 @@
+"""Training: packing, one step learning, resuming after SIGKILL, fine-tuning, errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import aurore  # noqa: F401
+from aurore import checkpoint, exercises, model, modeldir, tokenization, training
+from aurore.errors import AuroreError
+from tiny_sand import TRAIN, make_dataset
+
+
+@pytest.fixture(scope="module")
+def solution():
+    return exercises.step_module("train")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    dataset = make_dataset(root / "dataset", repeat=3)
+    tokenizer = tokenization.byte_level_bpe(TRAIN, 400)
+    modeldir.save_tokenizer(tokenizer, root / "tokenizer")
+    return root
+
+
+def test_packing_loses_and_duplicates_nothing_and_places_separators(solution):
+    sentences = [[5, 6, 7], [8], [9, 10, 11, 12, 13], [14, 15]]
+    eos, length = 0, 4
+    inputs, targets = solution.pack(sentences, eos, length)
+    stream = [0, 5, 6, 7, 0, 8, 0, 9, 10, 11, 12, 13, 0, 14, 15, 0]
+    blocks = (len(stream) - 1) // length
+    assert inputs.shape == targets.shape == (blocks, length)
+    assert inputs.ravel().tolist() == stream[:blocks * length]
+    assert targets.ravel().tolist() == stream[1:blocks * length + 1]
+    assert (inputs[:, 1:] == targets[:, :-1]).all()
+
+
+def test_one_training_step_lowers_the_loss_on_a_fixed_batch(solution):
+    import keras
+
+    settings = model.preset("tiny", warmup_steps=0, learning_rate=1e-2)
+    keras.utils.set_random_seed(0)
+    lm = solution.build_model(settings, vocab_size=50)
+    solution.compile_model(lm, solution.make_optimizer(settings, total_steps=10))
+    x = np.random.default_rng(0).integers(0, 50, size=(4, settings["sequence_length"])).astype("int32")
+    features = {"token_ids": x[:, :-1], "padding_mask": np.ones_like(x[:, :-1])}
+    before = lm.evaluate(features, x[:, 1:], verbose=0)
+    lm.train_on_batch(features, x[:, 1:])
+    after = lm.evaluate(features, x[:, 1:], verbose=0)
+    assert after < before
+    assert before == pytest.approx(np.log(50), abs=0.2)  # a fresh model guesses uniformly
+
+
+def _train(data, model_dir, *extra, **popen):
+    command = [sys.executable, "-m", "aurore", "train", "--preset", "tiny", "--data", str(data / "dataset"),
+               "--tokenizer", str(data / "tokenizer"), "--model", str(model_dir), *extra]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "AURORE_PROGRESS": "json"}, **popen)
+
+
+def test_a_run_killed_with_sigkill_resumes_from_its_checkpoint(data, tmp_path):
+    model_dir = tmp_path / "model"
+    first = _train(data, model_dir, "--max-steps", "100000", "--set", "eval_interval=3")
+    deadline = time.monotonic() + 120
+    state_file = model_dir / "checkpoint" / "state.json"
+    while time.monotonic() < deadline:
+        if state_file.exists() and json.loads(state_file.read_text())["step"] >= 9:
+            break
+        assert first.poll() is None, first.stdout.read()
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    killed_at = checkpoint.read_state(model_dir)["step"]
+    assert killed_at >= 9
+
+    second = _train(data, model_dir, "--max-steps", str(killed_at + 6), "--set", "eval_interval=3")
+    output, _ = second.communicate(timeout=180)
+    assert second.returncode == 0, output
+    events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert any(f"Resuming from the checkpoint at step {killed_at}" in e.get("message", "") for e in events)
+    steps = [e["step"] for e in events if e["event"] == "metrics"]
+    assert steps and steps[0] > killed_at and steps[-1] == killed_at + 6
+    history = [json.loads(line) for line in (model_dir / "metrics.jsonl").read_text().splitlines()]
+    recorded = [h["step"] for h in history]
+    assert recorded == sorted(set(recorded)) and recorded[-1] == killed_at + 6
+    assert min(recorded) == 3  # the history from before the kill is kept
+    loaded = modeldir.load(model_dir)
+    assert loaded.settings["preset"] == "tiny" and loaded.settings["sequence_length"] == 32
+
+
+def test_fine_tuning_starts_from_the_given_model(data, tmp_path, solution):
+    base = tmp_path / "base"
+    settings = model.preset("tiny", max_steps=8)
+    training.train(solution, data / "dataset", data / "tokenizer", base, settings)
+    base_loss = json.loads((base / modeldir.CONFIG_FILE).read_text())["settings"]["val_loss"]
+
+    tuned = tmp_path / "tuned"
+    frozen = model.preset("tiny", max_steps=4, learning_rate=0.0)
+    training.train(solution, data / "dataset", tmp_path / "no-tokenizer-needed", tuned, frozen, init=str(base))
+    first = json.loads((tuned / "metrics.jsonl").read_text().splitlines()[0])
+    assert first["val_loss"] == pytest.approx(base_loss, abs=1e-4)  # same weights, no learning
+    assert modeldir.load(tuned).settings["init"] == str(base)
+
+
+def test_missing_inputs_and_bad_settings_are_clear_errors(data, tmp_path, solution):
+    settings = model.preset("tiny")
+    with pytest.raises(AuroreError, match="python -m aurore prepare"):
+        training.train(solution, tmp_path / "none", data / "tokenizer", tmp_path / "m", settings)
+    with pytest.raises(AuroreError, match="python -m aurore tokenizer"):
+        training.train(solution, data / "dataset", tmp_path / "none", tmp_path / "m", settings)
+    with pytest.raises(AuroreError, match="no such model directory"):
+        training.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", settings,
+                       init=str(tmp_path / "missing" / "model"))
+    with pytest.raises(AuroreError, match="Unknown training setting"):
+        training.settings_from_args("tiny", ["colour=blue"])
+    with pytest.raises(AuroreError, match="key=value"):
+        training.settings_from_args("tiny", ["batch_size"])
+    with pytest.raises(AuroreError, match="Unknown preset"):
+        model.preset("huge")

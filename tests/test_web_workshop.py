@@ -1,0 +1,407 @@
+"""The workshop's web side: pages, checks through the browser endpoints,
+progress on disk, solution diff, reset, background jobs with their event
+stream, the environment page, access control and CSRF.
+
+A fake one-exercise workshop (its own solution, stub and check file in a temp
+folder) keeps these tests independent of the real exercises; checks and jobs
+run in real subprocesses.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from aurore import checks, exercises, paths
+from aurore.exercises import Exercise
+from aurore.web import create_app, environment, workshop
+
+SOLUTION = '''\
+"""A tiny exercise: add two numbers."""
+
+
+def add(a, b):
+    """Their sum."""
+    # BEGIN SOLUTION
+    # TODO: return the sum of a and b.
+    return a + b
+    # END SOLUTION
+'''
+
+CHECKS = '''\
+import importlib.util
+import os
+
+import pytest
+
+from aurore.check_plugin import say
+
+
+def load():
+    path = os.path.join(os.environ["AURORE_EXERCISES"], "01_fake.py")
+    spec = importlib.util.spec_from_file_location("fake_exercise", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.check(fr="add additionne", en="add adds")
+def test_add():
+    got = load().add(2, 3)
+    assert got == 5, say(fr=f"add(2, 3) devait donner 5, pas {got}.", en=f"add(2, 3) should give 5, not {got}.")
+'''
+
+FAKE_STEP = '''\
+import json, sys, time
+variant = sys.argv[1]
+steps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+pause = float(sys.argv[3]) if len(sys.argv) > 3 else 0.05
+def emit(**event):
+    print(json.dumps(event), flush=True)
+emit(event="log", message=f"fake step with the {variant}")
+print("a line that is not JSON", flush=True)
+for step in range(1, steps + 1):
+    time.sleep(pause)
+    emit(event="progress", task="training", done=step, total=steps, unit="step", metrics={"loss": 5.0 / step})
+    emit(event="metrics", step=step, loss=5.0 / step, val_loss=5.5 / step)
+emit(event="log", message="done")
+sys.exit(3 if variant == "exercise" else 0)
+'''
+
+
+@pytest.fixture
+def workshop_env(tmp_path, monkeypatch):
+    """A one-exercise workshop in temp folders; returns a factory of apps sharing its data folder."""
+    solutions = tmp_path / "solutions"
+    learner = tmp_path / "exercises"
+    data = tmp_path / "data"
+    solutions.mkdir()
+    learner.mkdir()
+    (solutions / "01_fake.py").write_text(SOLUTION, encoding="utf-8")
+    (learner / "01_fake.py").write_text(exercises.derive_stub(SOLUTION), encoding="utf-8")
+    check_file = tmp_path / "test_01_fake.py"
+    check_file.write_text(CHECKS, encoding="utf-8")
+    step_script = tmp_path / "fake_step.py"
+    step_script.write_text(FAKE_STEP, encoding="utf-8")
+    fake = Exercise(number=1, slug="01_fake", step="prepare",
+                    title={"fr": "Additionner", "en": "Adding up"},
+                    lesson={"fr": "# Leçon\n\nUne **addition** :\n\n```python\nadd(1, 2)\n```\n",
+                            "en": "# Lesson\n\nAn **addition**.\n"},
+                    hints=({"fr": "Premier indice", "en": "First hint"},
+                           {"fr": "Second indice", "en": "Second hint"}),
+                    checks=str(check_file))
+    monkeypatch.setattr(exercises, "_load_info", lambda: (fake,))
+    monkeypatch.setattr(paths, "solutions_dir", lambda: solutions)
+    monkeypatch.setenv("AURORE_EXERCISES", str(learner))
+    monkeypatch.setenv("AURORE_DATA", str(data))
+    workshop._lesson_html.cache_clear()
+
+    def run_fake_checks(number, variant="exercise", lang="fr", **limits):
+        exercises.get(number)
+        return {**checks.run_check_file(check_file, variant, lang, **limits), "exercise": 1}
+
+    monkeypatch.setattr(workshop.checks, "run_checks", run_fake_checks)
+
+    def make_app(**config):
+        steps = {"fake": {"title": {"fr": "Étape factice", "en": "Fake step"},
+                          "argv": ["{python}", str(step_script), "{variant}"]},
+                 "slow": {"title": {"fr": "Lente", "en": "Slow"},
+                          "argv": ["{python}", str(step_script), "{variant}", "1000", "0.1"]}}
+        app = create_app({"DATA_DIR": str(data), "WORKSHOP_STEPS": steps, "SSE_HEARTBEAT_SECONDS": 1,
+                          "CHECK_WALL_SECONDS": 60, "TESTING": True, **config})
+        return app
+
+    yield {"make_app": make_app, "learner": learner / "01_fake.py", "data": data, "tmp": tmp_path}
+    workshop._lesson_html.cache_clear()
+
+
+def csrf(client) -> dict:
+    page = client.get("/").get_data(as_text=True)
+    token = page.split('name="csrf-token" content="')[1].split('"')[0]
+    return {"X-CSRF-Token": token}
+
+
+def wait_finished(client, job_id, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        record = client.get(f"/jobs/{job_id}").get_json()["job"]
+        if record["status"] in ("succeeded", "failed", "cancelled", "interrupted"):
+            return record
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {record['status']} after {seconds} s")
+
+
+# -- pages -------------------------------------------------------------------------
+def test_home_shows_agenda_progress_and_next_step(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    page = client.get("/").get_data(as_text=True)
+    for part in ("Présentation", "Préparer les données", "Tokenisation", "Spécialisation", "Utilisation",
+                 "Conclusion"):
+        assert part in page
+    assert "0 / 1" in page
+    assert 'href="/exercises/1"' in page
+    english = client.get("/?lang=en").get_data(as_text=True)
+    assert "Preparing the data" in english and "Next step" in english
+
+
+def test_exercise_page_renders_lesson_code_and_hidden_hints(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    page = client.get("/exercises/1").get_data(as_text=True)
+    assert "<strong>addition</strong>" in page                      # Markdown → HTML
+    assert 'class="highlight"' in page and "NotImplementedError" in page   # the learner's file, highlighted
+    assert page.count('class="hint" hidden') == 2
+    assert "Second indice" in page
+    assert "Lesson" in client.get("/exercises/1?lang=en").get_data(as_text=True)
+    assert "/static/pygments.css" in page
+
+
+@pytest.mark.parametrize("bad", ["abc", "99", "1.5", "-1", "..", "%2e%2e%2fetc"])
+def test_bad_exercise_ids_get_a_readable_404(workshop_env, bad):
+    client = workshop_env["make_app"]().test_client()
+    response = client.get(f"/exercises/{bad}")
+    assert response.status_code == 404
+    assert response.status_code != 500
+    response = client.post(f"/exercises/{bad}/check", headers=csrf(client))
+    assert response.status_code == 404
+    if "%2f" not in bad:     # a slash leaves the workshop's routes: Flask's own 404
+        assert "error" in response.get_json()
+
+
+def test_pages_use_only_local_assets(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    for url in ("/", "/exercises", "/exercises/1", "/run", "/environment"):
+        page = client.get(url).get_data(as_text=True)
+        assert "http://" not in page and "https://" not in page, url
+        for asset in ("/static/css/aurore.css", "/static/pygments.css"):
+            assert asset in page
+            assert client.get(asset).status_code == 200
+
+
+# -- checks, progress, solution, reset ----------------------------------------------
+def test_check_cycle_records_progress_that_survives_a_restart(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    headers = csrf(client)
+    assert client.get("/exercises/1/solution").status_code == 403      # no check run yet
+
+    report = client.post("/exercises/1/check", headers=headers).get_json()
+    assert report["all_passed"] is False
+    (entry,) = report["checks"]
+    assert entry["outcome"] == "failed" and "TODO" in entry["message"]
+    assert entry["title"]["fr"] == "add additionne"
+
+    diff = client.get("/exercises/1/solution").get_json()
+    assert "return&nbsp;a&nbsp;+&nbsp;b" in diff["html"] and diff["identical"] is False
+    assert "SOLUTION" not in diff["html"]
+
+    workshop_env["learner"].write_text(SOLUTION.replace("a + b", "a - b"), encoding="utf-8")
+    report = client.post("/exercises/1/check", headers=headers).get_json()
+    assert report["checks"][0]["message"] == "add(2, 3) devait donner 5, pas -1."
+    assert "0 / 1" in client.get("/").get_data(as_text=True)
+
+    workshop_env["learner"].write_text(SOLUTION, encoding="utf-8")
+    report = client.post("/exercises/1/check", headers=headers).get_json()
+    assert report["all_passed"] is True and report["record"]["done"] is True
+    assert client.get("/exercises/1/solution").get_json()["identical"] is True
+
+    restarted = workshop_env["make_app"]().test_client()
+    home = restarted.get("/").get_data(as_text=True)
+    assert "1 / 1" in home
+    saved = json.loads((workshop_env["data"] / "workshop" / "progress.json").read_text())
+    assert saved["exercises"]["1"]["done"] is True and saved["exercises"]["1"]["runs"] == 3
+
+
+def test_check_messages_follow_the_language(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    client.get("/?lang=en")
+    workshop_env["learner"].write_text(SOLUTION.replace("a + b", "a * b"), encoding="utf-8")
+    report = client.post("/exercises/1/check", headers=csrf(client)).get_json()
+    assert report["checks"][0]["message"] == "add(2, 3) should give 5, not 6."
+
+
+def test_mtime_follows_the_learners_saves(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    before = client.get("/exercises/1/mtime").get_json()["mtime"]
+    time.sleep(0.02)
+    workshop_env["learner"].write_text(SOLUTION, encoding="utf-8")
+    after = client.get("/exercises/1/mtime").get_json()["mtime"]
+    assert after > before
+    html = client.get("/exercises/1/source").get_json()["html"]
+    assert '<span class="k">return</span> <span class="n">a</span>' in html
+
+
+def test_reset_restores_the_stub_and_keeps_a_backup(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    workshop_env["learner"].write_text("# my own attempt\n", encoding="utf-8")
+    answer = client.post("/exercises/1/reset", headers=csrf(client)).get_json()
+    assert workshop_env["learner"].read_text() == exercises.derive_stub(SOLUTION)
+    backup = workshop_env["learner"].parent / answer["backup"]
+    assert backup.read_text() == "# my own attempt\n"
+
+
+# -- security ----------------------------------------------------------------------
+def test_post_without_csrf_token_or_from_another_origin_is_refused(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    assert client.post("/exercises/1/reset").status_code == 403
+    assert client.post("/jobs", json={"step": "fake"}).status_code == 403
+    headers = csrf(client)
+    response = client.post("/exercises/1/reset", headers={**headers, "Origin": "http://evil.example"})
+    assert response.status_code == 403 and "another site" in response.get_json()["message"]["en"]
+    assert workshop_env["learner"].read_text() == exercises.derive_stub(SOLUTION)
+    ok = client.post("/exercises/1/reset", headers={**headers, "Origin": "http://localhost"})
+    assert ok.status_code == 200
+
+
+def test_the_csrf_token_survives_an_app_restart(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    headers = csrf(client)
+    cookie = client.get_cookie("session")
+    restarted = workshop_env["make_app"]().test_client()
+    restarted.set_cookie("session", cookie.value)
+    assert restarted.post("/exercises/1/reset", headers=headers).status_code == 200
+    key = workshop_env["data"] / "workshop" / "secret_key"
+    assert key.stat().st_mode & 0o077 == 0
+
+
+def test_remote_clients_are_refused_without_a_token(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    remote = {"REMOTE_ADDR": "192.168.1.20"}
+    response = client.get("/exercises/1", environ_base=remote)
+    assert response.status_code == 403 and "--token" in response.get_data(as_text=True)
+    assert client.post("/exercises/1/check", environ_base=remote).status_code == 403
+    assert client.get("/", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+
+
+def test_remote_clients_with_the_token_get_in(workshop_env):
+    client = workshop_env["make_app"](ACCESS_TOKEN="s3cret").test_client()
+    remote = {"REMOTE_ADDR": "10.0.0.7"}
+    assert client.get("/", environ_base=remote).status_code == 403
+    assert client.get("/?token=wrong", environ_base=remote).status_code == 403
+    response = client.get("/exercises/1?token=s3cret&lang=en", environ_base=remote)
+    assert response.status_code == 302 and response.headers["Location"] == "/exercises/1?lang=en"
+    assert "aurore_token=s3cret" in response.headers["Set-Cookie"]
+    assert client.get("/exercises/1", environ_base=remote).status_code == 200     # the cookie now
+    other = workshop_env["make_app"](ACCESS_TOKEN="s3cret").test_client()
+    assert other.get("/", environ_base=remote, headers={"X-Aurore-Token": "s3cret"}).status_code == 200
+
+
+def test_public_mode_has_no_workshop(workshop_env):
+    client = workshop_env["make_app"](PUBLIC=True).test_client()
+    assert client.get("/exercises/1").status_code == 404
+    assert client.post("/jobs").status_code in (404, 405)
+    page = client.get("/generate").get_data(as_text=True)
+    assert 'href="/exercises"' not in page
+
+
+# -- jobs --------------------------------------------------------------------------
+def test_a_job_streams_its_events_and_its_record_is_kept(workshop_env):
+    app = workshop_env["make_app"]()
+    client = app.test_client()
+    started = client.post("/jobs", json={"step": "fake", "variant": "solution"}, headers=csrf(client))
+    assert started.status_code == 201
+    job = started.get_json()
+    stream = client.get(f"/jobs/{job['id']}/events").get_data(as_text=True)
+    events = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith("data: {\"event\"")]
+    kinds = [event["event"] for event in events]
+    assert kinds.count("progress") == 3 and kinds.count("metrics") == 3
+    assert {"event": "log", "message": "a line that is not JSON"}.items() <= events[1].items()
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert "event: end" in stream and '"status": "succeeded"' in stream
+    record = wait_finished(client, job["id"])
+    assert record["returncode"] == 0 and record["progress"]["done"] == 3
+
+    # Resuming a stream from an event id gives only what follows.
+    tail = client.get(f"/jobs/{job['id']}/events", headers={"Last-Event-ID": "6"}).get_data(as_text=True)
+    assert "id: 6\n" not in tail and "id: 7\n" in tail
+
+    restarted = workshop_env["make_app"]().test_client()
+    current = restarted.get("/jobs/current").get_json()["job"]
+    assert current["id"] == job["id"] and current["status"] == "succeeded"
+    assert len(restarted.get(f"/jobs/{job['id']}").get_json()["events"]) == len(events)
+    assert job["id"] in restarted.get("/run").get_data(as_text=True)
+
+
+def test_a_failing_step_is_reported_as_failed(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    job = client.post("/jobs", json={"step": "fake", "variant": "exercise"}, headers=csrf(client)).get_json()
+    record = wait_finished(client, job["id"])
+    assert record["status"] == "failed" and record["returncode"] == 3
+
+
+def test_one_job_at_a_time_and_cancel(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    headers = csrf(client)
+    job = client.post("/jobs", json={"step": "slow", "variant": "solution"}, headers=headers).get_json()
+    second = client.post("/jobs", json={"step": "fake", "variant": "solution"}, headers=headers)
+    assert second.status_code == 409 and "déjà" in second.get_json()["message"]["fr"]
+    assert client.get("/jobs/current").get_json()["job"]["id"] == job["id"]
+    time.sleep(0.5)
+    assert client.post(f"/jobs/{job['id']}/cancel", headers=headers).get_json()["cancelled"] is True
+    record = wait_finished(client, job["id"], seconds=15)
+    assert record["status"] == "cancelled"
+    assert client.post("/jobs", json={"step": "fake", "variant": "solution"}, headers=headers).status_code == 201
+
+
+def test_bad_job_requests_get_readable_errors(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    headers = csrf(client)
+    assert client.post("/jobs", json={"step": "rm -rf", "variant": "solution"}, headers=headers).status_code == 404
+    assert client.post("/jobs", json={"step": "fake", "variant": "mine"}, headers=headers).status_code == 400
+    assert client.get("/jobs/../../etc").status_code == 404
+    assert client.get("/jobs/nope/events").status_code == 404
+
+
+def test_a_job_cut_off_by_a_restart_is_marked_interrupted(workshop_env):
+    app = workshop_env["make_app"]()
+    client = app.test_client()
+    job = client.post("/jobs", json={"step": "slow", "variant": "solution"}, headers=csrf(client)).get_json()
+    runner = app.extensions["aurore_jobs"]
+    try:
+        restarted = workshop_env["make_app"]().test_client()
+        record = restarted.get(f"/jobs/{job['id']}").get_json()["job"]
+        assert record["status"] == "interrupted"
+    finally:
+        runner.cancel(job["id"])
+        wait_finished(client, job["id"], seconds=15)
+
+
+def test_default_steps_run_the_aurore_cli_with_the_chosen_code():
+    steps = workshop.default_steps(train_minutes=2)
+    assert set(steps) == {"prepare", "tokenizer", "train", "generate"}
+    assert steps["train"]["argv"][-2:] == ["--max-minutes", "2"]
+    from aurore.web.jobs import JobRunner
+    runner = JobRunner(Path(paths.data_dir()) / "never-used", steps)
+    try:
+        argv = runner.argv("tokenizer", "exercise")
+        assert argv == [sys.executable, "-m", "aurore", "tokenizer", "--use", "exercise"]
+    finally:
+        import shutil
+        shutil.rmtree(Path(paths.data_dir()) / "never-used", ignore_errors=True)
+
+
+# -- environment ----------------------------------------------------------------------
+def test_environment_page_lists_versions_missing_pieces_and_what_to_do(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    page = client.get("/environment").get_data(as_text=True)
+    for name in ("Python", "TensorFlow", "Keras", "KerasHub"):
+        assert f"<th>{name}</th>" in page
+    assert "python -m aurore prepare" in page and "/run?step=prepare" in page
+    assert "Disque libre" in page
+    dataset = workshop_env["data"] / "dataset"
+    dataset.mkdir(parents=True)
+    (dataset / "train.txt").write_text("x")
+    page = client.get("/environment").get_data(as_text=True)
+    assert 'data-piece="dataset"' in page
+    row = page.split('data-piece="dataset"')[1].split("</tr>")[0]
+    assert "présent" in row
+
+
+def test_gpu_probe_runs_in_a_subprocess_once(workshop_env, monkeypatch):
+    monkeypatch.setattr(environment, "_GPU_PROBE", "print('[\"/physical_device:GPU:0\"]')")
+    monkeypatch.setattr(environment, "_gpu_cache", None)
+    client = workshop_env["make_app"]().test_client()
+    assert client.get("/environment/gpu").get_json() == {"ok": True, "devices": ["/physical_device:GPU:0"],
+                                                         "error": None}
+    monkeypatch.setattr(environment, "_GPU_PROBE", "raise SystemExit(1)")
+    assert client.get("/environment/gpu").get_json()["ok"] is True       # cached
