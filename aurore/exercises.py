@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 import sys
+import time
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-from aurore import paths
+from aurore import atomic, paths
 from aurore.errors import AuroreError
 
 INFO_FILE = paths.ROOT / "exercises" / "info.toml"
@@ -149,6 +151,20 @@ def derive_stub(solution_source: str) -> str:
 
 def stub_for(exercise: Exercise) -> str:
     return derive_stub(exercise.solution_path.read_text(encoding="utf-8"))
+
+
+def reset_to_stub(number: int | str) -> str | None:
+    """Put the stub back; the learner's version is kept beside it as a backup.
+
+    Returns the backup's file name, or None when there was no file to keep.
+    """
+    exercise = get(number)
+    backup = None
+    if exercise.exercise_path.exists():
+        backup = exercise.exercise_path.with_name(f"{exercise.slug}.{time.strftime('%Y%m%d-%H%M%S')}.bak.py")
+        shutil.copy2(exercise.exercise_path, backup)
+    atomic.write_text(exercise.exercise_path, stub_for(exercise))
+    return backup.name if backup else None
 
 
 def load_module(number: int | str, variant: str = "solution") -> ModuleType:

@@ -50,6 +50,10 @@ HEADING = re.compile(
     re.IGNORECASE,
 )
 
+# A numbered chapter title, as in a table of contents: "IV Germain le fin
+# laboureur", "X. Malgré le froid" (no sentence-ending punctuation).
+NUMBERED_TITLE = re.compile(r"[IVXLCDM]+\.?\s+[^.!?…]{1,60}")
+
 _NEWLINES = re.compile(r"\r\n?")
 
 

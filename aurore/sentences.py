@@ -12,7 +12,8 @@ Two French-specific touches:
 - `…` and `...` end a sentence before a capital;
 - a fragment starting with a lowercase letter continues the previous one (a
   French sentence never starts lowercase): «Viens ici !» dit-elle. stays one
-  sentence, and so does « Il hésita… puis partit. »
+  sentence, and so does « Il hésita… puis partit. »; so does a fragment after
+  a title of address ("M.", "Mme", "Mgr"), which a name always follows.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class SentenceSplitter:
     """Callable: a paragraph in, its sentences out."""
 
     _LOWER_START = re.compile(r"^[^\w]*[a-zà-ÿœæ]")
+    # A title of address always has a name after it: "M." never ends a sentence.
+    _TITLE_END = re.compile(r"(?<![\w.])(?:M|MM|Mme|Mmes|Mlle|Mlles|Mgr|Me|Dr|St|Ste)\.$")
     # Punkt breaks after "..." only before words it saw start sentences; like "…",
     # "..." before a capital ends the sentence.
     _AFTER_DOTS = re.compile(r"(?<=\.\.\.)\s+(?=[«—\"-]*\s*[A-ZÀ-ÖØ-ÞŒ])")
@@ -96,7 +99,7 @@ class SentenceSplitter:
         sentences: list[str] = []
         pieces = [part for piece in self._punkt.tokenize(paragraph) for part in self._AFTER_DOTS.split(piece)]
         for piece in pieces:
-            if sentences and self._LOWER_START.match(piece):
+            if sentences and (self._LOWER_START.match(piece) or self._TITLE_END.search(sentences[-1])):
                 sentences[-1] = f"{sentences[-1]} {piece}"
             else:
                 sentences.append(piece)

@@ -95,8 +95,9 @@ def clean_book(raw_text: str) -> list[str]:
 
 
 def is_heading(paragraph: str) -> bool:
-    """A chapter heading ("II", "CHAPITRE III") or a title in capitals, not prose."""
-    return bool(gutenberg.HEADING.fullmatch(paragraph)) or paragraph.upper() == paragraph
+    """A chapter heading ("II", "CHAPITRE III", "IV La Guillette") or a title in capitals, not prose."""
+    return (bool(gutenberg.HEADING.fullmatch(paragraph) or gutenberg.NUMBERED_TITLE.fullmatch(paragraph))
+            or paragraph.upper() == paragraph)
 
 
 def split_sentences(paragraphs: list[str], splitter) -> list[str]:

@@ -89,7 +89,8 @@ def test_credits_and_edition_notes_are_removed(solution):
 
 
 def test_headings_are_recognised(solution):
-    for heading in ["II", "XIV.", "CHAPITRE III", "Chapitre premier", "LA MARE AU DIABLE", "FIN", "NOTICE"]:
+    for heading in ["II", "XIV.", "CHAPITRE III", "Chapitre premier", "LA MARE AU DIABLE", "FIN", "NOTICE",
+                    "IV Germain le fin laboureur", "X. Malgré le froid"]:
         assert solution.is_heading(heading), heading
     for prose in ["Il partit.", "M. le curé arriva.", "I. Le lendemain il partit au village."]:
         assert not solution.is_heading(prose), prose

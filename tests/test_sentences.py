@@ -53,6 +53,16 @@ def test_hand_written_french(split, paragraph, expected):
     assert split(paragraph) == expected
 
 
+def test_title_of_address_never_ends_a_sentence():
+    """Even when Punkt knows no abbreviation at all, "M." / "Mme." keep their name."""
+    from nltk.tokenize.punkt import PunktParameters
+
+    split = sentences.SentenceSplitter(PunktParameters())
+    assert split("Je vis M. Rollinat au village. Il partit.--MM. Duteil et Fleury vinrent.") == [
+        "Je vis M. Rollinat au village.", "Il partit.--MM. Duteil et Fleury vinrent."]
+    assert split("Il partit. Elle resta.") == ["Il partit.", "Elle resta."]
+
+
 def test_chapter_headings_never_glue_nor_survive(solution, split):
     text = "II\n\n\nLe lendemain, il partit.\n\nCHAPITRE III\nIl revint le soir. Tout dormait.\n"
     found = solution.split_sentences(solution.to_paragraphs(text), split)

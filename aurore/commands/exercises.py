@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import time
 
 from aurore import atomic, checks, exercises
 from aurore.errors import AuroreError
@@ -41,19 +39,8 @@ def _sync(args) -> int:
     return 0
 
 
-def reset(number) -> str | None:
-    """Restore the stub; returns the backup file name, if there was a version to keep."""
-    exercise = exercises.get(number)
-    backup = None
-    if exercise.exercise_path.exists():
-        backup = exercise.exercise_path.with_name(f"{exercise.slug}.{time.strftime('%Y%m%d-%H%M%S')}.bak.py")
-        shutil.copy2(exercise.exercise_path, backup)
-    atomic.write_text(exercise.exercise_path, exercises.stub_for(exercise))
-    return backup.name if backup else None
-
-
 def _reset(args) -> int:
-    backup = reset(args.number)
+    backup = exercises.reset_to_stub(args.number)
     if backup:
         print(f"Your version was saved as exercises/{backup}.")
     print(f"exercises/{exercises.get(args.number).filename} is the stub again.")
@@ -73,6 +60,8 @@ def _check(args) -> int:
             print(f"    {entry['message']}")
         if entry["where"]:
             print(f"    → {entry['where']}")
+    if report.get("detail"):
+        print(report["detail"][args.lang])
     if report["status"] == "timeout":
         raise AuroreError(f"The checks took longer than {checks.WALL_SECONDS} s and were stopped: "
                           "look for an endless loop in your code.")

@@ -10,7 +10,6 @@ runs), `learner_progress` (progress on disk), `environment` (the setup page).
 from __future__ import annotations
 
 import difflib
-import importlib
 import json
 import re
 import threading
@@ -252,7 +251,7 @@ def exercise_solution(number):
 def exercise_reset(number):
     exercise = exercises.get(number)
     # aurore.commands.exercises, by its full name: the package also binds `exercises` to aurore.exercises.
-    backup = importlib.import_module("aurore.commands.exercises").reset(exercise.number)
+    backup = exercises.reset_to_stub(exercise.number)
     return jsonify(backup=backup, source=_source(exercise))
 
 
