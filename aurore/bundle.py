@@ -150,6 +150,9 @@ def create(kit_path: str | os.PathLike, without: tuple[str, ...] = ()) -> dict:
             archive.writestr(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a kit is meant to be copied around
         os.replace(tmp, kit_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

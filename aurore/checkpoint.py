@@ -1,7 +1,7 @@
 """Resumable training state in `model_dir/checkpoint/`, saved atomically.
 
 A checkpoint holds what training needs to go on exactly where it stopped:
-the model's weights, the optimizer's variables (moments, step counter, hence
+the model's weights, its tokenizer, the optimizer's variables (moments, step counter, hence
 the learning-rate schedule's position) and a small JSON state (epoch, best
 validation loss, metrics history, settings). The folder is replaced whole, so
 a run killed with SIGKILL mid-save leaves the previous checkpoint intact.
@@ -21,6 +21,7 @@ DIRNAME = "checkpoint"
 STATE_FILE = "state.json"
 WEIGHTS_FILE = "model.weights.h5"
 OPTIMIZER_FILE = "optimizer.npz"
+TOKENIZER_DIR = "tokenizer"
 
 
 def directory(model_dir) -> Path:
@@ -32,9 +33,12 @@ def exists(model_dir) -> bool:
     return all((folder / name).is_file() for name in (STATE_FILE, WEIGHTS_FILE, OPTIMIZER_FILE))
 
 
-def save(model_dir, model, optimizer, state: dict) -> None:
+def save(model_dir, model, optimizer, state: dict, tokenizer=None) -> None:
+    """Write the whole checkpoint (and the tokenizer training uses) as one atomic folder swap."""
     with atomic.replace_dir(directory(model_dir)) as tmp:
         model.save_weights(str(tmp / WEIGHTS_FILE))
+        if tokenizer is not None:
+            tokenizer.save_pretrained(str(tmp / TOKENIZER_DIR))
         arrays = {f"v{i}": np.asarray(variable.numpy()) for i, variable in enumerate(optimizer.variables)}
         np.savez(tmp / OPTIMIZER_FILE, **arrays)
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=1, default=str), encoding="utf-8")

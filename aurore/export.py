@@ -10,7 +10,8 @@ KerasHub sampler):
              max_new_tokens  int32 []                   tokens to add (capped by the model's context)
     outputs  token_ids       int32 [batch, length]      prompt followed by the generated tokens
              lengths         int32 [batch]              valid tokens per row (generation stops at
-                                                        the end-of-text token)
+                                                        the end-of-text token, unless exported with
+                                                        stop_at_end=False)
 
 Tokenization stays outside the graph: the tokenizer files travel with the
 export in `assets.extra/tokenizer/` (TF Serving ignores that folder), and
@@ -27,7 +28,7 @@ from pathlib import Path
 from aurore import atomic, modeldir, progress
 from aurore.errors import AuroreError
 
-SAMPLERS = ("greedy", "top-k", "top-p")
+SAMPLERS = ("greedy", "top_k", "top_p")
 METADATA_FILE = "aurore-export.json"
 TOKENIZER_SUBDIR = Path("assets.extra") / "tokenizer"
 SIGNATURE = "serving_default"
@@ -45,7 +46,7 @@ def _sampler(name: str, top_k: int, top_p: float, temperature: float, seed: int 
         raise AuroreError(f"--temperature must be above 0, not {temperature}.")
     if top_k < 1:
         raise AuroreError(f"--top-k must be at least 1, not {top_k}.")
-    if name == "top-k":
+    if name == "top_k":
         return keras_hub.samplers.TopKSampler(k=top_k, temperature=temperature, seed=seed)
     if not 0 < top_p <= 1:
         raise AuroreError(f"--top-p must be above 0 and at most 1, not {top_p}.")
@@ -53,8 +54,8 @@ def _sampler(name: str, top_k: int, top_p: float, temperature: float, seed: int 
 
 
 def export_saved_model(model_path: str | os.PathLike, out: str | os.PathLike, *,
-                       sampler: str = "top-p", top_k: int = 40, top_p: float = 0.95,
-                       temperature: float = 0.8, seed: int | None = None) -> Path:
+                       sampler: str = "top_p", top_k: int = 40, top_p: float = 0.95,
+                       temperature: float = 0.8, seed: int | None = None, stop_at_end: bool = True) -> Path:
     """Write the model at `model_path` as a SavedModel folder `out`, atomically.
 
     `out` is replaced whole only once the export is complete, so a crash
@@ -74,7 +75,7 @@ def export_saved_model(model_path: str | os.PathLike, out: str | os.PathLike, *,
     causal_lm.compile(sampler=chosen)
     max_length = loaded.max_length
     end_id = loaded.tokenizer.eos_token_id
-    stop_token_ids = None if end_id is None else (int(end_id),)
+    stop_token_ids = None if end_id is None or not stop_at_end else (int(end_id),)
     # Positions still to generate must not hold the end token: KerasHub's
     # sampler would read it as "already finished" and stop at once.
     fill_id = 1 if end_id == 0 else 0
@@ -112,6 +113,7 @@ def export_saved_model(model_path: str | os.PathLike, out: str | os.PathLike, *,
         "model": loaded.name,
         "max_length": max_length,
         "end_token_id": end_id,
+        "stop_at_end": stop_token_ids is not None,
         "sampler": {"name": sampler, "top_k": top_k, "top_p": top_p, "temperature": temperature, "seed": seed},
         "settings": loaded.settings,
     }

@@ -45,26 +45,28 @@ Where things live (one source of truth each):
 - the sampling rules (greedy, temperature, top-k, top-p) and the writing loop
   are exercise 4 (`solutions/04_generate.py`, or the learner's file with
   variant="exercise"): plain NumPy on one logits vector;
-- this module runs the model fast: a key/value cache, prompts padded to a few
-  fixed lengths ("buckets", so that tf.function/XLA compile each shape once),
-  batches of rows in one forward pass, incremental decoding and stop rules.
-  `stream` drives the exercise's `decode` loop; `stream_batch` runs the same
-  loop for several rows at once, calling the exercise's `choose_next_token`.
+- `aurore/cached_model.py` runs the model fast: a key/value cache, prompts
+  padded to a few fixed lengths ("buckets", so that tf.function/XLA compile
+  each shape once), several rows in one forward pass;
+- `aurore/decoding.py` turns token ids into safe text pieces and applies the
+  stop rules (stop strings, sentence end);
+- this module puts them together: `stream` drives the exercise's `decode`
+  loop; `stream_batch` runs the same loop for several rows at once, calling
+  the exercise's `choose_next_token` (a test checks that both agree).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import random
-import re
-import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import aurore  # noqa: F401  (Keras backend before keras is imported)
+from aurore.cached_model import CachedModel, default_xla, limit_threads  # noqa: F401  (re-exported)
+from aurore.decoding import TextAssembler, clean_text, find_sentence_end  # noqa: F401  (re-exported)
 from aurore.errors import AuroreError
 
 STRATEGIES = ("greedy", "top_k", "top_p")
@@ -140,257 +142,10 @@ class GenerationResult:
     truncated_prompt_tokens: int = 0
 
 
-# --------------------------------------------------------------------------
-# Text: incremental decoding and stop rules
-
-
-_CLOSERS = "»”\"’')]"
-_SENTENCE_END = re.compile(r"[.!?…]+(?:[ \u00a0\u202f]?[" + re.escape(_CLOSERS) + r"])*(?P<space>\s+)(?P<next>\S)")
-_ABBREVIATIONS = {"M", "MM", "Mme", "Mlle", "Mgr", "Dr", "St", "Ste", "etc", "cf", "p", "ch", "vol"}
-_OPENERS = "«\"“—–-("
-
-
-def find_sentence_end(text: str, start: int = 0) -> int | None:
-    """Where the first complete sentence of `text` ends (after its closing quotes), or None.
-
-    A sentence ends with . ! ? or …, maybe closing quotes, then a new line or
-    a space before a capital letter or an opening quote/dash (so that
-    « Venez ! » dit-elle is one sentence). "M. Dupont" is not an end. Only
-    known once the next word has begun, hence the look-ahead.
-    """
-    for match in _SENTENCE_END.finditer(text, start):
-        end = match.start("space")
-        following = match.group("next")
-        newline = "\n" in match.group("space")
-        if not (newline or following.isupper() or following in _OPENERS):
-            continue
-        if text[match.start()] == "." and not newline:
-            word = re.search(r"(\w+)$", text[:match.start()])
-            if word and (word.group(1) in _ABBREVIATIONS or (len(word.group(1)) == 1 and word.group(1).isupper())):
-                continue
-        return end
-    return None
-
-
-class TextAssembler:
-    """Turns token ids, one at a time, into safe text pieces for one row.
-
-    `add(id)` returns (piece, finish_reason or None); `finish()` returns the
-    last piece (held-back bytes flushed). Only complete characters are
-    emitted; a stop string or a sentence end cuts the text.
-    """
-
-    def __init__(self, tokenizer, params: SamplingParams):
-        self.tokenizer = tokenizer
-        self.stop = params.stop
-        self.sentence_end = params.stop_at_sentence_end
-        self.ids: list[int] = []
-        self.emitted = ""
-        self.stopped: str | None = None
-
-    def _decode(self) -> str:
-        return self.tokenizer.decode(self.ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
-
-    def add(self, token_id: int) -> tuple[str, str | None]:
-        self.ids.append(int(token_id))
-        text = self._decode().rstrip("\ufffd")  # an incomplete character decodes as U+FFFD
-        if not text.startswith(self.emitted):  # a decoder that rewrites the past: keep what was sent
-            return "", None
-        cut, reason = None, None
-        for stop in self.stop:
-            index = text.find(stop, max(0, len(self.emitted) - len(stop) + 1))
-            if index >= 0 and (cut is None or index < cut):
-                cut, reason = index, "stop"
-        if self.sentence_end:
-            end = find_sentence_end(text, max(0, len(self.emitted) - 8))
-            if end is not None and (cut is None or end < cut):
-                cut, reason = end, "sentence_end"
-        if cut is not None:
-            piece = text[len(self.emitted):max(cut, len(self.emitted))]
-            self.emitted += piece
-            self.stopped = reason
-            return piece, reason
-        safe = len(text) - self._held_back(text)
-        if self.sentence_end:  # a space after "." may end the sentence: wait for the next word
-            safe = min(safe, len(text.rstrip()))
-        piece = text[len(self.emitted):max(safe, len(self.emitted))]
-        self.emitted += piece
-        return piece, None
-
-    def _held_back(self, text: str) -> int:
-        """Length of the longest end of `text` that could begin a stop string."""
-        held = 0
-        for stop in self.stop:
-            for size in range(min(len(stop) - 1, len(text)), held, -1):
-                if text.endswith(stop[:size]):
-                    held = size
-                    break
-        return held
-
-    def finish(self) -> str:
-        """The rest of the text; bytes of a character the model never completed are dropped."""
-        if self.stopped:
-            return ""
-        text = self._decode().rstrip("\ufffd")
-        if not text.startswith(self.emitted):
-            return ""
-        piece = text[len(self.emitted):]
-        self.emitted += piece
-        return piece
-
-
-# --------------------------------------------------------------------------
-# The model: compiled prefill and step with a key/value cache
-
-
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-def clean_text(text: str) -> str:
-    """Text the tokenizer accepts: lone surrogates (not encodable in UTF-8) become U+FFFD."""
-    if not isinstance(text, str):
-        raise AuroreError(f"The text must be a string, not {type(text).__name__}.")
-    return _SURROGATES.sub("\ufffd", text)
-
-
-def _buckets(max_context: int, smallest: int = 16) -> list[int]:
-    sizes, size = [], smallest
-    while size < max_context:
-        sizes.append(size)
-        size *= 2
-    return sizes + [max_context]
-
-
-def _bucket(value: int, sizes: Sequence[int]) -> int:
-    for size in sizes:
-        if value <= size:
-            return size
-    return sizes[-1]
-
-
-BATCH_BUCKETS = (1, 2, 4, 8, 16, 32)
-
-
-def default_xla() -> bool:
-    """XLA for the compiled forward pass, unless AURORE_XLA=0 (see bench/results/generation.md)."""
-    return os.environ.get("AURORE_XLA", "1") not in ("0", "false", "no")
-
-
-class Engine:
-    """A GPT2Backbone run incrementally with a key/value cache, shapes fixed.
-
-    Every row writes its next token at the same cache slot, so rows are
-    aligned on the longest prompt (length L): a shorter row is left-padded,
-    with its own positions (its first real token is position 0) and a key
-    mask hiding its padding, so it computes what it would alone. The input is
-    then right-padded up to a bucket length (a few fixed shapes: each new
-    shape costs a compilation); the slots after L hold junk that the causal
-    mask hides until generated tokens overwrite them. One row alone has no
-    padding, so its cache holds `max_context` slots; a batch holds
-    `2 * max_context` (padding plus a full context always fit).
-
-    Compiled functions are looked up once per shape (concrete functions):
-    the tf.function dispatch costs about a millisecond per call otherwise.
-    """
-
-    def __init__(self, backbone, xla: bool | None = None):
-        import tensorflow as tf
-
-        self.backbone = backbone
-        self.max_context = int(backbone.max_sequence_length)
-        self.buckets = _buckets(self.max_context)
-        self.xla = default_xla() if xla is None else bool(xla)
-        self._prefill = tf.function(self._prefill_impl, jit_compile=self.xla)
-        self._step = tf.function(self._step_impl, jit_compile=self.xla)
-        self._concrete: dict[tuple, object] = {}
-        self._lock = threading.Lock()
-
-    def cache_length(self, batch: int) -> int:
-        return self.max_context if batch == 1 else 2 * self.max_context
-
-    def _forward(self, token_ids, positions, caches, index, key_mask, last):
-        import tensorflow as tf
-
-        backbone = self.backbone
-        x = backbone.token_embedding(token_ids)
-        x = backbone.embeddings_add((x, backbone.position_embedding(x, positions=positions)))
-        shape = tf.shape(token_ids)
-        mask = tf.broadcast_to(key_mask[:, None, :], [shape[0], shape[1], tf.shape(key_mask)[1]])
-        new_caches = []
-        for layer, cache in zip(backbone.transformer_layers, caches):
-            x, cache = layer(x, decoder_attention_mask=mask, self_attention_cache=cache,
-                             self_attention_cache_update_index=index)
-            new_caches.append(cache)
-        x = backbone.layer_norm(x[:, last:last + 1, :])
-        logits = backbone.token_embedding(x, reverse=True)[:, 0, :]
-        return tf.cast(logits, "float32"), tuple(new_caches)
-
-    def _prefill_impl(self, token_ids, positions, key_mask, last):
-        import tensorflow as tf
-
-        backbone = self.backbone
-        heads = backbone.num_heads
-        shape = [tf.shape(token_ids)[0], 2, tf.shape(key_mask)[1], heads, backbone.hidden_dim // heads]
-        caches = tuple(tf.zeros(shape, dtype=backbone.compute_dtype) for _ in range(backbone.num_layers))
-        return self._forward(token_ids, positions, caches, tf.constant(0, "int32"), key_mask, last)
-
-    def _step_impl(self, token_ids, positions, caches, index, key_mask):
-        return self._forward(token_ids, positions, caches, index, key_mask, 0)
-
-    def _function(self, kind: str, *args):
-        """The concrete function for these argument shapes, traced (and compiled) once."""
-        key = (kind, tuple(args[0].shape), tuple(args[-1 if kind == "step" else 2].shape))
-        function = self._concrete.get(key)
-        if function is None:
-            function = (self._prefill if kind == "prefill" else self._step).get_concrete_function(*args)
-            self._concrete[key] = function
-        return function
-
-    def prefill(self, rows: list[list[int]]):
-        """Read the prompts (token ids); returns (logits [B, V] numpy, state)."""
-        import numpy as np
-        import tensorflow as tf
-
-        longest = max(len(r) for r in rows)
-        width = _bucket(longest, self.buckets)
-        batch = _bucket(len(rows), BATCH_BUCKETS) if len(rows) <= BATCH_BUCKETS[-1] else len(rows)
-        rows = rows + [rows[0]] * (batch - len(rows))
-        pads = np.array([longest - len(r) for r in rows], dtype="int32")
-        tokens = np.zeros((batch, width), dtype="int32")
-        for i, row in enumerate(rows):
-            tokens[i, pads[i]:longest] = row
-        slots = np.arange(self.cache_length(batch), dtype="int32")
-        key_mask = (slots[None, :] >= pads[:, None]).astype("int32")
-        positions = np.clip(slots[None, :width] - pads[:, None], 0, self.max_context - 1).astype("int32")
-        args = (tf.constant(tokens), tf.constant(positions), tf.constant(key_mask), tf.constant(longest - 1))
-        with self._lock:
-            logits, caches = self._function("prefill", *args)(*args)
-            logits = logits.numpy()
-        state = {"caches": caches, "pads": pads, "slot": longest, "key_mask": args[2]}
-        return logits, state
-
-    def step(self, state, tokens: Sequence[int]):
-        """Append one token per row; returns logits [B, V] (numpy) for the next one."""
-        import numpy as np
-        import tensorflow as tf
-
-        pads = state["pads"]
-        column = np.zeros((len(pads), 1), dtype="int32")
-        column[:len(tokens), 0] = tokens
-        positions = np.minimum(state["slot"] - pads, self.max_context - 1)[:, None].astype("int32")
-        args = (tf.constant(column), tf.constant(positions), state["caches"], tf.constant(state["slot"], "int32"),
-                state["key_mask"])
-        with self._lock:
-            logits, state["caches"] = self._function("step", *args)(*args)
-            logits = logits.numpy()
-        state["slot"] += 1
-        return logits
-
-
 class _RowModel:
     """The `model` object the exercise's `decode` loop talks to: one row."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: CachedModel):
         self.engine, self.state = engine, None
 
     def start(self, prompt_ids):
@@ -476,7 +231,6 @@ class _Row:
     new_tokens: int = 0
     finish_reason: str | None = None
     first_token_seconds: float | None = None
-    pieces: list[str] = field(default_factory=list)
 
 
 class Generator:
@@ -487,7 +241,7 @@ class Generator:
 
         self.model = loaded
         self.tokenizer = loaded.tokenizer
-        self.engine = Engine(loaded.backbone, xla)
+        self.engine = CachedModel(loaded.backbone, xla)
         self.max_context = self.engine.max_context
         self.variant = variant
         self.rules = exercises.step_module("generate", variant)
@@ -537,7 +291,8 @@ class Generator:
         room = self.max_context - len(ids)
         params = replace(params, max_new_tokens=min(params.max_new_tokens, room))
         seed = params.seed if params.seed is not None else random.SystemRandom().randrange(2**31)
-        return _Row(ids, params, seed, truncated, TextAssembler(self.tokenizer, params), np.random.default_rng(seed))
+        assembler = TextAssembler(self.tokenizer, params.stop, params.stop_at_sentence_end)
+        return _Row(ids, params, seed, truncated, assembler, np.random.default_rng(seed))
 
     @staticmethod
     def _result(row: _Row, started: float) -> GenerationResult:

@@ -54,7 +54,21 @@ HEADING = re.compile(
 # laboureur", "X. Malgré le froid" (no sentence-ending punctuation).
 NUMBERED_TITLE = re.compile(r"[IVXLCDM]+\.?\s+[^.!?…]{1,60}")
 
+# The header's "Language: French" line (before the START marker).
+LANGUAGE = re.compile(r"^[ \t]*Language:[ \t]*(?P<language>[^\r\n]+?)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+
 _NEWLINES = re.compile(r"\r\n?")
+
+
+def declared_language(text: str) -> str | None:
+    """The language the book's header declares ("French", "English"…), if any.
+
+    The workshop's corpus is French: a translation slipped into a catalogue
+    (Gutenberg has George Sand in English too) would teach the model English.
+    """
+    start = START_MARKER.search(text)
+    found = LANGUAGE.search(text, 0, start.start() if start else min(len(text), 5000))
+    return found.group("language") if found else None
 
 
 def normalise(text: str) -> str:

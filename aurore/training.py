@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 from pathlib import Path
@@ -97,6 +96,10 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
             progress.log(f"Training in {model_dir} already finished (step {state['step']}). "
                          "Use --restart to train again from scratch.")
             return _summary(model_dir, state, "already finished", started)
+        if state["settings"].get("preset") != settings.get("preset"):
+            raise AuroreError(f"{model_dir} holds an unfinished training with the preset "
+                              f"{state['settings'].get('preset')!r}, not {settings.get('preset')!r}. "
+                              "Resume it with that preset, pick another --model, or start afresh with --restart.")
         settings = dict(state["settings"], **{k: settings[k] for k in ("max_steps",) if k in settings})
 
     init_backbone = None
@@ -106,8 +109,8 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
             settings[key] = init_settings.get(key, settings[key])
         settings["sequence_length"] = min(settings["sequence_length"], int(init_backbone.max_sequence_length))
         settings["init"] = str(init)
-    elif resuming and (checkpoint.directory(model_dir) / modeldir.TOKENIZER_DIR).is_dir():
-        tokenizer = modeldir.load_tokenizer(checkpoint.directory(model_dir) / modeldir.TOKENIZER_DIR)
+    elif resuming and (checkpoint.directory(model_dir) / checkpoint.TOKENIZER_DIR).is_dir():
+        tokenizer = modeldir.load_tokenizer(checkpoint.directory(model_dir) / checkpoint.TOKENIZER_DIR)
     else:
         tokenizer = modeldir.load_tokenizer(tokenizer_dir)
     tokenization.check(tokenizer)
@@ -146,9 +149,7 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
         modeldir.save(model_dir, model.backbone, tokenizer, saved)
 
     def save_checkpoint(current: dict) -> None:
-        checkpoint.save(model_dir, model, optimizer, current)
-        if init_backbone is not None and not (checkpoint.directory(model_dir) / modeldir.TOKENIZER_DIR).exists():
-            modeldir.save_tokenizer(tokenizer, checkpoint.directory(model_dir) / modeldir.TOKENIZER_DIR)
+        checkpoint.save(model_dir, model, optimizer, current, tokenizer)
         _write_metrics(model_dir, current["history"])
 
     limit = max_minutes if max_minutes is not None else settings.get("max_minutes")
@@ -193,5 +194,3 @@ def settings_from_args(preset_name: str, pairs: list[str] | None = None, **overr
             overrides[key.strip()] = value
     return presets.preset(preset_name, **overrides)
 
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -57,6 +57,7 @@ def random_cpu_model(workdir: Path) -> Path:
     target = workdir / "models" / "cpu"
     if modeldir.is_model_dir(target):
         return target
+    print("Building a random model of the cpu shape…", flush=True)
     import keras_hub
 
     from aurore.tokenization import byte_level_bpe
@@ -230,13 +231,13 @@ def fmt(value, unit="") -> str:
 
 def table(runs: dict[str, dict]) -> str:
     lines = ["| serving | requests ok / sent | new tokens/s | requests/s | latency p50 | latency p95 | "
-             "first piece p50 | first piece p95 | errors |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "first piece p50 | first piece p95 | mean batch | errors |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in runs.items():
         errors = ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "none"
         lines.append(f"| {name} | {r['ok']} / {r['requests']} | {r['tokens_per_s']:.1f} | {r['requests_per_s']:.2f} | "
                      f"{fmt(r['p50'], ' s')} | {fmt(r['p95'], ' s')} | {fmt(r['first_p50'], ' s')} | "
-                     f"{fmt(r['first_p95'], ' s')} | {errors} |")
+                     f"{fmt(r['first_p95'], ' s')} | {fmt(r.get('mean_batch'))} | {errors} |")
     return "\n".join(lines)
 
 
@@ -262,7 +263,6 @@ def main(argv=None) -> int:
     model = args.model or (paths.default_model_dir() if modeldir.is_model_dir(paths.default_model_dir()) else None)
     model_note = f"trained model {model}" if model else "random model of the cpu shape"
     if model is None:
-        print("Building a random model of the cpu shape…", flush=True)
         model = random_cpu_model(workdir)
     config = json.loads((model / modeldir.CONFIG_FILE).read_text())["backbone"]
     shape = (f"GPT-2 {config['num_layers']} layers, hidden {config['hidden_dim']}, vocabulary "
@@ -278,7 +278,10 @@ def main(argv=None) -> int:
             print(f"[{mode}] warming up…", flush=True)
             warm_up(server.port, args.clients, args.tokens)
             print(f"[{mode}] {args.clients} clients × {args.requests} requests × {args.tokens} tokens…", flush=True)
+            before = server.get("/health")["queue"]["cpu"]["batches_run"]
             runs[mode] = result = load(server.port, args.clients, args.requests, args.tokens, args.max_seconds)
+            batches = server.get("/health")["queue"]["cpu"]["batches_run"] - before
+            result["mean_batch"] = result["ok"] / batches if batches else None
             print(f"[{mode}] {result['tokens_per_s']:.1f} tokens/s, p50 {fmt(result['p50'], ' s')}, "
                   f"p95 {fmt(result['p95'], ' s')}, errors {result['errors'] or 'none'}", flush=True)
         finally:

@@ -124,6 +124,10 @@ def prepare(book_ids: list[int] | None = None, test_book: int | None = None, sou
     with progress.task("Books", total=len(book_ids) + 1, unit="book") as task:
         for book_id in [*book_ids, test_book]:
             fetched = download.fetch(book_id, source=source, mirror=mirror)
+            language = gutenberg.declared_language(fetched.text)
+            if language and language.lower() not in ("french", "français", "francais"):
+                progress.log(f"warning: book {book_id} ({catalogue.title(book_id)}) declares "
+                             f"Language: {language}; the corpus is meant to be French (leave it out with --books).")
             paragraphs[book_id] = clean_book(fetched.text)
             task.update(1, book=str(book_id), origin=fetched.origin)
     empty = [book for book, found in paragraphs.items() if not found]

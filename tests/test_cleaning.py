@@ -121,3 +121,17 @@ def test_encodings_of_fixture_books_are_detected(tmp_path):
 def test_start_marker_is_not_fooled_by_story_text():
     text = "Il lut: *** start of something ***\n"
     assert gutenberg.START_MARKER.search(text) is None
+
+
+def test_declared_language_is_read_from_the_header_only():
+    header = "Title: Indiana\r\nLanguage: English\r\n\r\n*** START OF THIS PROJECT GUTENBERG EBOOK INDIANA ***\r\n"
+    assert gutenberg.declared_language(header + "Language: French\r\nStory.") == "English"
+    assert gutenberg.declared_language("Language: French\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\n") == "French"
+    assert gutenberg.declared_language("*** START OF THE PROJECT GUTENBERG EBOOK X ***\nLanguage: English\n") is None
+
+
+def test_the_workshop_catalogue_trains_on_french_books_only():
+    from aurore import catalogue
+
+    assert 63445 not in catalogue.training_ids()
+    assert len(catalogue.training_ids()) == 11

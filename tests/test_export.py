@@ -106,14 +106,15 @@ def test_bad_prompt_lengths_are_refused_by_the_graph(greedy_export):
 def test_sampled_export_writes_valid_tokens_and_stops_at_the_context(tiny_model_dir, loaded_model, tmp_path):  # noqa: F811
     import tensorflow as tf
 
-    out = export.export_saved_model(tiny_model_dir, tmp_path / "sampled", sampler="top-p", top_k=5, top_p=0.9,
-                                    temperature=1.0, seed=3)
+    out = export.export_saved_model(tiny_model_dir, tmp_path / "sampled", sampler="top_p", top_k=5, top_p=0.9,
+                                    temperature=1.0, seed=3, stop_at_end=False)
     generate = tf.saved_model.load(str(out)).signatures["serving_default"]
     rows, ids, lengths = _batch(loaded_model.tokenizer, PROMPTS)
     result = generate(token_ids=tf.constant(ids), prompt_lengths=tf.constant(lengths),
                       max_new_tokens=tf.constant(10_000))
     token_ids = result["token_ids"].numpy()
     assert token_ids.shape[1] == loaded_model.max_length  # capped by the context
+    assert result["lengths"].numpy().tolist() == [loaded_model.max_length] * 2  # no stop at end-of-text
     assert token_ids.min() >= 0 and token_ids.max() < loaded_model.backbone.vocabulary_size
     for i, prompt in enumerate(rows):
         assert token_ids[i, :len(prompt)].tolist() == prompt
@@ -136,4 +137,4 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path, tiny_model_dir):  # no
     with pytest.raises(AuroreError, match="not a folder"):
         export.export_saved_model(tiny_model_dir, tmp_path / "file")
     with pytest.raises(AuroreError, match="--top-p"):
-        export.export_saved_model(tiny_model_dir, tmp_path / "o", sampler="top-p", top_p=1.5)
+        export.export_saved_model(tiny_model_dir, tmp_path / "o", sampler="top_p", top_p=1.5)

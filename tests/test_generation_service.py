@@ -69,6 +69,28 @@ def test_batches_are_capped_at_max_batch(make_service):
     assert max(generator.batch_sizes) == 3
 
 
+def test_clients_coming_back_a_little_apart_are_waited_for(make_service):
+    generator = FakeGenerator()
+    service = make_service(generator, batch_window=0.01, batch_wait=0.5)
+    for job in [service.submit("p", params(1)) for _ in range(4)]:   # 4 clients served together…
+        job.result()
+    first_size = generator.batch_sizes[-1]
+    jobs = [service.submit("p", params(1))]                        # …come back 30 ms apart
+    for _ in range(first_size - 1):
+        time.sleep(0.03)
+        jobs.append(service.submit("p", params(1)))
+    for job in jobs:
+        job.result()
+    assert generator.batch_sizes[-1] == first_size
+
+
+def test_a_lone_client_is_not_kept_waiting_for_others(make_service):
+    service = make_service(FakeGenerator(), batch_window=0.01, batch_wait=0.5)
+    service.submit("p", params(1)).result()
+    outcome = service.submit("p", params(1)).result()
+    assert outcome.queued_seconds < 0.2
+
+
 def test_without_batching_requests_are_served_one_at_a_time(make_service):
     generator = FakeGenerator()
     service = make_service(generator, batching=False, batch_window=0.3)

@@ -80,6 +80,7 @@ def test_a_run_killed_with_sigkill_resumes_from_its_checkpoint(data, tmp_path):
     first.wait()
     killed_at = checkpoint.read_state(model_dir)["step"]
     assert killed_at >= 9
+    assert modeldir.load_tokenizer(model_dir / "checkpoint" / "tokenizer")  # resumes with its own tokenizer
 
     second = _train(data, model_dir, "--max-steps", str(killed_at + 6), "--set", "eval_interval=3")
     output, _ = second.communicate(timeout=180)
@@ -125,3 +126,26 @@ def test_missing_inputs_and_bad_settings_are_clear_errors(data, tmp_path, soluti
         training.settings_from_args("tiny", ["batch_size"])
     with pytest.raises(AuroreError, match="Unknown preset"):
         model.preset("huge")
+
+
+def test_an_unfinished_run_of_another_preset_is_not_mixed_up(data, tmp_path, solution):
+    folder = checkpoint.directory(tmp_path / "m")
+    folder.mkdir(parents=True)
+    for name in (checkpoint.WEIGHTS_FILE, checkpoint.OPTIMIZER_FILE):
+        (folder / name).write_bytes(b"")
+    (folder / checkpoint.STATE_FILE).write_text(json.dumps({"step": 5, "settings": {"preset": "cpu"}}))
+    with pytest.raises(AuroreError, match="--restart"):
+        training.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", model.preset("tiny"))
+
+
+def test_pipeline_runs_tokenizer_train_and_generate_after_prepare(data, tmp_path, monkeypatch, capsys):
+    from aurore import cli
+
+    make_dataset(tmp_path / "dataset", repeat=3)
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    assert cli.main(["pipeline", "--preset", "tiny"]) == 0
+    output = capsys.readouterr()
+    assert "Step prepare: already done" in output.out + output.err
+    assert modeldir.load_tokenizer(tmp_path / "tokenizer")
+    loaded = modeldir.load(tmp_path / "models" / "tiny")
+    assert loaded.settings["step"] == model.PRESETS["tiny"]["max_steps"]

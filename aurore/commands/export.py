@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aurore import paths
+from aurore import export, paths
 from aurore.errors import AuroreError
 
 FORMATS = ("saved-model",)
@@ -15,23 +15,23 @@ def register(subparsers) -> None:
                         help="model directory (default: the data folder's models/cpu)")
     parser.add_argument("--format", choices=FORMATS, default="saved-model", help="export format (saved-model)")
     parser.add_argument("--out", required=True, help="folder to write (replaced whole when the export succeeds)")
-    parser.add_argument("--sampler", choices=("greedy", "top-k", "top-p"), default="top-p",
-                        help="how the served model picks each token (default: top-p)")
-    parser.add_argument("--top-k", type=int, default=40, help="top-k and top-p: keep the k likeliest tokens (40)")
-    parser.add_argument("--top-p", type=float, default=0.95, help="top-p: keep the smallest set above p (0.95)")
-    parser.add_argument("--temperature", type=float, default=0.8, help="top-k and top-p: temperature (0.8)")
+    parser.add_argument("--sampler", choices=export.SAMPLERS, default="top_p",
+                        help="how the served model picks each token (default: top_p; same names as `generate --strategy`)")
+    parser.add_argument("--top-k", type=int, default=40, help="top_k and top_p: keep the k likeliest tokens (40)")
+    parser.add_argument("--top-p", type=float, default=0.95, help="top_p: keep the smallest set above p (0.95)")
+    parser.add_argument("--temperature", type=float, default=0.8, help="top_k and top_p: temperature (0.8)")
     parser.add_argument("--seed", type=int, default=None, help="sampling seed (default: random)")
+    parser.add_argument("--no-stop-at-end", dest="stop_at_end", action="store_false",
+                        help="keep writing past the end-of-text token (which separates passages)")
     parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    from aurore import export
-
     if args.format != "saved-model":
         raise AuroreError(f"Unknown export format {args.format!r}: use saved-model.")
     out = export.export_saved_model(args.model or paths.default_model_dir(), args.out, sampler=args.sampler,
                                     top_k=args.top_k, top_p=args.top_p, temperature=args.temperature,
-                                    seed=args.seed)
+                                    seed=args.seed, stop_at_end=args.stop_at_end)
     print(f"Serve it with TensorFlow Serving, e.g.: docker run -p 8501:8501 "
           f"-v {out.resolve()}:/models/aurore/1 -e MODEL_NAME=aurore tensorflow/serving")
     return 0

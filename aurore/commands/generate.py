@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from aurore import exercises, paths, progress
+from aurore.errors import AuroreError
 
 
 def register(subparsers) -> None:
@@ -23,18 +24,23 @@ def register(subparsers) -> None:
     parser.add_argument("--stop", action="append", default=[], metavar="TEXT",
                         help="stop before this text (repeatable)")
     parser.add_argument("--no-xla", action="store_true", help="do not compile the model with XLA")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="TensorFlow threads (default 1: fastest for one stream; 0 = TensorFlow's choice)")
     parser.add_argument("--use", choices=exercises.VARIANTS, default="solution",
                         help="run the reference solution (default) or your exercise code")
     parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    from aurore.generation import Generator, SamplingParams
+    from aurore.generation import Generator, SamplingParams, limit_threads
 
     params = SamplingParams(max_new_tokens=args.max_new_tokens, strategy=args.strategy,
                             temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
                             stop_at_sentence_end=args.stop_at_sentence_end, stop=tuple(args.stop))
     model_dir = args.model or paths.default_model_dir()
+    if args.threads < 0:
+        raise AuroreError(f"--threads must be 0 or more, not {args.threads}.")
+    limit_threads(args.threads)
     generator = Generator.load(model_dir, variant=args.use, xla=False if args.no_xla else None)
     json_mode = progress.mode() == "json"
     stream = generator.stream(args.prompt, params)

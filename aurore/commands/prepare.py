@@ -8,6 +8,7 @@ import time
 
 from aurore import catalogue, download, exercises, progress
 from aurore import dataset as saved_dataset
+from aurore.commands import add_variant_option
 from aurore.errors import AuroreError
 
 
@@ -24,10 +25,7 @@ def register(subparsers) -> None:
     parser.add_argument("--test-book", metavar="ID", help="held-out test book (default: La Mare au Diable)")
     parser.add_argument("--min-words", metavar="N", help="drop fragments shorter than N words")
     parser.add_argument("--out", metavar="DIR", help="dataset folder (default: data/dataset)")
-    # Same option as aurore.commands.add_variant_option, which currently breaks once the
-    # `aurore.commands.exercises` submodule shadows its `exercises` import.
-    parser.add_argument("--use", choices=exercises.VARIANTS, default="solution",
-                        help="run the reference solution (default) or your exercise code")
+    add_variant_option(parser)
     parser.set_defaults(handler=run)
 
 

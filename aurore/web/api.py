@@ -357,6 +357,7 @@ def init_app(app) -> None:
     config.setdefault("GENERATION_QUEUE", 32)              # requests admitted at once (more: 429)
     config.setdefault("GENERATION_MAX_BATCH", 16)
     config.setdefault("GENERATION_BATCH_WINDOW", 0.01)     # seconds to gather a batch
+    config.setdefault("GENERATION_BATCH_WAIT", 0.1)        # at most, for clients expected back
     config.setdefault("GENERATION_BATCHING", True)         # False: one request at a time
     config.setdefault("GENERATION_MAX_NEW_TOKENS", api_params.MAX_NEW_TOKENS)
     config.setdefault("GENERATION_HEARTBEAT", 0.5)         # seconds between disconnect checks
@@ -367,6 +368,7 @@ def init_app(app) -> None:
         config["GENERATION_MODELS_DIR"], factory=config["GENERATION_FACTORY"],
         params_factory=config["GENERATION_PARAMS_FACTORY"], max_queue=config["GENERATION_QUEUE"],
         max_batch=config["GENERATION_MAX_BATCH"], batch_window=config["GENERATION_BATCH_WINDOW"],
+        batch_wait=config["GENERATION_BATCH_WAIT"],
         batching=config["GENERATION_BATCHING"])
     if config["RATE_LIMIT_PER_MINUTE"]:
         app.extensions["aurore_rate_limit"] = RateLimiter(config["RATE_LIMIT_PER_MINUTE"] / 60.0,

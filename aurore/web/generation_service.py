@@ -7,7 +7,11 @@ back later" (429) rather than pile up work it cannot finish.
 - `submit()` admits a request if fewer than `max_queue` are admitted (waiting
   or running); otherwise it raises `QueueFull` with a Retry-After estimate.
 - One worker thread collects the requests that arrive within `batch_window`
-  seconds (up to `max_batch`) and calls `generator.stream_batch` once for them;
+  seconds (up to `max_batch`) and calls `generator.stream_batch` once for them.
+  When the last batch was bigger than what has arrived, it waits up to
+  `batch_wait` for the others: clients served together tend to come back
+  together, a few milliseconds apart, and a batch that leaves without them
+  makes them wait for a whole generation;
   with `batching=False` it serves one request at a time (`generator.stream`),
   the baseline of the load benchmark.
 - A `Job` is an iterator of text pieces. Closing it (a client that hung up)
@@ -156,7 +160,8 @@ class GenerationService:
     """The shared model, its bounded queue and its batching worker thread."""
 
     def __init__(self, generator, *, max_queue: int = 32, max_batch: int = 16,
-                 batch_window: float = 0.01, batching: bool = True, name: str = "model"):
+                 batch_window: float = 0.01, batch_wait: float = 0.1, batching: bool = True,
+                 name: str = "model"):
         if max_queue < 1 or max_batch < 1:
             raise ValueError("max_queue and max_batch must be at least 1")
         self.generator = generator
@@ -164,6 +169,7 @@ class GenerationService:
         self.max_queue = max_queue
         self.max_batch = max_batch if batching else 1
         self.batch_window = batch_window if batching else 0.0
+        self.batch_wait = max(batch_wait, self.batch_window) if batching else 0.0
         self.batching = batching
         self._lock = threading.Condition()
         self._admitted: set[Job] = set()
@@ -186,8 +192,11 @@ class GenerationService:
 
     def load(self) -> dict:
         with self._lock:
+            recent = self.batch_sizes[-100:]
             return {"admitted": len(self._admitted), "waiting": len(self._pending),
-                    "capacity": self.max_queue, "max_batch": self.max_batch, "batching": self.batching}
+                    "capacity": self.max_queue, "max_batch": self.max_batch, "batching": self.batching,
+                    "batches_run": self.batches_run,
+                    "recent_mean_batch": round(sum(recent) / len(recent), 2) if recent else None}
 
     # --- admission ----------------------------------------------------------
 
@@ -236,12 +245,14 @@ class GenerationService:
                 self._lock.wait()
             if self._stopped:
                 return None
-            deadline = time.monotonic() + self.batch_window
+            first = self._pending[0].admitted_at
+            expected = min(self.max_batch, self.batch_sizes[-1] if self.batch_sizes else 1)
             while len(self._pending) < self.max_batch and not self._stopped:
-                left = deadline - time.monotonic()
-                if left <= 0:
+                waited = time.monotonic() - first
+                if waited >= self.batch_wait or (waited >= self.batch_window and len(self._pending) >= expected):
                     break
-                self._lock.wait(left)
+                until = self.batch_window if waited < self.batch_window else self.batch_wait
+                self._lock.wait(until - waited)
             batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
             return batch
 

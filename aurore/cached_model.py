@@ -1,0 +1,163 @@
+"""A GPT-2 backbone run token by token with a key/value cache, compiled once per shape."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Sequence
+
+import aurore  # noqa: F401  (Keras backend before keras is imported)
+
+
+def _buckets(max_context: int, smallest: int = 16) -> list[int]:
+    sizes, size = [], smallest
+    while size < max_context:
+        sizes.append(size)
+        size *= 2
+    return sizes + [max_context]
+
+
+def _bucket(value: int, sizes: Sequence[int]) -> int:
+    for size in sizes:
+        if value <= size:
+            return size
+    return sizes[-1]
+
+
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32)
+
+
+def default_xla() -> bool:
+    """XLA for the compiled forward pass, unless AURORE_XLA=0 (see bench/results/generation.md)."""
+    return os.environ.get("AURORE_XLA", "1") not in ("0", "false", "no")
+
+
+def limit_threads(threads: int | None) -> bool:
+    """Run TensorFlow with `threads` threads in this process (None: leave TF's default).
+
+    Decoding one token is a small matrix-vector product bounded by memory
+    speed; on a loaded machine, thread hand-offs cost more than they bring
+    (see bench/results/generation.md). Process-wide, and only possible before
+    TensorFlow runs anything: returns False (and changes nothing) after that.
+    """
+    if not threads:
+        return False
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+    except RuntimeError:
+        return False
+    return True
+
+
+class CachedModel:
+    """A GPT2Backbone run incrementally with a key/value cache, shapes fixed.
+
+    Every row writes its next token at the same cache slot, so rows are
+    aligned on the longest prompt (length L): a shorter row is left-padded,
+    with its own positions (its first real token is position 0) and a key
+    mask hiding its padding, so it computes what it would alone. The input is
+    then right-padded up to a bucket length (a few fixed shapes: each new
+    shape costs a compilation); the slots after L hold junk that the causal
+    mask hides until generated tokens overwrite them. One row alone has no
+    padding, so its cache holds `max_context` slots; a batch holds
+    `2 * max_context` (padding plus a full context always fit).
+
+    Compiled functions are looked up once per shape (concrete functions):
+    the tf.function dispatch costs about a millisecond per call otherwise.
+    """
+
+    def __init__(self, backbone, xla: bool | None = None):
+        import tensorflow as tf
+
+        self.backbone = backbone
+        self.max_context = int(backbone.max_sequence_length)
+        self.buckets = _buckets(self.max_context)
+        self.xla = default_xla() if xla is None else bool(xla)
+        self._prefill = tf.function(self._prefill_impl, jit_compile=self.xla)
+        self._step = tf.function(self._step_impl, jit_compile=self.xla)
+        self._concrete: dict[tuple, object] = {}
+        self._lock = threading.Lock()
+
+    def cache_length(self, batch: int) -> int:
+        return self.max_context if batch == 1 else 2 * self.max_context
+
+    def _forward(self, token_ids, positions, caches, index, key_mask, last):
+        import tensorflow as tf
+
+        backbone = self.backbone
+        x = backbone.token_embedding(token_ids)
+        x = backbone.embeddings_add((x, backbone.position_embedding(x, positions=positions)))
+        shape = tf.shape(token_ids)
+        mask = tf.broadcast_to(key_mask[:, None, :], [shape[0], shape[1], tf.shape(key_mask)[1]])
+        new_caches = []
+        for layer, cache in zip(backbone.transformer_layers, caches):
+            x, cache = layer(x, decoder_attention_mask=mask, self_attention_cache=cache,
+                             self_attention_cache_update_index=index)
+            new_caches.append(cache)
+        x = backbone.layer_norm(x[:, last:last + 1, :])
+        logits = backbone.token_embedding(x, reverse=True)[:, 0, :]
+        return tf.cast(logits, "float32"), tuple(new_caches)
+
+    def _prefill_impl(self, token_ids, positions, key_mask, last):
+        import tensorflow as tf
+
+        backbone = self.backbone
+        heads = backbone.num_heads
+        shape = [tf.shape(token_ids)[0], 2, tf.shape(key_mask)[1], heads, backbone.hidden_dim // heads]
+        caches = tuple(tf.zeros(shape, dtype=backbone.compute_dtype) for _ in range(backbone.num_layers))
+        return self._forward(token_ids, positions, caches, tf.constant(0, "int32"), key_mask, last)
+
+    def _step_impl(self, token_ids, positions, caches, index, key_mask):
+        return self._forward(token_ids, positions, caches, index, key_mask, 0)
+
+    def _function(self, kind: str, *args):
+        """The concrete function for these argument shapes, traced (and compiled) once."""
+        key = (kind, tuple(args[0].shape), tuple(args[-1 if kind == "step" else 2].shape))
+        function = self._concrete.get(key)
+        if function is None:
+            function = (self._prefill if kind == "prefill" else self._step).get_concrete_function(*args)
+            self._concrete[key] = function
+        return function
+
+    def prefill(self, rows: list[list[int]]):
+        """Read the prompts (token ids); returns (logits [B, V] numpy, state)."""
+        import numpy as np
+        import tensorflow as tf
+
+        longest = max(len(r) for r in rows)
+        width = _bucket(longest, self.buckets)
+        batch = _bucket(len(rows), BATCH_BUCKETS) if len(rows) <= BATCH_BUCKETS[-1] else len(rows)
+        rows = rows + [rows[0]] * (batch - len(rows))
+        pads = np.array([longest - len(r) for r in rows], dtype="int32")
+        tokens = np.zeros((batch, width), dtype="int32")
+        for i, row in enumerate(rows):
+            tokens[i, pads[i]:longest] = row
+        slots = np.arange(self.cache_length(batch), dtype="int32")
+        key_mask = (slots[None, :] >= pads[:, None]).astype("int32")
+        positions = np.clip(slots[None, :width] - pads[:, None], 0, self.max_context - 1).astype("int32")
+        args = (tf.constant(tokens), tf.constant(positions), tf.constant(key_mask), tf.constant(longest - 1))
+        with self._lock:
+            logits, caches = self._function("prefill", *args)(*args)
+            logits = logits.numpy()
+        state = {"caches": caches, "pads": pads, "slot": longest, "key_mask": args[2]}
+        return logits, state
+
+    def step(self, state, tokens: Sequence[int]):
+        """Append one token per row; returns logits [B, V] (numpy) for the next one."""
+        import numpy as np
+        import tensorflow as tf
+
+        pads = state["pads"]
+        column = np.zeros((len(pads), 1), dtype="int32")
+        column[:len(tokens), 0] = tokens
+        positions = np.minimum(state["slot"] - pads, self.max_context - 1)[:, None].astype("int32")
+        args = (tf.constant(column), tf.constant(positions), state["caches"], tf.constant(state["slot"], "int32"),
+                state["key_mask"])
+        with self._lock:
+            logits, state["caches"] = self._function("step", *args)(*args)
+            logits = logits.numpy()
+        state["slot"] += 1
+        return logits

@@ -1,0 +1,119 @@
+"""Token ids to text, safely, as they come: incremental decoding and stop rules.
+
+Byte-level BPE tokens may end in the middle of a character's UTF-8 bytes
+(an "é" or an emoji split over two tokens): such bytes decode as U+FFFD and
+are held back until the character is complete. Stop strings cut the text
+just before them (OpenAI-style), so text that could be the beginning of one
+is held back too. A sentence end is only known once the next word has begun.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aurore.errors import AuroreError
+
+
+_CLOSERS = "»”\"’')]"
+_SENTENCE_END = re.compile(r"[.!?…]+(?:[ \u00a0\u202f]?[" + re.escape(_CLOSERS) + r"])*(?P<space>\s+)(?P<next>\S)")
+_ABBREVIATIONS = {"M", "MM", "Mme", "Mlle", "Mgr", "Dr", "St", "Ste", "etc", "cf", "p", "ch", "vol"}
+_OPENERS = "«\"“—–-("
+
+
+def find_sentence_end(text: str, start: int = 0) -> int | None:
+    """Where the first complete sentence of `text` ends (after its closing quotes), or None.
+
+    A sentence ends with . ! ? or …, maybe closing quotes, then a new line or
+    a space before a capital letter or an opening quote/dash (so that
+    « Venez ! » dit-elle is one sentence). "M. Dupont" is not an end. Only
+    known once the next word has begun, hence the look-ahead.
+    """
+    for match in _SENTENCE_END.finditer(text, start):
+        end = match.start("space")
+        following = match.group("next")
+        newline = "\n" in match.group("space")
+        if not (newline or following.isupper() or following in _OPENERS):
+            continue
+        if text[match.start()] == "." and not newline:
+            word = re.search(r"(\w+)$", text[:match.start()])
+            if word and (word.group(1) in _ABBREVIATIONS or (len(word.group(1)) == 1 and word.group(1).isupper())):
+                continue
+        return end
+    return None
+
+
+class TextAssembler:
+    """Turns token ids, one at a time, into safe text pieces for one row.
+
+    `add(id)` returns (piece, finish_reason or None); `finish()` returns the
+    last piece (held-back bytes flushed). Only complete characters are
+    emitted; a stop string or a sentence end cuts the text.
+    """
+
+    def __init__(self, tokenizer, stop: tuple[str, ...] = (), sentence_end: bool = False):
+        self.tokenizer = tokenizer
+        self.stop = tuple(stop)
+        self.sentence_end = sentence_end
+        self.ids: list[int] = []
+        self.emitted = ""
+        self.stopped: str | None = None
+
+    def _decode(self) -> str:
+        return self.tokenizer.decode(self.ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+    def add(self, token_id: int) -> tuple[str, str | None]:
+        self.ids.append(int(token_id))
+        text = self._decode().rstrip("\ufffd")  # an incomplete character decodes as U+FFFD
+        if not text.startswith(self.emitted):  # a decoder that rewrites the past: keep what was sent
+            return "", None
+        cut, reason = None, None
+        for stop in self.stop:
+            index = text.find(stop, max(0, len(self.emitted) - len(stop) + 1))
+            if index >= 0 and (cut is None or index < cut):
+                cut, reason = index, "stop"
+        if self.sentence_end:
+            end = find_sentence_end(text, max(0, len(self.emitted) - 8))
+            if end is not None and (cut is None or end < cut):
+                cut, reason = end, "sentence_end"
+        if cut is not None:
+            piece = text[len(self.emitted):max(cut, len(self.emitted))]
+            self.emitted += piece
+            self.stopped = reason
+            return piece, reason
+        safe = len(text) - self._held_back(text)
+        if self.sentence_end:  # a space after "." may end the sentence: wait for the next word
+            safe = min(safe, len(text.rstrip()))
+        piece = text[len(self.emitted):max(safe, len(self.emitted))]
+        self.emitted += piece
+        return piece, None
+
+    def _held_back(self, text: str) -> int:
+        """Length of the longest end of `text` that could begin a stop string."""
+        held = 0
+        for stop in self.stop:
+            for size in range(min(len(stop) - 1, len(text)), held, -1):
+                if text.endswith(stop[:size]):
+                    held = size
+                    break
+        return held
+
+    def finish(self) -> str:
+        """The rest of the text; bytes of a character the model never completed are dropped."""
+        if self.stopped:
+            return ""
+        text = self._decode().rstrip("\ufffd")
+        if not text.startswith(self.emitted):
+            return ""
+        piece = text[len(self.emitted):]
+        self.emitted += piece
+        return piece
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text the tokenizer accepts: lone surrogates (not encodable in UTF-8) become U+FFFD."""
+    if not isinstance(text, str):
+        raise AuroreError(f"The text must be a string, not {type(text).__name__}.")
+    return _SURROGATES.sub("\ufffd", text)
