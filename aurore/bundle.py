@@ -355,6 +355,7 @@ def _replace_dir(source: Path, destination: Path) -> None:
         source = tmp
     old = None
     if destination.exists():
+        progress.log(f"Replacing {destination} with the kit's copy.")
         old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
         os.replace(destination, old)
     os.replace(source, destination)

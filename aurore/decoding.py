@@ -48,25 +48,43 @@ class TextAssembler:
     `add(id)` returns (piece, finish_reason or None); `finish()` returns the
     last piece (held-back bytes flushed). Only complete characters are
     emitted; a stop string or a sentence end cuts the text.
+
+    `separator_id`: Aurore trains on `<|endoftext|> sentence <|endoftext|>
+    sentence …`, so for its models that token ends a *sentence*, not the
+    text: it becomes `separator` (a space) in the text, and it is a sentence
+    end for `sentence_end`.
     """
 
-    def __init__(self, tokenizer, stop: tuple[str, ...] = (), sentence_end: bool = False):
+    def __init__(self, tokenizer, stop: tuple[str, ...] = (), sentence_end: bool = False,
+                 separator_id: int | None = None, separator: str = " "):
         self.tokenizer = tokenizer
         self.stop = tuple(stop)
         self.sentence_end = sentence_end
-        self.ids: list[int] = []
+        self.separator_id = separator_id
+        self.separator = separator
+        self.done = ""        # text of the finished sentences (separated mode)
+        self.ids: list[int] = []  # tokens of the current sentence
         self.emitted = ""
         self.stopped: str | None = None
 
-    def _decode(self) -> str:
-        return self.tokenizer.decode(self.ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+    def _text(self) -> str:
+        # An incomplete character decodes as U+FFFD: held back (dropped at the very end).
+        current = self.tokenizer.decode(self.ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        return self.done + current.rstrip("\ufffd")
 
     def add(self, token_id: int) -> tuple[str, str | None]:
-        self.ids.append(int(token_id))
-        text = self._decode().rstrip("\ufffd")  # an incomplete character decodes as U+FFFD
+        cut, reason = None, None
+        if self.separator_id is not None and int(token_id) == self.separator_id:
+            text = self._text()
+            if self.sentence_end and text.strip():
+                cut, reason = len(text), "sentence_end"
+            if self.ids or not self.done.endswith(self.separator):  # no empty sentences
+                self.done, self.ids = text + self.separator, []
+        else:
+            self.ids.append(int(token_id))
+        text = self._text()
         if not text.startswith(self.emitted):  # a decoder that rewrites the past: keep what was sent
             return "", None
-        cut, reason = None, None
         for stop in self.stop:
             index = text.find(stop, max(0, len(self.emitted) - len(stop) + 1))
             if index >= 0 and (cut is None or index < cut):
@@ -101,12 +119,28 @@ class TextAssembler:
         """The rest of the text; bytes of a character the model never completed are dropped."""
         if self.stopped:
             return ""
-        text = self._decode().rstrip("\ufffd")
+        text = self._text()
         if not text.startswith(self.emitted):
             return ""
         piece = text[len(self.emitted):]
         self.emitted += piece
         return piece
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a prompt (see `find_sentence_end`); the last one may be unfinished or empty.
+
+    "Il partit. Elle" -> ["Il partit.", "Elle"]; "Il partit. " -> ["Il partit.", ""];
+    "Il partit." -> ["Il partit."] (maybe more is coming: "Il partit.." is possible).
+    """
+    sentences = []
+    while (end := find_sentence_end(text)) is not None:
+        sentences.append(text[:end])
+        text = text[end:].lstrip()
+    if re.search(r"[.!?…][" + re.escape(_CLOSERS) + r" \u00a0\u202f]*\s$", text):
+        sentences.append(text.rstrip())
+        text = ""
+    return sentences + [text]
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")

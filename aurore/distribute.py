@@ -114,23 +114,24 @@ def get_strategy(name: str | None = "default"):
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     except (ValueError, RuntimeError, tf.errors.OpError) as error:
-        raise AuroreError(f"Could not start multi-worker training ({error}). Check TF_CONFIG: "
-                          "every address must be reachable from every machine, and the port free.") from error
+        raise AuroreError(f"Could not start multi-worker training ({error}). Check TF_CONFIG: every "
+                          "address must be reachable from every machine, and this machine's port free.") from error
     _patch_keras_distributed_fit()
+    task = read_tf_config()["task"]
+    progress.log(f"Multi-worker training: {task['type']} {task['index']}, "
+                 f"{strategy.num_replicas_in_sync} replicas in all; waiting for every worker to join.")
     return strategy
 
 
 def _mirrored(tf):
     gpus = tf.config.list_logical_devices("GPU")
-    if gpus:
-        devices = [device.name for device in gpus]
-    else:
-        devices = [device.name for device in tf.config.list_logical_devices("CPU")]
-        progress.log(f"No GPU found: mirrored training runs on {len(devices)} CPU device(s).")
+    devices = [device.name for device in (gpus or tf.config.list_logical_devices("CPU"))]
     # NCCL needs GPUs; on CPUs, reducing through one device works everywhere.
     cross_device_ops = None if gpus else tf.distribute.ReductionToOneDevice()
     strategy = tf.distribute.MirroredStrategy(devices=devices, cross_device_ops=cross_device_ops)
     _patch_keras_distributed_fit()
+    where = f"{len(devices)} GPU(s)" if gpus else f"{len(devices)} CPU device(s), no GPU found"
+    progress.log(f"Mirrored training on {where}: {', '.join(devices)}.")
     return strategy
 
 
@@ -194,10 +195,3 @@ def _patch_keras_distributed_fit() -> None:
     _maybe_symbolic_build._aurore = True
     cls._maybe_symbolic_build = _maybe_symbolic_build
     trainer.reduce_per_replica = reduce_per_replica
-
-
-def describe(strategy) -> str:
-    """One line for the training log: which strategy, how many replicas."""
-    kind = type(strategy).__name__
-    replicas = strategy.num_replicas_in_sync
-    return f"{kind} with {replicas} replica{'s' if replicas != 1 else ''}"

@@ -37,6 +37,13 @@ the same tokens as `stream` with the same params and seed, up to float
 rounding differences between batch shapes (none seen with the tiny test
 model; a near-tie between two tokens could in principle differ).
 
+Sentences: Aurore's models are trained on `<|endoftext|> sentence
+<|endoftext|> sentence …` (exercise 3), so that token separates sentences:
+prompts are fed the same way (split into sentences), and when the model
+writes it, the text gets a space and goes on ("end_of_text" is then never a
+finish reason; `stop_at_sentence_end` stops there). `Generator.load(…,
+sentences_separated=False)` treats it as the end of the text instead.
+
 Context: the model sees at most `max_context` tokens (prompt + new). A long
 prompt keeps its last `max(max_context - max_new_tokens, max_context // 2)`
 tokens; generation ends with "length" when the context is full.
@@ -66,7 +73,7 @@ from typing import Iterator, Sequence
 
 import aurore  # noqa: F401  (Keras backend before keras is imported)
 from aurore.cached_model import CachedModel, default_xla, limit_threads  # noqa: F401  (re-exported)
-from aurore.decoding import TextAssembler, clean_text, find_sentence_end  # noqa: F401  (re-exported)
+from aurore.decoding import TextAssembler, clean_text, find_sentence_end, split_sentences  # noqa: F401
 from aurore.errors import AuroreError
 
 STRATEGIES = ("greedy", "top_k", "top_p")
@@ -236,7 +243,14 @@ class _Row:
 class Generator:
     """A loaded model ready to write; see the module docstring for the interface."""
 
-    def __init__(self, loaded, variant: str = "solution", xla: bool | None = None):
+    def __init__(self, loaded, variant: str = "solution", xla: bool | None = None,
+                 sentences_separated: bool | None = None):
+        """`sentences_separated`: the model was trained on `<|endoftext|> sentence
+        <|endoftext|> sentence …` (Aurore's packing, exercise 3): that token then
+        separates sentences, it does not end the text. Prompts are fed the same
+        way and generation goes on past it (it becomes a space). Default: the
+        model's settings key `eos_separates_sentences`, else True.
+        """
         from aurore import exercises
 
         self.model = loaded
@@ -246,14 +260,20 @@ class Generator:
         self.variant = variant
         self.rules = exercises.step_module("generate", variant)
         eos = self.tokenizer.eos_token_id
-        self.end_of_text_id = int(eos) if eos is not None else -1
+        self.eos_id = int(eos) if eos is not None else None
+        if sentences_separated is None:
+            sentences_separated = bool(loaded.settings.get("eos_separates_sentences", True))
+        self.sentences_separated = sentences_separated and self.eos_id is not None
+        #: the token that ends generation (-1: none, the loop runs to its limit or a stop)
+        self.end_of_text_id = -1 if self.sentences_separated or self.eos_id is None else self.eos_id
 
     @classmethod
-    def load(cls, model_dir=None, variant: str = "solution", xla: bool | None = None) -> "Generator":
+    def load(cls, model_dir=None, variant: str = "solution", xla: bool | None = None,
+             sentences_separated: bool | None = None) -> "Generator":
         from aurore import modeldir, paths
 
         model_dir = Path(model_dir) if model_dir is not None else paths.default_model_dir()
-        return cls(modeldir.load(model_dir), variant, xla)
+        return cls(modeldir.load(model_dir), variant, xla, sentences_separated)
 
     @property
     def name(self) -> str:
@@ -276,11 +296,25 @@ class Generator:
             raise AuroreError(f"The prompt must be a string, not {type(prompt).__name__}.")
         keep = max(self.max_context - params.max_new_tokens, self.max_context // 2)
         prompt = clean_text(prompt[-keep * _CHARS_PER_TOKEN_KEPT:])
-        ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt else []
+        ids = self._encode(prompt)
         if not ids:  # nothing to read: start as after the end of a text
-            ids = [self.end_of_text_id if self.end_of_text_id >= 0 else 0]
+            ids = [self.eos_id if self.eos_id is not None else 0]
         truncated = max(0, len(ids) - keep)
         return list(ids[truncated:]), truncated
+
+    def _encode(self, prompt: str) -> list[int]:
+        """Token ids as the model saw text in training (sentences between end-of-text tokens)."""
+        def encode(text):
+            return list(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
+
+        if not self.sentences_separated:
+            return encode(prompt)
+        ids = [self.eos_id]
+        for sentence in split_sentences(prompt):
+            if len(ids) > 1:
+                ids.append(self.eos_id)
+            ids.extend(encode(sentence))
+        return ids
 
     def _row(self, prompt: str, params: SamplingParams) -> _Row:
         import numpy as np
@@ -291,7 +325,8 @@ class Generator:
         room = self.max_context - len(ids)
         params = replace(params, max_new_tokens=min(params.max_new_tokens, room))
         seed = params.seed if params.seed is not None else random.SystemRandom().randrange(2**31)
-        assembler = TextAssembler(self.tokenizer, params.stop, params.stop_at_sentence_end)
+        assembler = TextAssembler(self.tokenizer, params.stop, params.stop_at_sentence_end,
+                                  separator_id=self.eos_id if self.sentences_separated else None)
         return _Row(ids, params, seed, truncated, assembler, np.random.default_rng(seed))
 
     @staticmethod
@@ -380,7 +415,7 @@ class Generator:
                 while True:
                     out, tokens = [], []
                     for i, row in enumerate(rows):
-                        piece, token = "", self.end_of_text_id
+                        piece, token = "", 0
                         if row.finish_reason is None:
                             token = self.rules.choose_next_token(logits[i], row.params, row.rng)
                             if token == self.end_of_text_id:
@@ -389,7 +424,7 @@ class Generator:
                             else:
                                 piece = self._accept(row, token, started)
                         out.append(piece)
-                        tokens.append(max(int(token), 0))
+                        tokens.append(int(token))
                     yield out
                     if all(row.finish_reason for row in rows):
                         break

@@ -24,7 +24,8 @@ PRESETS: dict[str, dict] = {
         num_layers=4, num_heads=4, hidden_dim=256, intermediate_dim=1024, dropout=0.0,
         sequence_length=128, batch_size=16, learning_rate=2e-3, warmup_steps=60, max_steps=1000,
         eval_interval=100, eval_batches=20, patience=5, weight_decay=0.1, mixed_precision=None,
-        jit_compile=True, max_minutes=15,
+        # XLA gave no faster steps on a 2-core CPU and costs ~50 s of compiling (bench/results/training.md).
+        jit_compile=False, max_minutes=15,
     ),
     # GPT-2 small (124M parameters with GPT-2's 50,257-token vocabulary), one GPU.
     "gpu": dict(

@@ -72,6 +72,23 @@ def byte_level_bpe(texts: Iterable[str], vocab_size: int):
     return tokenizer
 
 
+def from_keras_hub(keras_hub_tokenizer):
+    """A transformers tokenizer equal to a KerasHub GPT2Tokenizer (e.g. from an hf:// preset).
+
+    Built with `vocab=`/`merges=`: the `vocab_file=`/`merges_file=` form gives an
+    empty tokenizer in transformers 5.
+    """
+    from transformers import GPT2Tokenizer
+
+    vocabulary = dict(keras_hub_tokenizer.vocabulary)
+    if EOS not in vocabulary:
+        raise AuroreError(f"This tokenizer has no {EOS} token: Aurore needs it to separate sentences.")
+    merges = [tuple(merge.split(" ")) for merge in keras_hub_tokenizer.merges]
+    tokenizer = GPT2Tokenizer(vocab=vocabulary, merges=merges, bos_token=EOS, eos_token=EOS, unk_token=EOS)
+    check(tokenizer)
+    return tokenizer
+
+
 def generic_tokenizer():
     """The generic tokenizer: byte-level BPE on GENERIC_TEXT (no George Sand in it)."""
     return byte_level_bpe(GENERIC_TEXT.splitlines(), GENERIC_VOCAB_SIZE)

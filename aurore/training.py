@@ -44,16 +44,17 @@ def _init_source(init: str):
         return loaded.backbone, loaded.tokenizer, loaded.settings
     if init.startswith(("hf://", "kaggle://")) or "/" not in init:
         import keras_hub
-        from transformers import AutoTokenizer
 
         try:
             backbone = keras_hub.models.GPT2Backbone.from_preset(init)
-            repo = init.removeprefix("hf://")
-            tokenizer = AutoTokenizer.from_pretrained(repo if init.startswith("hf://") else "gpt2")
+            keras_hub_tokenizer = keras_hub.tokenizers.GPT2Tokenizer.from_preset(init)
         except Exception as error:  # network, missing preset…
-            raise AuroreError(f"Cannot load the preset {init!r} ({error}). It needs internet access; "
-                              "or pass a local model directory to --init.") from error
-        return backbone, tokenizer, {}
+            raise AuroreError(f"Cannot load the KerasHub preset {init!r} ({error}). Presets need internet "
+                              "access; or pass a local model directory to --init.") from error
+        settings = {"num_layers": backbone.num_layers, "num_heads": backbone.num_heads,
+                    "hidden_dim": backbone.hidden_dim, "intermediate_dim": backbone.intermediate_dim,
+                    "sequence_length": backbone.max_sequence_length}
+        return backbone, tokenization.from_keras_hub(keras_hub_tokenizer), settings
     raise AuroreError(f"--init {init}: no such model directory. Give a folder made by `python -m aurore train`, "
                       "or a KerasHub preset such as hf://… .")
 
@@ -133,7 +134,8 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
         module.compile_model(model, optimizer, jit_compile=bool(settings.get("jit_compile")))
         if resuming:
             state = checkpoint.restore(model_dir, model, optimizer)
-            progress.log(f"Resuming from the checkpoint at step {state['step']}.")
+            progress.log(f"Resuming from the checkpoint at step {state['step']} (with that run's settings; "
+                         "only --max-steps and --max-minutes apply).")
         else:
             state = {"step": 0, "epoch": 0, "history": [], "best_val_loss": None, "wait": 0,
                      "settings": settings, "seconds": 0.0}
@@ -144,9 +146,12 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
     train_data = packing.training_dataset(train_inputs, train_targets, batch_size, seed + state["step"])
     val_data = packing.evaluation_dataset(val_inputs, val_targets, batch_size, settings.get("eval_batches"))
 
+    saved_steps: list[int] = []
+
     def save_best(record: dict) -> None:
         saved = dict(settings, step=record["step"], val_loss=record["val_loss"], tokens=record["tokens"])
         modeldir.save(model_dir, model.backbone, tokenizer, saved)
+        saved_steps.append(record["step"])
 
     def save_checkpoint(current: dict) -> None:
         checkpoint.save(model_dir, model, optimizer, current, tokenizer)
@@ -163,12 +168,23 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
     epochs = state["epoch"] + math.ceil(max(settings["max_steps"] - state["step"], 1) / interval) + 1
     model.fit(train_data, steps_per_epoch=interval, epochs=epochs, initial_epoch=state["epoch"],
               validation_data=val_data, callbacks=[monitor], verbose=0, shuffle=False)
-    if not modeldir.is_model_dir(model_dir):  # no evaluation finished: keep what we have
+    if not saved_steps and not (resuming and modeldir.is_model_dir(model_dir)):  # no evaluation finished
         save_best({"step": monitor.step(), "val_loss": None, "tokens": monitor.step() * tokens_per_step})
     reason = monitor.stop_reason or "done"
     progress.log(f"Training stopped ({reason}) at step {monitor.step()}; best validation loss "
                  f"{state.get('best_val_loss')} at step {state.get('best_step')}. Model in {model_dir}.")
     return _summary(model_dir, state, reason, started)
+
+
+def unfinished(error: NotImplementedError, number: int) -> AuroreError:
+    """The clear message for a step run with `--use exercise` before the exercise is done."""
+    import traceback
+
+    where = [frame for frame in traceback.extract_tb(error.__traceback__) if "exercises" in frame.filename]
+    name = f"`{where[-1].name}` " if where else ""
+    return AuroreError(f"Exercise {number} is not finished: {name}still raises NotImplementedError (a TODO). "
+                       f"Complete it and check it with `python -m aurore check {number}`, "
+                       "or run the reference solution with `--use solution`.")
 
 
 def _summary(model_dir, state: dict, reason: str, started: float) -> dict:

@@ -124,12 +124,13 @@ def main() -> int:
             for rows in [int(b) for b in args.batch.split(",")]:
                 params = [SamplingParams(max_new_tokens=args.new_tokens, strategy="top_p", seed=i)
                           for i in range(rows)]
-                for _ in range(2):  # the first run compiles this batch shape
+                timings = []
+                for _ in range(1 + args.repeats):  # the first run compiles this batch shape
                     started = time.perf_counter()
                     for _ in generator.stream_batch([PROMPT] * rows, params):
                         pass
-                    seconds = time.perf_counter() - started
-                total = rows * args.new_tokens / seconds
+                    timings.append(time.perf_counter() - started)
+                total = rows * args.new_tokens / statistics.median(timings[1:])
                 print(f"| {'on' if xla else 'off'} | {rows} | top_p | {total:.0f} | {total / rows:.0f} |", flush=True)
     return 0
 

@@ -42,6 +42,29 @@ def cpu_peak(fma_units: int) -> dict:
             "flops_per_cycle_per_core": per_cycle, "peak_gflops": round(cores * ghz * per_cycle, 1)}
 
 
+def gemm_reference(settings: dict, vocab_size: int, repeats: int = 20) -> dict:
+    """GFLOP/s a bare float32 matmul of the model's own shapes reaches right now.
+
+    On a shared CPU this is the fair yardstick: what the machine delivers to
+    one process at this moment, with no model code around the multiplications.
+    """
+    import tensorflow as tf
+
+    rows = settings["batch_size"] * settings["sequence_length"]
+    d = settings["hidden_dim"]
+    found = {}
+    for name, (k, n) in {"mlp": (d, settings["intermediate_dim"]), "vocabulary": (d, vocab_size)}.items():
+        a, b = tf.random.normal((rows, k)), tf.random.normal((k, n))
+        matmul = tf.function(lambda a, b: tf.matmul(a, b))
+        matmul(a, b).numpy()
+        started = time.perf_counter()
+        for _ in range(repeats):
+            c = matmul(a, b)
+        c.numpy()
+        found[name] = round(2 * rows * k * n * repeats / (time.perf_counter() - started) / 1e9, 1)
+    return found
+
+
 def measure(settings: dict, vocab_size: int, steps: int, jit: bool) -> dict:
     import keras
     import numpy as np
@@ -84,6 +107,9 @@ def main() -> None:
     print(f"training FLOPs per token ≈ {flops_per_token / 1e6:.1f} M")
     print(f"peak FP32: {peak['cores']} cores × {peak['ghz']} GHz × {peak['flops_per_cycle_per_core']} "
           f"FLOP/cycle ({peak['fma_units']} FMA × {peak['simd_lanes_fp32']} lanes × 2) = {peak['peak_gflops']} GFLOP/s")
+    gemm = gemm_reference(settings, args.vocab_size)
+    print(f"bare matmul of the model's shapes, now: {gemm} GFLOP/s "
+          f"({100 * max(gemm.values()) / peak['peak_gflops']:.0f} % of peak at best)")
     results = []
     for jit in {"both": (False, True), "on": (True,), "off": (False,)}[args.jit]:
         result = measure(settings, args.vocab_size, args.steps, jit)
@@ -94,7 +120,7 @@ def main() -> None:
               f"{result['model_gflops']} GFLOP/s = {100 * result['share_of_peak']:.1f} % of peak "
               f"(first 3 steps incl. compile: {result['first_steps_seconds']} s)")
     print(json.dumps({"preset": args.preset, "flops_per_token": flops_per_token, "peak": peak,
-                      "results": results, "load_average": os.getloadavg()}))
+                      "gemm_gflops": gemm, "results": results, "load_average": os.getloadavg()}))
 
 
 if __name__ == "__main__":

@@ -19,9 +19,9 @@ def generator(tiny_model_dir):  # noqa: F811
     return Generator.load(tiny_model_dir)
 
 
-def scripted(generator, text: str, then_end: bool = True):
-    """The same generator, whose loop yields the tokens of `text` (then ends): exact stop tests."""
-    ids = generator.tokenizer(text, add_special_tokens=False)["input_ids"]
+def scripted(generator, text):
+    """The same generator, whose loop yields the tokens of `text` (or these ids), then ends: exact stop tests."""
+    ids = generator.tokenizer(text, add_special_tokens=False)["input_ids"] if isinstance(text, str) else text
 
     def decode(model, prompt_ids, params, rng, end_of_text_id):
         model.start(prompt_ids)
@@ -155,6 +155,39 @@ def test_stop_at_sentence_end(generator):
     assert without.finish_reason == "end_of_text"
 
 
+def test_end_of_text_separates_sentences(generator):
+    """Aurore's models see `<|endoftext|>` between sentences: it becomes a space, writing goes on."""
+    eos = generator.tokenizer.eos_token_id
+    def ids(text):
+        return generator.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    fake = scripted(generator, ids("Il partit.") + [eos] + ids("Elle resta.") + [eos] + ids("La"))
+    result = fake.generate("x", SamplingParams(max_new_tokens=50))
+    assert result.text == "Il partit. Elle resta. La"
+    result = fake.generate("x", SamplingParams(max_new_tokens=50, stop_at_sentence_end=True))
+    assert (result.text, result.finish_reason) == ("Il partit.", "sentence_end")
+    assert generator._encode("Il partit. Elle") == [eos] + ids("Il partit.") + [eos] + ids("Elle")
+    assert generator._encode("Il partit. ") == [eos] + ids("Il partit.") + [eos]
+    assert generator._encode("") == [eos]
+
+
+def test_end_of_text_can_end_the_text(tiny_model_dir):  # noqa: F811
+    plain = Generator.load(tiny_model_dir, sentences_separated=False)
+    eos = plain.tokenizer.eos_token_id
+    assert plain.end_of_text_id == eos  # the exercise's loop stops on it
+    assert plain._encode("Il partit. Elle") == plain.tokenizer("Il partit. Elle")["input_ids"]
+    plain.rules = SimpleNamespace(choose_next_token=lambda logits, params, rng: eos)
+    batch = plain.stream_batch(["Il"], [SamplingParams(max_new_tokens=5)])
+    assert list(batch) == [[""]]
+    assert (batch.results[0].finish_reason, batch.results[0].new_tokens) == ("end_of_text", 0)
+
+
+def test_repeated_end_of_text_gives_one_space(generator):
+    eos = generator.tokenizer.eos_token_id
+    fake = scripted(generator, generator.tokenizer("Oui.")["input_ids"] + [eos, eos, eos])
+    assert fake.generate("x", SamplingParams(max_new_tokens=50)).text == "Oui. "
+
+
 @pytest.mark.parametrize("text, end", [
     ("Il partit. Elle resta.", "Il partit."),
     ("« Venez ! » dit-elle. Puis", "« Venez ! » dit-elle."),
@@ -201,7 +234,7 @@ def test_incomplete_character_at_the_end_is_dropped():
         def decode(self, ids, **kwargs):
             return bytes(ids).decode("utf-8", errors="replace")
 
-    assembler = TextAssembler(Bytes(), SamplingParams())
+    assembler = TextAssembler(Bytes())
     pieces = [assembler.add(b)[0] for b in "é🌙".encode()[:-1]]
     assert pieces == ["", "é", "", "", ""]
     assert assembler.finish() == ""

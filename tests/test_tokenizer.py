@@ -86,3 +86,19 @@ def test_cli_says_what_to_do_without_a_traceback(tmp_path):
     assert result.returncode == 2
     assert "python -m aurore prepare" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_keras_hub_tokenizer_converts_to_the_same_transformers_tokenizer(tmp_path):
+    """The path hf:// presets take (`train --init hf://…`), tested on a local vocabulary."""
+    import keras_hub
+
+    original = tokenization.byte_level_bpe(TEST, 320)
+    original.save_pretrained(str(tmp_path))
+    model = json.loads((tmp_path / "tokenizer.json").read_text())["model"]
+    merges = [" ".join(m) if isinstance(m, list) else m for m in model["merges"]]
+    keras_tokenizer = keras_hub.tokenizers.GPT2Tokenizer(vocabulary=model["vocab"], merges=merges)
+    converted = tokenization.from_keras_hub(keras_tokenizer)
+    for sentence in TEST + [ACCENTED]:
+        assert converted(sentence)["input_ids"] == original(sentence)["input_ids"]
+        assert converted(sentence)["input_ids"] == [int(i) for i in keras_tokenizer(sentence)]
+    assert converted.eos_token_id == original.eos_token_id

@@ -149,3 +149,16 @@ def test_pipeline_runs_tokenizer_train_and_generate_after_prepare(data, tmp_path
     assert modeldir.load_tokenizer(tmp_path / "tokenizer")
     loaded = modeldir.load(tmp_path / "models" / "tiny")
     assert loaded.settings["step"] == model.PRESETS["tiny"]["max_steps"]
+
+
+def test_an_unfinished_exercise_gives_a_clear_message(data, tmp_path, monkeypatch):
+    from aurore import cli
+
+    exercise = exercises.get(3)
+    (tmp_path / exercise.filename).write_text(exercises.stub_for(exercise), encoding="utf-8")
+    monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path))
+    args = cli.build_parser().parse_args(["train", "--preset", "tiny", "--use", "exercise",
+                                          "--data", str(data / "dataset"), "--tokenizer", str(data / "tokenizer"),
+                                          "--model", str(tmp_path / "m")])
+    with pytest.raises(AuroreError, match="Exercise 3 is not finished: `pack`"):
+        args.handler(args)

@@ -18,6 +18,15 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    try:
+        return _run(args)
+    except NotImplementedError as error:
+        from aurore.training import unfinished
+
+        raise unfinished(error, 2) from error
+
+
+def _run(args) -> int:
     module = exercises.step_module("tokenizer", args.use)
     report = tokenization.build(module, args.data or paths.dataset_dir(), args.out or paths.tokenizer_dir(),
                                 args.vocab_size)

@@ -30,6 +30,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    try:
+        return _run(args)
+    except NotImplementedError as error:
+        from aurore.training import unfinished
+
+        raise unfinished(error, 3) from error
+
+
+def _run(args) -> int:
     module = exercises.step_module("train", args.use)
     settings = training.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
     model_dir = args.model or (paths.models_dir() / args.preset)

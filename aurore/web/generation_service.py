@@ -240,21 +240,31 @@ class GenerationService:
     # --- the worker -----------------------------------------------------------
 
     def _next_batch(self) -> list[Job] | None:
+        """The next requests to generate together.
+
+        Gathering starts once there is work and the worker is free; it lasts
+        `batch_window`, or up to `batch_wait` while fewer requests are here
+        than expected: those waiting plus the clients of the batch that just
+        ended, who usually come back (without this, two half batches would
+        alternate for ever).
+        """
         with self._lock:
+            free_since = time.monotonic()
+            last = self.batch_sizes[-1] if self.batch_sizes else 1
+            expected = min(self.max_batch, len(self._pending) + last)
             while not self._pending and not self._stopped:
                 self._lock.wait()
             if self._stopped:
                 return None
-            first = self._pending[0].admitted_at
-            expected = min(self.max_batch, self.batch_sizes[-1] if self.batch_sizes else 1)
+            start = max(free_since, self._pending[0].admitted_at)
             while len(self._pending) < self.max_batch and not self._stopped:
-                waited = time.monotonic() - first
-                if waited >= self.batch_wait or (waited >= self.batch_window and len(self._pending) >= expected):
+                gathered = time.monotonic() - start
+                if gathered >= self.batch_wait or (gathered >= self.batch_window and len(self._pending) >= expected):
                     break
-                until = self.batch_window if waited < self.batch_window else self.batch_wait
-                self._lock.wait(until - waited)
+                until = self.batch_window if gathered < self.batch_window else self.batch_wait
+                self._lock.wait(until - gathered)
             batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
-            return batch
+            return [job for job in batch if not job.cancelled]
 
     def _run(self) -> None:
         while True:
