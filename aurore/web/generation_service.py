@@ -196,7 +196,8 @@ class GenerationService:
             return {"admitted": len(self._admitted), "waiting": len(self._pending),
                     "capacity": self.max_queue, "max_batch": self.max_batch, "batching": self.batching,
                     "batches_run": self.batches_run,
-                    "recent_mean_batch": round(sum(recent) / len(recent), 2) if recent else None}
+                    "recent_mean_batch": round(sum(recent) / len(recent), 2) if recent else None,
+                    "recent_batch_seconds": round(self._batch_seconds, 3) if self.batches_run else None}
 
     # --- admission ----------------------------------------------------------
 
