@@ -65,6 +65,14 @@ class CachedModel:
     padding, so its cache holds `max_context` slots; a batch holds
     `2 * max_context` (padding plus a full context always fit).
 
+    The cache lives in tf.Variables updated in place, one slot per step: the
+    transformer layers' own cached call (KerasHub's `call_with_cache` path)
+    returns a whole new cache every step, and copying it cost half the step
+    time for a batch of 8 (bench/results/generation.md). So the step calls
+    the layers' sublayers itself — GPT-2's pre-norm block: layer norm,
+    attention, residual, layer norm, feed-forward, residual — and a test
+    checks it against the backbone's own forward pass.
+
     Compiled functions are looked up once per shape (concrete functions):
     the tf.function dispatch costs about a millisecond per call otherwise.
     """
@@ -76,51 +84,56 @@ class CachedModel:
         self.max_context = int(backbone.max_sequence_length)
         self.buckets = _buckets(self.max_context)
         self.xla = default_xla() if xla is None else bool(xla)
-        self._prefill = tf.function(self._prefill_impl, jit_compile=self.xla)
-        self._step = tf.function(self._step_impl, jit_compile=self.xla)
+        self._run = tf.function(self._forward, jit_compile=self.xla)
         self._concrete: dict[tuple, object] = {}
         self._lock = threading.Lock()
+        if not all(getattr(layer, "normalize_first", False) for layer in backbone.transformer_layers):
+            raise ValueError("CachedModel expects GPT-2's pre-norm transformer layers")
 
     def cache_length(self, batch: int) -> int:
         return self.max_context if batch == 1 else 2 * self.max_context
 
-    def _forward(self, token_ids, positions, caches, index, key_mask, last):
+    def _forward(self, token_ids, positions, index, key_mask, last, caches):
+        """Logits after position `last` of `token_ids`, written at cache slots index, index + 1, …"""
         import tensorflow as tf
 
         backbone = self.backbone
         x = backbone.token_embedding(token_ids)
         x = backbone.embeddings_add((x, backbone.position_embedding(x, positions=positions)))
-        shape = tf.shape(token_ids)
-        mask = tf.broadcast_to(key_mask[:, None, :], [shape[0], shape[1], tf.shape(key_mask)[1]])
-        new_caches = []
-        for layer, cache in zip(backbone.transformer_layers, caches):
-            x, cache = layer(x, decoder_attention_mask=mask, self_attention_cache=cache,
-                             self_attention_cache_update_index=index)
-            new_caches.append(cache)
+        queries = index + tf.range(tf.shape(token_ids)[1])
+        causal = tf.range(tf.shape(key_mask)[1])[None, :] <= queries[:, None]
+        mask = tf.logical_and(causal[None, :, :], tf.cast(key_mask, tf.bool)[:, None, :])
+        for layer, (keys, values) in zip(backbone.transformer_layers, caches):
+            attention = layer._self_attention_layer
+            hidden = layer._self_attention_layer_norm(x)
+            end = index + tf.shape(token_ids)[1]
+            keys[:, index:end].assign(attention._key_dense(hidden))
+            values[:, index:end].assign(attention._value_dense(hidden))
+            output, _ = attention._compute_attention(attention._query_dense(hidden), keys.read_value(),
+                                                     values.read_value(), attention_mask=mask)
+            x = x + attention._output_dense(output)
+            hidden = layer._feedforward_layer_norm(x)
+            x = x + layer._feedforward_output_dense(layer._feedforward_intermediate_dense(hidden))
         x = backbone.layer_norm(x[:, last:last + 1, :])
-        logits = backbone.token_embedding(x, reverse=True)[:, 0, :]
-        return tf.cast(logits, "float32"), tuple(new_caches)
+        return tf.cast(backbone.token_embedding(x, reverse=True)[:, 0, :], "float32")
 
-    def _prefill_impl(self, token_ids, positions, key_mask, last):
+    def _call(self, *args):
+        """Run the compiled forward; the concrete function for these shapes is traced once."""
+        key = (tuple(args[0].shape), tuple(args[3].shape))
+        function = self._concrete.get(key)
+        if function is None:
+            function = self._run.get_concrete_function(*args)
+            self._concrete[key] = function
+        return function(*args)
+
+    def _new_cache(self, batch: int):
         import tensorflow as tf
 
         backbone = self.backbone
-        heads = backbone.num_heads
-        shape = [tf.shape(token_ids)[0], 2, tf.shape(key_mask)[1], heads, backbone.hidden_dim // heads]
-        caches = tuple(tf.zeros(shape, dtype=backbone.compute_dtype) for _ in range(backbone.num_layers))
-        return self._forward(token_ids, positions, caches, tf.constant(0, "int32"), key_mask, last)
-
-    def _step_impl(self, token_ids, positions, caches, index, key_mask):
-        return self._forward(token_ids, positions, caches, index, key_mask, 0)
-
-    def _function(self, kind: str, *args):
-        """The concrete function for these argument shapes, traced (and compiled) once."""
-        key = (kind, tuple(args[0].shape), tuple(args[-1 if kind == "step" else 2].shape))
-        function = self._concrete.get(key)
-        if function is None:
-            function = (self._prefill if kind == "prefill" else self._step).get_concrete_function(*args)
-            self._concrete[key] = function
-        return function
+        shape = [batch, self.cache_length(batch), backbone.num_heads, backbone.hidden_dim // backbone.num_heads]
+        return [(tf.Variable(tf.zeros(shape, backbone.compute_dtype), trainable=False),
+                 tf.Variable(tf.zeros(shape, backbone.compute_dtype), trainable=False))
+                for _ in backbone.transformer_layers]
 
     def prefill(self, rows: list[list[int]]):
         """Read the prompts (token ids); returns (logits [B, V] numpy, state)."""
@@ -136,14 +149,13 @@ class CachedModel:
         for i, row in enumerate(rows):
             tokens[i, pads[i]:longest] = row
         slots = np.arange(self.cache_length(batch), dtype="int32")
-        key_mask = (slots[None, :] >= pads[:, None]).astype("int32")
+        key_mask = tf.constant((slots[None, :] >= pads[:, None]).astype("int32"))
         positions = np.clip(slots[None, :width] - pads[:, None], 0, self.max_context - 1).astype("int32")
-        args = (tf.constant(tokens), tf.constant(positions), tf.constant(key_mask), tf.constant(longest - 1))
+        caches = self._new_cache(batch)
         with self._lock:
-            logits, caches = self._function("prefill", *args)(*args)
-            logits = logits.numpy()
-        state = {"caches": caches, "pads": pads, "slot": longest, "key_mask": args[2]}
-        return logits, state
+            logits = self._call(tf.constant(tokens), tf.constant(positions), tf.constant(0, "int32"), key_mask,
+                                tf.constant(longest - 1, "int32"), caches).numpy()
+        return logits, {"caches": caches, "pads": pads, "slot": longest, "key_mask": key_mask}
 
     def step(self, state, tokens: Sequence[int]):
         """Append one token per row; returns logits [B, V] (numpy) for the next one."""
@@ -154,10 +166,8 @@ class CachedModel:
         column = np.zeros((len(pads), 1), dtype="int32")
         column[:len(tokens), 0] = tokens
         positions = np.minimum(state["slot"] - pads, self.max_context - 1)[:, None].astype("int32")
-        args = (tf.constant(column), tf.constant(positions), state["caches"], tf.constant(state["slot"], "int32"),
-                state["key_mask"])
         with self._lock:
-            logits, state["caches"] = self._function("step", *args)(*args)
-            logits = logits.numpy()
+            logits = self._call(tf.constant(column), tf.constant(positions), tf.constant(state["slot"], "int32"),
+                                state["key_mask"], tf.constant(0, "int32"), state["caches"]).numpy()
         state["slot"] += 1
         return logits

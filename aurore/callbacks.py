@@ -18,12 +18,47 @@ import keras
 
 from aurore import progress
 
+HORIZON_REACHED = "the learning-rate schedule fitted to the time limit is complete"
+
+
+class TimeBudgetSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """The exercise's schedule, stretched or squeezed to end when the time budget does.
+
+    With `--max-minutes`, nobody knows beforehand how many steps fit: it
+    depends on the machine and on who else uses it. The base schedule is
+    planned over `planned_steps`; this one runs it over `horizon` steps (a
+    variable the monitor re-estimates from the measured speed), so warm-up
+    and decay are complete when time runs out. Equal to the base schedule
+    while horizon == planned_steps.
+    """
+
+    def __init__(self, base, planned_steps: int, horizon):
+        super().__init__()
+        self.base, self.planned_steps, self.horizon = base, planned_steps, horizon
+
+    def __call__(self, step):
+        scale = keras.ops.cast(self.planned_steps, "float32") / keras.ops.maximum(self.horizon, 1.0)
+        return self.base(keras.ops.cast(step, "float32") * scale)
+
+    def get_config(self):
+        return {"planned_steps": self.planned_steps}
+
+
+def estimate_horizon(step: int, steps_per_second: float, seconds_left: float, max_steps: int,
+                     safety: float = 0.97) -> int:
+    """How many steps in all the run will reach: those done plus what the time left allows."""
+    reachable = step + int(steps_per_second * max(seconds_left, 0.0) * safety)
+    return max(step + 1, min(max_steps, reachable))
+
 
 class TrainingMonitor(keras.callbacks.Callback):
     def __init__(self, state: dict, max_steps: int, tokens_per_step: int, patience: int,
                  save_best: Callable[[dict], None], save_checkpoint: Callable[[dict], None],
-                 deadline: float | None = None, checkpoint_seconds: float = 120.0):
+                 deadline: float | None = None, checkpoint_seconds: float = 120.0, horizon=None):
         super().__init__()
+        self.horizon = horizon  # a variable of TimeBudgetSchedule, re-estimated as speed is known
+        self._first: tuple[float, int] | None = None
+        self._planned_at: int | None = None
         self.state, self.max_steps, self.tokens_per_step = state, max_steps, tokens_per_step
         self.patience, self.deadline, self.checkpoint_seconds = patience, deadline, checkpoint_seconds
         self.save_best, self.save_checkpoint = save_best, save_checkpoint
@@ -46,12 +81,16 @@ class TrainingMonitor(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         now = time.monotonic()
         step = self.step()
+        if self.horizon is not None:
+            self._plan(step, now)
         if now - self._last_report >= 1.0 or step >= self.max_steps:
             loss = float((logs or {}).get("loss", math.nan))
             self.task.update(step - self._reported_step, loss=loss)
             self._reported_step, self._last_report = step, now
         if step >= self.max_steps:
             self._stop(f"reached {self.max_steps} steps")
+        elif self._planned_at is not None and step >= int(self.horizon.numpy()):
+            self._stop(HORIZON_REACHED)
         elif self.deadline is not None and now >= self.deadline:
             self._stop("reached the time limit (--max-minutes)")
         elif now - self._last_checkpoint >= self.checkpoint_seconds:
@@ -80,9 +119,29 @@ class TrainingMonitor(keras.callbacks.Callback):
             if self.patience and self.state["wait"] >= self.patience:
                 self._stop(f"early stopping: no better validation loss in {self.patience} evaluations")
                 self.state["finished"] = True
-        if step >= self.max_steps:
+        if step >= self.max_steps or self.stop_reason == HORIZON_REACHED:
             self.state["finished"] = True
         self._checkpoint()
+
+    def _plan(self, step: int, now: float) -> None:
+        """Fit the schedule to the time left, from the measured speed.
+
+        Speed is measured from the end of the first batch (which includes
+        compiling); a first estimate after 20 steps, then a new one every 100
+        steps (by then the measure includes evaluations, which take time too).
+        """
+        if self._first is None:
+            self._first = (now, step)
+            return
+        start_time, start_step = self._first
+        done = step - start_step
+        if (self._planned_at is None and done >= 20) or (
+                self._planned_at is not None and step - self._planned_at >= 100):
+            horizon = estimate_horizon(step, done / max(now - start_time, 1e-6), self.deadline - now,
+                                       self.max_steps)
+            self.horizon.assign(float(horizon))
+            self.state["horizon"] = horizon
+            self._planned_at = step
 
     def on_train_end(self, logs=None):
         if self.task is not None:

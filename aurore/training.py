@@ -79,6 +79,20 @@ def _mixed_precision(policy: str | None) -> None:
         keras.mixed_precision.set_global_policy("float32")
 
 
+def _fit_schedule_to_time(optimizer, planned_steps: int):
+    """Wrap the exercise's schedule so it ends with the time budget; returns its horizon variable."""
+    import keras
+
+    from aurore.callbacks import TimeBudgetSchedule
+
+    base = getattr(optimizer, "_learning_rate", None)
+    if not isinstance(base, keras.optimizers.schedules.LearningRateSchedule):
+        return None  # a constant learning rate has nothing to fit
+    horizon = keras.Variable(float(planned_steps), trainable=False, dtype="float32", name="schedule_horizon")
+    optimizer.learning_rate = TimeBudgetSchedule(base, planned_steps, horizon)
+    return horizon
+
+
 def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: dict, *,
           init: str | None = None, restart: bool = False, max_minutes: float | None = None,
           strategy: str | None = None, seed: int = 1234) -> dict:
@@ -131,6 +145,8 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
         if init_backbone is not None:
             model.backbone.set_weights(init_backbone.get_weights())
         optimizer = module.make_optimizer(settings, settings["max_steps"])
+        limit = max_minutes if max_minutes is not None else settings.get("max_minutes")
+        horizon = _fit_schedule_to_time(optimizer, settings["max_steps"]) if limit else None
         module.compile_model(model, optimizer, jit_compile=bool(settings.get("jit_compile")))
         if resuming:
             state = checkpoint.restore(model_dir, model, optimizer)
@@ -157,13 +173,14 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
         checkpoint.save(model_dir, model, optimizer, current, tokenizer)
         _write_metrics(model_dir, current["history"])
 
-    limit = max_minutes if max_minutes is not None else settings.get("max_minutes")
+    if horizon is not None and state.get("horizon"):
+        horizon.assign(float(state["horizon"]))
     from aurore.callbacks import TrainingMonitor
 
     monitor = TrainingMonitor(state, settings["max_steps"], tokens_per_step, settings.get("patience", 0),
                               save_best, save_checkpoint,
                               deadline=time.monotonic() + 60 * limit if limit else None,
-                              checkpoint_seconds=settings.get("checkpoint_seconds", 120))
+                              checkpoint_seconds=settings.get("checkpoint_seconds", 120), horizon=horizon)
     interval = settings["eval_interval"]
     epochs = state["epoch"] + math.ceil(max(settings["max_steps"] - state["step"], 1) / interval) + 1
     model.fit(train_data, steps_per_epoch=interval, epochs=epochs, initial_epoch=state["epoch"],
@@ -180,7 +197,11 @@ def unfinished(error: NotImplementedError, number: int) -> AuroreError:
     """The clear message for a step run with `--use exercise` before the exercise is done."""
     import traceback
 
-    where = [frame for frame in traceback.extract_tb(error.__traceback__) if "exercises" in frame.filename]
+    from aurore import exercises
+
+    learner_file = exercises.get(number).exercise_path.resolve()
+    where = [frame for frame in traceback.extract_tb(error.__traceback__)
+             if Path(frame.filename).resolve() == learner_file]
     name = f"`{where[-1].name}` " if where else ""
     return AuroreError(f"Exercise {number} is not finished: {name}still raises NotImplementedError (a TODO). "
                        f"Complete it and check it with `python -m aurore check {number}`, "

@@ -312,7 +312,8 @@ and noisy; the ratio between the two modes, measured back to back, is the meanin
 Model: {model_note} ({shape}). Each client streams `POST /api/generate/stream`
 (top-p 0.95, temperature 0.8, {args.tokens} new tokens, a different seed each time) {args.requests} times in a row;
 {args.clients} clients at once. Server: `python app.py` (waitress), default queue, batching worker
-(window 10 ms, up to 16 rows) or `--no-batching` (one request at a time). A warm-up run compiles the
+(window 10 ms, up to 250 ms while the clients of the last batch are expected back, up to 16 rows)
+or `--no-batching` (one request at a time). A warm-up run compiles the
 shapes first (each new batch size or prompt width costs seconds of compilation once).
 
 {table(runs)}

@@ -86,15 +86,15 @@ def test_clients_coming_back_a_little_apart_are_waited_for(make_service):
 
 def test_two_half_batches_merge_instead_of_alternating(make_service):
     generator = FakeGenerator(step_delay=0.01)
-    service = make_service(generator, max_batch=8, batch_window=0.01, batch_wait=0.5)
-    first_half = [service.submit("a", params(10)) for _ in range(4)]
-    time.sleep(0.03)                                          # the first half is running…
-    second_half = [service.submit("b", params(10)) for _ in range(4)]
+    service = make_service(generator, max_batch=8, batch_window=0.05, batch_wait=0.5)
+    first_half = [service.submit("a", params(30)) for _ in range(4)]
+    time.sleep(0.15)                                          # the first half is running…
+    second_half = [service.submit("b", params(30)) for _ in range(4)]
     for job in first_half:                                    # …its clients come back, 20 ms apart
         job.result()
     back = []
     for _ in range(4):
-        back.append(service.submit("c", params(10)))
+        back.append(service.submit("c", params(30)))
         time.sleep(0.02)
     for job in second_half + back:
         job.result()

@@ -162,3 +162,22 @@ def test_an_unfinished_exercise_gives_a_clear_message(data, tmp_path, monkeypatc
                                           "--model", str(tmp_path / "m")])
     with pytest.raises(AuroreError, match="Exercise 3 is not finished: `pack`"):
         args.handler(args)
+
+
+def test_the_schedule_is_fitted_to_the_time_budget(solution):
+    import keras
+
+    from aurore.callbacks import TimeBudgetSchedule, estimate_horizon
+
+    settings = model.preset("tiny", learning_rate=1e-3, warmup_steps=10)
+    base = solution.make_optimizer(settings, 100)._learning_rate
+    horizon = keras.Variable(100.0, trainable=False)
+    fitted = TimeBudgetSchedule(base, 100, horizon)
+    assert [float(fitted(s)) for s in (0, 5, 50, 99)] == pytest.approx([float(base(s)) for s in (0, 5, 50, 99)])
+    horizon.assign(50.0)  # only half the steps fit: the same curve, twice as fast
+    assert float(fitted(25)) == pytest.approx(float(base(50)))
+    assert float(fitted(50)) == pytest.approx(float(base(100)))
+    # 10 steps done at 2 steps/s with 30 s left: 10 + 0.97·60 = 68 steps in all, capped by max_steps.
+    assert estimate_horizon(10, 2.0, 30.0, max_steps=1000) == 68
+    assert estimate_horizon(10, 2.0, 30.0, max_steps=40) == 40
+    assert estimate_horizon(10, 2.0, -5.0, max_steps=1000) == 11

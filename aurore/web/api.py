@@ -357,7 +357,7 @@ def init_app(app) -> None:
     config.setdefault("GENERATION_QUEUE", 32)              # requests admitted at once (more: 429)
     config.setdefault("GENERATION_MAX_BATCH", 16)
     config.setdefault("GENERATION_BATCH_WINDOW", 0.01)     # seconds to gather a batch
-    config.setdefault("GENERATION_BATCH_WAIT", 0.1)        # at most, for clients expected back
+    config.setdefault("GENERATION_BATCH_WAIT", 0.25)       # at most, for clients expected back
     config.setdefault("GENERATION_BATCHING", True)         # False: one request at a time
     config.setdefault("GENERATION_MAX_NEW_TOKENS", api_params.MAX_NEW_TOKENS)
     config.setdefault("GENERATION_HEARTBEAT", 0.5)         # seconds between disconnect checks

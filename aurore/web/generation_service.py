@@ -160,7 +160,7 @@ class GenerationService:
     """The shared model, its bounded queue and its batching worker thread."""
 
     def __init__(self, generator, *, max_queue: int = 32, max_batch: int = 16,
-                 batch_window: float = 0.01, batch_wait: float = 0.1, batching: bool = True,
+                 batch_window: float = 0.01, batch_wait: float = 0.25, batching: bool = True,
                  name: str = "model"):
         if max_queue < 1 or max_batch < 1:
             raise ValueError("max_queue and max_batch must be at least 1")
