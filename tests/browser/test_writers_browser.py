@@ -68,6 +68,11 @@ def writers_server(tiny_model_dir, tmp_path):  # noqa: F811
             modeldir.copy(tiny_model_dir, data / "models" / "tiny")
         app = create_app({"DATA_DIR": str(data), "GENERATION_FACTORY":
                           lambda path: Slowed(Generator.load(path), delay)})
+        if models:      # compile the model's shapes now: the page tests are about the page, not compilation
+            from aurore.generation import SamplingParams
+
+            service = app.extensions["aurore_generation"].get()
+            service.submit("La nuit", SamplingParams(max_new_tokens=2, seed=0)).result()
         server = waitress.create_server(app, host="127.0.0.1", port=0, **waitress_options(8))
         threading.Thread(target=server.run, daemon=True).start()
         started.append((server, app))
