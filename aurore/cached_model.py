@@ -96,6 +96,7 @@ class CachedModel:
     def _forward(self, token_ids, positions, index, key_mask, last, caches):
         """Logits after position `last` of `token_ids`, written at cache slots index, index + 1, …"""
         import tensorflow as tf
+        from keras import ops
 
         backbone = self.backbone
         x = backbone.token_embedding(token_ids)
@@ -106,9 +107,11 @@ class CachedModel:
         for layer, (keys, values) in zip(backbone.transformer_layers, caches):
             attention = layer._self_attention_layer
             hidden = layer._self_attention_layer_norm(x)
-            end = index + tf.shape(token_ids)[1]
-            keys[:, index:end].assign(attention._key_dense(hidden))
-            values[:, index:end].assign(attention._value_dense(hidden))
+            # A dynamic-update-slice assigned back to the variable: XLA does it in place, for any index
+            # (a strided-slice assign would need the index known at compile time: one compile per step).
+            start = [0, index, 0, 0]
+            keys.assign(ops.slice_update(keys.read_value(), start, attention._key_dense(hidden)))
+            values.assign(ops.slice_update(values.read_value(), start, attention._value_dense(hidden)))
             output, _ = attention._compute_attention(attention._query_dense(hidden), keys.read_value(),
                                                      values.read_value(), attention_mask=mask)
             x = x + attention._output_dense(output)
@@ -118,15 +121,13 @@ class CachedModel:
         return tf.cast(backbone.token_embedding(x, reverse=True)[:, 0, :], "float32")
 
     def _call(self, *args):
-        """Run the compiled forward (traced and compiled once per shape)."""
-        if os.environ.get("G_CONCRETE"):
-            key = (tuple(args[0].shape), tuple(args[3].shape))
-            function = self._concrete.get(key)
-            if function is None:
-                function = self._run.get_concrete_function(*args)
-                self._concrete[key] = function
-            return function(*args)
-        return self._run(*args)
+        """Run the compiled forward; the concrete function for these shapes is traced once."""
+        key = (tuple(args[0].shape), tuple(args[3].shape))
+        function = self._concrete.get(key)
+        if function is None:
+            function = self._run.get_concrete_function(*args)
+            self._concrete[key] = function
+        return function(*args)
 
     def _new_cache(self, batch: int):
         import tensorflow as tf

@@ -143,6 +143,32 @@ def test_xla_and_plain_graphs_write_the_same(tiny_model_dir):  # noqa: F811
     assert len(texts) == 1
 
 
+def test_cached_steps_match_the_backbones_own_forward_pass(generator):
+    """The cached model calls the layers' sublayers itself: it must compute what the backbone does."""
+    import numpy as np
+
+    ids = [5, 17, 120, 42, 9, 77, 3, 250]
+    backbone = generator.model.backbone
+    full = backbone.token_embedding(backbone({"token_ids": np.array([ids], "int32"),
+                                              "padding_mask": np.ones((1, len(ids)), "int32")}), reverse=True)
+    full = np.asarray(full)[0]
+    for rows in ([ids[:5]], [ids[:5], ids[:2]]):  # alone, and left-padded in a batch
+        logits, state = generator.engine.prefill(rows)
+        assert np.allclose(logits[0], full[4], atol=1e-4)
+        for position in (5, 6, 7):
+            logits = generator.engine.step(state, [ids[position]] * len(rows))
+            assert np.allclose(logits[0], full[position], atol=1e-4)
+
+
+def test_interleaved_streams_do_not_mix(generator):
+    params = SamplingParams(max_new_tokens=20, strategy="top_p", temperature=1.2, seed=5)
+    alone = generator.generate("La nuit", params).text
+    stream = generator.stream("La nuit", params)
+    first = [next(stream) for _ in range(3)]
+    generator.generate("Elle ouvrit la fenêtre", replace(params, seed=6))
+    assert "".join(first + list(stream)) == alone
+
+
 # -- stops, exact, with a scripted loop and the real tokenizer
 
 
@@ -304,7 +330,7 @@ def test_an_unfinished_exercise_gives_a_clear_error(tiny_model_dir, tmp_path, mo
 
 def test_cli_streams_the_text(tiny_model_dir, capsys):  # noqa: F811
     code = cli.main(["generate", "--model", str(tiny_model_dir), "--prompt", "La nuit", "--max-new-tokens", "8",
-                     "--strategy", "greedy", "--no-xla"])
+                     "--strategy", "greedy"])
     out, err = capsys.readouterr()
     assert code == 0
     expected = Generator.load(tiny_model_dir).generate("La nuit", SamplingParams(max_new_tokens=8,

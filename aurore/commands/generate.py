@@ -23,7 +23,8 @@ def register(subparsers) -> None:
     parser.add_argument("--stop-at-sentence-end", action="store_true", help="stop after the first sentence")
     parser.add_argument("--stop", action="append", default=[], metavar="TEXT",
                         help="stop before this text (repeatable)")
-    parser.add_argument("--no-xla", action="store_true", help="do not compile the model with XLA")
+    parser.add_argument("--xla", action="store_true",
+                        help="compile with XLA (faster for batches, but a slower start: off for one command)")
     parser.add_argument("--threads", type=int, default=1,
                         help="TensorFlow threads (default 1: fastest for one stream; 0 = TensorFlow's choice)")
     parser.add_argument("--use", choices=exercises.VARIANTS, default="solution",
@@ -41,7 +42,7 @@ def run(args) -> int:
     if args.threads < 0:
         raise AuroreError(f"--threads must be 0 or more, not {args.threads}.")
     limit_threads(args.threads)
-    generator = Generator.load(model_dir, variant=args.use, xla=False if args.no_xla else None)
+    generator = Generator.load(model_dir, variant=args.use, xla=args.xla)
     json_mode = progress.mode() == "json"
     stream = generator.stream(args.prompt, params)
     shown_prompt = json_mode

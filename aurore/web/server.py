@@ -3,7 +3,10 @@
 Served by waitress, a production WSGI server, in every mode. By default the
 workshop listens on 127.0.0.1 only; `--public` serves the writers' page, the
 API and static files on every interface, without the workshop's code-running
-endpoints.
+endpoints, and with a per-client rate limit on generation (`--rate-limit`).
+Generation options: `--queue` (requests admitted at once, more get 429),
+`--max-batch`, `--no-batching` (one request at a time: the load benchmark's
+baseline).
 """
 
 from __future__ import annotations
