@@ -7,7 +7,8 @@ unless `--redo` names it, and training resumes from its checkpoint.
 
 from __future__ import annotations
 
-from aurore import exercises, paths, progress
+from aurore import paths, progress
+from aurore.commands import add_variant_option
 from aurore.errors import AuroreError
 
 STEPS = ("prepare", "tokenizer", "train", "generate")
@@ -20,8 +21,7 @@ def register(subparsers) -> None:
     parser.add_argument("--source", default=None, help="passed to `prepare --source` (a folder of raw books)")
     parser.add_argument("--redo", action="append", default=[], choices=("prepare", "tokenizer"),
                         help="run this step even if its output exists (repeatable)")
-    parser.add_argument("--use", choices=exercises.VARIANTS, default="solution",
-                        help="run the reference solutions (default) or your exercise code")
+    add_variant_option(parser)
     parser.set_defaults(handler=run)
 
 

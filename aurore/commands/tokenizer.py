@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from aurore import exercises, paths, progress, tokenization
+from aurore.commands import add_variant_option
 
 
 def register(subparsers) -> None:
@@ -13,7 +14,7 @@ def register(subparsers) -> None:
     parser.add_argument("--out", default=None, help="where to save it (default: the data folder's tokenizer/)")
     parser.add_argument("--vocab-size", type=int, default=tokenization.DEFAULT_VOCAB_SIZE,
                         help=f"vocabulary size (default {tokenization.DEFAULT_VOCAB_SIZE})")
-    add_use_option(parser)
+    add_variant_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -38,10 +39,3 @@ def _run(args) -> int:
     if progress.mode() != "json":
         print(json.dumps({k: report[k] for k in ("generic", "specialised", "size", "saved_to")}, indent=1))
     return 0
-
-
-def add_use_option(parser) -> None:
-    """`--use solution|exercise` (aurore.commands.add_variant_option clashes with the
-    `exercises` command module's name, so it is spelled out here)."""
-    parser.add_argument("--use", choices=exercises.VARIANTS, default="solution",
-                        help="run the reference solution (default) or your exercise code")

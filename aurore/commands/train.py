@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 from aurore import distribute, exercises, model, paths, progress, training
+from aurore.commands import add_variant_option
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train GPT-2 from scratch (or fine-tune with --init)")
     add_arguments(parser)
-    add_use_option(parser)
+    add_variant_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -49,10 +50,3 @@ def _run(args) -> int:
     if progress.mode() != "json":
         print(json.dumps(summary, indent=1))
     return 0
-
-
-def add_use_option(parser) -> None:
-    """`--use solution|exercise` (aurore.commands.add_variant_option clashes with the
-    `exercises` command module's name, so it is spelled out here)."""
-    parser.add_argument("--use", choices=exercises.VARIANTS, default="solution",
-                        help="run the reference solution (default) or your exercise code")
