@@ -12,5 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # The hub is unreachable in workshop rooms: never wait on it.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# transformers warns that PyTorch is absent: Aurore uses it for tokenizers only.
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 __version__ = "0.1.0"

@@ -102,6 +102,9 @@ def load(model_dir: str | os.PathLike) -> LoadedModel:
     model_dir = Path(model_dir)
     config = read_config(model_dir)
     backbone_config = dict(config["backbone"])
+    # A model trained in mixed precision (the gpu preset) saves that policy in
+    # its config; evaluation and generation run in float32 wherever they are.
+    backbone_config["dtype"] = "float32"
     backbone = keras_hub.models.GPT2Backbone.from_config(backbone_config)
     backbone.load_weights(str(model_dir / WEIGHTS_FILE))
     tokenizer = load_tokenizer(model_dir / TOKENIZER_DIR)

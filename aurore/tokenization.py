@@ -15,7 +15,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Iterable, Iterator
 
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from aurore import modeldir, progress  # noqa: E402
 from aurore.errors import AuroreError  # noqa: E402

@@ -16,25 +16,10 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from aurore import atomic, checkpoint, model as presets, modeldir, packing, progress, tokenization
+from aurore import atomic, checkpoint, distribute, model as presets, modeldir, packing, progress, tokenization
 from aurore.errors import AuroreError
 
 METRICS_FILE = "metrics.jsonl"
-
-
-def get_strategy(name: str | None = None):
-    """The one place a tf.distribute strategy is chosen (aurore.distribute when present)."""
-    try:
-        from aurore import distribute
-    except ImportError:
-        distribute = None
-    if distribute is not None:
-        return distribute.get_strategy(name or "default")
-    if name not in (None, "default"):
-        raise AuroreError(f"Distribution strategy {name!r} is not available in this version.")
-    import tensorflow as tf
-
-    return tf.distribute.get_strategy()
 
 
 def _init_source(init: str):
@@ -100,6 +85,10 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
     import keras
 
     model_dir = Path(model_dir)
+    if strategy == "multiworker" and not distribute.is_chief():
+        # Only the chief's folder is the model: on a shared file system the
+        # other workers must not write into it.
+        model_dir = model_dir.with_name(f"{model_dir.name}.worker-{distribute.read_tf_config()['task']['index']}")
     started = time.monotonic()
     splits = tokenization.load_splits(dataset_dir)
     if restart and model_dir.exists():
@@ -140,7 +129,7 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
     progress.log(f"{train_inputs.size:,} training tokens in {len(train_inputs):,} blocks of {length}; "
                  f"{val_inputs.size:,} validation tokens.")
 
-    with get_strategy(strategy).scope():
+    with distribute.get_strategy(strategy or "default").scope():
         model = module.build_model(settings, vocab_size)
         if init_backbone is not None:
             model.backbone.set_weights(init_backbone.get_weights())
