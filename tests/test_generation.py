@@ -160,6 +160,40 @@ def test_cached_steps_match_the_backbones_own_forward_pass(generator):
             assert np.allclose(logits[0], full[position], atol=1e-4)
 
 
+def test_the_cache_holds_the_prompt_and_the_new_tokens_only(generator):
+    """Attention reads every cache slot at every step: a cache sized to the need, bucketed, is what makes
+    batches fast (bench/results/load.md); a step past its end is refused rather than silently clamped."""
+    engine = generator.engine
+    _, state = engine.prefill([[5] * 20, [7] * 3], new_tokens=10)
+    assert state["length"] == 32  # prompt width 32 (bucket of 20) holds the 20 + 10 slots
+    _, state = engine.prefill([[5] * 20, [7] * 3], new_tokens=40)
+    assert state["length"] == 64
+    for _ in range(64 - 20):
+        engine.step(state, [1, 1])
+    with pytest.raises(ValueError, match="cache is full"):
+        engine.step(state, [1, 1])
+    assert engine.prefill([[5] * 3])[1]["length"] == engine.max_context  # no count given: the most needed
+
+
+def test_sort_descending_is_the_stable_order():
+    """The exercise's fast sort must give exactly np.argsort(-logits, kind="stable"): same seed, same text."""
+    import numpy as np
+
+    from aurore import exercises
+
+    rules = exercises.load_module(4, "solution")
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        logits = rng.normal(size=int(rng.integers(1, 3000))).astype(np.float32)
+        if trial % 3 == 0:
+            logits = np.round(logits, 1)  # many ties
+        if trial % 4 == 0:
+            logits[rng.integers(0, logits.size, 3)] = rng.choice([-np.inf, 0.0, -0.0, np.nan])
+        expected = np.argsort(-logits.astype(np.float64), kind="stable")
+        assert np.array_equal(rules.sort_descending(logits), expected), trial
+    assert list(rules.sort_descending([2.0, 5.0, 5.0, 1.0, 5.0])) == [1, 2, 4, 0, 3]
+
+
 def test_interleaved_streams_do_not_mix(generator):
     params = SamplingParams(max_new_tokens=20, strategy="top_p", temperature=1.2, seed=5)
     alone = generator.generate("La nuit", params).text

@@ -278,6 +278,9 @@ class GenerationService:
             started = time.monotonic()
             for job in batch:
                 job.started_at = started
+            # Recorded before running: rows are answered as they end, so a client may look before the batch is over.
+            self.batch_sizes.append(len(batch))
+            del self.batch_sizes[:-1000]
             try:
                 if len(batch) == 1 and not self.batching:
                     self._run_single(batch[0])
@@ -289,8 +292,6 @@ class GenerationService:
             seconds = time.monotonic() - started
             self._batch_seconds = 0.7 * self._batch_seconds + 0.3 * seconds
             self.batches_run += 1
-            self.batch_sizes.append(len(batch))
-            del self.batch_sizes[:-1000]
 
     def _run_single(self, job: Job) -> None:
         pieces = self.generator.stream(job.prompt, job.params)

@@ -1,0 +1,102 @@
+"""Batched against one-at-a-time generation, in-process: the ratio the web batching can reach.
+
+    python bench/batch_ratio.py [--model DIR] [--rows 16] [--tokens 100] [--repeats 2]
+
+Times `Generator.stream_batch` of --rows rows (top-p 0.95, temperature 0.8,
+a different seed per row, --tokens new tokens each, end-of-text ignored)
+against the same rows written one after the other with `Generator.stream`,
+back to back, and prints tokens/s of both and their ratio. Also splits one
+batched step into the forward pass and the sampling. Without --model, builds
+(once, in --workdir) the random model of the `cpu` shape that
+bench/generation_latency.py builds. 1 TensorFlow thread, XLA on (the server's
+settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aurore  # noqa: E402,F401
+from aurore.generation import Generator, SamplingParams, limit_threads  # noqa: E402
+
+PROMPTS = ["Il y avait dans ce village une jeune fille qui chantait le soir.",
+           "La nuit était douce et la lune éclairait la vallée. Elle",
+           "« Je ne sais pas ce que vous voulez dire », répondit-elle.",
+           "Le vieux meunier chantait en marchant sur le chemin creux, et"]
+
+
+def run_batch(generator: Generator, params: list[SamplingParams]) -> tuple[float, list[str]]:
+    started = time.perf_counter()
+    batch = generator.stream_batch([PROMPTS[i % len(PROMPTS)] for i in range(len(params))], params)
+    for _ in batch:
+        pass
+    return time.perf_counter() - started, [r.text for r in batch.results]
+
+
+def run_single(generator: Generator, params: list[SamplingParams]) -> tuple[float, list[str]]:
+    started = time.perf_counter()
+    texts = [generator.generate(PROMPTS[i % len(PROMPTS)], p).text for i, p in enumerate(params)]
+    return time.perf_counter() - started, texts
+
+
+def step_split(generator: Generator, params: list[SamplingParams], steps: int = 30) -> tuple[float, float]:
+    """Median ms per batched step: (forward pass, sampling of every row)."""
+    rows = [generator._row(PROMPTS[i % len(PROMPTS)], p) for i, p in enumerate(params)]
+    logits, state = generator.engine.prefill([row.prompt_ids for row in rows], max(r.params.max_new_tokens for r in rows))
+    forward, sampling = [], []
+    for _ in range(min(steps, rows[0].params.max_new_tokens - 1)):
+        started = time.perf_counter()
+        tokens = [generator.rules.choose_next_token(logits[i], row.params, row.rng) for i, row in enumerate(rows)]
+        middle = time.perf_counter()
+        logits = generator.engine.step(state, [int(t) for t in tokens])
+        forward.append(time.perf_counter() - middle)
+        sampling.append(middle - started)
+    return statistics.median(forward) * 1000, statistics.median(sampling) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/aurore-bench-batch"))
+    parser.add_argument("--rows", type=int, default=16)
+    parser.add_argument("--tokens", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    limit_threads(1)
+    model = args.model
+    if model is None:
+        from bench.generation_latency import build_random_cpu_model
+        from aurore import modeldir
+
+        model = args.workdir / "cpu"
+        if not modeldir.is_model_dir(model):
+            args.workdir.mkdir(parents=True, exist_ok=True)
+            build_random_cpu_model(model)
+    generator = Generator.load(model, xla=True)
+    generator.end_of_text_id = -1  # exactly --tokens tokens per row
+    params = [SamplingParams(max_new_tokens=args.tokens, strategy="top_p", top_p=0.95, temperature=0.8, seed=s)
+              for s in range(args.rows)]
+    run_batch(generator, params)          # compile the shapes
+    run_single(generator, params[:len(PROMPTS)])  # each prompt's shapes
+    total = args.rows * args.tokens
+    for repeat in range(args.repeats):
+        batch_s, batch_texts = run_batch(generator, params)
+        single_s, single_texts = run_single(generator, params)
+        same = sum(a == b for a, b in zip(batch_texts, single_texts))
+        print(f"run {repeat + 1}: batch {total / batch_s:.0f} tokens/s, single {total / single_s:.0f} tokens/s, "
+              f"ratio {single_s / batch_s:.2f}x  (rows equal to single: {same}/{args.rows})", flush=True)
+    forward, sampling = step_split(generator, params)
+    one_forward, one_sampling = step_split(generator, params[:1])
+    print(f"per step, {args.rows} rows: forward {forward:.1f} ms, sampling {sampling:.1f} ms; "
+          f"1 row: forward {one_forward:.1f} ms, sampling {one_sampling:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
