@@ -151,14 +151,15 @@ def test_train_command_on_two_workers_matches_one_device(tmp_path):
     _wait([_train_command(tmp_path, tmp_path / "single", "default")])
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
-    # Two "machines", each with its own disk: each writes its own model folder.
-    _wait([_train_command(tmp_path, tmp_path / f"worker{i}", "multiworker", env={
+    # Two "machines" sharing one file system and one --model folder: the chief
+    # writes the model, the other worker writes beside it, never into it.
+    _wait([_train_command(tmp_path, tmp_path / "multi", "multiworker", env={
         "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}) for i in range(2)])
     reference = _val_losses(tmp_path / "single")
     assert len(reference) >= 2
-    for i in range(2):
-        assert modeldir.is_model_dir(tmp_path / f"worker{i}")
-        assert _val_losses(tmp_path / f"worker{i}") == pytest.approx(reference, rel=TOLERANCE)
+    for folder in (tmp_path / "multi", tmp_path / "multi.worker-1"):
+        assert modeldir.is_model_dir(folder)
+        assert _val_losses(folder) == pytest.approx(reference, rel=TOLERANCE)
 
 
 def test_unknown_strategy_is_refused():
