@@ -15,4 +15,8 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 # transformers warns that PyTorch is absent: Aurore uses it for tokenizers only.
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+from aurore import quiet as _quiet  # noqa: E402
+
+_quiet.install()
+
 __version__ = "0.1.0"
