@@ -2,7 +2,8 @@
 
 Byte-level BPE tokens may end in the middle of a character's UTF-8 bytes
 (an "é" or an emoji split over two tokens): such bytes decode as U+FFFD and
-are held back until the character is complete. Stop strings cut the text
+are held back until the character is complete; bytes that never make a
+character are dropped. Stop strings cut the text
 just before them (OpenAI-style), so text that could be the beginning of one
 is held back too. A sentence end is only known once the next word has begun.
 """
@@ -68,9 +69,11 @@ class TextAssembler:
         self.stopped: str | None = None
 
     def _text(self) -> str:
-        # An incomplete character decodes as U+FFFD: held back (dropped at the very end).
+        # Bytes that are not (yet) a whole UTF-8 character decode as U+FFFD: an
+        # incomplete one at the end is held back until the next token completes
+        # it; one the model never completes is dropped, never shown as "�".
         current = self.tokenizer.decode(self.ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
-        return self.done + current.rstrip("\ufffd")
+        return self.done + current.replace("\ufffd", "")
 
     def add(self, token_id: int) -> tuple[str, str | None]:
         cut, reason = None, None

@@ -378,3 +378,14 @@ def test_cli_errors_are_messages(tmp_path, capsys):
     assert "python -m aurore train" in capsys.readouterr().err
     assert cli.main(["generate", "--model", str(tmp_path), "--top-p", "2"]) == 2
     assert "top_p" in capsys.readouterr().err
+
+
+def test_bytes_that_never_make_a_character_are_dropped_mid_text():
+    class Bytes:
+        def decode(self, ids, **kwargs):
+            return bytes(ids).decode("utf-8", errors="replace")
+
+    assembler = TextAssembler(Bytes())
+    raw = b"nuit \xc3 douce \xe2\x82 et \xe2\x82\xac"  # two broken characters, then a whole "€"
+    text = "".join(assembler.add(b)[0] for b in raw) + assembler.finish()
+    assert text == "nuit  douce  et €"

@@ -9,7 +9,8 @@ and a live Aurore server (waitress, in a subprocess) on a free loopback port.
   stubs copied there) are its own, and returns a
   `LiveServer` (url, data, exercises, log); stopped at the end of the test;
 - `screenshot(page, name, publish=False)`: saves `test-output/<name>.png`,
-  and a copy in `docs/screenshots/` when `publish`.
+  and a copy in `docs/screenshots/` when `publish` and AURORE_PUBLISH_SCREENSHOTS=1
+  (a plain test run never rewrites tracked files).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def screenshot():
     def take(page, name: str, publish: bool = False, full_page: bool = True) -> Path:
         path = OUTPUT / f"{name}.png"
         page.screenshot(path=str(path), full_page=full_page)
-        if publish:
+        if publish and os.environ.get("AURORE_PUBLISH_SCREENSHOTS") == "1":
             PUBLISHED.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, PUBLISHED / f"{name}.png")
         return path

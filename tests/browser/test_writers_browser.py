@@ -135,7 +135,7 @@ def test_a_writer_sees_the_text_stream_in_then_copies_and_downloads_it(writers_s
     assert open(download.path(), encoding="utf-8").read() == "La nuit était douce et" + written
 
     expect(page.locator("#history li")).to_have_count(1)
-    screenshot(page, "writers-page", publish=True)
+    screenshot(page, "writers-page")  # docs: docs/screenshots/take_writers_screenshot.py (a trained model)
     page.reload()                                               # the last texts stay in the browser
     expect(page.locator("#history li")).to_have_count(1)
     expect(page.locator("#history li")).to_contain_text("La nuit était douce et")
