@@ -28,9 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
         ACCESS_TOKEN=None,     # when set, non-loopback clients must present it
         DATA_DIR=str(paths.data_dir()),
         MAX_CONTENT_LENGTH=64 * 1024,
-        JSON_AS_ASCII=False,
     )
     app.config.update(config or {})
+    app.json.ensure_ascii = False  # French text stays readable in JSON answers
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
     from aurore.web import api, writers
