@@ -26,6 +26,7 @@ import shutil
 import sys
 import time
 import tomllib
+import traceback
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -165,6 +166,19 @@ def reset_to_stub(number: int | str) -> str | None:
         shutil.copy2(exercise.exercise_path, backup)
     atomic.write_text(exercise.exercise_path, stub_for(exercise))
     return backup.name if backup else None
+
+
+def unfinished(error: NotImplementedError, number: int | str) -> AuroreError:
+    """The clear message for a step run with `--use exercise` before the exercise is done."""
+    exercise = get(number)
+    learner_file = exercise.exercise_path.resolve()
+    where = [frame for frame in traceback.extract_tb(error.__traceback__)
+             if Path(frame.filename).resolve() == learner_file]
+    name = f"`{where[-1].name}` in " if where else ""
+    return AuroreError(f"Exercise {exercise.number} is not finished: {name}exercises/{exercise.filename} "
+                       "still raises NotImplementedError (a TODO). Complete it and check it with "
+                       f"`python -m aurore check {exercise.number}`, or run the reference solution with "
+                       "`--use solution`.")
 
 
 def load_module(number: int | str, variant: str = "solution") -> ModuleType:

@@ -74,6 +74,7 @@ from typing import Iterator, Sequence
 import aurore  # noqa: F401  (Keras backend before keras is imported)
 from aurore.cached_model import CachedModel, default_xla, limit_threads  # noqa: F401  (re-exported)
 from aurore.decoding import TextAssembler, clean_text, find_sentence_end, split_sentences  # noqa: F401
+from aurore import exercises
 from aurore.errors import AuroreError
 
 STRATEGIES = ("greedy", "top_k", "top_p")
@@ -255,8 +256,6 @@ class Generator:
         way and generation goes on past it (it becomes a space). Default: the
         model's settings key `eos_separates_sentences`, else True.
         """
-        from aurore import exercises
-
         self.model = loaded
         self.tokenizer = loaded.tokenizer
         self.engine = CachedModel(loaded.backbone, xla)
@@ -363,11 +362,6 @@ class Generator:
             piece += row.assembler.finish()
         return piece
 
-    def _learner_error(self, error: NotImplementedError) -> AuroreError:
-        return AuroreError("Exercise 4 is not finished: a function in exercises/04_generate.py still raises "
-                           f"NotImplementedError ({error}). Check it with `python -m aurore check 4`, "
-                           "or run the solution with `--use solution`.")
-
     # -- the interface
 
     def stream(self, prompt: str, params: SamplingParams | None = None) -> GenerationStream:
@@ -393,7 +387,7 @@ class Generator:
                     if piece:
                         yield piece
             except NotImplementedError as error:
-                raise self._learner_error(error) from error
+                raise exercises.unfinished(error, 4) from error
             finally:
                 if hasattr(tokens, "close"):
                     tokens.close()
@@ -444,7 +438,7 @@ class Generator:
                         break
                     logits = self.engine.step(state, tokens)
             except NotImplementedError as error:
-                raise self._learner_error(error) from error
+                raise exercises.unfinished(error, 4) from error
             batch.results = [self._result(row, started) for row in rows]
 
         batch._pieces = pieces()

@@ -182,21 +182,6 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
     return _summary(model_dir, state, reason, started)
 
 
-def unfinished(error: NotImplementedError, number: int) -> AuroreError:
-    """The clear message for a step run with `--use exercise` before the exercise is done."""
-    import traceback
-
-    from aurore import exercises
-
-    learner_file = exercises.get(number).exercise_path.resolve()
-    where = [frame for frame in traceback.extract_tb(error.__traceback__)
-             if Path(frame.filename).resolve() == learner_file]
-    name = f"`{where[-1].name}` " if where else ""
-    return AuroreError(f"Exercise {number} is not finished: {name}still raises NotImplementedError (a TODO). "
-                       f"Complete it and check it with `python -m aurore check {number}`, "
-                       "or run the reference solution with `--use solution`.")
-
-
 def _summary(model_dir, state: dict, reason: str, started: float) -> dict:
     return {"model_dir": str(model_dir), "step": state.get("step"), "best_val_loss": state.get("best_val_loss"),
             "best_step": state.get("best_step"), "stopped": reason,

@@ -65,10 +65,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         out, stats = module.prepare(book_ids=books, test_book=test_book, source=source, mirror=mirror,
                                     min_words=min_words, out=args.out)
-    except NotImplementedError:
-        raise AuroreError("Exercise 1 is not finished: a TODO in exercises/01_prepare_dataset.py still raises "
-                          "NotImplementedError. Complete it (`python -m aurore check 1` helps), "
-                          "or run the reference with --use solution.") from None
+    except NotImplementedError as error:
+        raise exercises.unfinished(error, 1) from None
     progress.log(saved_dataset.format_stats(stats))
     progress.event("dataset", path=str(out), stats=stats)
     progress.log(f"Dataset saved in {out} ({time.monotonic() - started:.1f} s).")

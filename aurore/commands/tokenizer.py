@@ -22,9 +22,7 @@ def run(args) -> int:
     try:
         return _run(args)
     except NotImplementedError as error:
-        from aurore.training import unfinished
-
-        raise unfinished(error, 2) from error
+        raise exercises.unfinished(error, 2) from error
 
 
 def _run(args) -> int:

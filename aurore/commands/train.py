@@ -34,9 +34,7 @@ def run(args) -> int:
     try:
         return _run(args)
     except NotImplementedError as error:
-        from aurore.training import unfinished
-
-        raise unfinished(error, 3) from error
+        raise exercises.unfinished(error, 3) from error
 
 
 def _run(args) -> int:
