@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aurore import modeldir, packing, progress, tokenization
+from aurore import dataset as saved_dataset, modeldir, packing, progress
 from aurore.errors import AuroreError
 
 
@@ -83,7 +83,7 @@ def evaluate_texts(loaded: modeldir.LoadedModel, texts, batch_size: int = 16) ->
 def evaluate(model_dir, dataset_dir, splits=("test", "validation"), batch_size: int = 16) -> dict:
     """The report `python -m aurore evaluate` prints."""
     loaded = modeldir.load(model_dir)
-    data = tokenization.load_splits(dataset_dir)
+    data = saved_dataset.load(dataset_dir)
     report = {"model": str(Path(model_dir)), "step": loaded.settings.get("step")}
     for split in splits:
         if split not in data:

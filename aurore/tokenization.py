@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Iterable, Iterator
 
 
-from aurore import modeldir, progress  # noqa: E402
+from aurore import dataset as saved_dataset, modeldir, progress  # noqa: E402
 from aurore.errors import AuroreError  # noqa: E402
 
 EOS = "<|endoftext|>"
@@ -113,25 +113,6 @@ def in_batches(texts: Iterable[str], size: int = 1000) -> Iterator[list[str]]:
         yield batch
 
 
-def load_splits(dataset_dir: str | os.PathLike):
-    """The dataset prepared by exercise 1, or a clear message saying how to get it."""
-    dataset_dir = Path(dataset_dir)
-    if not (dataset_dir / "dataset_dict.json").is_file():
-        raise AuroreError(f"No dataset in {dataset_dir}. Prepare it first with `python -m aurore prepare`.")
-    from datasets import load_from_disk
-
-    try:
-        splits = load_from_disk(str(dataset_dir))
-    except Exception as error:  # datasets raises several kinds here
-        raise AuroreError(f"The dataset in {dataset_dir} cannot be read ({error}). "
-                          "Prepare it again with `python -m aurore prepare`.") from error
-    missing = {"train", "validation", "test"} - set(splits)
-    if missing:
-        raise AuroreError(f"The dataset in {dataset_dir} lacks the split(s) {', '.join(sorted(missing))}. "
-                          "Prepare it again with `python -m aurore prepare`.")
-    return splits
-
-
 def build(module: ModuleType, dataset_dir, out_dir, vocab_size: int = DEFAULT_VOCAB_SIZE) -> dict:
     """The tokenizer step: generic → shown → specialised → saved → reloaded → measured.
 
@@ -140,7 +121,7 @@ def build(module: ModuleType, dataset_dir, out_dir, vocab_size: int = DEFAULT_VO
     if vocab_size < 300:
         raise AuroreError(f"A vocabulary of {vocab_size} is too small: the 256 bytes and {EOS} alone "
                           "take 257 entries. Use at least 300 (8000 is a good size).")
-    splits = load_splits(dataset_dir)
+    splits = saved_dataset.load(dataset_dir)
     generic = generic_tokenizer()
     report: dict = {"sentence": EXAMPLE_SENTENCE, "vocab_size": vocab_size}
     report["generic_tokens"] = module.show_tokens(generic, EXAMPLE_SENTENCE)

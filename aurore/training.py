@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from aurore import atomic, checkpoint, distribute, model as presets, modeldir, packing, progress, tokenization
+from aurore import atomic, checkpoint, dataset as saved_dataset, distribute, model as presets, modeldir, packing, progress, tokenization
 from aurore.errors import AuroreError
 
 METRICS_FILE = "metrics.jsonl"
@@ -90,7 +90,7 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
         # other workers must not write into it.
         model_dir = model_dir.with_name(f"{model_dir.name}.worker-{distribute.read_tf_config()['task']['index']}")
     started = time.monotonic()
-    splits = tokenization.load_splits(dataset_dir)
+    splits = saved_dataset.load(dataset_dir)
     if restart and model_dir.exists():
         shutil.rmtree(checkpoint.directory(model_dir), ignore_errors=True)
     resuming = checkpoint.exists(model_dir)
