@@ -32,16 +32,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Dependencies first (cached layer): the README's pinned requirements.txt, with the
-# image's TensorFlow held in place by a constraint, plus pytest for `check N`.
-COPY requirements.txt requirements-dev.txt /app/
+# image's TensorFlow held in place by a constraint (pytest, for `check N`, is in it).
+COPY requirements.txt /app/
 RUN set -eux; \
     pinned="$(grep -E '^tensorflow==' requirements.txt)"; \
     python3 -c 'import sys, tensorflow as tf; want = sys.argv[1].split("==")[1]; \
 sys.exit(0 if tf.__version__ == want else f"base image TensorFlow {tf.__version__} != requirements.txt {want}")' "$pinned"; \
     echo "$pinned" > /tmp/constraints.txt; \
     python3 -m pip install -c /tmp/constraints.txt -r requirements.txt \
-        "tensorflow[and-cuda]==${pinned#tensorflow==}" \
-        "$(grep -E '^pytest==' requirements-dev.txt)"; \
+        "tensorflow[and-cuda]==${pinned#tensorflow==}"; \
     python3 -c 'import sys, tensorflow as tf; want = sys.argv[1].split("==")[1]; \
 sys.exit(0 if tf.__version__ == want else f"pip replaced TensorFlow: {tf.__version__}")' "$pinned"; \
     rm /tmp/constraints.txt

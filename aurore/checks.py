@@ -1,10 +1,15 @@
 """Run an exercise's checks in a separate, limited process.
 
 The learner's code may crash, hang, eat memory or print megabytes: it runs in
-a pytest subprocess with a wall-time limit, a CPU-time limit and a memory
-limit, only the tail of its output kept (in memory, never on disk), and the
-result comes back as a JSON report (see `aurore.check_plugin`). Nothing the
-learner writes can take the caller down.
+a pytest process of its own with a wall-time limit, a CPU-time limit and a
+memory limit (`aurore.check_child`), only the tail of its output kept (in
+memory, never on disk), and the result comes back as a JSON report (see
+`aurore.check_plugin`). Nothing the learner writes can take the caller down.
+
+That process is either started cold (`python -m aurore.check_child`, what the
+CLI does) or forked by a warm worker that has TensorFlow and pytest imported
+already (`aurore.check_worker`, what the web server does): the same limits,
+arguments and report either way, seconds apart in how long the learner waits.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -21,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from aurore import exercises, paths
+from aurore import check_worker, exercises, paths
 
 WALL_SECONDS = 300
 CPU_SECONDS = 600
@@ -29,20 +33,6 @@ MEMORY_BYTES = 8 * 1024**3
 OUTPUT_BYTES = 200_000
 #: Longest check message kept in a report (a learner's code can raise huge ones).
 MESSAGE_CHARS = 4000
-
-
-def _limits(cpu_seconds: int, memory_bytes: int):
-    def apply() -> None:
-        # A session of its own: the whole process group is killed on timeout,
-        # grandchildren included.
-        os.setsid()
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-        # RLIMIT_DATA bounds the heap without counting the large virtual
-        # reservations TensorFlow makes (RLIMIT_AS would break its import).
-        resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
 
 
 class _Tail:
@@ -68,18 +58,13 @@ class _Tail:
 
     def text(self) -> str:
         self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.stream.close()
         data = b"".join(self.chunks)[-self.limit:]
         text = data.decode("utf-8", "replace")
         if self.total > len(data):
             text = f"[… {self.total - len(data)} bytes of output left out …]\n" + text
         return text
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _read_report(path: Path, variant: str) -> dict | None:
@@ -125,66 +110,118 @@ def _detail(status: str, returncode: int | None, output: str, wall_seconds: int,
     return None
 
 
+#: What the checks do without, each costing up to seconds once TensorFlow is imported: autoloaded
+#: third-party plugins (whatever the machine has installed; see PYTEST_DISABLE_PLUGIN_AUTOLOAD),
+#: the unraisable/thread exception hooks (forced garbage collections) and long tracebacks (the
+#: report already says what failed and where, in the learner's words).
+PYTEST_OPTIONS = ("-q", "--capture=no", "--tb=line", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
+                  "-p", "no:threadexception", "-p", "aurore.check_plugin")
+
+
+def pytest_args(check_file: str | os.PathLike, variant: str, report_path: os.PathLike) -> list[str]:
+    return [*PYTEST_OPTIONS, "--rootdir", str(paths.ROOT), "-c", str(paths.ROOT / "pytest.ini"),
+            str(check_file), "--aurore-variant", variant, "--aurore-report", str(report_path)]
+
+
+def _child_env(lang: str, env: dict[str, str] | None) -> dict[str, str]:
+    child_env = {**os.environ, **(env or {}), "AURORE_LANG": lang, "PYTHONDONTWRITEBYTECODE": "1",
+                 "PYTHONUNBUFFERED": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    child_env.pop("PYTEST_ADDOPTS", None)
+    return child_env
+
+
+def _run_cold(args: list[str], child_env: dict[str, str], cpu_seconds: int, memory_bytes: int,
+              wall_seconds: int, output_bytes: int) -> tuple[int | None, bool, _Tail]:
+    """A fresh `python -m aurore.check_child`: (exit code, timed out, output tail)."""
+    command = [sys.executable, "-m", "aurore.check_child", "--cpu-seconds", str(cpu_seconds),
+               "--memory-bytes", str(memory_bytes), "--", *args]
+    # A session of its own: the whole process group is killed at the end, grandchildren included.
+    process = subprocess.Popen(command, cwd=paths.ROOT, env=child_env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    tail = _Tail(process.stdout, output_bytes)
+    timed_out = False
+    try:
+        process.wait(timeout=wall_seconds)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    except BaseException:
+        check_worker.kill_group(process.pid)
+        process.wait(timeout=10)
+        raise
+    check_worker.kill_group(process.pid)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        # Not reaped yet (a process stuck in the kernel): never block later checks on it.
+        threading.Thread(target=process.wait, daemon=True).start()
+    return process.returncode, timed_out, tail
+
+
+def _run_warm(worker: check_worker.CheckWorker, args: list[str], child_env: dict[str, str], cpu_seconds: int,
+              memory_bytes: int, wall_seconds: int, output_bytes: int) -> tuple[int | None, bool, _Tail]:
+    """The same check, forked by the warm worker; raises WorkerUnavailable when it cannot."""
+    read_fd, write_fd = os.pipe()
+    tail = _Tail(os.fdopen(read_fd, "rb", buffering=0), output_bytes)
+    try:
+        outcome = worker.run(args, child_env, str(paths.ROOT), cpu_seconds, memory_bytes, wall_seconds, write_fd)
+    finally:
+        os.close(write_fd)
+    return outcome.returncode, outcome.timed_out, tail
+
+
 def run_check_file(check_file: str | os.PathLike, variant: str = "exercise", lang: str = "fr",
                    wall_seconds: int = WALL_SECONDS, cpu_seconds: int = CPU_SECONDS,
                    memory_bytes: int = MEMORY_BYTES, output_bytes: int = OUTPUT_BYTES,
-                   env: dict[str, str] | None = None) -> dict:
-    """Run one pytest check file in a limited subprocess; returns the report.
+                   env: dict[str, str] | None = None,
+                   worker: check_worker.CheckWorker | None = None) -> dict:
+    """Run one pytest check file in a limited process; returns the report.
 
-    The report has `passed`, `failed`, `checks` (one entry per check), plus
-    `status` (`ok`, `timeout`, `crashed`), `detail` (why it did not finish,
-    in fr and en, or None), `seconds`, `returncode` and the tail of `output`.
+    With a ready `worker`, the process is forked from it (TensorFlow already
+    imported); otherwise it starts cold. The report has `passed`, `failed`,
+    `checks` (one entry per check), plus `status` (`ok`, `timeout`,
+    `crashed`), `detail` (why it did not finish, in fr and en, or None),
+    `seconds`, `returncode`, `warm` and the tail of `output`.
     """
     if variant not in exercises.VARIANTS:
         raise ValueError(variant)
     with tempfile.TemporaryDirectory(prefix="aurore-check-") as tmp:
         report_path = Path(tmp) / "report.json"
-        command = [sys.executable, "-m", "pytest", "-q", "--capture=no", "-p", "no:cacheprovider", "-p", "aurore.check_plugin",
-                   "--rootdir", str(paths.ROOT), "-c", str(paths.ROOT / "pytest.ini"),
-                   str(check_file), "--aurore-variant", variant, "--aurore-report", str(report_path)]
-        child_env = {**os.environ, **(env or {}), "AURORE_LANG": lang, "PYTHONDONTWRITEBYTECODE": "1",
-                     "PYTHONUNBUFFERED": "1"}
-        child_env.pop("PYTEST_ADDOPTS", None)
+        args = pytest_args(check_file, variant, report_path)
+        child_env = _child_env(lang, env)
         started = time.monotonic()
-        process = subprocess.Popen(command, cwd=paths.ROOT, env=child_env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   preexec_fn=_limits(cpu_seconds, memory_bytes))
-        tail = _Tail(process.stdout, output_bytes)
-        status = "ok"
+        warm = worker is not None and worker.ready
         try:
-            process.wait(timeout=wall_seconds)
-        except subprocess.TimeoutExpired:
-            status = "timeout"
-        except BaseException:
-            _kill_group(process.pid)
-            process.wait()
-            raise
-        # Whatever the outcome, nothing the checks started outlives them.
-        _kill_group(process.pid)
-        process.wait()
+            if not warm:
+                raise check_worker.WorkerUnavailable("no warm worker")
+            returncode, timed_out, tail = _run_warm(worker, args, child_env, cpu_seconds, memory_bytes,
+                                                    wall_seconds, output_bytes)
+        except check_worker.WorkerUnavailable:
+            warm = False
+            returncode, timed_out, tail = _run_cold(args, child_env, cpu_seconds, memory_bytes,
+                                                    wall_seconds, output_bytes)
         output = tail.text()
-        if not tail.thread.is_alive():
-            process.stdout.close()
         seconds = round(time.monotonic() - started, 2)
+        status = "timeout" if timed_out else "ok"
         report = _read_report(report_path, variant) if status == "ok" else None
         if report is None:
             report = {"variant": variant, "passed": 0, "failed": 0, "checks": []}
             if status == "ok":
                 status = "crashed"
-        if status == "ok" and process.returncode not in (0, 1):
+        if status == "ok" and returncode not in (0, 1):
             status = "crashed"
-    report.update(status=status, seconds=seconds, returncode=process.returncode, output=output,
-                  detail=_detail(status, process.returncode, output, wall_seconds, cpu_seconds, memory_bytes),
+    report.update(status=status, seconds=seconds, returncode=returncode, output=output, warm=warm,
+                  detail=_detail(status, returncode, output, wall_seconds, cpu_seconds, memory_bytes),
                   all_passed=status == "ok" and report["failed"] == 0 and report["passed"] > 0)
     return report
 
 
 def run_checks(number: int | str, variant: str = "exercise", lang: str = "fr",
                wall_seconds: int = WALL_SECONDS, cpu_seconds: int = CPU_SECONDS,
-               memory_bytes: int = MEMORY_BYTES, env: dict[str, str] | None = None) -> dict:
+               memory_bytes: int = MEMORY_BYTES, env: dict[str, str] | None = None,
+               worker: check_worker.CheckWorker | None = None) -> dict:
     """Run the checks of one exercise; returns the report as a dict (see `run_check_file`)."""
     exercise = exercises.get(number)
     report = run_check_file(exercise.checks_path, variant, lang, wall_seconds=wall_seconds,
-                            cpu_seconds=cpu_seconds, memory_bytes=memory_bytes, env=env)
+                            cpu_seconds=cpu_seconds, memory_bytes=memory_bytes, env=env, worker=worker)
     report["exercise"] = exercise.number
     return report

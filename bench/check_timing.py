@@ -1,8 +1,13 @@
-"""How long one "check my code" takes, per exercise: on the stub and on the solution.
+"""How long a learner waits for "check my code", per exercise, on the stub and on the solution.
 
-The web page runs exactly this (`aurore.checks.run_checks`, a limited pytest
-subprocess), so these are the seconds a learner waits after pressing the
-button. Usage: `python bench/check_timing.py [--repeat 3]`.
+Three ways, each what a learner meets:
+- `cli`: the whole `python -m aurore check N` process (a cold check: TensorFlow imported anew);
+- `warm`: `aurore.checks.run_checks` through the warm worker the web server keeps;
+- `save`: in the web app (Flask test client), from writing the file to the check's answer, with the
+  exercise page's watch mode polling the file's mtime as the page does (every WATCH_POLL_SECONDS).
+
+Usage: `python bench/check_timing.py [--repeat 3] [--modes cli,warm,save]`. Prints the CPU's SIMD
+level and load average next to the figures.
 """
 
 from __future__ import annotations
@@ -10,36 +15,115 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import aurore  # noqa: E402,F401
-from aurore import checks, exercises  # noqa: E402
+from aurore import check_worker, checks, exercises  # noqa: E402
+
+#: The exercise page polls the file's mtime this often in watch mode (static/js/workshop-exercise.js).
+WATCH_POLL_SECONDS = 0.5
+
+
+def simd_level() -> str:
+    flags = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        return "unknown"
+    level = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE/AVX"
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    return f"{level}" + (f" (oneDNN capped at {cap})" if cap else "")
+
+
+def time_cli(exercise, variant: str, env: dict) -> tuple[float, str]:
+    command = [sys.executable, "-m", "aurore", "check", str(exercise.number)]
+    if variant == "solution":
+        command.append("--solution")
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if " passed, " in line]
+    return time.monotonic() - started, lines[-1] if lines else f"exit {done.returncode}"
+
+
+def time_warm(exercise, variant: str, worker) -> tuple[float, str]:
+    started = time.monotonic()
+    report = checks.run_checks(exercise.number, variant, worker=worker)
+    outcome = f"{report['passed']} passed, {report['failed']} failed, {report['status']}, warm={report['warm']}"
+    return time.monotonic() - started, outcome
+
+
+def time_save(exercise, variant: str, client, headers) -> tuple[float, str]:
+    """Write the file (stub or solution) and wait, as the page does, for the check's answer."""
+    text = exercise.solution_path.read_text(encoding="utf-8") if variant == "solution" \
+        else exercises.stub_for(exercise)
+    before = client.get(f"/exercises/{exercise.number}/mtime").get_json()["mtime"]
+    time.sleep(0.01)
+    saved = time.monotonic()
+    exercise.exercise_path.write_text(text, encoding="utf-8")
+    # The page polls at a fixed rhythm: on average the save lands halfway between two polls.
+    time.sleep(WATCH_POLL_SECONDS / 2)
+    while client.get(f"/exercises/{exercise.number}/mtime").get_json()["mtime"] == before:
+        time.sleep(WATCH_POLL_SECONDS)
+    report = client.post(f"/exercises/{exercise.number}/check", headers=headers).get_json()
+    return time.monotonic() - saved, f"{report['passed']} passed, {report['failed']} failed, warm={report['warm']}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--modes", default="cli,warm,save")
     args = parser.parse_args()
-    print(f"{'exercise':<24} {'code':<9} {'median s':>9} {'min s':>7} {'max s':>7}  outcome")
+    modes = args.modes.split(",")
+    print(f"CPU: {os.cpu_count()} cores, {simd_level()}; load average {os.getloadavg()[0]:.2f} at start")
+    print(f"{'mode':<5} {'exercise':<20} {'code':<9} {'median s':>9} {'min s':>7} {'max s':>7}  outcome")
     with tempfile.TemporaryDirectory(prefix="aurore-bench-") as tmp:
-        os.environ["AURORE_EXERCISES"] = tmp       # the stubs, fresh, as a learner starts
+        os.environ["AURORE_EXERCISES"] = str(Path(tmp) / "exercises")   # fresh stubs, as a learner starts
+        os.environ["AURORE_DATA"] = str(Path(tmp) / "data")
+        Path(tmp, "exercises").mkdir()
         for exercise in exercises.all_exercises():
-            if not exercise.checks_path.is_file():
-                print(f"{exercise.slug:<24} (no checks yet)")
-                continue
-            (Path(tmp) / exercise.filename).write_text(exercises.stub_for(exercise), encoding="utf-8")
-            for variant, label in (("exercise", "stub"), ("solution", "solution")):
-                times, report = [], None
-                for _ in range(args.repeat):
-                    report = checks.run_checks(exercise.number, variant)
-                    times.append(report["seconds"])
-                outcome = f"{report['passed']} passed, {report['failed']} failed, {report['status']}"
-                print(f"{exercise.slug:<24} {label:<9} {statistics.median(times):>9.2f} {min(times):>7.2f} "
-                      f"{max(times):>7.2f}  {outcome}", flush=True)
+            exercise.exercise_path.write_text(exercises.stub_for(exercise), encoding="utf-8")
+        worker = client = headers = None
+        if "warm" in modes:
+            worker = check_worker.CheckWorker()
+            worker.start()
+            worker.wait_ready(300)
+        if "save" in modes:
+            from aurore.web import create_app
+
+            app = create_app({"DATA_DIR": os.environ["AURORE_DATA"], "TESTING": True})
+            client = app.test_client()
+            page = client.get("/exercises/1").get_data(as_text=True)       # starts the app's worker
+            headers = {"X-CSRF-Token": page.split('name="csrf-token" content="')[1].split('"')[0]}
+            check_worker.shared().wait_ready(300)
+        for mode in modes:
+            for exercise in exercises.all_exercises():
+                if not exercise.checks_path.is_file():
+                    continue
+                for variant, label in (("exercise", "stub"), ("solution", "solution")):
+                    times, outcome = [], ""
+                    for _ in range(args.repeat):
+                        if mode == "cli":
+                            seconds, outcome = time_cli(exercise, variant, dict(os.environ))
+                        elif mode == "warm":
+                            seconds, outcome = time_warm(exercise, variant, worker)
+                        else:
+                            seconds, outcome = time_save(exercise, variant, client, headers)
+                        times.append(seconds)
+                    print(f"{mode:<5} {exercise.slug:<20} {label:<9} {statistics.median(times):>9.2f} "
+                          f"{min(times):>7.2f} {max(times):>7.2f}  {outcome}", flush=True)
+        if worker is not None:
+            worker.stop()
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
 
 

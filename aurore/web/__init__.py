@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         ACCESS_TOKEN=None,     # when set, non-loopback clients must present it
         DATA_DIR=str(paths.data_dir()),
         MAX_CONTENT_LENGTH=64 * 1024,
+        CHECK_WORKER=True,     # checks fork from a warm worker (TensorFlow imported once)
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False  # French text stays readable in JSON answers

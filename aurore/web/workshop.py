@@ -23,7 +23,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 from werkzeug.exceptions import HTTPException
 
-from aurore import checks, exercises
+from aurore import check_worker, checks, exercises
 from aurore.errors import AuroreError
 from aurore.web import environment, learner_progress, security
 from aurore.web.jobs import JobError, JobRunner, default_steps
@@ -52,6 +52,8 @@ AGENDA = (
 )
 
 _check_lock = threading.Lock()
+#: How long a check waits for a worker that is still importing before running cold.
+WORKER_WAIT_SECONDS = 60
 _MARKER = re.compile(r"^\s*# (BEGIN SOLUTION|END SOLUTION|STUB: )")
 
 
@@ -160,6 +162,15 @@ def _without_markers(text: str) -> list[str]:
     return [line for line in text.splitlines() if not _MARKER.match(line)]
 
 
+def _check_worker() -> check_worker.CheckWorker | None:
+    """The warm check worker, started if needed; None when the app runs checks cold."""
+    if not current_app.config.get("CHECK_WORKER", True):
+        return None
+    worker = check_worker.shared()
+    worker.start()
+    return worker
+
+
 def _mtime(exercise) -> float | None:
     try:
         return exercise.exercise_path.stat().st_mtime
@@ -187,6 +198,7 @@ def exercise_list():
 def exercise_page(number):
     exercise = exercises.get(number)
     lang = _lang()
+    _check_worker()  # warms up while the learner reads the lesson
     records = learner_progress.load(_data_dir())
     return render_template("workshop/exercise.html", lang=lang, exercise=exercise,
                            lesson=_lesson_html(exercise.number, lang),
@@ -217,11 +229,15 @@ def exercise_check(number):
     try:
         mtime = _mtime(exercise)
         config = current_app.config
+        worker = _check_worker()
+        if worker is not None:
+            # Still importing: waiting for it beats a cold start competing with it for the CPU.
+            worker.wait_ready(WORKER_WAIT_SECONDS)
         report = checks.run_checks(exercise.number, "exercise", lang,
                                    wall_seconds=config.get("CHECK_WALL_SECONDS", checks.WALL_SECONDS),
                                    cpu_seconds=config.get("CHECK_CPU_SECONDS", checks.CPU_SECONDS),
                                    memory_bytes=config.get("CHECK_MEMORY_BYTES", checks.MEMORY_BYTES),
-                                   env={"AURORE_DATA": _data_dir()})
+                                   env={"AURORE_DATA": _data_dir()}, worker=worker)
     finally:
         _check_lock.release()
     record = learner_progress.record_check(_data_dir(), exercise.number, report)
