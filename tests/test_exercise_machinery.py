@@ -1,7 +1,9 @@
 """The exercise machinery: stub derivation, stubs in step with solutions,
 every stub failing its checks and every solution passing them."""
 
+import io
 import os
+import tokenize
 
 import pytest
 
@@ -38,6 +40,80 @@ def cut(text):
 # TODO: how many words make a sentence worth keeping?
 MIN_WORDS = None
 '''
+
+
+def test_derive_stub_keeps_an_instruction_written_on_several_lines():
+    solution = '''\
+def pack(stream, length):
+    # BEGIN SOLUTION
+    # TODO: cut the stream into blocks of `length` tokens,
+    # dropping the last, incomplete block.
+    blocks = len(stream) // length
+    # a comment of the solution's own code stays out of the stub
+    return stream[:blocks * length]
+    # END SOLUTION
+
+
+# BEGIN SOLUTION
+# TODO: a constant to choose,
+# between 2 and 10.
+# STUB: SIZE = None
+# the solution's own comment
+SIZE = 4
+# END SOLUTION
+'''
+    assert exercises.derive_stub(solution) == '''\
+def pack(stream, length):
+    # TODO: cut the stream into blocks of `length` tokens,
+    # dropping the last, incomplete block.
+    raise NotImplementedError("TODO")
+
+
+# TODO: a constant to choose,
+# between 2 and 10.
+SIZE = None
+'''
+
+
+def instructions(source: str) -> list[str]:
+    """The TODO instructions of a source, read with Python's own tokenizer (not with derive_stub's rules).
+
+    An instruction is a full-line `# TODO` comment and the full-line comments right below it in the
+    same column, marker lines aside; its text is theirs joined, without `#` and `TODO:`.
+    """
+    found, current, last = [], None, None   # last: (row, column) of the instruction's latest line
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type != tokenize.COMMENT or token.line[:token.start[1]].strip():
+            continue
+        text = token.string.lstrip("#").strip()
+        if text.startswith(("BEGIN SOLUTION", "END SOLUTION", "STUB:")):
+            continue
+        row, column = token.start
+        if text.startswith("TODO"):
+            text = text.removeprefix("TODO").lstrip(":").strip()
+            if current is not None and last == (row - 1, column):
+                current.append(text)
+            else:
+                current = [text]
+                found.append(current)
+        elif current is not None and last == (row - 1, column):
+            current.append(text)
+        else:
+            continue
+        last = (row, column)
+    return [" ".join(lines) for lines in found]
+
+
+@pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
+def test_stub_instructions_are_the_solutions_and_end_whole(exercise):
+    """A stub keeps every instruction of its solution, whole (an instruction cut short misleads)."""
+    solution = instructions(exercise.solution_path.read_text(encoding="utf-8"))
+    assert solution, f"{exercise.filename}: the solution has no TODO instruction"
+    assert instructions(exercises.stub_for(exercise)) == solution
+    assert instructions(exercise.exercise_path.read_text(encoding="utf-8")) == solution
+    for text in solution:
+        assert not text.endswith((",", "(", ";", ":")), f"{exercise.filename}: instruction cut short: {text!r}"
+        assert text.endswith((".", "?", "!")), f"{exercise.filename}: instruction ends mid-sentence: {text!r}"
 
 
 @pytest.mark.parametrize("bad", [
