@@ -3,6 +3,7 @@ every stub failing its checks and every solution passing them."""
 
 import io
 import os
+import re
 import tokenize
 
 import pytest
@@ -152,6 +153,20 @@ def test_stub_is_derived_from_its_solution(exercise):
     assert exercise.exercise_path.read_text(encoding="utf-8") == exercises.stub_for(exercise)
 
 
+def test_sync_rewrites_the_repository_stubs_never_the_learners_folder(tmp_path, monkeypatch):
+    from aurore import cli, paths
+    from aurore.commands import exercises as command
+
+    mine = tmp_path / "01_prepare_dataset.py"
+    mine.write_text("# my own work\n", encoding="utf-8")
+    monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path))
+    written = {}
+    monkeypatch.setattr(command.atomic, "write_text", lambda path, text: written.__setitem__(path, text))
+    assert cli.main(["exercises", "sync"]) == 0
+    assert mine.read_text(encoding="utf-8") == "# my own work\n"
+    assert written == {paths.ROOT / "exercises" / e.filename: exercises.stub_for(e) for e in exercises.all_exercises()}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
 def test_solution_passes_and_stub_fails_every_check(exercise, tmp_path):
@@ -166,3 +181,23 @@ def test_solution_passes_and_stub_fails_every_check(exercise, tmp_path):
     still_passing = [c["id"] for c in stubbed["checks"] if c["outcome"] == "passed"]
     assert not still_passing, f"checks that pass on the bare stub: {still_passing}"
     assert all(c["message"] for c in stubbed["checks"])
+
+
+def _french_prose():
+    """The French text learners read: lessons, hints, titles and the course pages, code spans left out."""
+    from aurore.web import course
+
+    for exercise in exercises.all_exercises():
+        yield f"exercise {exercise.number}", exercise.title["fr"] + "\n" + exercise.lesson["fr"]
+        for hint in exercise.hints:
+            yield f"exercise {exercise.number} (hint)", hint["fr"]
+    for slug in course.PAGES:
+        yield f"course/{slug}.fr.md", (course.COURSE_DIR / f"{slug}.fr.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("where, text", list(_french_prose()), ids=lambda value: value[:30])
+def test_french_prose_says_jetons(where, text):
+    """« jeton » in French; « tokens » only where the term is introduced, as `(*tokens*)`."""
+    prose = re.sub(r"`[^`\n]*`", "", text).replace("(*tokens*)", "").replace("*tokens*", "")
+    found = re.findall(r"[^\n]{0,30}\btokens?\b[^\n]{0,30}", prose)
+    assert not found, f"{where}: say « jeton » in French: {found}"
