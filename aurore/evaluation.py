@@ -29,15 +29,25 @@ def _rules(rules: ModuleType | None) -> ModuleType:
     return rules if rules is not None else exercises.step_module("evaluate")
 
 
+def _number(value, function: str) -> float:
+    """A figure from exercise 5's code, or a clear message when it is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise AuroreError(f"Exercise 5: `{function}` returned {value!r:.80} instead of a number. "
+                          "Check your code with `python -m aurore check 5`.") from None
+
+
 def summarise(log_likelihoods, characters: int, rules: ModuleType | None = None) -> dict:
     """The three figures from the per-token log-likelihoods (natural log)."""
     log_likelihoods = np.asarray(log_likelihoods, dtype=np.float64)
     if log_likelihoods.size == 0 or characters <= 0:
         raise AuroreError("Nothing to evaluate: the text is empty.")
     rules = _rules(rules)
-    return {"loss_per_token": float(rules.loss_per_token(log_likelihoods)),
-            "perplexity": float(rules.perplexity(log_likelihoods)),
-            "bits_per_character": float(rules.bits_per_character(log_likelihoods, characters)),
+    return {"loss_per_token": _number(rules.loss_per_token(log_likelihoods), "loss_per_token"),
+            "perplexity": _number(rules.perplexity(log_likelihoods), "perplexity"),
+            "bits_per_character": _number(rules.bits_per_character(log_likelihoods, characters),
+                                          "bits_per_character"),
             "tokens": int(log_likelihoods.size), "characters": int(characters)}
 
 
@@ -92,6 +102,24 @@ def _characters(texts) -> int:
     return sum(len(text) + 1 for text in texts)
 
 
+def try_rules(rules: ModuleType | None = None, with_baselines: bool = False) -> None:
+    """Run exercise 5's functions once on a tiny case: an unfinished exercise stops at once, not after
+    minutes of computation (its NotImplementedError propagates)."""
+    rules = _rules(rules)
+    summarise(np.log([0.5, 0.25]), 3, rules)
+    if with_baselines:
+        _unigram(rules, np.array([0, 1]), np.array([1]), 2)
+        _number(rules.xz_bits_per_character("ab", "a"), "xz_bits_per_character")
+
+
+def _unigram(rules: ModuleType, train_ids: np.ndarray, test_ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    found = rules.unigram_log_likelihoods(train_ids, test_ids, vocab_size)
+    if np.shape(found) != np.shape(test_ids):
+        raise AuroreError(f"Exercise 5: `unigram_log_likelihoods` returned {found!r:.80}, not one value per "
+                          "test token. Check your code with `python -m aurore check 5`.")
+    return found
+
+
 def evaluate_texts(loaded: modeldir.LoadedModel, texts, batch_size: int = 16,
                    rules: ModuleType | None = None) -> dict:
     texts = [text for text in texts if text]
@@ -115,13 +143,13 @@ def baselines(tokenizer, train_texts, test_texts, rules: ModuleType | None = Non
         raise AuroreError("Nothing to compare with: the training or the test text is empty.")
     with progress.task("Baselines (unigram, xz)", total=2, unit="baseline") as task:
         test_ids = _stream(tokenizer, test_texts)[1:]          # the tokens the model predicts
-        unigram = rules.unigram_log_likelihoods(_stream(tokenizer, train_texts)[1:], test_ids, len(tokenizer))
+        unigram = _unigram(rules, _stream(tokenizer, train_texts)[1:], test_ids, len(tokenizer))
         task.update(1)
         as_file = "".join(f"{text}\n" for text in test_texts)   # one sentence a line: `characters` long
         xz = rules.xz_bits_per_character(as_file, "".join(f"{text}\n" for text in train_texts))
         task.update(1)
     return {"unigram": summarise(unigram, characters, rules),
-            "xz": {"bits_per_character": float(xz), "characters": characters}}
+            "xz": {"bits_per_character": _number(xz, "xz_bits_per_character"), "characters": characters}}
 
 
 def evaluate(model_dir, dataset_dir, splits=("test", "validation"), batch_size: int = 16,
@@ -132,6 +160,7 @@ def evaluate(model_dir, dataset_dir, splits=("test", "validation"), batch_size: 
     `with_baselines`, the report's `baselines` gives the test book's bits per
     character for a unigram model and for xz.
     """
+    try_rules(rules, with_baselines)
     loaded = modeldir.load(model_dir)
     data = saved_dataset.load(dataset_dir)
     for split in (*splits, *(("train", "test") if with_baselines else ())):

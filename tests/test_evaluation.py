@@ -4,8 +4,10 @@ code (`--use exercise`), clear errors."""
 import json
 import lzma
 import math
+import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -26,6 +28,17 @@ def test_summary_on_a_case_computed_by_hand():
     assert (summary["tokens"], summary["characters"]) == (4, 6)
     with pytest.raises(AuroreError):
         evaluation.summarise([], characters=0)
+
+
+def test_exercise_5_code_that_returns_no_number_gets_a_clear_message_at_once():
+    solution = exercises.step_module("evaluate")
+    evaluation.try_rules(solution, with_baselines=True)
+    for name, wrong, message in (("perplexity", lambda ll: None, "`perplexity` returned None"),
+                                 ("unigram_log_likelihoods", lambda *args: 0.0, "not one value per test token"),
+                                 ("xz_bits_per_character", lambda *args: "2.2 bits", "`xz_bits_per_character`")):
+        rules = SimpleNamespace(**{**vars(solution), name: wrong})
+        with pytest.raises(AuroreError, match=re.escape(message)):
+            evaluation.try_rules(rules, with_baselines=True)
 
 
 def test_windows_predict_every_token_but_the_first_exactly_once():
