@@ -15,7 +15,8 @@ STEPS = ("prepare", "tokenizer", "train", "generate", "evaluate")
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("pipeline", help="run prepare → tokenizer → train → generate → evaluate (cpu preset)")
+    parser = subparsers.add_parser("pipeline",
+                                   help="run prepare → tokenizer → train → generate → evaluate (cpu preset)")
     parser.add_argument("--preset", default="cpu", help="training preset (default: cpu)")
     parser.add_argument("--max-minutes", type=float, default=None, help="bound the training time")
     parser.add_argument("--source", default=None, help="passed to `prepare --source` (a folder of raw books)")

@@ -14,11 +14,11 @@ from markupsafe import Markup
 
 from aurore import paths
 from aurore.errors import AuroreError
+from aurore.exercises import LANGS
 from aurore.web.rendering import markdown_html
 
 COURSE_DIR = paths.ROOT / "course"
 PAGES = ("presentation", "conclusion")
-LANGS = ("fr", "en")
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ bp = Blueprint("workshop", __name__)
 #: The workshop's agenda; sections with an exercise link to it, the others to their course page.
 AGENDA = (
     {"fr": "Présentation", "en": "Presentation", "step": None, "page": "presentation",
-     "about": {"fr": "Ce qu'est un modèle de langage, et ce que nous allons construire.",
+     "about": {"fr": "Ce qu'est un modèle de langue, et ce que nous allons construire.",
                "en": "What a language model is, and what we are going to build."}},
     {"fr": "Préparer les données", "en": "Preparing the data", "step": "prepare",
      "about": {"fr": "Des livres bruts de Gutenberg à un corpus propre.",
@@ -280,7 +280,7 @@ def course_page(slug):
     if slug not in course.PAGES:
         return _error(404, {"fr": f"Il n'y a pas de page de cours « {slug} » : le programme est sur l'accueil.",
                             "en": f"There is no course page '{slug}': the agenda is on the home page."})
-    return render_template("workshop/course.html", lang=lang, page=course.page(slug, lang), agenda=AGENDA,
+    return render_template("workshop/course.html", lang=lang, page=course.page(slug, lang),
                            first=exercises.all_exercises()[0])
 
 
