@@ -13,9 +13,11 @@ the teaching parts sit between markers::
     ...
     # END SOLUTION
 
-In the stub, the block keeps its `# TODO` lines and its body becomes
-`raise NotImplementedError(...)`, or the code given on `# STUB: …` lines
-(for example `# STUB: MIN_WORDS = None` for a constant to fill in).
+In the stub, the block keeps its instructions: each `# TODO` line with the
+comment lines that continue it (an instruction may take several lines), and
+its body becomes `raise NotImplementedError(...)`, or the code given on
+`# STUB: …` lines (for example `# STUB: MIN_WORDS = None` for a constant to
+fill in).
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ LANGS = ("fr", "en")
 
 _BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
 _END = re.compile(r"^\s*# END SOLUTION\s*$")
-_TODO = re.compile(r"^\s*# TODO\b")
+_TODO = re.compile(r"^(?P<indent>\s*)# TODO\b")
+_COMMENT = re.compile(r"^(?P<indent>\s*)#")
 _STUB = re.compile(r"^\s*# STUB: (?P<code>.*)$")
 
 
@@ -133,10 +136,16 @@ def derive_stub(solution_source: str) -> str:
         indent = begin.group("indent")
         j = i + 1
         todos, stubs = [], []
+        instruction_indent = None   # the indent of the instruction being read, None between instructions
         while j < len(lines) and not _END.match(lines[j]):
             if _BEGIN.match(lines[j]):
                 raise ValueError(f"line {j + 1}: nested BEGIN SOLUTION")
-            if _TODO.match(lines[j]):
+            todo, comment = _TODO.match(lines[j]), _COMMENT.match(lines[j])
+            if todo:
+                instruction_indent = todo.group("indent")
+            elif not (comment and comment.group("indent") == instruction_indent and not _STUB.match(lines[j])):
+                instruction_indent = None
+            if instruction_indent is not None:
                 todos.append(lines[j])
             stub = _STUB.match(lines[j])
             if stub:

@@ -51,7 +51,7 @@ seed_exercises() {
     done
 }
 
-# The pipeline step that exercise N teaches (prepare, tokenizer, train, generate).
+# The pipeline step that exercise N teaches (prepare, tokenizer, train, generate, evaluate).
 step_of() {
     (cd "$APP_DIR" && "$PYTHON" -c '
 import sys

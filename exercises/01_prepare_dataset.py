@@ -26,7 +26,7 @@ from aurore import catalogue, download, gutenberg, paths, progress, sentences
 from aurore import dataset as saved_dataset
 from aurore.errors import AuroreError
 
-# TODO: how many words must a sentence have to be kept? (a small whole number)
+# TODO: how many words must a sentence have to be kept? Give a small whole number.
 MIN_WORDS = None
 
 #: Share of the training books' sentences kept aside to measure progress.

@@ -26,6 +26,7 @@ def show_tokens(tokenizer, sentence: str) -> list[str]:
 def specialise(generic, texts, vocab_size: int):
     """A new tokenizer with the generic one's rules, its merges learned on `texts`."""
     # TODO: call generic.train_new_from_iterator with the texts in batches
+    # (aurore.tokenization.in_batches) and the vocabulary size.
     raise NotImplementedError("TODO")
 
 

@@ -25,6 +25,7 @@ def pack(token_lists, eos_id: int, length: int):
     Returns `(inputs, targets)`, two int32 arrays of shape (blocks, length).
     """
     # TODO: build the stream (eos before every sentence and one at the end),
+    # then cut inputs = stream[:-1] and targets = stream[1:] into full blocks.
     raise NotImplementedError("TODO")
     return inputs, targets
 
@@ -34,6 +35,8 @@ def build_model(settings: dict, vocab_size: int):
     import keras_hub
 
     # TODO: a keras_hub.models.GPT2Backbone (vocabulary size, layers, heads,
+    # hidden and intermediate sizes, dropout, max_sequence_length), then a
+    # GPT2CausalLM on it with preprocessor=None (we feed token ids ourselves).
     raise NotImplementedError("TODO")
 
 
@@ -42,6 +45,9 @@ def make_optimizer(settings: dict, total_steps: int):
     import keras
 
     # TODO: a keras.optimizers.schedules.CosineDecay starting at 0, warming up
+    # to settings["learning_rate"] in settings["warmup_steps"] steps and
+    # decaying to a tenth of it; then keras.optimizers.AdamW with it, the
+    # preset's weight decay, beta_2=0.95 and gradient clipping (clipnorm=1.0).
     raise NotImplementedError("TODO")
     # Biases, layer norms and embeddings are not decayed (as in GPT-2's recipe).
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "embeddings"])
@@ -53,4 +59,5 @@ def compile_model(model, optimizer, jit_compile: bool = False) -> None:
     import keras
 
     # TODO: model.compile with the optimizer, a SparseCategoricalCrossentropy
+    # loss on logits (from_logits=True), and jit_compile.
     raise NotImplementedError("TODO")

@@ -27,7 +27,7 @@ from aurore import dataset as saved_dataset
 from aurore.errors import AuroreError
 
 # BEGIN SOLUTION
-# TODO: how many words must a sentence have to be kept? (a small whole number)
+# TODO: how many words must a sentence have to be kept? Give a small whole number.
 # STUB: MIN_WORDS = None
 MIN_WORDS = 4
 # END SOLUTION

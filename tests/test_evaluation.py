@@ -1,14 +1,19 @@
-"""Evaluation: the arithmetic on hand-computed cases, a uniform model, clear errors."""
+"""Evaluation: the arithmetic on hand-computed cases, a uniform model, the baselines, the learner's
+code (`--use exercise`), clear errors."""
 
+import json
+import lzma
 import math
+import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore import evaluation, modeldir, tokenization
+from aurore import evaluation, exercises, modeldir, tokenization
 from aurore.errors import AuroreError
 from tiny_sand import TEST, TRAIN, VALIDATION, make_dataset
 
@@ -16,12 +21,24 @@ from tiny_sand import TEST, TRAIN, VALIDATION, make_dataset
 def test_summary_on_a_case_computed_by_hand():
     # 4 tokens each guessed among 8 equally likely ones: NLL = 4·ln 8 nats = 12 bits,
     # spread over 6 characters → 2 bits per character; perplexity 8.
-    summary = evaluation.summarise(4 * math.log(8), tokens=4, characters=6)
+    summary = evaluation.summarise(np.full(4, -math.log(8)), characters=6)
     assert summary["loss_per_token"] == pytest.approx(math.log(8))
     assert summary["perplexity"] == pytest.approx(8.0)
     assert summary["bits_per_character"] == pytest.approx(2.0)
+    assert (summary["tokens"], summary["characters"]) == (4, 6)
     with pytest.raises(AuroreError):
-        evaluation.summarise(1.0, tokens=0, characters=0)
+        evaluation.summarise([], characters=0)
+
+
+def test_exercise_5_code_that_returns_no_number_gets_a_clear_message_at_once():
+    solution = exercises.step_module("evaluate")
+    evaluation.try_rules(solution, with_baselines=True)
+    for name, wrong, message in (("perplexity", lambda ll: None, "`perplexity` returned None"),
+                                 ("unigram_log_likelihoods", lambda *args: 0.0, "not one value per test token"),
+                                 ("xz_bits_per_character", lambda *args: "2.2 bits", "`xz_bits_per_character`")):
+        rules = SimpleNamespace(**{**vars(solution), name: wrong})
+        with pytest.raises(AuroreError, match=re.escape(message)):
+            evaluation.try_rules(rules, with_baselines=True)
 
 
 def test_windows_predict_every_token_but_the_first_exactly_once():
@@ -61,6 +78,55 @@ def test_a_uniform_model_has_the_vocabulary_size_as_perplexity(uniform_model):
         assert result["tokens"] == tokens and result["characters"] == characters
         assert result["perplexity"] == pytest.approx(vocab, rel=1e-4)
         assert result["bits_per_character"] == pytest.approx(tokens * math.log2(vocab) / characters, rel=1e-4)
+
+
+def test_baselines_count_the_training_tokens_and_let_xz_read_the_training_books(uniform_model):
+    root, tokenizer = uniform_model
+    report = evaluation.baselines(tokenizer, TRAIN, TEST)
+    characters = sum(len(t) + 1 for t in TEST)
+    # The unigram model, by hand: counts of the training stream (eos s1 eos … eos, less the first eos) + 1.
+    def stream(texts):
+        ids = [tokenizer.eos_token_id]
+        for text in texts:
+            ids += tokenizer(text)["input_ids"] + [tokenizer.eos_token_id]
+        return ids[1:]
+    counts = np.bincount(stream(TRAIN), minlength=len(tokenizer)) + 1.0
+    bits = -np.log2(counts / counts.sum())[stream(TEST)].sum()
+    assert report["unigram"]["bits_per_character"] == pytest.approx(bits / characters)
+    assert report["unigram"]["characters"] == report["xz"]["characters"] == characters
+    train_file = "".join(t + "\n" for t in TRAIN).encode()
+    both = len(lzma.compress(train_file + "".join(t + "\n" for t in TEST).encode()))
+    assert report["xz"]["bits_per_character"] == pytest.approx((both - len(lzma.compress(train_file))) * 8 / characters)
+    with pytest.raises(AuroreError, match="empty"):
+        evaluation.baselines(tokenizer, [], TEST)
+
+
+def test_evaluate_runs_the_learners_exercise_5(uniform_model, tmp_path, monkeypatch):
+    """`--use exercise` runs exercises/05_evaluate.py: a stub is refused clearly, a finished one is used."""
+    root, _ = uniform_model
+    make_dataset(root / "dataset")
+    exercise = exercises.for_step("evaluate")
+    monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path))
+    (tmp_path / exercise.filename).write_text(exercises.stub_for(exercise), encoding="utf-8")
+    command = [sys.executable, "-m", "aurore", "evaluate", "--model", str(root / "model"),
+               "--data", str(root / "dataset"), "--use", "exercise"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"Exercise {exercise.number} is not finished" in result.stderr and "loss_per_token" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    # A finished exercise whose perplexity is off by one: the report must show the learner's figure.
+    solution = exercise.solution_path.read_text(encoding="utf-8")
+    (tmp_path / exercise.filename).write_text(solution.replace(
+        "return math.exp(loss_per_token(log_likelihoods))", "return math.exp(loss_per_token(log_likelihoods)) + 1"),
+        encoding="utf-8")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    reference = evaluation.evaluate(root / "model", root / "dataset", with_baselines=True)
+    assert report["test"]["perplexity"] == pytest.approx(reference["test"]["perplexity"] + 1, rel=1e-5)
+    assert report["baselines"]["xz"]["bits_per_character"] == pytest.approx(
+        reference["baselines"]["xz"]["bits_per_character"])
 
 
 def test_missing_model_or_data_are_clear_errors(tmp_path, uniform_model):

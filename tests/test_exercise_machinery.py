@@ -1,7 +1,10 @@
 """The exercise machinery: stub derivation, stubs in step with solutions,
 every stub failing its checks and every solution passing them."""
 
+import io
 import os
+import re
+import tokenize
 
 import pytest
 
@@ -40,6 +43,80 @@ MIN_WORDS = None
 '''
 
 
+def test_derive_stub_keeps_an_instruction_written_on_several_lines():
+    solution = '''\
+def pack(stream, length):
+    # BEGIN SOLUTION
+    # TODO: cut the stream into blocks of `length` tokens,
+    # dropping the last, incomplete block.
+    blocks = len(stream) // length
+    # a comment of the solution's own code stays out of the stub
+    return stream[:blocks * length]
+    # END SOLUTION
+
+
+# BEGIN SOLUTION
+# TODO: a constant to choose,
+# between 2 and 10.
+# STUB: SIZE = None
+# the solution's own comment
+SIZE = 4
+# END SOLUTION
+'''
+    assert exercises.derive_stub(solution) == '''\
+def pack(stream, length):
+    # TODO: cut the stream into blocks of `length` tokens,
+    # dropping the last, incomplete block.
+    raise NotImplementedError("TODO")
+
+
+# TODO: a constant to choose,
+# between 2 and 10.
+SIZE = None
+'''
+
+
+def instructions(source: str) -> list[str]:
+    """The TODO instructions of a source, read with Python's own tokenizer (not with derive_stub's rules).
+
+    An instruction is a full-line `# TODO` comment and the full-line comments right below it in the
+    same column, marker lines aside; its text is theirs joined, without `#` and `TODO:`.
+    """
+    found, current, last = [], None, None   # last: (row, column) of the instruction's latest line
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type != tokenize.COMMENT or token.line[:token.start[1]].strip():
+            continue
+        text = token.string.lstrip("#").strip()
+        if text.startswith(("BEGIN SOLUTION", "END SOLUTION", "STUB:")):
+            continue
+        row, column = token.start
+        if text.startswith("TODO"):
+            text = text.removeprefix("TODO").lstrip(":").strip()
+            if current is not None and last == (row - 1, column):
+                current.append(text)
+            else:
+                current = [text]
+                found.append(current)
+        elif current is not None and last == (row - 1, column):
+            current.append(text)
+        else:
+            continue
+        last = (row, column)
+    return [" ".join(lines) for lines in found]
+
+
+@pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
+def test_stub_instructions_are_the_solutions_and_end_whole(exercise):
+    """A stub keeps every instruction of its solution, whole (an instruction cut short misleads)."""
+    solution = instructions(exercise.solution_path.read_text(encoding="utf-8"))
+    assert solution, f"{exercise.filename}: the solution has no TODO instruction"
+    assert instructions(exercises.stub_for(exercise)) == solution
+    assert instructions(exercise.exercise_path.read_text(encoding="utf-8")) == solution
+    for text in solution:
+        assert not text.endswith((",", "(", ";", ":")), f"{exercise.filename}: instruction cut short: {text!r}"
+        assert text.endswith((".", "?", "!")), f"{exercise.filename}: instruction ends mid-sentence: {text!r}"
+
+
 @pytest.mark.parametrize("bad", [
     "# BEGIN SOLUTION\nx = 1\n",
     "x = 1\n# END SOLUTION\n",
@@ -76,6 +153,20 @@ def test_stub_is_derived_from_its_solution(exercise):
     assert exercise.exercise_path.read_text(encoding="utf-8") == exercises.stub_for(exercise)
 
 
+def test_sync_rewrites_the_repository_stubs_never_the_learners_folder(tmp_path, monkeypatch):
+    from aurore import cli, paths
+    from aurore.commands import exercises as command
+
+    mine = tmp_path / "01_prepare_dataset.py"
+    mine.write_text("# my own work\n", encoding="utf-8")
+    monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path))
+    written = {}
+    monkeypatch.setattr(command.atomic, "write_text", lambda path, text: written.__setitem__(path, text))
+    assert cli.main(["exercises", "sync"]) == 0
+    assert mine.read_text(encoding="utf-8") == "# my own work\n"
+    assert written == {paths.ROOT / "exercises" / e.filename: exercises.stub_for(e) for e in exercises.all_exercises()}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
 def test_solution_passes_and_stub_fails_every_check(exercise, tmp_path):
@@ -90,3 +181,23 @@ def test_solution_passes_and_stub_fails_every_check(exercise, tmp_path):
     still_passing = [c["id"] for c in stubbed["checks"] if c["outcome"] == "passed"]
     assert not still_passing, f"checks that pass on the bare stub: {still_passing}"
     assert all(c["message"] for c in stubbed["checks"])
+
+
+def _french_prose():
+    """The French text learners read: lessons, hints, titles and the course pages, code spans left out."""
+    from aurore.web import course
+
+    for exercise in exercises.all_exercises():
+        yield f"exercise {exercise.number}", exercise.title["fr"] + "\n" + exercise.lesson["fr"]
+        for hint in exercise.hints:
+            yield f"exercise {exercise.number} (hint)", hint["fr"]
+    for slug in course.PAGES:
+        yield f"course/{slug}.fr.md", (course.COURSE_DIR / f"{slug}.fr.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("where, text", list(_french_prose()), ids=lambda value: value[:30])
+def test_french_prose_says_jetons(where, text):
+    """« jeton » in French; « tokens » only where the term is introduced, as `(*tokens*)`."""
+    prose = re.sub(r"`[^`\n]*`", "", text).replace("(*tokens*)", "").replace("*tokens*", "")
+    found = re.findall(r"[^\n]{0,30}\btokens?\b[^\n]{0,30}", prose)
+    assert not found, f"{where}: say « jeton » in French: {found}"

@@ -138,7 +138,7 @@ def test_an_unfinished_run_of_another_preset_is_not_mixed_up(data, tmp_path, sol
         training.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", model.preset("tiny"))
 
 
-def test_pipeline_runs_tokenizer_train_and_generate_after_prepare(data, tmp_path, monkeypatch, capsys):
+def test_pipeline_runs_tokenizer_train_generate_and_evaluate_after_prepare(data, tmp_path, monkeypatch, capsys):
     from aurore import cli
 
     make_dataset(tmp_path / "dataset", repeat=3)
@@ -149,6 +149,9 @@ def test_pipeline_runs_tokenizer_train_and_generate_after_prepare(data, tmp_path
     assert modeldir.load_tokenizer(tmp_path / "tokenizer")
     loaded = modeldir.load(tmp_path / "models" / "tiny")
     assert loaded.settings["step"] == model.PRESETS["tiny"]["max_steps"]
+    report = json.loads(output.out[output.out.rindex('{\n "model"'):])   # evaluate's report, printed last
+    assert report["model"] == str(tmp_path / "models" / "tiny")
+    assert report["test"]["bits_per_character"] > 0 and report["baselines"]["xz"]["bits_per_character"] > 0
 
 
 def test_an_unfinished_exercise_gives_a_clear_message(data, tmp_path, monkeypatch):

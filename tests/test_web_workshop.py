@@ -157,6 +157,78 @@ def test_exercise_page_renders_lesson_code_and_hidden_hints(workshop_env):
     assert "/static/pygments.css" in page
 
 
+def test_course_pages_are_reachable_from_the_agenda_in_both_languages(workshop_env):
+    client = workshop_env["make_app"]().test_client()
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/course/presentation"' in home and 'href="/course/conclusion"' in home
+    presentation = client.get("/course/presentation").get_data(as_text=True)
+    assert "<h1>Présentation" in presentation and 'class="lesson course-text"' in presentation
+    for notion in ("modèle de langue", "<strong>jetons</strong>", "<strong>époque</strong>", "GPT-2",
+                   "perceptrons multicouches", "<strong>affiner</strong>", "<strong>partir de zéro</strong>"):
+        assert notion in presentation, notion
+    assert 'href="/exercises/1"' in presentation            # on to the first exercise
+    conclusion = client.get("/course/conclusion").get_data(as_text=True)
+    for notion in ("Servir un modèle", "latence ou débit", "<strong>8 mots consécutifs</strong>",
+                   "page des écrivains", "domaine public"):
+        assert notion in conclusion, notion
+    english = client.get("/course/presentation?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in english and "<strong>tokens</strong>" in english and "<strong>epoch</strong>" in english
+    remembered = client.get("/course/conclusion").get_data(as_text=True)   # the switch is kept, as elsewhere
+    assert "<strong>8 consecutive words</strong>" in remembered and "Serving a model" in remembered
+
+
+@pytest.mark.parametrize("bad", ["nope", "presentation.fr", "..", "%2e%2e%2fetc", "PRESENTATION"])
+def test_unknown_course_pages_get_a_readable_404(workshop_env, bad):
+    client = workshop_env["make_app"]().test_client()
+    response = client.get(f"/course/{bad}")
+    assert response.status_code == 404
+    if "%2f" not in bad:     # a slash leaves the workshop's routes: Flask's own 404
+        assert "page de cours" in response.get_data(as_text=True)
+
+
+def test_course_texts_have_a_title_and_the_same_sections_in_both_languages():
+    from aurore.web import course
+
+    for slug in course.PAGES:
+        sections = {}
+        for lang in course.LANGS:
+            text = (course.COURSE_DIR / f"{slug}.{lang}.md").read_text(encoding="utf-8")
+            assert text.startswith("# "), f"course/{slug}.{lang}.md starts with its title"
+            sections[lang] = [line for line in text.splitlines() if line.startswith("## ")]
+            assert course.page(slug, lang).title == text.splitlines()[0][2:]
+        assert len(sections["fr"]) == len(sections["en"]) >= 4, slug
+
+
+def test_the_real_workshop_has_five_exercises_and_an_evaluation_step(tmp_path):
+    """The agenda, the progress count, the exercise page and the runs page all know exercise 5."""
+    client = create_app({"DATA_DIR": str(tmp_path), "TESTING": True}).test_client()
+    home = client.get("/").get_data(as_text=True)
+    assert "0 / 5" in home
+    assert "Évaluation" in home and 'href="/exercises/5"' in home and "Évaluer le modèle" in home
+    page = client.get("/exercises/5").get_data(as_text=True)
+    assert "Exercice 5 — Évaluer le modèle" in page and "<strong>La perplexité</strong>" in page
+    assert 'href="/run?step=evaluate"' in page and "Lancer cette étape : Évaluer le modèle" in page
+    assert '<option value="evaluate"' in client.get("/run?step=evaluate").get_data(as_text=True)
+    listing = client.get("/exercises").get_data(as_text=True)
+    assert 'href="/exercises/5"' in listing
+
+
+def test_lesson_3_and_the_course_give_the_training_time_the_runs_page_uses(tmp_path):
+    """The run page trains for TRAIN_MAX_MINUTES, the `cpu` preset for its max_minutes: the texts say so."""
+    from aurore import model
+    from aurore.web import course
+
+    app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True})
+    with app.app_context():
+        argv = workshop.runner().steps["train"]["argv"]
+    page_minutes = argv[argv.index("--max-minutes") + 1]
+    preset_minutes = f"{model.PRESETS['cpu']['max_minutes']:g}"
+    lesson = exercises.for_step("train").lesson
+    for lang in course.LANGS:
+        for text in (lesson[lang], course.page("presentation", lang).html):
+            assert f"{page_minutes} minutes" in text and f"{preset_minutes} minutes" in text, lang
+
+
 @pytest.mark.parametrize("bad", ["abc", "99", "1.5", "-1", "..", "%2e%2e%2fetc"])
 def test_bad_exercise_ids_get_a_readable_404(workshop_env, bad):
     client = workshop_env["make_app"]().test_client()
@@ -171,7 +243,8 @@ def test_bad_exercise_ids_get_a_readable_404(workshop_env, bad):
 
 def test_pages_use_only_local_assets(workshop_env):
     client = workshop_env["make_app"]().test_client()
-    for url in ("/", "/exercises", "/exercises/1", "/run", "/environment"):
+    for url in ("/", "/exercises", "/exercises/1", "/run", "/environment", "/course/presentation",
+                "/course/conclusion"):
         page = client.get(url).get_data(as_text=True)
         assert "http://" not in page and "https://" not in page, url
         for asset in ("/static/css/aurore.css", "/static/pygments.css"):
@@ -368,7 +441,8 @@ def test_a_job_cut_off_by_a_restart_is_marked_interrupted(workshop_env):
 
 def test_default_steps_run_the_aurore_cli_with_the_chosen_code():
     steps = workshop.default_steps(train_minutes=2)
-    assert set(steps) == {"prepare", "tokenizer", "train", "generate"}
+    assert set(steps) == {"prepare", "tokenizer", "train", "generate", "evaluate"}
+    assert set(steps) == {exercise.step for exercise in exercises.all_exercises()}
     assert steps["train"]["argv"][-2:] == ["--max-minutes", "2"]
     from aurore.web.jobs import JobRunner
     runner = JobRunner(Path(paths.data_dir()) / "never-used", steps)

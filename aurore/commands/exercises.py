@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aurore import atomic, checks, exercises
+from aurore import atomic, checks, exercises, paths
 from aurore.errors import AuroreError
 
 
@@ -33,9 +33,11 @@ def _list(args) -> int:
 
 
 def _sync(args) -> int:
+    """Rewrite the repository's stubs, never a learner's folder (AURORE_EXERCISES): their work stays."""
     for exercise in exercises.all_exercises():
-        atomic.write_text(exercise.exercise_path, exercises.stub_for(exercise))
-        print(f"wrote {exercise.exercise_path}")
+        stub = paths.ROOT / "exercises" / exercise.filename
+        atomic.write_text(stub, exercises.stub_for(exercise))
+        print(f"wrote {stub}")
     return 0
 
 

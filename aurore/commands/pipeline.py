@@ -1,4 +1,4 @@
-"""`python -m aurore pipeline`: every step in a row, prepare → tokenizer → train → generate.
+"""`python -m aurore pipeline`: every step in a row, prepare → tokenizer → train → generate → evaluate.
 
 Each step is the same command you would type yourself (its defaults, its
 `--use`), called in-process; a step whose output already exists is skipped
@@ -11,11 +11,12 @@ from aurore import paths, progress
 from aurore.commands import add_variant_option
 from aurore.errors import AuroreError
 
-STEPS = ("prepare", "tokenizer", "train", "generate")
+STEPS = ("prepare", "tokenizer", "train", "generate", "evaluate")
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("pipeline", help="run prepare → tokenizer → train → generate (cpu preset)")
+    parser = subparsers.add_parser("pipeline",
+                                   help="run prepare → tokenizer → train → generate → evaluate (cpu preset)")
     parser.add_argument("--preset", default="cpu", help="training preset (default: cpu)")
     parser.add_argument("--max-minutes", type=float, default=None, help="bound the training time")
     parser.add_argument("--source", default=None, help="passed to `prepare --source` (a folder of raw books)")
@@ -51,6 +52,7 @@ def run(args) -> int:
         "tokenizer": {"--use": args.use},
         "train": {"--use": args.use, "--preset": args.preset, "--max-minutes": args.max_minutes},
         "generate": {"--use": args.use, "--model": model_dir},
+        "evaluate": {"--use": args.use, "--model": model_dir},
     }
     done = {"prepare": (paths.dataset_dir() / "dataset_dict.json").is_file(),
             "tokenizer": (paths.tokenizer_dir() / "tokenizer.json").is_file()}

@@ -50,6 +50,8 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
                   "argv": aurore("train") + ["--max-minutes", f"{train_minutes:g}"]},
         "generate": {"title": {"fr": "Générer du texte", "en": "Generate text"},
                      "argv": aurore("generate") + ["--prompt", prompt, "--max-new-tokens", "80"]},
+        "evaluate": {"title": {"fr": "Évaluer le modèle", "en": "Evaluate the model"},
+                     "argv": aurore("evaluate")},
     }
 
 

@@ -25,15 +25,16 @@ from werkzeug.exceptions import HTTPException
 
 from aurore import check_worker, checks, exercises
 from aurore.errors import AuroreError
-from aurore.web import environment, learner_progress, security
+from aurore.web import course, environment, learner_progress, security
 from aurore.web.jobs import JobError, JobRunner, default_steps
+from aurore.web.rendering import markdown_html
 
 bp = Blueprint("workshop", __name__)
 
-#: The workshop's agenda; sections with an exercise link to it.
+#: The workshop's agenda; sections with an exercise link to it, the others to their course page.
 AGENDA = (
-    {"fr": "Présentation", "en": "Presentation", "step": None,
-     "about": {"fr": "Ce qu'est un modèle de langage, et ce que nous allons construire.",
+    {"fr": "Présentation", "en": "Presentation", "step": None, "page": "presentation",
+     "about": {"fr": "Ce qu'est un modèle de langue, et ce que nous allons construire.",
                "en": "What a language model is, and what we are going to build."}},
     {"fr": "Préparer les données", "en": "Preparing the data", "step": "prepare",
      "about": {"fr": "Des livres bruts de Gutenberg à un corpus propre.",
@@ -46,7 +47,10 @@ AGENDA = (
                "en": "Training GPT-2 on George Sand with TensorFlow."}},
     {"fr": "Utilisation", "en": "Use", "step": "generate",
      "about": {"fr": "Faire écrire le modèle.", "en": "Making the model write."}},
-    {"fr": "Conclusion", "en": "Conclusion", "step": None,
+    {"fr": "Évaluation", "en": "Evaluation", "step": "evaluate",
+     "about": {"fr": "Mesurer ce que le modèle a appris, face à deux points de comparaison.",
+               "en": "Measuring what the model has learnt, against two baselines."}},
+    {"fr": "Conclusion", "en": "Conclusion", "step": None, "page": "conclusion",
      "about": {"fr": "Ce que le modèle sait, ce qu'il ignore, et la suite.",
                "en": "What the model knows, what it does not, and what comes next."}},
 )
@@ -136,10 +140,7 @@ def _make_runner(app) -> JobRunner:
 
 @lru_cache(maxsize=32)
 def _lesson_html(number: int, lang: str) -> Markup:
-    text = exercises.get(number).lesson[lang]
-    return Markup(markdown.markdown(text, extensions=["fenced_code", "tables", "codehilite"],
-                                    extension_configs={"codehilite": {"css_class": "highlight",
-                                                                      "guess_lang": False}}))
+    return markdown_html(exercises.get(number).lesson[lang])
 
 
 def _hint_html(text: str) -> Markup:
@@ -287,6 +288,16 @@ def environment_page():
     return render_template("workshop/environment.html", lang=_lang(), versions=environment.versions(),
                            pieces=environment.pieces(data_dir), disk=environment.disk(data_dir),
                            data_dir=data_dir, steps=runner().steps)
+
+
+@bp.get("/course/<slug>")
+def course_page(slug):
+    lang = _lang()
+    if slug not in course.PAGES:
+        return _error(404, {"fr": f"Il n'y a pas de page de cours « {slug} » : le programme est sur l'accueil.",
+                            "en": f"There is no course page '{slug}': the agenda is on the home page."})
+    return render_template("workshop/course.html", lang=lang, page=course.page(slug, lang),
+                           first=exercises.all_exercises()[0])
 
 
 @bp.get("/environment/gpu")

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from aurore import exercises
+from aurore.web.workshop import AGENDA
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,7 @@ def test_a_learner_goes_from_failing_to_passing_exercise_one(live_server, page, 
 
     page.goto(server.url + "/")
     expect(page.get_by_test_id("progress-count")).to_contain_text(f"0 / {total}")
-    expect(page.locator(".agenda-item")).to_have_count(6)
+    expect(page.locator(".agenda-item")).to_have_count(len(AGENDA))
     page.locator(".next-step a").click()
     expect(page).to_have_url(server.url + "/exercises/1")
     expect(page.locator("h1")).to_contain_text(first.title["fr"])
@@ -126,3 +127,21 @@ def test_the_environment_page_says_what_is_missing(live_server, page):
     expect(page.locator("#versions")).to_contain_text("TensorFlow")
     expect(page.locator("tr[data-piece=dataset]")).to_contain_text("python -m aurore prepare")
     expect(page.locator("tr[data-piece=dataset] a.button")).to_have_attribute("href", "/run?step=prepare")
+
+
+def test_the_course_pages_open_from_the_agenda_and_follow_the_language_switch(live_server, page, screenshot):
+    server = live_server()
+    page.goto(server.url + "/")
+    page.get_by_role("link", name="Lire : Présentation").click()
+    expect(page).to_have_url(server.url + "/course/presentation")
+    expect(page.locator("h1")).to_contain_text("Présentation")
+    expect(page.locator("article.lesson h2").first).to_be_visible()
+    screenshot(page, "course-presentation", publish=True)
+    page.locator(".lang-switch a[lang=en]").click()
+    expect(page.locator("h1")).to_contain_text("Presentation")
+    page.get_by_role("link", name=re.compile("Exercise 1")).click()
+    expect(page).to_have_url(server.url + "/exercises/1")
+    page.goto(server.url + "/course/conclusion")
+    expect(page.locator("article.lesson")).to_contain_text("8 consecutive words")
+    page.get_by_role("link", name="The writers’ page").click()
+    expect(page).to_have_url(re.compile(r"/generate$"))
