@@ -107,6 +107,19 @@ def test_an_allowed_public_name_is_answered_with_the_token(workshop_env, serve):
     assert fetch(port, "GET", "/exercises/1/source", headers=token, host=FOREIGN)[0] == 403
 
 
+@pytest.mark.parametrize("bind, foreign_answered", [("127.0.0.1", False), ("localhost", False), ("::1", False),
+                                                     ("0.0.0.0", True), ("192.168.1.10", True)])
+def test_the_host_check_follows_the_interface(make_app, bind, foreign_answered):
+    """Beyond loopback every client needs the token, so any name is answered unless --allowed-host narrows it."""
+    token = {"X-Aurore-Token": "t"}
+    client = make_app(BIND_HOST=bind, ACCESS_TOKEN="t").test_client()
+    assert (client.get("/info", headers={"Host": FOREIGN, **token}).status_code == 200) is foreign_answered
+    assert client.get("/info", headers={"Host": "127.0.0.1:5000", **token}).status_code == 200
+    narrowed = make_app(BIND_HOST=bind, ACCESS_TOKEN="t", ALLOWED_HOSTS=("aurore.example",)).test_client()
+    assert narrowed.get("/info", headers={"Host": FOREIGN, **token}).status_code == 403
+    assert narrowed.get("/info", headers={"Host": "aurore.example:8443", **token}).status_code == 200
+
+
 def test_with_a_token_loopback_clients_present_it_too(workshop_env, serve):
     port = serve(workshop_env["make_app"](ACCESS_TOKEN="s3cret", **fake_model(workshop_env)))
     status, _, body = fetch(port, "GET", "/exercises/1/source")

@@ -18,6 +18,7 @@ from pathlib import Path
 from flask import Flask
 
 from aurore import paths
+from aurore.web import api_params
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -32,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
         BIND_HOST="127.0.0.1", # the interface the server listens on (the Host check depends on it)
         ALLOWED_HOSTS=(),      # Host names accepted besides localhost / 127.0.0.1 / [::1]
         DATA_DIR=str(paths.data_dir()),
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=api_params.MAX_BODY_BYTES,
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False  # French text stays readable in JSON answers

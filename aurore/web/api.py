@@ -12,8 +12,9 @@ Every error is JSON: {"error": {"message", "type", "code", "field", "param", "al
 field, 429 busy or rate-limited with Retry-After, 503 no model). POST bodies must
 be sent as `Content-Type: application/json`: a cross-site page cannot send that
 without the browser asking first (CORS preflight), so it cannot use the API.
-In public mode, messages never show the server's folders. Generation goes through the shared `ModelPool`
-(aurore/web/generation_service.py): one model load, a bounded queue, batching.
+In public mode, messages never show the server's folders. Generation goes
+through the shared `ModelPool` (aurore/web/generation_service.py): one model
+load, a bounded queue, batching.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from flask import abort, current_app, redirect, request, session
+from flask import Response, abort, current_app, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
@@ -132,7 +132,7 @@ def host_allowed(host: str | None) -> bool:
     allowed = [n.lower() for n in current_app.config.get("ALLOWED_HOSTS") or ()]
     if is_loopback_name(name) or name in allowed:
         return True
-    return not allowed and not is_loopback(current_app.config.get("BIND_HOST", "127.0.0.1"))
+    return not allowed and not is_loopback_name(str(current_app.config.get("BIND_HOST", "127.0.0.1")).lower())
 
 
 def _same(a: str | None, b: str) -> bool:
@@ -212,7 +212,7 @@ def check_csrf():
 
 
 def hide_paths(text: str) -> str:
-    """A message without the server's folders (public mode): `/srv/aurore/data/models/cpu` → `…/models/cpu`."""
+    """A message without the server's folders (public mode): `/srv/aurore/data/models/cpu` → `…/cpu`."""
     config = current_app.config
     folders = {str(Path(p)) for p in (config.get("GENERATION_MODELS_DIR"), config.get("DATA_DIR"), paths.ROOT,
                                       Path.home()) if p}
@@ -238,9 +238,7 @@ def add_headers(response):
 
 def refused(error):
     """The app's 403 outside the blueprints that answer their own (the writers' page, static, unknown paths)."""
-    from flask import Response
-
-    from aurore.web import api
+    from aurore.web import api     # (api imports this module)
 
     if error.code != 403:
         return error
@@ -250,8 +248,6 @@ def refused(error):
 
 
 def init_app(app) -> None:
-    app.config.setdefault("BIND_HOST", "127.0.0.1")    # the interface the server listens on
-    app.config.setdefault("ALLOWED_HOSTS", ())          # Host names accepted besides the loopback ones
     app.session_interface = PortSessionInterface()
     app.before_request(guard)
     app.after_request(add_headers)

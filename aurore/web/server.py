@@ -16,14 +16,12 @@ import argparse
 import secrets
 
 from aurore.web import api_params, create_app
-from aurore.web.security import is_loopback, is_loopback_name
+from aurore.web.security import is_loopback_name
 
 #: Seconds a connection may stay silent (no byte either way) before it is closed: slow or idle clients.
 CHANNEL_TIMEOUT = 30
 #: How often waitress looks for such connections.
 CLEANUP_INTERVAL = 5
-#: The app's limit on request bodies (Flask's MAX_CONTENT_LENGTH).
-BODY_BYTES = 64 * 1024
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +64,7 @@ def generation_config(args) -> dict:
     return config
 
 
-def waitress_options(threads: int, *, body_bytes: int = BODY_BYTES, channel_timeout: int = CHANNEL_TIMEOUT,
+def waitress_options(threads: int, *, body_bytes: int = api_params.MAX_BODY_BYTES, channel_timeout: int = CHANNEL_TIMEOUT,
                      cleanup_interval: int = CLEANUP_INTERVAL) -> dict:
     """How waitress serves Aurore (shared with the tests' live servers).
 
@@ -102,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_new_tokens < 1:
         parser.error(f"--max-new-tokens must be at least 1, not {args.max_new_tokens}.")
     host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
-    beyond_loopback = not (is_loopback(host) or is_loopback_name(host.lower()))
+    beyond_loopback = not is_loopback_name(host.lower())
     if args.public:
         token = None       # nothing in public mode needs one: the workshop is not served
     elif args.token == "auto" or (beyond_loopback and not args.token):
@@ -110,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         token = args.token
     app = create_app({"PUBLIC": args.public, "ACCESS_TOKEN": token, "BIND_HOST": host,
-                      "ALLOWED_HOSTS": tuple(args.allowed_host), "MAX_CONTENT_LENGTH": BODY_BYTES,
-                      **generation_config(args)})
+                      "ALLOWED_HOSTS": tuple(args.allowed_host), **generation_config(args)})
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{args.port}/" + ("generate" if args.public else "")
     if token:
@@ -121,5 +118,6 @@ def main(argv: list[str] | None = None) -> int:
     import waitress
 
     preload(app)
-    waitress.serve(app, host=host, port=args.port, _quiet=True, **waitress_options(args.threads))
+    waitress.serve(app, host=host, port=args.port, _quiet=True,
+                   **waitress_options(args.threads, body_bytes=app.config["MAX_CONTENT_LENGTH"]))
     return 0
