@@ -2,9 +2,10 @@
 
 Every route here runs code or shows the learner's files, so the app
 answers only to loopback clients or to holders of the access token, and
-these POSTs need the CSRF token (see `security`). The heavy lifting lives in small
-modules: `aurore.checks` (limited check subprocess), `jobs` (background step
-runs), `learner_progress` (progress on disk), `environment` (the setup page).
+these POSTs need the CSRF token (see `security`). The heavy lifting lives in
+small modules: `aurore.checks` (limited check subprocess), `jobs` (background
+step runs), `learner_progress` (progress on disk), `environment` (the setup
+page).
 """
 
 from __future__ import annotations
