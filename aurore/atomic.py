@@ -2,12 +2,15 @@
 
 Everything is first written next to its destination under a temporary name,
 then moved into place with an atomic rename: a reader sees the old version or
-the new one, never a mixture.
+the new one, never a mixture. A folder is swapped with two renames (the old
+one aside, the new one in); a crash between them leaves only the old one,
+aside, which `recover_dir` puts back.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -44,6 +47,7 @@ def replace_dir(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     try:
         yield tmp
@@ -57,3 +61,37 @@ def replace_dir(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:          # someone else's process: alive
+        return True
+    return True
+
+
+def recover_dir(path: str | os.PathLike) -> bool:
+    """Finish a folder swap cut short (kill -9 between `replace_dir`'s two renames).
+
+    `path` missing and `.name.old-PID` beside it: that is the last complete
+    version, put back in place (returns True). Leftover `.old-PID` folders of
+    processes that are gone are removed once `path` exists. A swap in
+    progress (its process alive) is left alone.
+    """
+    path = Path(path)
+    olds = []
+    for old in path.parent.glob(f".{glob.escape(path.name)}.old-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if old.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            olds.append(old)
+    olds.sort(key=lambda old: old.stat().st_mtime, reverse=True)
+    restored = False
+    if olds and not path.exists():
+        os.replace(olds.pop(0), path)
+        restored = True
+    for old in olds:
+        shutil.rmtree(old, ignore_errors=True)
+    return restored

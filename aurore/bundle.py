@@ -34,6 +34,8 @@ from aurore import modeldir, paths, progress
 from aurore.errors import AuroreError
 
 MANIFEST = "manifest.json"
+#: The most bytes of manifest read (a real one lists a few thousand files: well under 1 MiB).
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 FORMAT = 1
 CHUNK = 1 << 20
 BOOK_NAME = re.compile(r"^\d+\.txt$")
@@ -186,9 +188,16 @@ def _safe_name(name: str) -> bool:
 
 def _read_manifest(kit: Path, archive: zipfile.ZipFile) -> dict:
     try:
-        manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
+        with archive.open(MANIFEST) as member:       # never more than the cap, whatever its header claims
+            raw = member.read(MAX_MANIFEST_BYTES + 1)
     except KeyError:
         raise _refuse(kit, f"it has no {MANIFEST} (is it an Aurore kit?)") from None
+    except (OSError, zipfile.BadZipFile, zlib.error, NotImplementedError) as error:
+        raise _refuse(kit, f"its {MANIFEST} cannot be read ({error})") from None
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise _refuse(kit, f"its {MANIFEST} is larger than {MAX_MANIFEST_BYTES // 2**20} MiB")
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise _refuse(kit, f"its {MANIFEST} is unreadable ({error})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(

@@ -163,18 +163,70 @@ def stub_for(exercise: Exercise) -> str:
     return derive_stub(exercise.solution_path.read_text(encoding="utf-8"))
 
 
+def backup(exercise: Exercise) -> str | None:
+    """Copy the learner's file beside it under a name no other backup has; returns that name.
+
+    Named to the second, with -2, -3… when that name is taken (two resets in
+    one second never overwrite each other); the name is claimed atomically.
+    """
+    source = exercise.exercise_path
+    try:
+        data = source.read_bytes()
+    except FileNotFoundError:
+        return None
+    stamp = time.strftime('%Y%m%d-%H%M%S')
+    for attempt in range(1, 10_000):
+        suffix = "" if attempt == 1 else f"-{attempt}"
+        target = source.with_name(f"{exercise.slug}.{stamp}{suffix}.bak.py")
+        try:
+            with target.open("xb") as handle:
+                handle.write(data)
+        except FileExistsError:
+            continue
+        shutil.copystat(source, target)
+        return target.name
+    raise AuroreError(f"Too many backups of {source.name} in one second.")
+
+
 def reset_to_stub(number: int | str) -> str | None:
     """Put the stub back; the learner's version is kept beside it as a backup.
 
     Returns the backup's file name, or None when there was no file to keep.
     """
     exercise = get(number)
-    backup = None
-    if exercise.exercise_path.exists():
-        backup = exercise.exercise_path.with_name(f"{exercise.slug}.{time.strftime('%Y%m%d-%H%M%S')}.bak.py")
-        shutil.copy2(exercise.exercise_path, backup)
+    saved = backup(exercise)
     atomic.write_text(exercise.exercise_path, stub_for(exercise))
-    return backup.name if backup else None
+    return saved
+
+
+def sync(force: bool = False) -> list[tuple[Exercise, str, str | None]]:
+    """Rewrite every exercise file from its solution, without losing a learner's work.
+
+    A file that differs from its stub may hold work: it is left as it is
+    ("kept"), unless `force`, and then it is backed up first ("replaced").
+    Returns (exercise, what was done, backup name) for each exercise.
+    """
+    done = []
+    for exercise in all_exercises():
+        stub = stub_for(exercise)
+        try:
+            current = exercise.exercise_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = None
+        except (OSError, UnicodeDecodeError):
+            current = ""          # unreadable as text: treat it as the learner's
+        if current == stub:
+            done.append((exercise, "unchanged", None))
+        elif current is None:
+            atomic.write_text(exercise.exercise_path, stub)
+            done.append((exercise, "written", None))
+        elif not force:
+            done.append((exercise, "kept", None))
+        else:
+            saved = backup(exercise)
+            atomic.write_text(exercise.exercise_path, stub)
+            done.append((exercise, "replaced", saved))
+    return done
 
 
 def unfinished(error: NotImplementedError, number: int | str) -> AuroreError:

@@ -13,14 +13,17 @@ Files are replaced atomically, so a crash mid-save leaves the previous model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from aurore import atomic
+from filelock import FileLock, Timeout
+
+from aurore import atomic, progress
 from aurore.errors import AuroreError
 
 CONFIG_FILE = "aurore.json"
@@ -43,6 +46,39 @@ class LoadedModel:
     @property
     def max_length(self) -> int:
         return int(self.backbone.max_sequence_length)
+
+
+@contextlib.contextmanager
+def training_lock(model_dir: str | os.PathLike) -> Iterator[Path]:
+    """Held while a training writes into `model_dir` (a lock file beside it).
+
+    Two trainings of the same model would overwrite each other's checkpoints:
+    the second one is refused with a clear message. The lock is the kernel's,
+    so it is released when the process ends, even with kill -9.
+    """
+    model_dir = Path(model_dir)
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(model_dir.with_name(f".{model_dir.name}.training.lock")), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise AuroreError(f"Another training is already writing to {model_dir} (in another terminal or from "
+                          "the workshop's page). Wait for it to end or stop it, or train another model with "
+                          "--model.") from None
+    try:
+        yield model_dir
+    finally:
+        lock.release()
+
+
+def recover(model_dir: str | os.PathLike) -> None:
+    """Put back folders of the model whose swap a crash cut short (see `atomic.recover_dir`)."""
+    from aurore import checkpoint
+
+    model_dir = Path(model_dir)
+    for folder in (model_dir, model_dir / TOKENIZER_DIR, checkpoint.directory(model_dir)):
+        if atomic.recover_dir(folder):
+            progress.log(f"Recovered {folder} (a save had been cut short).")
 
 
 def is_model_dir(path: str | os.PathLike) -> bool:

@@ -6,7 +6,7 @@ Two renderings of the same events:
   steps as subprocesses (AURORE_PROGRESS=json) and streams the events to the
   browser.
 
-Event shapes (json mode):
+Event shapes (json mode; non-finite numbers are written as null):
     {"event": "log", "message": "…"}
     {"event": "progress", "task": "…", "done": 3, "total": 12, "unit": "…", "metrics": {…}}
     {"event": "metrics", …free fields…}   e.g. a training evaluation
@@ -15,6 +15,7 @@ Event shapes (json mode):
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import threading
@@ -27,9 +28,24 @@ def mode() -> str:
     return os.environ.get("AURORE_PROGRESS", "bar")
 
 
+def json_safe(value: Any) -> Any:
+    """`value` with every NaN or infinite number replaced by None.
+
+    Python writes them as bare `NaN`/`Infinity`, which is not JSON: a browser's
+    `JSON.parse` throws on it (a diverging training froze the run page).
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def _emit(obj: dict[str, Any]) -> None:
     with _lock:
-        sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.write(json.dumps(json_safe(obj), ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
 
 

@@ -79,16 +79,27 @@ def _fit_schedule_to_time(optimizer, planned_steps: int):
 
 
 def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: dict, *,
-          init: str | None = None, restart: bool = False, max_minutes: float | None = None,
-          strategy: str | None = None, seed: int = 1234) -> dict:
-    """Train (or resume, or fine-tune) and leave a complete model directory. Returns a summary."""
-    import keras
+          strategy: str | None = None, **options) -> dict:
+    """Train (or resume, or fine-tune) and leave a complete model directory. Returns a summary.
 
+    One training per model directory at a time (a lock); a save cut short by
+    a crash is recovered first, so the run resumes from its last checkpoint.
+    """
     model_dir = Path(model_dir)
     if strategy == "multiworker" and not distribute.is_chief():
         # Only the chief's folder is the model: on a shared file system the
         # other workers must not write into it.
         model_dir = model_dir.with_name(f"{model_dir.name}.worker-{distribute.read_tf_config()['task']['index']}")
+    with modeldir.training_lock(model_dir):
+        modeldir.recover(model_dir)
+        return _train(module, dataset_dir, tokenizer_dir, model_dir, settings, strategy=strategy, **options)
+
+
+def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, settings: dict, *,
+           init: str | None = None, restart: bool = False, max_minutes: float | None = None,
+           strategy: str | None = None, seed: int = 1234) -> dict:
+    import keras
+
     started = time.monotonic()
     splits = saved_dataset.load(dataset_dir)
     if restart and model_dir.exists():
@@ -190,7 +201,7 @@ def _summary(model_dir, state: dict, reason: str, started: float) -> dict:
 
 def _write_metrics(model_dir, history: list[dict]) -> None:
     atomic.write_text(Path(model_dir) / METRICS_FILE,
-                      "".join(json.dumps(record) + "\n" for record in history))
+                      "".join(json.dumps(progress.json_safe(record)) + "\n" for record in history))
 
 
 def settings_from_args(preset_name: str, pairs: list[str] | None = None, **overrides) -> dict:

@@ -364,7 +364,7 @@ def wait_until(condition, timeout=5.0):
 def raw_post(port, path, body) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port))
     data = json.dumps(body).encode()
-    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
                  f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
     return sock
 

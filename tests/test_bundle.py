@@ -203,6 +203,19 @@ def test_not_a_kit(room, tmp_path):
         bundle.load(tmp_path / "nowhere.zip")
 
 
+def test_a_huge_manifest_is_refused_without_being_read_whole(kit, room, tmp_path):
+    manifest = _manifest(kit)
+    manifest["padding"] = " " * (bundle.MAX_MANIFEST_BYTES + 10)    # deflates to a few KiB: a zip bomb's way
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(kit) as archive, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in archive.infolist():
+            if info.filename != "manifest.json":
+                out.writestr(info.filename, archive.read(info.filename))
+        out.writestr("manifest.json", json.dumps(manifest))
+    assert bomb.stat().st_size < kit.stat().st_size + 100_000
+    _assert_refused_and_unchanged(bomb, room, "larger than")
+
+
 def test_load_replaces_a_folder_whole(kit, room):
     bundle.load(kit)
     assert json.loads((room / "tokenizer/tokenizer.json").read_text()) == {"model": {"type": "BPE"}}

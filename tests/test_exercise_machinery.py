@@ -153,20 +153,6 @@ def test_stub_is_derived_from_its_solution(exercise):
     assert exercise.exercise_path.read_text(encoding="utf-8") == exercises.stub_for(exercise)
 
 
-def test_sync_rewrites_the_repository_stubs_never_the_learners_folder(tmp_path, monkeypatch):
-    from aurore import cli, paths
-    from aurore.commands import exercises as command
-
-    mine = tmp_path / "01_prepare_dataset.py"
-    mine.write_text("# my own work\n", encoding="utf-8")
-    monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path))
-    written = {}
-    monkeypatch.setattr(command.atomic, "write_text", lambda path, text: written.__setitem__(path, text))
-    assert cli.main(["exercises", "sync"]) == 0
-    assert mine.read_text(encoding="utf-8") == "# my own work\n"
-    assert written == {paths.ROOT / "exercises" / e.filename: exercises.stub_for(e) for e in exercises.all_exercises()}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
 def test_solution_passes_and_stub_fails_every_check(exercise, tmp_path):

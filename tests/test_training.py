@@ -184,3 +184,54 @@ def test_the_schedule_is_fitted_to_the_time_budget(solution):
     assert estimate_horizon(10, 2.0, 30.0, max_steps=1000) == 68
     assert estimate_horizon(10, 2.0, 30.0, max_steps=40) == 40
     assert estimate_horizon(10, 2.0, -5.0, max_steps=1000) == 11
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended (as after a kill -9)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_folder_swap_cut_between_its_two_renames_is_recovered(tmp_path):
+    from aurore import atomic
+
+    folder = tmp_path / "checkpoint"
+    with atomic.replace_dir(folder) as tmp:
+        (tmp / "state.json").write_text('{"step": 7}')
+    # kill -9 after the first rename: only the old folder is left, aside.
+    aside = tmp_path / f".checkpoint.old-{_dead_pid()}"
+    os.replace(folder, aside)
+    (tmp_path / ".checkpoint.abc.part").mkdir()
+    assert atomic.recover_dir(folder) is True
+    assert json.loads((folder / "state.json").read_text()) == {"step": 7} and not aside.exists()
+    # A leftover beside a complete folder (killed before removing it) is removed; a live swap is left alone.
+    stale = tmp_path / f".checkpoint.old-{_dead_pid()}"
+    live = tmp_path / f".checkpoint.old-{os.getppid()}"
+    stale.mkdir()
+    live.mkdir()
+    assert atomic.recover_dir(folder) is False
+    assert not stale.exists() and live.exists() and (folder / "state.json").exists()
+
+
+def test_training_resumes_after_a_crash_mid_swap(data, tmp_path, solution):
+    model_dir = tmp_path / "m"
+    settings = model.preset("tiny", max_steps=4, eval_interval=2)
+    training.train(solution, data / "dataset", data / "tokenizer", model_dir, settings)
+    os.replace(checkpoint.directory(model_dir), model_dir / f".checkpoint.old-{_dead_pid()}")
+    again = training.train(solution, data / "dataset", data / "tokenizer", model_dir, model.preset("tiny", max_steps=4,
+                                                                                                      eval_interval=2))
+    assert again["stopped"] == "already finished" and again["step"] == 4    # not a new run from step 0
+    assert checkpoint.exists(model_dir)
+
+
+def test_two_trainings_of_one_model_are_refused(data, tmp_path, solution):
+    model_dir = tmp_path / "m"
+    with modeldir.training_lock(model_dir):
+        with pytest.raises(AuroreError, match="Another training is already writing"):
+            training.train(solution, data / "dataset", data / "tokenizer", model_dir, model.preset("tiny"))
+        # Another process is refused too (the lock is the kernel's).
+        other = _train(data, model_dir, "--max-steps", "2")
+        output, _ = other.communicate(timeout=120)
+        assert other.returncode == 2 and "Another training is already writing" in output
+    assert not checkpoint.exists(model_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aurore import atomic, checks, exercises, paths
+from aurore import checks, exercises
 from aurore.errors import AuroreError
 
 
@@ -12,7 +12,10 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("exercises", help="list the exercises, derive stubs, reset a file")
     sub = parser.add_subparsers(dest="action", required=True)
     sub.add_parser("list", help="the exercises and their files").set_defaults(handler=_list)
-    sync = sub.add_parser("sync", help="(maintainers) rewrite every exercise stub from its solution")
+    sync = sub.add_parser("sync", help="(maintainers) rewrite every exercise stub from its solution; "
+                                       "files that differ from their stub are left alone unless --force")
+    sync.add_argument("--force", action="store_true",
+                      help="also overwrite files that differ from their stub (each is kept as a backup first)")
     sync.set_defaults(handler=_sync)
     reset = sub.add_parser("reset", help="put the stub back; your version is kept as a backup")
     reset.add_argument("number")
@@ -33,11 +36,21 @@ def _list(args) -> int:
 
 
 def _sync(args) -> int:
-    """Rewrite the repository's stubs, never a learner's folder (AURORE_EXERCISES): their work stays."""
-    for exercise in exercises.all_exercises():
-        stub = paths.ROOT / "exercises" / exercise.filename
-        atomic.write_text(stub, exercises.stub_for(exercise))
-        print(f"wrote {stub}")
+    kept = []
+    for exercise, action, backup in exercises.sync(force=args.force):
+        if action == "kept":
+            kept.append(exercise)
+            print(f"kept {exercise.exercise_path} (it differs from its stub)")
+        elif action == "replaced":
+            print(f"wrote {exercise.exercise_path} (the previous version is kept as {backup})")
+        elif action == "written":
+            print(f"wrote {exercise.exercise_path}")
+    if kept:
+        numbers = ", ".join(str(exercise.number) for exercise in kept)
+        raise AuroreError(f"{len(kept)} exercise file(s) differ from the stub derived from their solution and "
+                          f"were left as they are, as they may hold someone's work (exercise {numbers}). Reset one "
+                          "with `python -m aurore exercises reset N`, or overwrite them all with "
+                          "`python -m aurore exercises sync --force` (each is kept as a backup first).")
     return 0
 
 

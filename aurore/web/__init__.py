@@ -6,6 +6,9 @@ blueprints:
   code-running endpoints, never served in public mode;
 - `writers`: the writers' generation page;
 - `api`: the JSON generation API (including OpenAI-compatible completions).
+
+`security` guards them all (Host check, access token, headers; see
+docs/security.md).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from flask import Flask
 
 from aurore import paths
+from aurore.web import api_params
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -25,21 +29,26 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(
         PUBLIC=False,          # writers' page + API + static only
-        ACCESS_TOKEN=None,     # when set, non-loopback clients must present it
+        ACCESS_TOKEN=None,     # when set, every client must present it (outside public mode)
+        BIND_HOST="127.0.0.1", # the interface the server listens on (the Host check depends on it)
+        ALLOWED_HOSTS=(),      # Host names accepted besides localhost / 127.0.0.1 / [::1]
         DATA_DIR=str(paths.data_dir()),
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=api_params.MAX_BODY_BYTES,
         CHECK_WORKER=True,     # checks fork from a warm worker (TensorFlow imported once)
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False  # French text stays readable in JSON answers
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    from aurore.web import api, writers
+    from aurore.web import api, rate_limit, security, writers
 
+    security.init_app(app)
     writers.init_app(app)
     api.init_app(app)
     if not app.config["PUBLIC"]:
         from aurore.web import workshop
 
         workshop.init_app(app)
+    else:
+        rate_limit.limit_in_flight(app)
     return app

@@ -8,9 +8,13 @@
 - `GET /v1/models`, `GET /health`, `GET /info`
 
 Every error is JSON: {"error": {"message", "type", "code", "field", "param", "allowed"}}
-(400 malformed, 413 too large, 422 invalid field, 429 busy or rate-limited with
-Retry-After, 503 no model). Generation goes through the shared `ModelPool`
-(aurore/web/generation_service.py): one model load, a bounded queue, batching.
+(400 malformed, 403 refused (token, Host), 413 too large, 415 not JSON, 422 invalid
+field, 429 busy or rate-limited with Retry-After, 503 no model). POST bodies must
+be sent as `Content-Type: application/json`: a cross-site page cannot send that
+without the browser asking first (CORS preflight), so it cannot use the API.
+In public mode, messages never show the server's folders. Generation goes
+through the shared `ModelPool` (aurore/web/generation_service.py): one model
+load, a bounded queue, batching.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from aurore.errors import AuroreError
-from aurore.web import api_params
+from aurore.web import api_params, security
 from aurore.web.api_params import BadRequest, InvalidField
 from aurore.web.generation_service import (GenerationFailed, ModelPool, NoModel, QueueFull, UnknownModel)
 from aurore.web.rate_limit import RateLimiter
@@ -61,6 +65,8 @@ class ApiError(Exception):
         return {"error": error}
 
     def response(self) -> Response:
+        if current_app.config.get("PUBLIC"):
+            self.message = security.hide_paths(self.message)
         response = jsonify(self.body())
         response.status_code = self.status
         response.headers.update(self.headers)
@@ -74,6 +80,7 @@ def is_api_path(path: str) -> bool:
 def http_error(error: HTTPException) -> Response:
     """JSON for 404, 405, 413… instead of Flask's HTML pages."""
     messages = {
+        403: security.refusal(error.description)["en"],
         404: f"No API endpoint at {request.path}. See GET /info.",
         405: f"{request.method} is not allowed on {request.path}.",
         413: f"The body is too large: at most {current_app.config.get('MAX_CONTENT_LENGTH')} bytes.",
@@ -134,6 +141,9 @@ def rate_limit() -> None:
 
 
 def read_body() -> dict:
+    if request.mimetype != "application/json":
+        raise ApiError(415, f"Send the body as JSON with the header `Content-Type: application/json` "
+                            f"(not {request.mimetype or 'none'}).", "invalid_request_error", "unsupported_media_type")
     try:
         return api_params.parse_body(request.get_data(cache=False))
     except BadRequest as error:
@@ -326,7 +336,8 @@ def info():
         try:
             max_context = pool().get(model).max_context
         except AuroreError as error:     # a broken model directory: say so, still answer
-            return jsonify(model=model, models=names, error=str(error)), 503
+            shown = security.hide_paths(str(error)) if config["PUBLIC"] else str(error)
+            return jsonify(model=model, models=names, error=shown), 503
     limit = limiter()
     return jsonify(
         model=model, models=names, max_context=max_context, public=bool(config["PUBLIC"]),

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+#: Largest request body the app reads (Flask's MAX_CONTENT_LENGTH; waitress refuses twice that at once).
+MAX_BODY_BYTES = 64 * 1024
 #: Largest prompt accepted, in UTF-8 bytes (the token limit is checked later, per model).
 MAX_PROMPT_BYTES = 8 * 1024
 #: Most new tokens one request may ask for.

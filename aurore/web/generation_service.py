@@ -385,7 +385,8 @@ class ModelPool:
         self.default = default
         self.service_options = service_options
         self._services: dict[str, GenerationService] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()         # guards the dicts only, never held while a model loads
+        self._loading: dict[str, threading.Lock] = {}
 
     def paths(self) -> dict:
         from aurore import modeldir
@@ -405,21 +406,33 @@ class ModelPool:
         return names[0] if names else None
 
     def get(self, name: str | None = None) -> GenerationService:
-        """The service of `name` (default model if None), loading it the first time."""
-        with self._lock:      # one load at a time: a model is big, and loading it twice is waste
+        """The service of `name` (default model if None), loading it the first time.
+
+        A load takes seconds: it holds only that model's own lock, so requests
+        to loaded models and /health go on meanwhile, and a second request for
+        the same model waits for the first load instead of loading it twice.
+        """
+        with self._lock:
             if name is not None and name in self._services:
                 return self._services[name]
-            paths = self.paths()
-            if name is None:
-                if not paths:
-                    raise NoModel()
-                name = self.default if self.default in paths else next(iter(paths))
+        paths = self.paths()
+        if name is None:
+            if not paths:
+                raise NoModel()
+            name = self.default if self.default in paths else next(iter(paths))
+        elif name not in paths:
+            raise UnknownModel(name, self.names())
+        with self._lock:
+            if name in self._services:
+                return self._services[name]
+            loading = self._loading.setdefault(name, threading.Lock())
+        with loading:
+            with self._lock:
                 if name in self._services:
                     return self._services[name]
-            elif name not in paths:
-                raise UnknownModel(name, self.names())
             service = GenerationService(self.factory(paths[name]), name=name, **self.service_options)
-            self._services[name] = service
+            with self._lock:
+                self._services[name] = service
             return service
 
     def preload(self, warm_up: bool = True) -> GenerationService | None:
@@ -435,8 +448,8 @@ class ModelPool:
         return service
 
     def loaded(self) -> dict[str, GenerationService]:
-        with self._lock:
-            return dict(self._services)
+        """The models loaded so far; lock-free (a copy of the dict), so /health answers during a load."""
+        return dict(self._services)
 
     def close(self) -> None:
         with self._lock:

@@ -8,6 +8,12 @@ record and events are kept under the data folder (`jobs/<id>/`), so a page
 reload reattaches to the running job and a finished job's outcome and log
 stay visible after a restart.
 
+A job's output is bounded: lines are read at most MAX_LINE_BYTES at a time
+(the rest of a longer line is skipped), and once its events reach
+MAX_EVENT_BYTES of JSON one last event says the output was cut (the job runs
+on; its progress and outcome are still recorded). Non-finite numbers (a
+diverging loss) become null: the browser's JSON parser refuses NaN.
+
 Which command a step runs comes from a registry (`default_steps()`), which
 the app config (`WORKSHOP_STEPS`) extends or overrides: tests add a short
 fake step there.
@@ -28,12 +34,34 @@ from pathlib import Path
 
 from aurore import atomic, exercises, paths
 from aurore.errors import AuroreError
+from aurore.progress import json_safe
 
 #: Events kept per job; past it, only non-progress events are kept.
 MAX_EVENTS = 20_000
+#: Characters kept of one output line; bytes read of it (the rest is skipped unread into memory).
 MAX_LINE = 10_000
+MAX_LINE_BYTES = 4 * MAX_LINE
+#: A job's events, in bytes of JSON (memory and events.jsonl); past it, the output is cut.
+MAX_EVENT_BYTES = 8 * 1024 * 1024
+#: Events per page of GET /jobs/<id> (default and most).
+PAGE_EVENTS = 1000
+MAX_PAGE_EVENTS = 5000
 CANCEL_GRACE_SECONDS = 5
 FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
+
+
+def bounded_lines(stream, limit: int):
+    """The lines of a binary stream, each cut to `limit` bytes: a line without end never fills memory."""
+    while True:
+        line = stream.readline(limit)
+        if not line:
+            return
+        if not line.endswith(b"\n"):
+            while True:          # skip the rest of this line, `limit` bytes at a time
+                rest = stream.readline(limit)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        yield line
 
 
 def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") -> dict[str, dict]:
@@ -67,11 +95,14 @@ class Job:
     returncode: int | None = None
     pid: int | None = None
     progress: dict | None = None
+    output_cut: bool = False
     events: list[dict] = field(default_factory=list, repr=False)
+    event_bytes: int = field(default=0, repr=False)
 
     def record(self) -> dict:
         data = asdict(self)
         data.pop("events")
+        data.pop("event_bytes")
         data["event_count"] = len(self.events)
         return data
 
@@ -128,13 +159,21 @@ class JobRunner:
         except (OSError, ValueError):
             return None
         record.pop("event_count", None)
-        job = Job(**{k: v for k, v in record.items() if k in Job.__dataclass_fields__})
+        job = Job(**{k: v for k, v in json_safe(record).items() if k in Job.__dataclass_fields__})
+        job.events = self._stored_events(job_id, -1)
+        return job
+
+    def _stored_events(self, job_id: str, after: int) -> list[dict]:
+        """Events with seq > after from events.jsonl (line i holds seq i; at most MAX_EVENT_BYTES)."""
+        found: list[dict] = []
         try:
             with (self._dir(job_id) / "events.jsonl").open(encoding="utf-8") as handle:
-                job.events = [json.loads(line) for line in handle if line.strip()]
+                for seq, line in enumerate(handle):
+                    if seq > after and line.strip():
+                        found.append(json_safe(json.loads(line)))
         except (OSError, ValueError):
             pass
-        return job
+        return found
 
     # -- queries -------------------------------------------------------------
     def get(self, job_id: str) -> Job | None:
@@ -156,6 +195,16 @@ class JobRunner:
                 if record["id"] in self._jobs:
                     record.update(self._jobs[record["id"]].record())
         return records[:limit]
+
+    def page(self, job_id: str, after: int = -1, limit: int = PAGE_EVENTS) -> tuple[Job, list[dict], bool] | None:
+        """A job and its events with seq > after, at most `limit`, and whether more follow."""
+        job = self.get(job_id)
+        if job is None:
+            return None
+        with self._lock:
+            start = max(after + 1, 0)
+            events = job.events[start:start + limit]
+            return job, events, start + limit < len(job.events)
 
     def current(self) -> Job | None:
         """The running job, else the latest one."""
@@ -180,10 +229,7 @@ class JobRunner:
                 if remaining <= 0:
                     return [], False
                 self._changed.wait(remaining)
-        job = self._load(job_id)
-        if job is None:
-            return [], True
-        return job.events[after + 1:], True
+        return self._stored_events(job_id, after), True
 
     # -- actions --------------------------------------------------------------
     def argv(self, step: str, variant: str) -> list[str]:
@@ -250,20 +296,33 @@ class JobRunner:
 
     # -- the follower thread ---------------------------------------------------
     def _add(self, job: Job, handle, event: dict) -> None:
+        event = json_safe(event)
         with self._changed:
             if event.get("event") == "progress":
                 job.progress = {k: event.get(k) for k in ("task", "done", "total", "unit", "metrics")}
                 if len(job.events) >= MAX_EVENTS:
                     return
+            if job.output_cut:
+                return
             event = {**event, "seq": len(job.events), "t": round(time.time() - job.started, 2)}
+            line = json.dumps(event, ensure_ascii=False, default=str)
+            size = len(line.encode("utf-8")) + 1
+            if job.event_bytes + size > MAX_EVENT_BYTES - 1024:      # room left for the notice
+                job.output_cut = True
+                event = {"event": "log", "seq": event["seq"], "t": event["t"],
+                         "message": f"… the output of this step passed {MAX_EVENT_BYTES / 2**20:.3g} MiB: the "
+                                    "rest is not shown (the step goes on; its outcome will be shown)."}
+                line = json.dumps(event, ensure_ascii=False)
+                size = len(line.encode("utf-8")) + 1
+            job.event_bytes += size
             job.events.append(event)
-            handle.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+            handle.write(line + "\n")
             handle.flush()
             self._changed.notify_all()
 
     def _follow(self, job: Job, process: subprocess.Popen) -> None:
         with (self._dir(job.id) / "events.jsonl").open("a", encoding="utf-8") as handle:
-            for raw in process.stdout:
+            for raw in bounded_lines(process.stdout, MAX_LINE_BYTES):
                 line = raw.decode("utf-8", "replace").rstrip("\n")[:MAX_LINE]
                 if not line.strip():
                     continue

@@ -1,12 +1,14 @@
-"""A per-client rate limit for public mode: one token bucket per remote address.
+"""Per-client limits for public mode: a rate (token bucket) and requests in flight.
 
-Why: a public server shares one model among everyone; a single client must
-not take every place in the queue. In-process and dependency-free: the app
-runs as one process (waitress threads), so a dict of buckets is enough.
+Why: a public server shares one model and a few dozen threads among
+everyone; a single client must not take every place in the queue, nor every
+thread with slow requests. In-process and dependency-free: the app runs as one
+process (waitress threads), so a dict per remote address is enough.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -57,3 +59,84 @@ class RateLimiter:
         self._last_sweep = now
         self._buckets = {key: (tokens, last) for key, (tokens, last) in self._buckets.items()
                          if now - last < full_after}
+
+
+class InFlightLimit:
+    """WSGI middleware: at most `limit` requests of one client address at a time, else 429.
+
+    A request counts until its answer is sent whole (a stream until it ends),
+    so one client reading slowly cannot hold every server thread.
+    """
+
+    def __init__(self, app, limit: int):
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        self.app, self.limit = app, limit
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        key = environ.get("REMOTE_ADDR") or "unknown"
+        with self._lock:
+            if self._counts.get(key, 0) >= self.limit:
+                refused = True
+            else:
+                self._counts[key] = self._counts.get(key, 0) + 1
+                refused = False
+        if refused:
+            body = json.dumps({"error": {
+                "message": f"Too many requests from your address at once (at most {self.limit}): "
+                           "wait for the others to finish.",
+                "type": "rate_limit_error", "code": "too_many_in_flight", "param": None, "field": None}}).encode()
+            start_response("429 Too Many Requests", [("Content-Type", "application/json"), ("Retry-After", "1"),
+                                                     ("Content-Length", str(len(body)))])
+            return [body]
+        try:
+            answer = self.app(environ, start_response)
+        except BaseException:
+            self._release(key)
+            raise
+        return _Releasing(answer, lambda: self._release(key))
+
+    def in_flight(self, key: str) -> int:
+        with self._lock:
+            return self._counts.get(key, 0)
+
+    def _release(self, key: str) -> None:
+        with self._lock:
+            left = self._counts.get(key, 0) - 1
+            if left > 0:
+                self._counts[key] = left
+            else:
+                self._counts.pop(key, None)
+
+
+class _Releasing:
+    """The app's answer, calling `release` once when the server closes it (sent, or the client left)."""
+
+    def __init__(self, answer, release):
+        self._answer, self._release, self._done = answer, release, False
+
+    def __iter__(self):
+        return iter(self._answer)
+
+    def close(self):
+        try:
+            close = getattr(self._answer, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if not self._done:
+                self._done = True
+                self._release()
+
+
+def limit_in_flight(app) -> None:
+    """Public mode: wrap the app so that each client address has at most MAX_IN_FLIGHT_PER_CLIENT requests.
+
+    Set by `python app.py --public` (`--max-in-flight`); off by default in
+    create_app, as the in-process test client never closes its answers.
+    """
+    limit = app.config.get("MAX_IN_FLIGHT_PER_CLIENT")
+    if limit:
+        app.wsgi_app = InFlightLimit(app.wsgi_app, int(limit))

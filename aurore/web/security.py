@@ -1,14 +1,23 @@
-"""Who may use the workshop's code-running endpoints, and CSRF protection.
+"""Who may use the app, CSRF protection, and the headers every answer carries.
 
-The workshop runs the learner's code, so its pages answer only to clients on
-this machine (loopback), unless the app was started with an access token
-(`ACCESS_TOKEN`, `python app.py --token …`): then another client presents it
-once as `?token=…` (as with Jupyter) and gets a cookie, or sends it in the
-`X-Aurore-Token` header.
+The workshop runs the learner's code, so the model is (see docs/security.md):
 
-State-changing requests (POST) must carry the session's CSRF token (header
-`X-CSRF-Token` or form field `csrf_token`) and, when the browser sends an
-Origin, come from this very site.
+- Host check (against DNS rebinding): when the server listens on loopback,
+  a request whose Host header is not localhost / 127.0.0.1 / [::1] (or a name
+  given with `--allowed-host`) is refused, as Jupyter does: a web page whose
+  name was rebound to 127.0.0.1 cannot read or change anything.
+- Without an access token, the app (workshop, writers' page, API) answers
+  only to loopback clients that address it by a loopback name.
+- With an access token (`ACCESS_TOKEN`, `python app.py --token …`), every
+  client presents it, loopback included: once as `?token=…` (as with
+  Jupyter), which sets a cookie, or in the `X-Aurore-Token` header, or as
+  `Authorization: Bearer …` (OpenAI clients).
+- `--public` serves only the writers' page, the API and static files, to
+  anyone, with per-client limits; `/health` is always open (Docker's check).
+
+State-changing requests of the workshop (POST) must carry the session's CSRF
+token (header `X-CSRF-Token` or form field `csrf_token`) and, when the browser
+sends an Origin, come from this very site.
 """
 
 from __future__ import annotations
@@ -19,14 +28,52 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from flask import abort, current_app, redirect, request, session
+from flask import Response, abort, current_app, redirect, request, session
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import HTTPException
 
-from aurore import atomic
+from aurore import atomic, paths
 
 TOKEN_COOKIE = "aurore_token"
 TOKEN_HEADER = "X-Aurore-Token"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+#: Endpoints open to everyone in every mode: static files, and /health for Docker's HEALTHCHECK.
+OPEN_ENDPOINTS = ("static", "api.health")
+
+#: What the browser may do with our pages: nothing from elsewhere, no framing, no inline script.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+#: Why a request was refused (the 403's description), in both languages.
+REFUSALS = {
+    "loopback": {"fr": "Cette page n'est accessible que depuis cet ordinateur. Pour y accéder d'ailleurs, "
+                       "démarrez l'application avec un jeton : `python app.py --token auto`.",
+                 "en": "This page answers only to this computer. To reach it from elsewhere, start the app "
+                       "with a token: `python app.py --token auto`."},
+    "token": {"fr": "Il faut le jeton d'accès : ouvrez l'adresse affichée au démarrage (…?token=…).",
+              "en": "The access token is needed: open the address printed at start-up (…?token=…), or "
+                    "send it in the X-Aurore-Token header (or as Authorization: Bearer …)."},
+    "host": {"fr": "Requête refusée : ce serveur ne répond pas sous ce nom. Ouvrez http://localhost:… ou "
+                   "http://127.0.0.1:…, ou démarrez l'application avec `--allowed-host NOM`.",
+             "en": "Request refused: this server does not answer under that name. Open http://localhost:… or "
+                   "http://127.0.0.1:…, or start the app with `--allowed-host NAME`."},
+    "csrf": {"fr": "Requête refusée (jeton de formulaire absent ou périmé) : rechargez la page.",
+             "en": "Request refused (form token missing or stale): reload the page."},
+    "origin": {"fr": "Requête refusée : elle vient d'un autre site.",
+               "en": "Request refused: it comes from another site."},
+}
+
+
+def refusal(reason: str | None) -> dict[str, str]:
+    return REFUSALS.get(reason or "", REFUSALS["loopback"])
 
 
 def ensure_secret_key(app, data_dir: str | Path) -> None:
@@ -60,30 +107,80 @@ def is_loopback(address: str | None) -> bool:
     return ip.is_loopback
 
 
+def host_name(host: str | None) -> str:
+    """The name of a Host header, without its port and brackets, lower case ('' if malformed)."""
+    try:
+        return (urlsplit("//" + (host or "")).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+
+
+def host_port(host: str | None) -> int | None:
+    try:
+        return urlsplit("//" + (host or "")).port
+    except ValueError:
+        return None
+
+
+def is_loopback_name(name: str) -> bool:
+    return name in LOOPBACK_NAMES or is_loopback(name)
+
+
+def host_allowed(host: str | None) -> bool:
+    """A loopback name or one of ALLOWED_HOSTS; any name when listening beyond loopback with none given."""
+    name = host_name(host)
+    allowed = [n.lower() for n in current_app.config.get("ALLOWED_HOSTS") or ()]
+    if is_loopback_name(name) or name in allowed:
+        return True
+    return not allowed and not is_loopback_name(str(current_app.config.get("BIND_HOST", "127.0.0.1")).lower())
+
+
 def _same(a: str | None, b: str) -> bool:
     return bool(a) and hmac.compare_digest(a.encode(), b.encode())
 
 
+def cookie_name(base: str) -> str:
+    """Cookies are shared by every port of a host: the name carries the port the browser used."""
+    port = host_port(request.host)
+    return f"{base}_{port}" if port else base
+
+
+def _given_token() -> str | None:
+    bearer = request.headers.get("Authorization", "")
+    if bearer[:7].lower() == "bearer ":
+        return bearer[7:].strip()
+    return request.headers.get(TOKEN_HEADER) or request.cookies.get(cookie_name(TOKEN_COOKIE))
+
+
 def check_access():
-    """before_request of the workshop: loopback, or the access token.
+    """The access token when there is one; otherwise a loopback client using a loopback name.
 
     Returns a redirect (token given in the URL: set the cookie and drop it
     from the address) or None; aborts with 403 otherwise.
     """
     token = current_app.config.get("ACCESS_TOKEN")
     if token:
-        given = request.args.get("token")
-        if _same(given, token):
+        if _same(request.args.get("token"), token):
             args = {k: v for k, v in request.args.items() if k != "token"}
             target = request.path + ("?" + urlencode(args) if args else "")
             response = redirect(target)
-            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
+            response.set_cookie(cookie_name(TOKEN_COOKIE), token, httponly=True, samesite="Strict")
             return response
-        if _same(request.cookies.get(TOKEN_COOKIE), token) or _same(request.headers.get(TOKEN_HEADER), token):
+        if _same(_given_token(), token):
             return None
-    if is_loopback(request.remote_addr):
+        abort(403, description="token")
+    if is_loopback(request.remote_addr) and is_loopback_name(host_name(request.host)):
         return None
-    abort(403, description="token" if token else "loopback")
+    abort(403, description="loopback")
+
+
+def guard():
+    """before_request of the whole app: the Host check, then (outside public mode) the access check."""
+    if not host_allowed(request.host):
+        abort(403, description="host")
+    if current_app.config["PUBLIC"] or request.endpoint in OPEN_ENDPOINTS:
+        return None
+    return check_access()
 
 
 def csrf_token() -> str:
@@ -99,7 +196,11 @@ def check_csrf():
         return None
     origin = request.headers.get("Origin")
     if origin and origin != "null":
-        if urlsplit(origin).netloc != request.host:
+        try:
+            netloc = urlsplit(origin).netloc
+        except ValueError:
+            netloc = ""
+        if netloc != request.host or not host_allowed(netloc):
             abort(403, description="origin")
     elif request.headers.get("Sec-Fetch-Site") == "cross-site":
         abort(403, description="origin")
@@ -108,3 +209,47 @@ def check_csrf():
     if not expected or not _same(given, expected):
         abort(403, description="csrf")
     return None
+
+
+def hide_paths(text: str) -> str:
+    """A message without the server's folders (public mode): `/srv/aurore/data/models/cpu` → `…/cpu`."""
+    config = current_app.config
+    folders = {str(Path(p)) for p in (config.get("GENERATION_MODELS_DIR"), config.get("DATA_DIR"), paths.ROOT,
+                                      Path.home()) if p}
+    folders |= {str(Path(p).resolve()) for p in folders}
+    for folder in sorted(folders, key=len, reverse=True):
+        if len(folder) > 1:
+            text = text.replace(folder, "…")
+    return text
+
+
+class PortSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, under a name that carries the port (two apps, two sessions)."""
+
+    def get_cookie_name(self, app) -> str:
+        return cookie_name(app.config["SESSION_COOKIE_NAME"])
+
+
+def add_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def refused(error):
+    """The app's 403 outside the blueprints that answer their own (the writers' page, static, unknown paths)."""
+    from aurore.web import api     # (api imports this module)
+
+    if error.code != 403:
+        return error
+    if api.is_api_path(request.path):
+        return api.http_error(error)
+    return Response(refusal(error.description)["en"] + "\n", 403, mimetype="text/plain")
+
+
+def init_app(app) -> None:
+    app.session_interface = PortSessionInterface()
+    app.before_request(guard)
+    app.after_request(add_headers)
+    # For HTTPException, not 403: handlers by code come before the blueprints' own (workshop, API).
+    app.register_error_handler(HTTPException, refused)

@@ -3,10 +3,11 @@
 Served by waitress, a production WSGI server, in every mode. By default the
 workshop listens on 127.0.0.1 only; `--public` serves the writers' page, the
 API and static files on every interface, without the workshop's code-running
-endpoints, and with a per-client rate limit on generation (`--rate-limit`).
-Generation options: `--queue` (requests admitted at once, more get 429),
-`--max-batch`, `--no-batching` (one request at a time: the load benchmark's
-baseline).
+endpoints, and with per-client limits (`--rate-limit`, requests in flight).
+Listening beyond loopback without `--public` needs an access token (one is
+made when none is given). Generation options: `--queue` (requests admitted
+at once, more get 429), `--max-batch`, `--no-batching` (one request at a time:
+the load benchmark's baseline), `--max-new-tokens`. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from __future__ import annotations
 import argparse
 import secrets
 
-from aurore.web import create_app
+from aurore.web import api_params, create_app
+from aurore.web.security import is_loopback_name
+
+#: Seconds a connection may stay silent (no byte either way) before it is closed: slow or idle clients.
+CHANNEL_TIMEOUT = 30
+#: How often waitress looks for such connections.
+CLEANUP_INTERVAL = 5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,8 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default=None, help="interface to listen on (127.0.0.1; 0.0.0.0 with --public)")
     parser.add_argument("--port", type=int, default=5000, help="port (5000)")
     parser.add_argument("--token", default=None,
-                        help="access token that clients other than this machine must present "
-                             "(use --token auto to generate one)")
+                        help="access token that every client must present (use --token auto to generate "
+                             "one; made automatically when listening beyond loopback without --public)")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="a Host name the server answers to besides localhost, 127.0.0.1 and [::1] "
+                             "(its public name behind a proxy; repeatable)")
     parser.add_argument("--public", action="store_true",
                         help="serve only the writers' page, the API and static files, on all interfaces")
     parser.add_argument("--threads", type=int, default=48,
@@ -36,26 +46,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate-limit", type=float, default=None, metavar="PER_MINUTE",
                         help="generation requests per minute per client address "
                              "(default: 30 with --public, none otherwise; 0: none)")
+    parser.add_argument("--max-in-flight", type=int, default=8, metavar="N",
+                        help="with --public: requests one client address may have running at once (8; 0: no limit)")
+    parser.add_argument("--max-new-tokens", type=int, default=api_params.MAX_NEW_TOKENS,
+                        help=f"most tokens one request may ask for ({api_params.MAX_NEW_TOKENS})")
     return parser
 
 
 def generation_config(args) -> dict:
     """App settings of the generation API from the command line."""
     config = {"GENERATION_QUEUE": args.queue, "GENERATION_MAX_BATCH": args.max_batch,
-              "GENERATION_BATCHING": not args.no_batching}
+              "GENERATION_BATCHING": not args.no_batching, "GENERATION_MAX_NEW_TOKENS": args.max_new_tokens}
+    if args.public:
+        config["MAX_IN_FLIGHT_PER_CLIENT"] = args.max_in_flight or None
     if args.rate_limit is not None:
         config["RATE_LIMIT_PER_MINUTE"] = args.rate_limit or None
     return config
 
 
-def waitress_options(threads: int) -> dict:
+def waitress_options(threads: int, *, body_bytes: int = api_params.MAX_BODY_BYTES, channel_timeout: int = CHANNEL_TIMEOUT,
+                     cleanup_interval: int = CLEANUP_INTERVAL) -> dict:
     """How waitress serves Aurore (shared with the tests' live servers).
 
     channel_request_lookahead keeps reading a connection while its request
     runs, so that a client who hangs up is noticed (the generation API frees
-    its place in the queue at once).
+    its place in the queue at once). A connection silent for channel_timeout
+    seconds is closed (a slow or stalled client holds no place for long; a
+    running request, a stream included, is never cut). Bodies: twice the
+    app's limit, so that a body a little too large still gets the API's JSON
+    413, and a huge one is refused at once, never spooled to disk.
     """
-    return {"threads": threads, "channel_timeout": 600, "ident": "aurore", "channel_request_lookahead": 1}
+    return {"threads": threads, "channel_timeout": channel_timeout, "cleanup_interval": cleanup_interval,
+            "ident": "aurore", "channel_request_lookahead": 1, "max_request_body_size": 2 * body_bytes,
+            "max_request_header_size": 64 * 1024}
 
 
 def preload(app) -> None:
@@ -72,10 +95,20 @@ def preload(app) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.max_new_tokens < 1:
+        parser.error(f"--max-new-tokens must be at least 1, not {args.max_new_tokens}.")
     host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
-    token = secrets.token_urlsafe(24) if args.token == "auto" else args.token
-    app = create_app({"PUBLIC": args.public, "ACCESS_TOKEN": token, **generation_config(args)})
+    beyond_loopback = not is_loopback_name(host.lower())
+    if args.public:
+        token = None       # nothing in public mode needs one: the workshop is not served
+    elif args.token == "auto" or (beyond_loopback and not args.token):
+        token = secrets.token_urlsafe(24)
+    else:
+        token = args.token
+    app = create_app({"PUBLIC": args.public, "ACCESS_TOKEN": token, "BIND_HOST": host,
+                      "ALLOWED_HOSTS": tuple(args.allowed_host), **generation_config(args)})
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{args.port}/" + ("generate" if args.public else "")
     if token:
@@ -85,5 +118,6 @@ def main(argv: list[str] | None = None) -> int:
     import waitress
 
     preload(app)
-    waitress.serve(app, host=host, port=args.port, _quiet=True, **waitress_options(args.threads))
+    waitress.serve(app, host=host, port=args.port, _quiet=True,
+                   **waitress_options(args.threads, body_bytes=app.config["MAX_CONTENT_LENGTH"]))
     return 0

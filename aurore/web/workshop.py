@@ -1,10 +1,11 @@
 """The learners' pages: home, exercises, checks, runs, environment.
 
-Every route here runs code or shows the learner's files, so the blueprint
-answers only to loopback clients or to holders of the access token, and its
-POSTs need the CSRF token (see `security`). The heavy lifting lives in small
-modules: `aurore.checks` (limited check subprocess), `jobs` (background step
-runs), `learner_progress` (progress on disk), `environment` (the setup page).
+Every route here runs code or shows the learner's files, so the app
+answers only to loopback clients or to holders of the access token, and
+these POSTs need the CSRF token (see `security`). The heavy lifting lives in
+small modules: `aurore.checks` (limited check subprocess), `jobs` (background
+step runs), `learner_progress` (progress on disk), `environment` (the setup
+page).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from werkzeug.exceptions import HTTPException
 from aurore import check_worker, checks, exercises
 from aurore.errors import AuroreError
 from aurore.web import course, environment, learner_progress, security
-from aurore.web.jobs import JobError, JobRunner, default_steps
+from aurore.web.jobs import MAX_PAGE_EVENTS, PAGE_EVENTS, JobError, JobRunner, default_steps
 from aurore.web.rendering import markdown_html
 
 bp = Blueprint("workshop", __name__)
@@ -64,9 +65,7 @@ _MARKER = re.compile(r"^\s*# (BEGIN SOLUTION|END SOLUTION|STUB: )")
 # -- request set-up ------------------------------------------------------------
 @bp.before_request
 def _guard():
-    response = security.check_access()
-    if response is not None:
-        return response
+    # Access (Host, token or loopback) is checked for the whole app by security.guard.
     security.check_csrf()
     wanted = request.args.get("lang")
     if wanted in exercises.LANGS:
@@ -84,18 +83,7 @@ def _wants_json() -> bool:
         or request.path.startswith("/jobs") or request.headers.get("X-Requested-With") == "fetch"
 
 
-_FORBIDDEN = {
-    "loopback": {"fr": "Cette page n'est accessible que depuis cet ordinateur. Pour y accéder d'ailleurs, "
-                       "démarrez l'application avec un jeton : `python app.py --token auto`.",
-                 "en": "This page answers only to this computer. To reach it from elsewhere, start the app "
-                       "with a token: `python app.py --token auto`."},
-    "token": {"fr": "Il faut le jeton d'accès : ouvrez l'adresse affichée au démarrage (…?token=…).",
-              "en": "The access token is needed: open the address printed at start-up (…?token=…)."},
-    "csrf": {"fr": "Requête refusée (jeton de formulaire absent ou périmé) : rechargez la page.",
-             "en": "Request refused (form token missing or stale): reload the page."},
-    "origin": {"fr": "Requête refusée : elle vient d'un autre site.",
-               "en": "Request refused: it comes from another site."},
-}
+_FORBIDDEN = security.REFUSALS
 
 
 def _error(status: int, message: dict[str, str]):
@@ -323,10 +311,15 @@ def job_current():
 
 @bp.get("/jobs/<job_id>")
 def job_record(job_id):
-    job = runner().get(job_id)
-    if job is None:
+    """The job's record and a page of its events: `?after=SEQ&limit=N`, then `next` while `more`."""
+    after = request.args.get("after", -1, type=int)
+    limit = min(max(request.args.get("limit", PAGE_EVENTS, type=int), 1), MAX_PAGE_EVENTS)
+    found = runner().page(job_id, after, limit)
+    if found is None:
         abort(404)
-    return jsonify(job=job.record(), events=job.events)
+    job, events, more = found
+    return jsonify(job=job.record(), events=events, more=more,
+                   next=events[-1]["seq"] if events else after)
 
 
 @bp.post("/jobs/<job_id>/cancel")

@@ -41,8 +41,9 @@ import json, sys
 import aurore
 import waitress
 from aurore.web import create_app
+from aurore.web.server import waitress_options
 app = create_app(json.loads(sys.argv[1]))
-server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8, channel_timeout=600)
+server = waitress.create_server(app, host="127.0.0.1", port=0, **waitress_options(8))
 print(json.dumps({"port": server.effective_port}), flush=True)
 server.run()
 """

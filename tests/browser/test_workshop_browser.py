@@ -120,6 +120,36 @@ def test_a_run_streams_its_progress_reattaches_and_can_be_cancelled(live_server,
     expect(page.locator("#history")).to_contain_text("cancelled")
 
 
+DIVERGING_TRAINING = textwrap.dedent('''\
+    """A training whose loss turns NaN (too high a learning rate): Python writes bare NaN."""
+    import json, sys
+    def emit(**event):
+        print(json.dumps(event), flush=True)
+    emit(event="progress", task="Training", done=1, total=4, unit="step", metrics={"loss": 6.1})
+    emit(event="metrics", step=2, loss=5.9, val_loss=6.0, message="step 2: loss 5.9000, validation loss 6.0000")
+    emit(event="progress", task="Training", done=3, total=4, unit="step", metrics={"loss": float("nan")})
+    emit(event="metrics", step=4, loss=float("nan"), val_loss=float("inf"))
+    emit(event="log", message="Training finished (diverged).")
+''')
+
+
+def test_a_diverging_run_keeps_the_page_alive(live_server, page, tmp_path):
+    """NaN losses reach the page as null: it goes on showing the log and the outcome, without an error."""
+    script = tmp_path / "diverging.py"
+    script.write_text(DIVERGING_TRAINING, encoding="utf-8")
+    server = live_server({"WORKSHOP_STEPS": {"diverge": {"title": {"fr": "Divergence", "en": "Divergence"},
+                                                         "argv": [sys.executable, str(script)]}}})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server.url + "/run?step=diverge")
+    page.click("#run-button")
+    expect(page.locator("#job")).to_have_attribute("data-status", "succeeded", timeout=30_000)
+    expect(page.locator("#job-log")).to_contain_text("Training finished (diverged).")
+    expect(page.locator("#job-log")).to_contain_text("loss=null")
+    expect(page.locator("#loss-figure")).to_be_visible()
+    assert not errors, errors
+
+
 def test_the_environment_page_says_what_is_missing(live_server, page):
     server = live_server({"ENV_GPU_PROBE": False})
     page.goto(server.url + "/environment?lang=en")

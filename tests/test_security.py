@@ -1,0 +1,457 @@
+"""Security and reliability of the server (issue 10), mostly against a real waitress server on 127.0.0.1.
+
+DNS rebinding (foreign Host), the access token on loopback and on the API,
+Content-Type, waitress limits (body size, slow clients, requests in flight),
+bounded job output and its pages, non-finite numbers, model loading beside
+/health, learners' backups, and the headers of every answer.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import socket
+import sys
+import threading
+import time
+
+import pytest
+import waitress
+
+from aurore import exercises
+from aurore.errors import AuroreError
+from aurore.web import create_app, jobs, server
+from aurore.web.server import waitress_options
+from tests.fake_generator import FakeGenerator, fake_factory, fake_params, make_fake_model_dirs
+from tests.test_api import error_of, make_app  # noqa: F401  (fixture)
+from tests.test_web_workshop import SOLUTION, csrf, wait_finished, workshop_env  # noqa: F401  (fixture)
+
+FOREIGN = "rebound.attacker.example"
+
+
+@pytest.fixture
+def serve():
+    """Serve an app with waitress on a free 127.0.0.1 port, as `python app.py` does; returns the port."""
+    servers = []
+
+    def start(app, **options):
+        live = waitress.create_server(app, host="127.0.0.1", port=0, **waitress_options(8, **options))
+        threading.Thread(target=live.run, daemon=True).start()
+        servers.append(live)
+        return live.effective_port
+
+    yield start
+    for live in servers:
+        live.close()
+
+
+def fetch(port, method, path, body=None, headers=None, host=None, timeout=10):
+    """One request with an explicit Host header; returns (status, headers, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Host": host or f"127.0.0.1:{port}", **(headers or {})}
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+        headers.setdefault("Content-Type", "application/json")
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, response.headers, data
+
+
+def strict_json(data):
+    """JSON as a browser reads it: NaN and Infinity are errors."""
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(data, parse_constant=refuse)
+
+
+GENERATE = {"prompt": "Il était", "max_new_tokens": 2}
+
+
+def fake_model(workshop_env) -> dict:
+    """Config giving a workshop app one fake model."""
+    make_fake_model_dirs(workshop_env["data"] / "models", ("cpu",))
+    return {"GENERATION_FACTORY": fake_factory(FakeGenerator()), "GENERATION_PARAMS_FACTORY": fake_params}
+
+
+# --- 1. DNS rebinding and the token on loopback ------------------------------------------------
+
+def test_a_rebound_name_reaches_nothing(workshop_env, serve):
+    """A page whose name was rebound to 127.0.0.1 sends its own name as Host: everything is refused."""
+    port = serve(workshop_env["make_app"](**fake_model(workshop_env)))
+    before = workshop_env["learner"].read_text()
+    for host in (f"{FOREIGN}:{port}", FOREIGN, f"localhost.{FOREIGN}:{port}", f"127.0.0.1.{FOREIGN}"):
+        for method, path in (("GET", "/"), ("GET", "/exercises/1/source"), ("GET", "/jobs/current"),
+                             ("POST", "/exercises/1/reset"), ("GET", "/generate")):
+            status, _, body = fetch(port, method, path, host=host)
+            assert status == 403, (host, path, body)
+        status, headers, body = fetch(port, "POST", "/api/generate", GENERATE, host=host)
+        assert status == 403 and headers["Content-Type"] == "application/json"
+        assert "--allowed-host" in strict_json(body)["error"]["message"]
+    assert workshop_env["learner"].read_text() == before
+    # The loopback names are the workshop's own.
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "localhost"):
+        status, _, body = fetch(port, "GET", "/exercises/1/source", host=host)
+        assert status == 200 and "add" in strict_json(body)["html"], host
+
+
+def test_an_allowed_public_name_is_answered_with_the_token(workshop_env, serve):
+    app = workshop_env["make_app"](ACCESS_TOKEN="s3cret", ALLOWED_HOSTS=("aurore.example",))
+    port = serve(app)
+    assert fetch(port, "GET", "/exercises/1/source", host="aurore.example")[0] == 403        # no token
+    token = {"X-Aurore-Token": "s3cret"}
+    assert fetch(port, "GET", "/exercises/1/source", headers=token, host="aurore.example")[0] == 200
+    assert fetch(port, "GET", "/exercises/1/source", headers=token, host=FOREIGN)[0] == 403
+
+
+@pytest.mark.parametrize("bind, foreign_answered", [("127.0.0.1", False), ("localhost", False), ("::1", False),
+                                                     ("0.0.0.0", True), ("192.168.1.10", True)])
+def test_the_host_check_follows_the_interface(make_app, bind, foreign_answered):
+    """Beyond loopback every client needs the token, so any name is answered unless --allowed-host narrows it."""
+    token = {"X-Aurore-Token": "t"}
+    client = make_app(BIND_HOST=bind, ACCESS_TOKEN="t").test_client()
+    assert (client.get("/info", headers={"Host": FOREIGN, **token}).status_code == 200) is foreign_answered
+    assert client.get("/info", headers={"Host": "127.0.0.1:5000", **token}).status_code == 200
+    narrowed = make_app(BIND_HOST=bind, ACCESS_TOKEN="t", ALLOWED_HOSTS=("aurore.example",)).test_client()
+    assert narrowed.get("/info", headers={"Host": FOREIGN, **token}).status_code == 403
+    assert narrowed.get("/info", headers={"Host": "aurore.example:8443", **token}).status_code == 200
+
+
+def test_with_a_token_loopback_clients_present_it_too(workshop_env, serve):
+    port = serve(workshop_env["make_app"](ACCESS_TOKEN="s3cret", **fake_model(workshop_env)))
+    status, _, body = fetch(port, "GET", "/exercises/1/source")
+    assert status == 403 and b"token" in body
+    status, headers, body = fetch(port, "POST", "/api/generate", GENERATE)
+    assert status == 403 and "X-Aurore-Token" in strict_json(body)["error"]["message"]
+    assert fetch(port, "GET", "/generate")[0] == 403
+    assert fetch(port, "GET", "/health")[0] == 200                      # Docker's HEALTHCHECK
+    assert fetch(port, "GET", "/static/js/writers.js")[0] == 200
+    # The token: in the URL once (then a cookie), in a header, or as a bearer (OpenAI clients).
+    status, headers, _ = fetch(port, "GET", "/exercises/1?token=s3cret")
+    assert status == 302 and f"aurore_token_{port}=s3cret" in headers["Set-Cookie"]
+    assert fetch(port, "GET", "/exercises/1/source", headers={"Cookie": f"aurore_token_{port}=s3cret"})[0] == 200
+    assert fetch(port, "GET", "/exercises/1/source", headers={"X-Aurore-Token": "s3cret"})[0] == 200
+    assert fetch(port, "POST", "/api/generate", GENERATE, headers={"Authorization": "Bearer s3cret"})[0] == 200
+    assert fetch(port, "POST", "/api/generate", GENERATE, headers={"Authorization": "Bearer wrong"})[0] == 403
+
+
+# --- 2. the API outside --public ------------------------------------------------------------------
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", None])
+def test_the_api_takes_only_json_bodies(make_app, serve, content_type):
+    """A cross-site page can POST text/plain without asking (no CORS preflight): such bodies are refused."""
+    port = serve(make_app())
+    headers = {"Content-Type": content_type} if content_type else {}
+    status, answer, body = fetch(port, "POST", "/api/generate", json.dumps(GENERATE), headers=headers)
+    assert status == 415 and answer["Content-Type"] == "application/json"
+    assert "Content-Type: application/json" in strict_json(body)["error"]["message"]
+    assert fetch(port, "POST", "/v1/completions", json.dumps({"prompt": "a"}), headers=headers)[0] == 415
+    ok = fetch(port, "POST", "/api/generate", json.dumps(GENERATE),
+               headers={"Content-Type": "application/json; charset=utf-8"})
+    assert ok[0] == 200
+
+
+def command_line(monkeypatch, *argv):
+    """server.main without serving: the app it makes and waitress's options."""
+    calls = {}
+    monkeypatch.setattr(waitress, "serve", lambda app, **options: calls.update(app=app, **options))
+    monkeypatch.setattr(server, "preload", lambda app: None)
+    server.main(list(argv))
+    return calls
+
+
+def test_listening_beyond_loopback_needs_a_token_for_everything(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    calls = command_line(monkeypatch, "--host", "0.0.0.0", "--port", "8124")
+    app = calls["app"]
+    token = app.config["ACCESS_TOKEN"]
+    assert token and f"?token={token}" in capsys.readouterr().out
+    client = app.test_client()
+    remote = {"REMOTE_ADDR": "172.17.0.1"}                    # Docker's bridge: the host's browser
+    assert client.post("/api/generate", json=GENERATE, environ_base=remote).status_code == 403
+    assert client.get("/info", environ_base=remote).status_code == 403
+    assert client.get("/info", environ_base=remote, headers={"X-Aurore-Token": token}).status_code == 200
+    assert client.get("/health", environ_base=remote).status_code == 200
+    # --public serves no workshop: no token, anyone may use the API.
+    public = command_line(monkeypatch, "--public")["app"]
+    assert public.config["ACCESS_TOKEN"] is None
+    assert public.test_client().get("/info", environ_base=remote).status_code == 200
+    # On loopback, no token unless asked for.
+    assert command_line(monkeypatch)["app"].config["ACCESS_TOKEN"] is None
+
+
+# --- 3. waitress limits ---------------------------------------------------------------------------
+
+def test_waitress_limits_are_the_app_s(monkeypatch, tmp_path):
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    calls = command_line(monkeypatch, "--max-new-tokens", "50")
+    app = calls["app"]
+    assert calls["max_request_body_size"] <= 2 * app.config["MAX_CONTENT_LENGTH"]
+    assert calls["channel_timeout"] <= 60 and calls["cleanup_interval"] <= 10
+    assert app.config["GENERATION_MAX_NEW_TOKENS"] == 50
+    assert app.test_client().get("/info").get_json()["limits"]["max_new_tokens"]["max"] == 50
+    with pytest.raises(SystemExit):
+        command_line(monkeypatch, "--max-new-tokens", "0")
+
+
+def test_a_huge_body_is_refused_before_it_is_sent_and_a_large_one_gets_json(make_app, serve):
+    port = serve(make_app())
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(f"POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {50 * 2**20}\r\n\r\n".encode())
+    answer = sock.recv(4096)                         # without sending a byte of the 50 MiB
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 413")
+    status, headers, body = fetch(port, "POST", "/api/generate",
+                                  json.dumps({"prompt": "a" * (80 * 1024)}), {"Content-Type": "application/json"})
+    assert status == 413 and strict_json(body)["error"]["message"]
+
+
+def test_a_slow_client_is_disconnected_and_others_are_served(make_app, serve):
+    port = serve(make_app(), channel_timeout=1, cleanup_interval=1)
+    slow = socket.create_connection(("127.0.0.1", port), timeout=10)
+    slow.sendall(f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())    # …and never ends
+    assert fetch(port, "GET", "/health")[0] == 200
+    started = time.monotonic()
+    assert slow.recv(1024) == b""                     # closed by the server
+    assert time.monotonic() - started < 8
+    slow.close()
+
+
+def test_public_mode_caps_each_client_s_requests_in_flight(make_app, serve):
+    generator = FakeGenerator(step_delay=0.05)
+    app = make_app(generator, PUBLIC=True, RATE_LIMIT_PER_MINUTE=None, MAX_IN_FLIGHT_PER_CLIENT=2)
+    port = serve(app)
+    streams = []
+    for _ in range(2):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("POST", "/api/generate/stream", body=json.dumps({"prompt": "a", "max_new_tokens": 500}),
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert response.status == 200 and response.readline().startswith(b"event: start")
+        streams.append((connection, response))
+    status, headers, body = fetch(port, "POST", "/api/generate", GENERATE)
+    assert status == 429 and strict_json(body)["error"]["code"] == "too_many_in_flight" and headers["Retry-After"]
+    for connection, response in streams:            # the clients hang up
+        response.close()
+        connection.close()
+    deadline = time.monotonic() + 10
+    while fetch(port, "GET", "/health")[0] != 200 or app.wsgi_app.in_flight("127.0.0.1"):
+        assert time.monotonic() < deadline, "the places of the clients who left were not freed"
+        time.sleep(0.05)
+    assert fetch(port, "POST", "/api/generate", GENERATE)[0] == 200
+
+
+def test_public_mode_from_the_command_line_caps_requests_in_flight(monkeypatch, tmp_path):
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    assert command_line(monkeypatch, "--public")["app"].wsgi_app.limit == 8
+    assert command_line(monkeypatch, "--public", "--max-in-flight", "3")["app"].wsgi_app.limit == 3
+
+
+# --- 4. and 5. job output: bounded, paginated, finite ---------------------------------------------
+
+NOISY_STEP = r'''
+import sys
+out = sys.stdout.buffer
+out.write(b"x" * 3_000_000)                      # a line that never ends (3 MB)
+out.write(b"\n")
+out.write(b'{"event": "metrics", "step": 1, "loss": NaN, "val_loss": Infinity, "lr": -Infinity}\n')
+out.write(b'{"event": "progress", "task": "t", "done": 1, "total": 2, "unit": "step", "metrics": {"loss": NaN}}\n')
+for i in range(3000):
+    out.write(b"line %d of a chatty step\n" % i)
+out.flush()
+'''
+
+
+def test_a_job_s_output_is_bounded_finite_and_paginated(workshop_env, monkeypatch):
+    monkeypatch.setattr(jobs, "MAX_EVENT_BYTES", 40_000)
+    script = workshop_env["tmp"] / "noisy.py"
+    script.write_text(NOISY_STEP)
+    app = workshop_env["make_app"](WORKSHOP_STEPS={"noisy": {"title": {"fr": "Bavard", "en": "Chatty"},
+                                                             "argv": ["{python}", str(script)]}})
+    client = app.test_client()
+    job = client.post("/jobs", json={"step": "noisy", "variant": "solution"}, headers=csrf(client)).get_json()
+    record = wait_finished(client, job["id"])
+    assert record["status"] == "succeeded" and record["output_cut"] is True
+    stored = workshop_env["data"] / "jobs" / job["id"] / "events.jsonl"
+    assert stored.stat().st_size <= 40_000
+    events = [strict_json(line) for line in stored.read_text().splitlines()]
+    assert events[0]["message"] == "x" * jobs.MAX_LINE                        # the long line, cut
+    metrics = events[1]
+    assert metrics["loss"] is None and metrics["val_loss"] is None and metrics["lr"] is None
+    assert events[2]["metrics"]["loss"] is None
+    assert "MiB" in events[-1]["message"] and len(events) < 3000
+
+    # Pages of GET /jobs/<id>, as the browser reads them (NaN would make JSON.parse throw).
+    seen, after = [], -1
+    while True:
+        answer = client.get(f"/jobs/{job['id']}?after={after}&limit=100")
+        page = strict_json(answer.get_data())
+        assert len(page["events"]) <= 100
+        seen += page["events"]
+        after = page["next"]
+        if not page["more"]:
+            break
+    assert seen == events and page["job"]["progress"]["metrics"]["loss"] is None
+    assert len(client.get(f"/jobs/{job['id']}").get_json()["events"]) == min(len(events), jobs.PAGE_EVENTS)
+    stream = client.get(f"/jobs/{job['id']}/events").get_data(as_text=True)
+    for line in stream.splitlines():
+        if line.startswith("data: "):
+            strict_json(line[6:])
+
+
+def test_bounded_lines_cut_long_lines_without_reading_them_whole():
+    class Stream(io.BytesIO):
+        biggest = 0
+
+        def readline(self, size=-1):
+            assert size > 0, "an unbounded readline"
+            line = super().readline(size)
+            Stream.biggest = max(Stream.biggest, len(line))
+            return line
+
+    stream = Stream(b"short\n" + b"y" * 100_000 + b"\nafter\nno end")
+    assert list(jobs.bounded_lines(stream, 1000)) == [b"short\n", b"y" * 1000, b"after\n", b"no end"]
+    assert Stream.biggest <= 1000
+
+
+def test_a_diverging_training_keeps_the_run_page_readable(tmp_path):
+    """A learning rate of 1e9 makes the loss NaN: every event and answer stays strict JSON, with null."""
+    from aurore import modeldir, tokenization
+    from tiny_sand import TRAIN, make_dataset
+
+    make_dataset(tmp_path / "dataset", repeat=3)
+    modeldir.save_tokenizer(tokenization.byte_level_bpe(TRAIN, 400), tmp_path / "tokenizer")
+    argv = ["{python}", "-m", "aurore", "train", "--preset", "tiny", "--data", str(tmp_path / "dataset"),
+            "--tokenizer", str(tmp_path / "tokenizer"), "--model", str(tmp_path / "model"), "--max-steps", "6",
+            "--set", "eval_interval=3", "--set", "learning_rate=1e9", "--set", "warmup_steps=0"]
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True,
+                      "WORKSHOP_STEPS": {"diverge": {"title": {"fr": "D", "en": "D"}, "argv": argv}}})
+    client = app.test_client()
+    job = client.post("/jobs", json={"step": "diverge", "variant": "solution"}, headers=csrf(client)).get_json()
+    record = wait_finished(client, job["id"], seconds=240)
+    page = strict_json(client.get(f"/jobs/{job['id']}").get_data())
+    assert record["status"] == "succeeded", page["events"][-5:]
+    metrics = [event for event in page["events"] if event["event"] == "metrics"]
+    assert metrics and metrics[-1]["loss"] is None and metrics[-1]["val_loss"] is None
+    for line in client.get(f"/jobs/{job['id']}/events").get_data(as_text=True).splitlines():
+        if line.startswith("data: "):
+            strict_json(line[6:])
+    for line in (tmp_path / "model" / "metrics.jsonl").read_text().splitlines():
+        assert strict_json(line)["val_loss"] is None
+
+
+# --- 6. a model loading does not block the server ---------------------------------------------------
+
+def test_health_and_loaded_models_answer_while_a_model_loads(make_app, serve, tmp_path):
+    gate = threading.Event()
+    generator = FakeGenerator()
+
+    def slow_factory(path):
+        if path.name == "gpu":
+            assert gate.wait(20), "never released"
+        return generator
+
+    app = make_app(models=("cpu", "gpu"), GENERATION_FACTORY=slow_factory)
+    port = serve(app)
+    assert fetch(port, "POST", "/api/generate", {**GENERATE, "model": "cpu"})[0] == 200
+    loading = threading.Thread(target=fetch, args=(port, "POST", "/api/generate", {**GENERATE, "model": "gpu"}),
+                               kwargs={"timeout": 30})
+    loading.start()
+    try:
+        time.sleep(0.3)                                     # the gpu model is loading now
+        started = time.monotonic()
+        status, _, body = fetch(port, "GET", "/health", timeout=5)
+        assert status == 200 and strict_json(body)["models_loaded"] == ["cpu"]
+        assert fetch(port, "POST", "/api/generate", {**GENERATE, "model": "cpu"}, timeout=5)[0] == 200
+        assert time.monotonic() - started < 3
+    finally:
+        gate.set()
+        loading.join(30)
+    assert strict_json(fetch(port, "GET", "/health")[2])["models_loaded"] == ["cpu", "gpu"]
+
+
+# --- 7. learners' work is never lost -------------------------------------------------------------
+
+def test_two_resets_in_one_second_keep_both_versions(workshop_env, monkeypatch):
+    monkeypatch.setattr(exercises.time, "strftime", lambda *args: "20260101-120000")
+    learner = workshop_env["learner"]
+    names = []
+    for attempt in ("# first attempt\n", "# second attempt\n", "# third attempt\n"):
+        learner.write_text(attempt)
+        names.append(exercises.reset_to_stub(1))
+    assert len(set(names)) == 3
+    assert [(learner.parent / name).read_text() for name in names] == [
+        "# first attempt\n", "# second attempt\n", "# third attempt\n"]
+
+
+def test_sync_leaves_a_learner_s_file_alone_unless_forced(workshop_env, capsys):
+    from aurore import cli
+
+    learner = workshop_env["learner"]
+    learner.write_text("# my work\n")
+    assert cli.main(["exercises", "sync"]) == 2
+    assert learner.read_text() == "# my work\n"
+    assert "--force" in capsys.readouterr().err
+    assert cli.main(["exercises", "sync", "--force"]) == 0
+    assert learner.read_text() == exercises.derive_stub(SOLUTION)
+    backups = list(learner.parent.glob("01_fake.*.bak.py"))
+    assert [backup.read_text() for backup in backups] == ["# my work\n"]
+    learner.unlink()                                       # a missing file is simply written
+    assert cli.main(["exercises", "sync"]) == 0 and learner.read_text() == exercises.derive_stub(SOLUTION)
+    assert cli.main(["exercises", "sync"]) == 0 and len(list(learner.parent.glob("*.bak.py"))) == 1
+
+
+# --- 10. headers, cookies, paths ----------------------------------------------------------------------
+
+def test_every_answer_carries_the_security_headers(workshop_env, serve):
+    port = serve(workshop_env["make_app"]())
+    for path in ("/", "/exercises/1", "/generate", "/info", "/static/js/writers.js", "/nowhere"):
+        _, headers, _ = fetch(port, "GET", path)
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        assert "default-src 'self'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+    _, headers, _ = fetch(port, "GET", "/", host=FOREIGN)
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_pages_need_no_inline_script_or_style(workshop_env):
+    """The CSP forbids inline scripts, styles and handlers: the pages must not use any."""
+    import re
+
+    client = workshop_env["make_app"]().test_client()
+    for path in ("/", "/exercises", "/exercises/1", "/run", "/environment", "/generate"):
+        page = client.get(path).get_data(as_text=True)
+        for tag in re.findall(r"<script\b[^>]*>", page):
+            assert "src=" in tag or 'type="application/json"' in tag, (path, tag)
+        assert not re.search(r"<[^>]+\s(style|on[a-z]+)\s*=", page), path
+        assert "<style" not in page, path
+
+
+def test_cookie_names_carry_the_port(workshop_env, serve):
+    port = serve(workshop_env["make_app"]())
+    _, headers, _ = fetch(port, "GET", "/", host=f"localhost:{port}")
+    assert headers["Set-Cookie"].startswith(f"session_{port}=")
+    other = serve(workshop_env["make_app"]())
+    _, headers, _ = fetch(other, "GET", "/", host=f"localhost:{other}")
+    assert headers["Set-Cookie"].startswith(f"session_{other}=")
+
+
+def test_public_errors_show_no_server_folder(make_app, tmp_path):
+    def broken(path):
+        raise AuroreError(f"The model in {path} cannot be loaded (tokenizer.json is damaged).")
+
+    public = make_app(PUBLIC=True, GENERATION_FACTORY=broken).test_client()
+    for answer in (public.post("/api/generate", json=GENERATE), public.get("/info")):
+        text = answer.get_data(as_text=True)
+        assert answer.status_code == 503 and str(tmp_path) not in text and "damaged" in text
+    workshop = make_app(GENERATION_FACTORY=broken).test_client()
+    assert str(tmp_path) in workshop.post("/api/generate", json=GENERATE).get_data(as_text=True)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
