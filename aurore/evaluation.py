@@ -6,17 +6,26 @@ once. Bits per character divide the total negative log-likelihood, in bits,
 by the number of characters (each sentence plus one for its separator, as a
 newline in a text file), so tokenizers of any vocabulary compare fairly, and
 with a compressor such as xz.
+
+The report (`evaluate`) also says what a fresh model would score (ln V per
+token: even odds over the V tokens of the vocabulary) and what xz scores on
+the test book (`aurore.baselines`). `save_report` keeps it in the model
+folder (`evaluation.json`), where the run page and the writers' page read
+it; `read_report` returns it only while it still describes the weights there.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 
-from aurore import dataset as saved_dataset, modeldir, packing, progress
+from aurore import atomic, baselines, dataset as saved_dataset, modeldir, packing, progress
 from aurore.errors import AuroreError
+
+REPORT_FILE = "evaluation.json"
 
 
 def summarise(nll_nats: float, tokens: int, characters: int) -> dict:
@@ -84,9 +93,31 @@ def evaluate(model_dir, dataset_dir, splits=("test", "validation"), batch_size: 
     """The report `python -m aurore evaluate` prints."""
     loaded = modeldir.load(model_dir)
     data = saved_dataset.load(dataset_dir)
-    report = {"model": str(Path(model_dir)), "step": loaded.settings.get("step")}
+    vocab_size = int(loaded.backbone.vocabulary_size)
+    report = {"model": str(Path(model_dir)), "step": loaded.settings.get("step"), "vocab_size": vocab_size,
+              "fresh_loss": math.log(vocab_size)}
     for split in splits:
         if split not in data:
             raise AuroreError(f"The dataset has no {split!r} split. Prepare it again with `python -m aurore prepare`.")
         report[split] = evaluate_texts(loaded, data[split]["text"], batch_size)
+    if "test" in splits:
+        report["baseline"] = baselines.xz_baseline(dataset_dir, "test")
     return report
+
+
+def save_report(model_dir, report: dict) -> None:
+    """Keep the report beside the weights it measured, with their modification time."""
+    weights = Path(model_dir) / modeldir.WEIGHTS_FILE
+    atomic.write_text(Path(model_dir) / REPORT_FILE,
+                      json.dumps({**report, "weights_mtime_ns": weights.stat().st_mtime_ns}, indent=1))
+
+
+def read_report(model_dir) -> dict | None:
+    """The saved report, or None if there is none or the weights changed since (a newer training)."""
+    model_dir = Path(model_dir)
+    try:
+        report = json.loads((model_dir / REPORT_FILE).read_text(encoding="utf-8"))
+        current = (model_dir / modeldir.WEIGHTS_FILE).stat().st_mtime_ns
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) and report.get("weights_mtime_ns") == current else None

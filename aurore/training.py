@@ -80,8 +80,12 @@ def _fit_schedule_to_time(optimizer, planned_steps: int):
 
 def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: dict, *,
           init: str | None = None, restart: bool = False, max_minutes: float | None = None,
-          strategy: str | None = None, seed: int = 1234) -> dict:
-    """Train (or resume, or fine-tune) and leave a complete model directory. Returns a summary."""
+          strategy: str | None = None, seed: int = 1234, samples: bool = True) -> dict:
+    """Train (or resume, or fine-tune) and leave a complete model directory. Returns a summary.
+
+    `samples`: at every evaluation the model writes a few words from a fixed
+    prompt and seed (`sample` events, the run page's timeline).
+    """
     import keras
 
     model_dir = Path(model_dir)
@@ -164,22 +168,32 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
 
     if horizon is not None and state.get("horizon"):
         horizon.assign(float(state["horizon"]))
-    from aurore.callbacks import TrainingMonitor
+    from aurore.callbacks import SampleWriter, TrainingMonitor
 
     monitor = TrainingMonitor(state, settings["max_steps"], tokens_per_step, settings.get("patience", 0),
                               save_best, save_checkpoint,
                               deadline=time.monotonic() + 60 * limit if limit else None,
                               checkpoint_seconds=settings.get("checkpoint_seconds", 120), horizon=horizon)
+    callbacks = [monitor]
+    if samples and (strategy != "multiworker" or distribute.is_chief()):
+        callbacks.append(SampleWriter(lambda: _sampler(model_dir, model.backbone, tokenizer, settings)))
     interval = settings["eval_interval"]
     epochs = state["epoch"] + math.ceil(max(settings["max_steps"] - state["step"], 1) / interval) + 1
     model.fit(train_data, steps_per_epoch=interval, epochs=epochs, initial_epoch=state["epoch"],
-              validation_data=val_data, callbacks=[monitor], verbose=0, shuffle=False)
+              validation_data=val_data, callbacks=callbacks, verbose=0, shuffle=False)
     if not saved_steps and not (resuming and modeldir.is_model_dir(model_dir)):  # no evaluation finished
         save_best({"step": monitor.step(), "val_loss": None, "tokens": monitor.step() * tokens_per_step})
     reason = monitor.stop_reason or "done"
     progress.log(f"Training stopped ({reason}) at step {monitor.step()}; best validation loss "
                  f"{state.get('best_val_loss')} at step {state.get('best_step')}. Model in {model_dir}.")
     return _summary(model_dir, state, reason, started)
+
+
+def _sampler(model_dir, backbone, tokenizer, settings: dict):
+    """A generator on the weights being trained (the reference's sampling rules, no XLA compile)."""
+    from aurore.generation import Generator
+
+    return Generator(modeldir.LoadedModel(Path(model_dir), backbone, tokenizer, dict(settings)), "solution", xla=False)
 
 
 def _summary(model_dir, state: dict, reason: str, started: float) -> dict:

@@ -260,7 +260,9 @@ def run_page():
     lang = _lang()
     steps = runner().steps
     wanted = request.args.get("step")
-    return render_template("workshop/run.html", lang=lang, steps=steps,
+    option_steps = {name: [step for step, spec in steps.items() if name in (spec.get("options") or {})]
+                    for name in ("preset", "max_minutes", "restart")}
+    return render_template("workshop/run.html", lang=lang, steps=steps, option_steps=option_steps,
                            selected=wanted if wanted in steps else next(iter(steps)),
                            history=runner().history(10))
 
@@ -284,7 +286,8 @@ def environment_gpu():
 @bp.post("/jobs")
 def job_start():
     data = request.get_json(silent=True) or request.form
-    job = runner().start(str(data.get("step", "")), str(data.get("variant", "solution")))
+    options = data.get("options") if isinstance(data, dict) else None
+    job = runner().start(str(data.get("step", "")), str(data.get("variant", "solution")), options)
     return jsonify(job.record()), 201
 
 
