@@ -102,12 +102,13 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
         state = checkpoint.read_state(model_dir)
         if state.get("finished"):
             progress.log(f"Training in {model_dir} already finished (step {state['step']}). "
-                         "Use --restart to train again from scratch.")
+                         "Use --restart to train again from scratch (on the run page: tick Start over).")
             return _summary(model_dir, state, "already finished", started)
         if state["settings"].get("preset") != settings.get("preset"):
             raise AuroreError(f"{model_dir} holds an unfinished training with the preset "
                               f"{state['settings'].get('preset')!r}, not {settings.get('preset')!r}. "
-                              "Resume it with that preset, pick another --model, or start afresh with --restart.")
+                              "Resume it with that preset, pick another --model, or start afresh with --restart "
+                              "(on the run page: tick Start over).")
         settings = dict(state["settings"], **{k: settings[k] for k in ("max_steps",) if k in settings})
 
     init_backbone = None

@@ -45,7 +45,7 @@ def test_both_models_write_from_the_same_prompt_and_seed(app_with_two_models):
     reference_column = page.split('data-role="reference"')[1].split("</article>")[0]
     assert "tiny-mine" in mine_column and "pas encore évalué" in mine_column
     assert "3.250" in reference_column
-    assert "2.50 bits par caractère" in page and "xz -9 on the test split" in page   # the baseline and its source
+    assert "2.50 bits par caractère" in page and "xz -9" in page        # the baseline, and how it was made
 
     body = {"prompt": "La nuit était douce", "seed": 7, "max_new_tokens": 20, "mine": "tiny-mine",
             "reference": "tiny", "sampler": "solution"}
