@@ -1,4 +1,4 @@
-"""`python -m aurore train`: train GPT-2 on the prepared books (resumes if interrupted)."""
+"""`python -m aurore train`: train GPT-2 on the prepared books (resumes if interrupted), then evaluate it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 
 from aurore import distribute, evaluation, exercises, model, paths, progress, training
 from aurore.commands import add_variant_option
+from aurore.errors import AuroreError
 
 
 def register(subparsers) -> None:
@@ -60,7 +61,11 @@ def _evaluate(model_dir, dataset_dir) -> None:
     """Measure the trained model (an `evaluation` event for the run page, evaluation.json for the writers' page)."""
     report = evaluation.read_report(model_dir)
     if report is None:
-        report = evaluation.evaluate(model_dir, dataset_dir)
+        try:
+            report = evaluation.evaluate(model_dir, dataset_dir)
+        except AuroreError as error:   # the model is trained and saved all the same
+            progress.log(f"The trained model could not be evaluated: {error}")
+            return
         evaluation.save_report(model_dir, report)
     test, validation = report["test"], report["validation"]
     progress.event("evaluation", report=report,
