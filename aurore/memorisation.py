@@ -65,7 +65,7 @@ class MemorisationIndex:
         word_list = words(text)
         hashes = span_hashes(word_list)
         found = self.contains(hashes)
-        copied = [i for i in np.flatnonzero(found)]
+        copied = np.flatnonzero(found).tolist()
         shown, last = [], -SPAN_WORDS
         for i in copied:                      # non-overlapping examples, in reading order
             if len(shown) >= examples:

@@ -46,6 +46,8 @@ def test_both_models_write_from_the_same_prompt_and_seed(app_with_two_models):
     assert "tiny-mine" in mine_column and "pas encore évalué" in mine_column
     assert "3.250" in reference_column
     assert "2.50 bits par caractère" in page and "xz -9" in page        # the baseline, and how it was made
+    english = client.get("/generate?lang=en").get_data(as_text=True)
+    assert "My model against the reference" in english and "2.50 bits per character" in english
 
     body = {"prompt": "La nuit était douce", "seed": 7, "max_new_tokens": 20, "mine": "tiny-mine",
             "reference": "tiny", "sampler": "solution"}
@@ -73,7 +75,8 @@ def test_bad_comparison_requests_are_explained(app_with_two_models):
     client = app.test_client()
     headers = csrf(client)
     body = {"prompt": "La nuit", "mine": "tiny-mine", "reference": "tiny"}
-    assert client.post("/generate/compare", json=body).status_code == 403                    # no CSRF token
+    refused = client.post("/generate/compare", json=body)                                  # no CSRF token
+    assert refused.status_code == 403 and "rechargez la page" in refused.get_json()["error"]["message"]
     for change, field in (({"mine": "../etc"}, "mine"), ({"reference": None}, "reference"),
                           ({"sampler": "mine"}, "sampler"), ({"temperature": 0}, "temperature"),
                           ({"prompt": "  "}, "prompt")):

@@ -361,6 +361,8 @@ def test_step_options_are_checked_and_become_arguments(workshop_env):
     headers = csrf(client)
     page = client.get("/run?step=echo").get_data(as_text=True)
     assert 'id="run-preset"' in page and 'id="run-minutes"' in page and 'id="run-restart"' in page
+    assert 'id="run-minutes" value="5"' in page and "Recommencer à zéro" in page and "surapprend" in page
+    assert "Start over" in client.get("/run?step=echo&lang=en").get_data(as_text=True)
 
     started = client.post("/jobs", json={"step": "echo", "variant": "exercise",
                                          "options": {"preset": "tiny", "max_minutes": 1, "restart": True}},

@@ -18,27 +18,19 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, session
 
 from aurore import baselines, evaluation, exercises, memorisation, paths
 from aurore.errors import AuroreError
-from aurore.web import api_params, security
+from aurore.web import api_params, workshop
 from aurore.web.api_params import BadRequest, InvalidField
 from aurore.web.generation_service import NoModel, UnknownModel
 
 bp = Blueprint("comparison", __name__)
+bp.before_request(workshop.guard)      # who may run the learner's code: the workshop's rule
 
 #: Fields of a comparison request besides the native API's sampling fields.
 OWN_FIELDS = ("mine", "reference", "sampler")
-
-
-@bp.before_request
-def _guard():
-    response = security.check_access()
-    if response is not None:
-        return response
-    security.check_csrf()
-    return None
 
 
 def _pool():
@@ -71,6 +63,14 @@ def context() -> dict:
 
 def _refuse(message: str, field: str | None = None, status: int = 422):
     return jsonify(error={"message": message, "field": field}), status
+
+
+@bp.errorhandler(403)
+def _forbidden(error):
+    """The workshop's explanation (loopback only, token, stale form token), in the page's JSON shape."""
+    reasons = workshop.FORBIDDEN
+    lang = session.get("lang", "fr") if current_app.secret_key else "fr"
+    return _refuse(reasons.get(error.description, reasons["loopback"])[lang], status=403)
 
 
 def memorisation_of(text: str) -> dict | None:

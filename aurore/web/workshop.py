@@ -57,7 +57,7 @@ _MARKER = re.compile(r"^\s*# (BEGIN SOLUTION|END SOLUTION|STUB: )")
 
 # -- request set-up ------------------------------------------------------------
 @bp.before_request
-def _guard():
+def guard():
     response = security.check_access()
     if response is not None:
         return response
@@ -78,7 +78,7 @@ def _wants_json() -> bool:
         or request.path.startswith("/jobs") or request.headers.get("X-Requested-With") == "fetch"
 
 
-_FORBIDDEN = {
+FORBIDDEN = {
     "loopback": {"fr": "Cette page n'est accessible que depuis cet ordinateur. Pour y accéder d'ailleurs, "
                        "démarrez l'application avec un jeton : `python app.py --token auto`.",
                  "en": "This page answers only to this computer. To reach it from elsewhere, start the app "
@@ -109,7 +109,7 @@ def _aurore_error(error):
 @bp.errorhandler(HTTPException)
 def _http_error(error):
     if error.code == 403:
-        return _error(403, _FORBIDDEN.get(error.description, _FORBIDDEN["loopback"]))
+        return _error(403, FORBIDDEN.get(error.description, FORBIDDEN["loopback"]))
     return _error(error.code or 500, {"fr": f"Erreur {error.code} : {error.name}.",
                                       "en": f"Error {error.code}: {error.name}."})
 
