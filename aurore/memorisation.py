@@ -46,8 +46,9 @@ def span_hashes(word_list: list[str], size: int = SPAN_WORDS) -> np.ndarray:
 class MemorisationIndex:
     """The sorted, distinct span hashes of some books; `check(text)` says how much of a text they contain."""
 
-    def __init__(self, hashes: np.ndarray):
-        self.hashes = np.unique(np.asarray(hashes, dtype=np.uint64))
+    def __init__(self, hashes: np.ndarray, already_sorted: bool = False):
+        hashes = np.asarray(hashes, dtype=np.uint64)
+        self.hashes = hashes if already_sorted else np.unique(hashes)
 
     @classmethod
     def from_texts(cls, books: list[str]) -> "MemorisationIndex":
@@ -100,7 +101,7 @@ def index_for(dataset_dir=None) -> MemorisationIndex:
             return _cache[key]
         path = folder / INDEX_FILE
         try:
-            index = MemorisationIndex(np.load(path, allow_pickle=False))
+            index = MemorisationIndex(np.load(path, allow_pickle=False), already_sorted=True)
         except (OSError, ValueError):
             index = MemorisationIndex.from_texts(_training_books(folder))
             try:
