@@ -105,19 +105,29 @@ def evaluate(model_dir, dataset_dir, splits=("test", "validation"), batch_size: 
     return report
 
 
+#: What training writes into a model's settings each time it saves better weights: the report's stamp.
+_TRAINED = ("step", "val_loss", "tokens")
+
+
+def _stamp(model_dir) -> dict:
+    settings = modeldir.read_config(model_dir).get("settings", {})
+    return {key: settings.get(key) for key in _TRAINED}
+
+
 def save_report(model_dir, report: dict) -> None:
-    """Keep the report beside the weights it measured, with their modification time."""
-    weights = Path(model_dir) / modeldir.WEIGHTS_FILE
-    atomic.write_text(Path(model_dir) / REPORT_FILE,
-                      json.dumps({**report, "weights_mtime_ns": weights.stat().st_mtime_ns}, indent=1))
+    """Keep the report beside the weights it measured, stamped with what training says of them.
+
+    The stamp (step, validation loss, tokens) travels with the folder (a copy,
+    a bundle), unlike a file date; a newer training changes it.
+    """
+    atomic.write_text(Path(model_dir) / REPORT_FILE, json.dumps({**report, "trained": _stamp(model_dir)}, indent=1))
 
 
 def read_report(model_dir) -> dict | None:
     """The saved report, or None if there is none or the weights changed since (a newer training)."""
-    model_dir = Path(model_dir)
     try:
-        report = json.loads((model_dir / REPORT_FILE).read_text(encoding="utf-8"))
-        current = (model_dir / modeldir.WEIGHTS_FILE).stat().st_mtime_ns
-    except (OSError, ValueError):
+        report = json.loads((Path(model_dir) / REPORT_FILE).read_text(encoding="utf-8"))
+        current = _stamp(model_dir)
+    except (OSError, ValueError, AuroreError):
         return None
-    return report if isinstance(report, dict) and report.get("weights_mtime_ns") == current else None
+    return report if isinstance(report, dict) and report.get("trained") == current else None

@@ -76,7 +76,8 @@ def test_missing_model_or_data_are_clear_errors(tmp_path, uniform_model):
 
 
 def test_the_report_knows_a_fresh_model_and_xz_and_is_kept_until_the_weights_change(uniform_model):
-    import os
+    import json
+    import shutil
 
     root, tokenizer = uniform_model
     if not (root / "dataset").exists():
@@ -90,7 +91,10 @@ def test_the_report_knows_a_fresh_model_and_xz_and_is_kept_until_the_weights_cha
     assert evaluation.read_report(root / "model") is None
     evaluation.save_report(root / "model", report)
     assert evaluation.read_report(root / "model")["test"] == report["test"]
-    weights = root / "model" / modeldir.WEIGHTS_FILE
-    later = weights.stat().st_mtime_ns + 2_000_000_000
-    os.utime(weights, ns=(later, later))                   # a newer training: the report no longer holds
-    assert evaluation.read_report(root / "model") is None
+    copied = root / "copy"
+    shutil.copytree(root / "model", copied)                 # a copy (or a bundle) keeps its report…
+    assert evaluation.read_report(copied)["test"] == report["test"]
+    config = json.loads((copied / modeldir.CONFIG_FILE).read_text())
+    config["settings"].update(step=40, val_loss=3.2)        # …until a newer training saves better weights
+    (copied / modeldir.CONFIG_FILE).write_text(json.dumps(config))
+    assert evaluation.read_report(copied) is None

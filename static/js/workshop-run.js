@@ -93,6 +93,9 @@
     return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "—";
   }
 
+  // A barely trained model writes stray control bytes: show them as "�", not as invisible characters.
+  const visible = (value) => String(value || "").replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "\ufffd");
+
   function addSample(event) {
     samples.hidden = false;
     samplesAbout.textContent = t(`« ${event.prompt} », graine ${event.seed}, à chaque évaluation :`,
@@ -100,7 +103,7 @@
     const item = el("li", "sample");
     item.dataset.step = event.step;
     item.append(el("span", "sample-step", t(`pas ${event.step}`, `step ${event.step}`)), " ",
-                el("span", "sample-prompt", event.prompt), el("span", "sample-text", event.text));
+                el("span", "sample-prompt", event.prompt), el("span", "sample-text", visible(event.text)));
     samplesList.append(item);
   }
 
