@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
 import aurore
-from aurore import modeldir, paths, progress
+from aurore import evaluation, memorisation, modeldir, paths, progress
 from aurore.errors import AuroreError
 
 MANIFEST = "manifest.json"
@@ -39,7 +39,7 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 FORMAT = 1
 CHUNK = 1 << 20
 BOOK_NAME = re.compile(r"^\d+\.txt$")
-MODEL_FILES = (modeldir.CONFIG_FILE, modeldir.WEIGHTS_FILE, "metrics.jsonl")
+MODEL_FILES = (modeldir.CONFIG_FILE, modeldir.WEIGHTS_FILE, "metrics.jsonl", evaluation.REPORT_FILE)
 #: Already-compressed or binary formats gain nothing from deflate.
 STORED_SUFFIXES = (".h5", ".arrow", ".keras", ".npz", ".zip", ".gz")
 
@@ -91,7 +91,8 @@ def _files_of(section: Section) -> Iterator[tuple[str, Path]]:
             yield from _tree(model / modeldir.TOKENIZER_DIR, f"models/{model.name}/{modeldir.TOKENIZER_DIR}")
     elif section.name == "dataset":
         if (root / "dataset_dict.json").is_file():
-            yield from _tree(root, "dataset")
+            # The memorisation index is derived data: rebuilt in seconds, and 9 MB that zip cannot shrink.
+            yield from (item for item in _tree(root, "dataset") if item[1].name != memorisation.INDEX_FILE)
     else:
         yield from _tree(root, section.name)
 

@@ -158,3 +158,44 @@ class TrainingMonitor(keras.callbacks.Callback):
         self._started = time.monotonic()
         self.save_checkpoint(self.state)
         self._last_checkpoint = time.monotonic()
+
+
+#: What the model is asked to write at every evaluation: the same beginning and seed each time,
+#: so that the timeline shows the model learning, not the luck of the draw.
+SAMPLE_PROMPT = "La nuit était"
+SAMPLE_SEED = 1
+SAMPLE_TOKENS = 40
+
+
+class SampleWriter(keras.callbacks.Callback):
+    """At every evaluation, the model writes from a fixed prompt and seed (a `sample` event).
+
+    It samples with the reference's exercise-4 rules on the weights being
+    trained (no copy, no saving). A failure to sample is reported once and
+    never stops the training.
+    """
+
+    def __init__(self, make_generator: Callable[[], object], prompt: str = SAMPLE_PROMPT,
+                 seed: int = SAMPLE_SEED, max_new_tokens: int = SAMPLE_TOKENS):
+        super().__init__()
+        self.make_generator, self.prompt, self.seed, self.max_new_tokens = make_generator, prompt, seed, max_new_tokens
+        self._generator = None
+        self._broken = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._broken:
+            return
+        from aurore.generation import SamplingParams
+
+        try:
+            if self._generator is None:
+                self._generator = self.make_generator()
+            params = SamplingParams(max_new_tokens=self.max_new_tokens, seed=self.seed)
+            text = self._generator.generate(self.prompt, params).text
+        except Exception as error:  # a sample is a bonus: training goes on without it
+            self._broken = True
+            progress.log(f"No samples during this training: {error}")
+            return
+        step = int(self.model.optimizer.iterations.numpy())
+        progress.event("sample", step=step, prompt=self.prompt, seed=self.seed, text=text,
+                       message=f"step {step}: « {self.prompt}{text} »")

@@ -11,18 +11,29 @@ such as xz.
 The figures themselves, and the two baselines (a unigram model and xz given
 the training books), are computed by exercise 5's functions: the reference
 solution by default, the learner's with `rules=exercises.step_module("evaluate", "exercise")`.
+
+The report (`evaluate`) also says what a fresh model would score (ln V per
+token: even odds over the V tokens of the vocabulary) and what xz scores on
+the test book (`aurore.baselines`, computed once per dataset). `save_report`
+keeps it in the model folder (`evaluation.json`), where the run page and the
+writers' page read it; `read_report` returns it only while it still describes
+the weights there.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
-from aurore import dataset as saved_dataset, exercises, modeldir, packing, progress
+from aurore import atomic, dataset as saved_dataset, exercises, modeldir, packing, progress
+from aurore.baselines import xz_baseline
 from aurore.errors import AuroreError
+
+REPORT_FILE = "evaluation.json"
 
 
 def _rules(rules: ModuleType | None) -> ModuleType:
@@ -166,9 +177,41 @@ def evaluate(model_dir, dataset_dir, splits=("test", "validation"), batch_size: 
     for split in (*splits, *(("train", "test") if with_baselines else ())):
         if split not in data:
             raise AuroreError(f"The dataset has no {split!r} split. Prepare it again with `python -m aurore prepare`.")
-    report = {"model": str(Path(model_dir)), "step": loaded.settings.get("step")}
+    vocab_size = int(loaded.backbone.vocabulary_size)
+    report = {"model": str(Path(model_dir)), "step": loaded.settings.get("step"), "vocab_size": vocab_size,
+              "fresh_loss": math.log(vocab_size)}
     for split in splits:
         report[split] = evaluate_texts(loaded, data[split]["text"], batch_size, rules)
+    if "test" in splits:
+        report["baseline"] = xz_baseline(dataset_dir, "test")
     if with_baselines:
         report["baselines"] = baselines(loaded.tokenizer, data["train"]["text"], data["test"]["text"], rules)
     return report
+
+
+#: What training writes into a model's settings each time it saves better weights: the report's stamp.
+_TRAINED = ("step", "val_loss", "tokens")
+
+
+def _stamp(model_dir) -> dict:
+    settings = modeldir.read_config(model_dir).get("settings", {})
+    return {key: settings.get(key) for key in _TRAINED}
+
+
+def save_report(model_dir, report: dict) -> None:
+    """Keep the report beside the weights it measured, stamped with what training says of them.
+
+    The stamp (step, validation loss, tokens) travels with the folder (a copy,
+    a bundle), unlike a file date; a newer training changes it.
+    """
+    atomic.write_text(Path(model_dir) / REPORT_FILE, json.dumps({**report, "trained": _stamp(model_dir)}, indent=1))
+
+
+def read_report(model_dir) -> dict | None:
+    """The saved report, or None if there is none or the weights changed since (a newer training)."""
+    try:
+        report = json.loads((Path(model_dir) / REPORT_FILE).read_text(encoding="utf-8"))
+        current = _stamp(model_dir)
+    except (OSError, ValueError, AuroreError):
+        return None
+    return report if isinstance(report, dict) and report.get("trained") == current else None

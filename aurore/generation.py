@@ -64,6 +64,7 @@ Where things live (one source of truth each):
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
@@ -281,6 +282,15 @@ class Generator:
     @property
     def name(self) -> str:
         return self.model.name
+
+    def with_rules(self, variant: str) -> "Generator":
+        """The same loaded model and compiled engine, choosing tokens with another exercise-4 module.
+
+        The module is imported afresh, so an edited exercise file is seen.
+        """
+        twin = copy.copy(self)
+        twin.variant, twin.rules = variant, exercises.step_module("generate", variant)
+        return twin
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(clean_text(text), add_special_tokens=False)["input_ids"])

@@ -36,8 +36,17 @@ def models_dir() -> Path:
     return data_dir() / "models"
 
 
+#: A model trained with the learner's own code sits beside the reference: models/cpu-mine next to models/cpu.
+MINE_SUFFIX = "-mine"
+
+
+def model_dir(preset: str = "cpu", variant: str = "solution") -> Path:
+    """The folder of the model a preset trains: the reference's (`--use solution`) or the learner's."""
+    return models_dir() / (preset + (MINE_SUFFIX if variant == "exercise" else ""))
+
+
 def default_model_dir() -> Path:
-    return models_dir() / "cpu"
+    return model_dir()
 
 
 def nltk_dir() -> Path:

@@ -82,6 +82,10 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
           strategy: str | None = None, **options) -> dict:
     """Train (or resume, or fine-tune) and leave a complete model directory. Returns a summary.
 
+    `samples` (an option, on by default): at every evaluation the model writes
+    a few words from a fixed prompt and seed (`sample` events, the run page's
+    timeline).
+
     One training per model directory at a time (a lock); a save cut short by
     a crash is recovered first, so the run resumes from its last checkpoint.
     """
@@ -97,7 +101,7 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
 
 def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, settings: dict, *,
            init: str | None = None, restart: bool = False, max_minutes: float | None = None,
-           strategy: str | None = None, seed: int = 1234) -> dict:
+           strategy: str | None = None, seed: int = 1234, samples: bool = True) -> dict:
     import keras
 
     started = time.monotonic()
@@ -109,12 +113,13 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
         state = checkpoint.read_state(model_dir)
         if state.get("finished"):
             progress.log(f"Training in {model_dir} already finished (step {state['step']}). "
-                         "Use --restart to train again from scratch.")
+                         "Use --restart to train again from scratch (on the run page: tick Start over).")
             return _summary(model_dir, state, "already finished", started)
         if state["settings"].get("preset") != settings.get("preset"):
             raise AuroreError(f"{model_dir} holds an unfinished training with the preset "
                               f"{state['settings'].get('preset')!r}, not {settings.get('preset')!r}. "
-                              "Resume it with that preset, pick another --model, or start afresh with --restart.")
+                              "Resume it with that preset, pick another --model, or start afresh with --restart "
+                              "(on the run page: tick Start over).")
         settings = dict(state["settings"], **{k: settings[k] for k in ("max_steps",) if k in settings})
 
     init_backbone = None
@@ -175,22 +180,32 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
 
     if horizon is not None and state.get("horizon"):
         horizon.assign(float(state["horizon"]))
-    from aurore.callbacks import TrainingMonitor
+    from aurore.callbacks import SampleWriter, TrainingMonitor
 
     monitor = TrainingMonitor(state, settings["max_steps"], tokens_per_step, settings.get("patience", 0),
                               save_best, save_checkpoint,
                               deadline=time.monotonic() + 60 * limit if limit else None,
                               checkpoint_seconds=settings.get("checkpoint_seconds", 120), horizon=horizon)
+    callbacks = [monitor]
+    if samples and (strategy != "multiworker" or distribute.is_chief()):
+        callbacks.append(SampleWriter(lambda: _sampler(model_dir, model.backbone, tokenizer, settings)))
     interval = settings["eval_interval"]
     epochs = state["epoch"] + math.ceil(max(settings["max_steps"] - state["step"], 1) / interval) + 1
     model.fit(train_data, steps_per_epoch=interval, epochs=epochs, initial_epoch=state["epoch"],
-              validation_data=val_data, callbacks=[monitor], verbose=0, shuffle=False)
+              validation_data=val_data, callbacks=callbacks, verbose=0, shuffle=False)
     if not saved_steps and not (resuming and modeldir.is_model_dir(model_dir)):  # no evaluation finished
         save_best({"step": monitor.step(), "val_loss": None, "tokens": monitor.step() * tokens_per_step})
     reason = monitor.stop_reason or "done"
     progress.log(f"Training stopped ({reason}) at step {monitor.step()}; best validation loss "
                  f"{state.get('best_val_loss')} at step {state.get('best_step')}. Model in {model_dir}.")
     return _summary(model_dir, state, reason, started)
+
+
+def _sampler(model_dir, backbone, tokenizer, settings: dict):
+    """A generator on the weights being trained (the reference's sampling rules, no XLA compile)."""
+    from aurore.generation import Generator
+
+    return Generator(modeldir.LoadedModel(Path(model_dir), backbone, tokenizer, dict(settings)), "solution", xla=False)
 
 
 def _summary(model_dir, state: dict, reason: str, started: float) -> dict:

@@ -31,6 +31,7 @@ def _fill(data: Path) -> None:
     _write(data / "dataset/dataset_dict.json", '{"splits": ["train", "validation", "test"]}')
     _write(data / "dataset/train/data-00000-of-00001.arrow", os.urandom(3000))
     _write(data / "dataset/stats.json", '{"sentences": 3}')
+    _write(data / "dataset/shingles-8.npy", os.urandom(800))      # the memorisation index: derived data
     _write(data / "tokenizer/tokenizer.json", '{"model": {"type": "BPE"}}')
     _write(data / "tokenizer/tokenizer_config.json", "{}")
     _write(data / "nltk_data/punkt-french-abc.json", "{}")
@@ -39,6 +40,7 @@ def _fill(data: Path) -> None:
         _write(model / "aurore.json", json.dumps({"format": 1, "name": name}))
         _write(model / "model.weights.h5", os.urandom(5000))
         _write(model / "metrics.jsonl", '{"step": 100, "val_loss": 4.2}\n')
+        _write(model / "evaluation.json", '{"test": {"bits_per_character": 1.9}}')
         _write(model / "tokenizer/tokenizer.json", '{"model": {"type": "BPE"}}')
         _write(model / "checkpoint/optimizer.h5", os.urandom(2000))
     _write(data / "models/broken/aurore.json", "{}")  # incomplete: no weights
@@ -80,11 +82,13 @@ def test_round_trip_installs_every_file_and_nothing_else(source, kit, room):
     got = _snapshot(room)
     for name in ("cache/books/13380.txt", "cache/books/34204.txt", "dataset/train/data-00000-of-00001.arrow",
                  "dataset/stats.json", "tokenizer/tokenizer.json", "nltk_data/punkt-french-abc.json",
-                 "models/cpu/model.weights.h5", "models/gpu/metrics.jsonl", "models/cpu/tokenizer/tokenizer.json"):
+                 "models/cpu/model.weights.h5", "models/gpu/metrics.jsonl", "models/cpu/tokenizer/tokenizer.json",
+                 "models/cpu/evaluation.json"):
         assert got[name] == expected[name], name
     assert "tokenizer/tokenizer_config.json" in got
     assert not any("checkpoint" in name for name in got), "training checkpoints stay out of the kit"
     assert not any(".part" in name for name in got), "half-downloaded files stay out of the kit"
+    assert "dataset/shingles-8.npy" not in got, "the memorisation index is rebuilt, not carried"
     assert "models/broken/aurore.json" not in got, "incomplete models stay out of the kit"
     assert got["cache/books/99999.txt"] == "un livre déjà là".encode(), "books the kit lacks are kept"
     assert "models/cpu" in installed and "books/13380.txt" in installed

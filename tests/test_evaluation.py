@@ -139,3 +139,28 @@ def test_missing_model_or_data_are_clear_errors(tmp_path, uniform_model):
                              "--data", str(root / "dataset")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "python -m aurore train" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_report_knows_a_fresh_model_and_xz_and_is_kept_until_the_weights_change(uniform_model):
+    import json
+    import shutil
+
+    root, tokenizer = uniform_model
+    if not (root / "dataset").exists():
+        make_dataset(root / "dataset")
+    report = evaluation.evaluate(root / "model", root / "dataset")
+    assert report["vocab_size"] == len(tokenizer)
+    assert report["fresh_loss"] == pytest.approx(math.log(len(tokenizer)))
+    assert report["test"]["loss_per_token"] == pytest.approx(report["fresh_loss"], rel=1e-4)   # uniform = fresh
+    assert 0 < report["baseline"]["xz_bits_per_character"] < 8 and "xz" in report["baseline"]["source"]
+
+    assert evaluation.read_report(root / "model") is None
+    evaluation.save_report(root / "model", report)
+    assert evaluation.read_report(root / "model")["test"] == report["test"]
+    copied = root / "copy"
+    shutil.copytree(root / "model", copied)                 # a copy (or a bundle) keeps its report…
+    assert evaluation.read_report(copied)["test"] == report["test"]
+    config = json.loads((copied / modeldir.CONFIG_FILE).read_text())
+    config["settings"].update(step=40, val_loss=3.2)        # …until a newer training saves better weights
+    (copied / modeldir.CONFIG_FILE).write_text(json.dumps(config))
+    assert evaluation.read_report(copied) is None

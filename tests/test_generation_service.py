@@ -249,3 +249,30 @@ def test_the_pool_says_when_there_is_no_model_or_an_unknown_one(tmp_path):
     assert unknown.value.available == ["small"]
     assert pool.get().name == "small"      # no "cpu": the newest model is the default
     pool.close()
+
+
+def test_the_pool_loads_a_model_again_when_training_rewrote_its_weights(tmp_path):
+    import os
+
+    from aurore import modeldir
+
+    make_fake_model_dirs(tmp_path, ["cpu-mine"])
+    loads = []
+    pool = ModelPool(tmp_path, factory=lambda model_dir: loads.append(model_dir.name) or FakeGenerator())
+    try:
+        first = pool.get("cpu-mine")
+        job = first.submit("La nuit", fake_params(max_new_tokens=3))
+        assert pool.get("cpu-mine") is first and loads == ["cpu-mine"]       # unchanged: no second load
+        weights = tmp_path / "cpu-mine" / modeldir.WEIGHTS_FILE
+        later = weights.stat().st_mtime_ns + 2_000_000_000
+        os.utime(weights, ns=(later, later))                                  # a training saved better weights
+        second = pool.get("cpu-mine")
+        assert second is not first and loads == ["cpu-mine", "cpu-mine"]
+        assert pool.get() is second and pool.loaded() == {"cpu-mine": second}
+        assert job.result().finish_reason == "length"                         # the old copy finished its work…
+        deadline = time.monotonic() + 5
+        while not first._stopped and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert first._stopped                                                 # …and then went away
+    finally:
+        pool.close()

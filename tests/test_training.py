@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore import checkpoint, exercises, model, modeldir, tokenization, training
+from aurore import checkpoint, evaluation, exercises, model, modeldir, paths, tokenization, training
 from aurore.errors import AuroreError
 from tiny_sand import TRAIN, make_dataset
 
@@ -235,3 +235,36 @@ def test_two_trainings_of_one_model_are_refused(data, tmp_path, solution):
         output, _ = other.communicate(timeout=120)
         assert other.returncode == 2 and "Another training is already writing" in output
     assert not checkpoint.exists(model_dir)
+
+
+def test_the_learners_training_gets_its_own_folder_samples_and_an_evaluation(data, tmp_path):
+    import shutil
+
+    assert paths.model_dir("tiny", "exercise") == paths.models_dir() / "tiny-mine"
+    assert paths.model_dir("cpu", "solution") == paths.default_model_dir()
+    learner = tmp_path / "exercises"
+    learner.mkdir()
+    shutil.copy2(exercises.get(3).solution_path, learner / exercises.get(3).filename)   # a finished exercise 3
+    home = tmp_path / "home"
+    shutil.copytree(data, home)
+    result = subprocess.run([sys.executable, "-m", "aurore", "train", "--preset", "tiny", "--use", "exercise"],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "AURORE_PROGRESS": "json", "AURORE_DATA": str(home),
+                                 "AURORE_EXERCISES": str(learner)})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    mine = home / "models" / "tiny-mine"
+    assert modeldir.is_model_dir(mine) and not (home / "models" / "tiny").exists()
+
+    # At every evaluation, the same prompt and seed, written by the weights of that moment.
+    evaluations = [e["step"] for e in events if e["event"] == "metrics"]
+    samples = [e for e in events if e["event"] == "sample"]
+    assert [s["step"] for s in samples] == evaluations == [4, 8, 12]
+    assert {(s["prompt"], s["seed"]) for s in samples} == {("La nuit était", 1)}
+    assert all(isinstance(s["text"], str) and s["text"] for s in samples)
+
+    # At the end: the evaluation, as an event and beside the weights.
+    [report] = [e["report"] for e in events if e["event"] == "evaluation"]
+    assert set(report) >= {"test", "validation", "vocab_size", "fresh_loss", "baseline"}
+    assert report["test"]["loss_per_token"] < report["fresh_loss"]         # it learnt something
+    assert evaluation.read_report(mine)["test"] == report["test"]

@@ -425,6 +425,40 @@ def test_bad_job_requests_get_readable_errors(workshop_env):
     assert client.get("/jobs/nope/events").status_code == 404
 
 
+def test_step_options_are_checked_and_become_arguments(workshop_env):
+    echo = workshop_env["tmp"] / "echo.py"
+    echo.write_text("import json, sys\nprint(json.dumps({'event': 'log', 'message': ' '.join(sys.argv[1:])}))\n")
+    steps = {"echo": {"title": {"fr": "Écho", "en": "Echo"}, "argv": ["{python}", str(echo), "{variant}"],
+                      "options": workshop.default_steps(train_minutes=3)["train"]["options"]}}
+    client = workshop_env["make_app"](WORKSHOP_STEPS=steps).test_client()
+    headers = csrf(client)
+    page = client.get("/run?step=echo").get_data(as_text=True)
+    assert 'id="run-preset"' in page and 'id="run-minutes"' in page and 'id="run-restart"' in page
+    assert 'id="run-minutes" value="5"' in page and "Recommencer à zéro" in page and "surapprend" in page
+    assert "Start over" in client.get("/run?step=echo&lang=en").get_data(as_text=True)
+
+    started = client.post("/jobs", json={"step": "echo", "variant": "exercise",
+                                         "options": {"preset": "tiny", "max_minutes": 1, "restart": True}},
+                          headers=headers)
+    assert started.status_code == 201
+    job = started.get_json()
+    assert job["options"] == {"preset": "tiny", "max_minutes": 1.0, "restart": True}
+    wait_finished(client, job["id"])
+    events = client.get(f"/jobs/{job['id']}").get_json()["events"]
+    assert events[0]["message"] == "exercise --preset tiny --max-minutes 1 --restart"
+
+    for options, message in (({"preset": "gpu"}, "Unknown preset"), ({"max_minutes": "NaN"}, "between 0.5"),
+                             ({"max_minutes": 0}, "between 0.5"), ({"restart": "yes"}, "true or false"),
+                             ({"colour": "blue"}, "Unknown option"), ("tiny", "JSON object")):
+        refused = client.post("/jobs", json={"step": "echo", "variant": "solution", "options": options},
+                              headers=headers)
+        assert refused.status_code == 400 and message in refused.get_json()["message"]["en"], options
+    # A step without options takes none.
+    refused = client.post("/jobs", json={"step": "prepare", "variant": "solution", "options": {"preset": "tiny"}},
+                          headers=headers)
+    assert refused.status_code == 400 and "Unknown option" in refused.get_json()["message"]["en"]
+
+
 def test_a_job_cut_off_by_a_restart_is_marked_interrupted(workshop_env):
     app = workshop_env["make_app"]()
     client = app.test_client()
@@ -443,12 +477,16 @@ def test_default_steps_run_the_aurore_cli_with_the_chosen_code():
     steps = workshop.default_steps(train_minutes=2)
     assert set(steps) == {"prepare", "tokenizer", "train", "generate", "evaluate"}
     assert set(steps) == {exercise.step for exercise in exercises.all_exercises()}
-    assert steps["train"]["argv"][-2:] == ["--max-minutes", "2"]
     from aurore.web.jobs import JobRunner
     runner = JobRunner(Path(paths.data_dir()) / "never-used", steps)
     try:
         argv = runner.argv("tokenizer", "exercise")
         assert argv == [sys.executable, "-m", "aurore", "tokenizer", "--use", "exercise"]
+        # The run page's defaults: the cpu preset for the configured time, resuming.
+        assert runner.argv("train", "exercise")[-5:] == ["exercise", "--preset", "cpu", "--max-minutes", "2"]
+        assert runner.argv("train", "solution", {"preset": "tiny", "max_minutes": 1.5, "restart": True})[-6:] == [
+            "solution", "--preset", "tiny", "--max-minutes", "1.5", "--restart"]
+        assert runner.argv("generate", "exercise", {"preset": "tiny"})[-2:] == ["--preset", "tiny"]
     finally:
         import shutil
         shutil.rmtree(Path(paths.data_dir()) / "never-used", ignore_errors=True)

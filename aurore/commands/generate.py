@@ -11,7 +11,9 @@ from aurore.errors import AuroreError
 def register(subparsers) -> None:
     parser = subparsers.add_parser("generate", help="write text with a trained model (streamed)")
     parser.add_argument("--model", default=None,
-                        help="model directory (default: the data folder's models/cpu)")
+                        help="model directory (default: the data folder's models/<preset>, or "
+                             "models/<preset>-mine, your own model, with --use exercise)")
+    parser.add_argument("--preset", default="cpu", help="which trained model, when --model is not given (cpu)")
     parser.add_argument("--prompt", default="", help="the beginning of the text (default: none)")
     parser.add_argument("--max-new-tokens", type=int, default=100, help="at most this many new tokens (100)")
     parser.add_argument("--strategy", choices=("greedy", "top_k", "top_p"), default="top_p",
@@ -28,7 +30,8 @@ def register(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="TensorFlow threads (default 1: fastest for one stream; 0 = TensorFlow's choice)")
     parser.add_argument("--use", choices=exercises.VARIANTS, default="solution",
-                        help="run the reference solution (default) or your exercise code")
+                        help="the reference solution's sampler and model (default), or your exercise code's "
+                             "sampler and your own model")
     parser.set_defaults(handler=run)
 
 
@@ -38,7 +41,7 @@ def run(args) -> int:
     params = SamplingParams(max_new_tokens=args.max_new_tokens, strategy=args.strategy,
                             temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
                             stop_at_sentence_end=args.stop_at_sentence_end, stop=tuple(args.stop))
-    model_dir = args.model or paths.default_model_dir()
+    model_dir = args.model or paths.model_dir(args.preset, args.use)
     if args.threads < 0:
         raise AuroreError(f"--threads must be 0 or more, not {args.threads}.")
     limit_threads(args.threads)

@@ -46,7 +46,7 @@ def run(args) -> int:
     from aurore.cli import build_parser
 
     parser = build_parser()
-    model_dir = paths.models_dir() / args.preset
+    model_dir = paths.model_dir(args.preset, args.use)
     plan = {
         "prepare": {"--use": args.use, "--source": args.source},
         "tokenizer": {"--use": args.use},

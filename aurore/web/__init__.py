@@ -5,7 +5,9 @@ blueprints:
 - `workshop`: the learners' pages (exercises, checks, runs, environment);
   code-running endpoints, never served in public mode;
 - `writers`: the writers' generation page;
-- `api`: the JSON generation API (including OpenAI-compatible completions).
+- `api`: the JSON generation API (including OpenAI-compatible completions);
+- `comparison`: the learner's model against the reference, on the writers'
+  page (it may run the learner's sampler: never served in public mode).
 
 `security` guards them all (Host check, access token, headers; see
 docs/security.md).
@@ -46,9 +48,10 @@ def create_app(config: dict | None = None) -> Flask:
     writers.init_app(app)
     api.init_app(app)
     if not app.config["PUBLIC"]:
-        from aurore.web import workshop
+        from aurore.web import comparison, workshop
 
         workshop.init_app(app)
+        comparison.init_app(app)
     else:
         rate_limit.limit_in_flight(app)
     return app

@@ -367,8 +367,29 @@ def _sampling_params(**fields):
     return SamplingParams(**fields)
 
 
+def _signature(model_dir) -> tuple | None:
+    """When the files a training rewrites last changed: a new signature means new weights to load."""
+    from aurore import modeldir
+
+    try:
+        return tuple((model_dir / name).stat().st_mtime_ns for name in (modeldir.WEIGHTS_FILE, modeldir.CONFIG_FILE))
+    except OSError:
+        return None
+
+
+def _retire(service: GenerationService, poll: float = 0.2, patience: float = 600.0) -> None:
+    """Close a replaced service once the requests it admitted are answered (or after `patience` s)."""
+    deadline = time.monotonic() + patience
+    while service.load()["admitted"] and time.monotonic() < deadline:
+        time.sleep(poll)
+    service.close()
+
+
 class ModelPool:
     """The trained models found in the models folder, each loaded once, on first use.
+
+    A model whose files changed on disk (a training saved better weights) is
+    loaded again on its next request; the old one finishes what it was doing.
 
     `factory(model_dir) -> generator` and `params_factory(**fields)` are
     injectable (tests use a fake generator); by default they are
@@ -385,6 +406,7 @@ class ModelPool:
         self.default = default
         self.service_options = service_options
         self._services: dict[str, GenerationService] = {}
+        self._signatures: dict[str, tuple | None] = {}
         self._lock = threading.Lock()         # guards the dicts only, never held while a model loads
         self._loading: dict[str, threading.Lock] = {}
 
@@ -406,14 +428,16 @@ class ModelPool:
         return names[0] if names else None
 
     def get(self, name: str | None = None) -> GenerationService:
-        """The service of `name` (default model if None), loading it the first time.
+        """The service of `name` (default model if None), loading it the first time, and again
+        once its files changed on disk (a new training): no restart needed.
 
         A load takes seconds: it holds only that model's own lock, so requests
         to loaded models and /health go on meanwhile, and a second request for
         the same model waits for the first load instead of loading it twice.
+        A replaced copy finishes the requests it accepted, then goes.
         """
         with self._lock:
-            if name is not None and name in self._services:
+            if name is not None and self._fresh(name):
                 return self._services[name]
         paths = self.paths()
         if name is None:
@@ -423,17 +447,25 @@ class ModelPool:
         elif name not in paths:
             raise UnknownModel(name, self.names())
         with self._lock:
-            if name in self._services:
+            if self._fresh(name):
                 return self._services[name]
             loading = self._loading.setdefault(name, threading.Lock())
         with loading:
             with self._lock:
-                if name in self._services:
+                if self._fresh(name):
                     return self._services[name]
+            signature = _signature(paths[name])
             service = GenerationService(self.factory(paths[name]), name=name, **self.service_options)
             with self._lock:
-                self._services[name] = service
-            return service
+                old = self._services.get(name)
+                self._services[name], self._signatures[name] = service, signature
+        if old is not None:
+            threading.Thread(target=_retire, args=(old,), daemon=True, name=f"aurore-retire-{name}").start()
+        return service
+
+    def _fresh(self, name: str) -> bool:
+        """Loaded, and its files unchanged since."""
+        return name in self._services and self._signatures.get(name) == _signature(self.models_dir / name)
 
     def preload(self, warm_up: bool = True) -> GenerationService | None:
         """Load the default model and compile its common shapes, so the first visitor waits less."""

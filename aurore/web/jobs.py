@@ -16,7 +16,9 @@ diverging loss) become null: the browser's JSON parser refuses NaN.
 
 Which command a step runs comes from a registry (`default_steps()`), which
 the app config (`WORKSHOP_STEPS`) extends or overrides: tests add a short
-fake step there.
+fake step there. A step may take options chosen on the run page (`options`:
+the preset, the training time, starting over); each is checked here and
+becomes command-line arguments (`option_argv`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ PAGE_EVENTS = 1000
 MAX_PAGE_EVENTS = 5000
 CANCEL_GRACE_SECONDS = 5
 FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
+#: The presets a learner may pick on the run page (gpu needs a GPU and hours: the command line).
+PAGE_PRESETS = ("tiny", "cpu")
+MAX_MINUTES = 240
 
 
 def bounded_lines(stream, limit: int):
@@ -65,9 +70,11 @@ def bounded_lines(stream, limit: int):
 
 
 def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") -> dict[str, dict]:
-    """The workshop's steps: name → title and argv (placeholders `{python}`, `{variant}`)."""
+    """The workshop's steps: name → title, argv (placeholders `{python}`, `{variant}`) and options."""
     def aurore(*args: str) -> list[str]:
         return ["{python}", "-m", "aurore", *args, "--use", "{variant}"]
+
+    preset = {"choices": list(PAGE_PRESETS), "default": "cpu"}
 
     return {
         "prepare": {"title": {"fr": "Préparer le corpus", "en": "Prepare the corpus"},
@@ -75,12 +82,54 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
         "tokenizer": {"title": {"fr": "Spécialiser le tokenizer", "en": "Specialise the tokenizer"},
                       "argv": aurore("tokenizer")},
         "train": {"title": {"fr": "Entraîner GPT-2", "en": "Train GPT-2"},
-                  "argv": aurore("train") + ["--max-minutes", f"{train_minutes:g}"]},
+                  "argv": aurore("train"),
+                  "options": {"preset": preset, "max_minutes": {"default": train_minutes, "min": 0.5,
+                                                                "max": MAX_MINUTES},
+                              "restart": {"default": False}}},
         "generate": {"title": {"fr": "Générer du texte", "en": "Generate text"},
-                     "argv": aurore("generate") + ["--prompt", prompt, "--max-new-tokens", "80"]},
+                     "argv": aurore("generate") + ["--prompt", prompt, "--max-new-tokens", "80"],
+                     "options": {"preset": preset}},
         "evaluate": {"title": {"fr": "Évaluer le modèle", "en": "Evaluate the model"},
                      "argv": aurore("evaluate")},
     }
+
+
+def option_argv(spec: dict, options: dict | None) -> tuple[dict, list[str]]:
+    """The checked options of a step (defaults filled in) and the arguments they add.
+
+    Raises JobError naming the option and what is allowed.
+    """
+    allowed = spec.get("options") or {}
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise JobError({"fr": f"Option inconnue pour cette étape : {', '.join(unknown)}.",
+                        "en": f"Unknown option for this step: {', '.join(unknown)}."}, 400)
+    chosen, argv = {}, []
+    for name, rule in allowed.items():
+        value = options.get(name, rule.get("default"))
+        if name == "preset":
+            if value not in rule["choices"]:
+                raise JobError({"fr": f"Préréglage inconnu : {value!r} (choisissez {', '.join(rule['choices'])}).",
+                                "en": f"Unknown preset: {value!r} (choose {', '.join(rule['choices'])})."}, 400)
+            argv += ["--preset", value]
+        elif name == "max_minutes":
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                value = float("nan")
+            if not rule["min"] <= value <= rule["max"]:     # False for NaN too
+                raise JobError({"fr": f"La durée doit être entre {rule['min']:g} et {rule['max']:g} minutes.",
+                                "en": f"The duration must be between {rule['min']:g} and {rule['max']:g} minutes."},
+                               400)
+            argv += ["--max-minutes", f"{value:g}"]
+        elif name == "restart":
+            if not isinstance(value, bool):
+                raise JobError({"fr": "« Recommencer à zéro » vaut vrai ou faux.",
+                                "en": "'Start over' is true or false."}, 400)
+            argv += ["--restart"] if value else []
+        chosen[name] = value
+    return chosen, argv
 
 
 @dataclass
@@ -94,6 +143,7 @@ class Job:
     ended: float | None = None
     returncode: int | None = None
     pid: int | None = None
+    options: dict = field(default_factory=dict)
     progress: dict | None = None
     output_cut: bool = False
     events: list[dict] = field(default_factory=list, repr=False)
@@ -232,17 +282,21 @@ class JobRunner:
         return self._stored_events(job_id, after), True
 
     # -- actions --------------------------------------------------------------
-    def argv(self, step: str, variant: str) -> list[str]:
+    def argv(self, step: str, variant: str, options: dict | None = None) -> list[str]:
         spec = self.steps[step]
         values = {"python": sys.executable, "variant": variant}
-        return [part.format(**values) for part in spec["argv"]]
+        return [part.format(**values) for part in spec["argv"]] + option_argv(spec, options)[1]
 
-    def start(self, step: str, variant: str) -> Job:
+    def start(self, step: str, variant: str, options: dict | None = None) -> Job:
         if step not in self.steps:
             raise JobError({"fr": f"Étape inconnue : {step!r}.", "en": f"Unknown step: {step!r}."}, 404)
         if variant not in exercises.VARIANTS:
             raise JobError({"fr": "Choisissez « solution » ou « exercise ».",
                             "en": "Choose 'solution' or 'exercise'."}, 400)
+        if options is not None and not isinstance(options, dict):
+            raise JobError({"fr": "Les options d'une étape forment un objet JSON.",
+                            "en": "A step's options are a JSON object."}, 400)
+        chosen, _ = option_argv(self.steps[step], options)
         with self._lock:
             if self._running:
                 running = self._jobs[self._running]
@@ -250,7 +304,7 @@ class JobRunner:
                                 "en": f"The step '{running.step}' is already running: wait for it or cancel it."},
                                409)
             job = Job(id=f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}", step=step,
-                      variant=variant, argv=self.argv(step, variant))
+                      variant=variant, argv=self.argv(step, variant, chosen), options=chosen)
             self._dir(job.id).mkdir(parents=True)
             env = {**os.environ, **self.env, "AURORE_PROGRESS": "json", "PYTHONUNBUFFERED": "1"}
             try:

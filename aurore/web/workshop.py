@@ -64,7 +64,7 @@ _MARKER = re.compile(r"^\s*# (BEGIN SOLUTION|END SOLUTION|STUB: )")
 
 # -- request set-up ------------------------------------------------------------
 @bp.before_request
-def _guard():
+def guard():
     # Access (Host, token or loopback) is checked for the whole app by security.guard.
     security.check_csrf()
     wanted = request.args.get("lang")
@@ -83,7 +83,7 @@ def _wants_json() -> bool:
         or request.path.startswith("/jobs") or request.headers.get("X-Requested-With") == "fetch"
 
 
-_FORBIDDEN = security.REFUSALS
+FORBIDDEN = security.REFUSALS
 
 
 def _error(status: int, message: dict[str, str]):
@@ -103,7 +103,7 @@ def _aurore_error(error):
 @bp.errorhandler(HTTPException)
 def _http_error(error):
     if error.code == 403:
-        return _error(403, _FORBIDDEN.get(error.description, _FORBIDDEN["loopback"]))
+        return _error(403, FORBIDDEN.get(error.description, FORBIDDEN["loopback"]))
     return _error(error.code or 500, {"fr": f"Erreur {error.code} : {error.name}.",
                                       "en": f"Error {error.code}: {error.name}."})
 
@@ -265,7 +265,9 @@ def run_page():
     lang = _lang()
     steps = runner().steps
     wanted = request.args.get("step")
-    return render_template("workshop/run.html", lang=lang, steps=steps,
+    option_steps = {name: [step for step, spec in steps.items() if name in (spec.get("options") or {})]
+                    for name in ("preset", "max_minutes", "restart")}
+    return render_template("workshop/run.html", lang=lang, steps=steps, option_steps=option_steps,
                            selected=wanted if wanted in steps else next(iter(steps)),
                            history=runner().history(10))
 
@@ -299,7 +301,8 @@ def environment_gpu():
 @bp.post("/jobs")
 def job_start():
     data = request.get_json(silent=True) or request.form
-    job = runner().start(str(data.get("step", "")), str(data.get("variant", "solution")))
+    options = data.get("options") if isinstance(data, dict) else None
+    job = runner().start(str(data.get("step", "")), str(data.get("variant", "solution")), options)
     return jsonify(job.record()), 201
 
 

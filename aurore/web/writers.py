@@ -4,12 +4,21 @@ The page itself is static HTML plus `static/js/writers.js`, which calls the
 streaming API (`POST /api/generate/stream`) and keeps the last texts in the
 browser. With no trained model yet, the page says how to get one instead of
 failing. French first; `?lang=en` for English. In public mode, `/` leads here.
+
+After each text, the page asks `POST /generate/memorisation` how much of it
+is copied from the training books (8-word spans, `aurore.memorisation`).
+Outside public mode, the page also holds « Mon modèle contre la référence »
+(`aurore.web.comparison`).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session
+from pathlib import Path
 
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
+
+from aurore import memorisation
+from aurore.errors import AuroreError
 from aurore.web import api_params
 
 bp = Blueprint("writers", __name__)
@@ -41,6 +50,14 @@ SCRIPT_TEXT = {
     "finish_sentence_end": ("fin de phrase", "end of sentence"),
     "finish_end_of_text": ("fin du texte", "end of text"),
     "finish_cancelled": ("arrêté", "stopped"),
+    "memorised": ("Copié des livres d'entraînement : {copied} des {spans} passages de {n} mots ({share} %).",
+                  "Copied from the training books: {copied} of the {spans} spans of {n} words ({share}%)."),
+    "memorised_short": ("Trop court pour chercher des passages copiés ({n} mots au moins).",
+                        "Too short to look for copied spans ({n} words at least)."),
+    "memorised_example": ("par exemple", "for example"),
+    "comparing": ("Les deux modèles écrivent…", "Both models are writing…"),
+    "bpc": ("bits par caractère sur le livre de test", "bits per character on the test book"),
+    "not_evaluated": ("pas encore évalué", "not evaluated yet"),
 }
 
 
@@ -79,8 +96,26 @@ def page():
     if not models:
         return render_template("writers/no_model.html", lang=lang, models_dir=str(pool.models_dir),
                                public=current_app.config["PUBLIC"])
+    comparison = None
+    if not current_app.config["PUBLIC"]:
+        from aurore.web import comparison as comparing
+
+        comparison = comparing.context()
     return render_template("writers/generate.html", lang=lang, models=models, settings=form_settings(),
-                           texts=script_text(lang))
+                           texts=script_text(lang), comparison=comparison)
+
+
+@bp.post("/generate/memorisation")
+def memorised():
+    """How much of a text is copied from the training books: {spans, copied, share, examples}."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        return jsonify(error={"message": "Send a JSON object with `text`, the text to check.", "field": "text"}), 422
+    try:
+        index = memorisation.index_for(Path(current_app.config["DATA_DIR"]) / "dataset")
+    except AuroreError as error:
+        return jsonify(available=False, reason=str(error))
+    return jsonify(available=True, **index.check(body["text"]))
 
 
 def public_home():

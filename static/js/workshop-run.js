@@ -1,8 +1,9 @@
 /* The run page: start a step as a background job, stream its events (SSE), cancel it.
-   A reload reattaches to the running job; a finished job's log stays visible. */
+   A reload reattaches to the running job; a finished job's log stays visible.
+   Training also streams samples (a timeline beside the loss curve) and, at the end, its evaluation. */
 "use strict";
 (function () {
-  const { t, get, post } = window.Aurore;
+  const { t, el, get, post } = window.Aurore;
   const form = document.getElementById("run-form");
   const runButton = document.getElementById("run-button");
   const cancelButton = document.getElementById("cancel-button");
@@ -17,6 +18,15 @@
   const figure = document.getElementById("loss-figure");
   const text = document.getElementById("job-text");
   const chart = window.AuroreChart(document.getElementById("loss-chart"));
+  const stepSelect = document.getElementById("run-step");
+  const modelLine = document.getElementById("run-model");
+  const modelDir = document.getElementById("run-model-dir");
+  const samples = document.getElementById("samples");
+  const samplesList = document.getElementById("samples-list");
+  const samplesAbout = document.getElementById("samples-about");
+  const evaluation = document.getElementById("evaluation");
+  const evaluationRows = document.getElementById("evaluation-rows");
+  const evaluationReference = document.getElementById("evaluation-reference");
   const statusText = {
     running: t("en cours", "running"), cancelling: t("annulation…", "cancelling…"),
     succeeded: t("réussi", "succeeded"), failed: t("échoué", "failed"),
@@ -50,6 +60,79 @@
     return [step, values];
   }
 
+  // -- options: shown for the steps that take them; the model folder they lead to
+  function optionFields() {
+    return Array.from(document.querySelectorAll(".run-option")).filter((field) =>
+      (field.dataset.steps || "").split(" ").includes(stepSelect.value));
+  }
+
+  function showOptions() {
+    document.querySelectorAll(".run-option").forEach((field) => { field.hidden = true; });
+    const fields = optionFields();
+    fields.forEach((field) => { field.hidden = false; });
+    const preset = fields.find((field) => field.dataset.option === "preset");
+    modelLine.hidden = !preset;
+    if (preset) {
+      const variant = new FormData(form).get("variant");
+      modelDir.textContent = `${modelLine.dataset.modelsDir}${preset.querySelector("select").value}${variant === "exercise" ? "-mine" : ""}`;
+    }
+  }
+
+  function chosenOptions() {
+    const options = {};
+    for (const field of optionFields()) {
+      const input = field.querySelector("select, input");
+      const name = field.dataset.option;
+      options[name] = input.type === "checkbox" ? input.checked : (input.type === "number" ? Number(input.value) : input.value);
+    }
+    return options;
+  }
+
+  // -- samples and evaluation
+  function number(value, digits) {
+    return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "—";
+  }
+
+  // A barely trained model writes stray control bytes: show them as "�", not as invisible characters.
+  const visible = (value) => String(value || "").replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "\ufffd");
+
+  function addSample(event) {
+    samples.hidden = false;
+    samplesAbout.textContent = t(`« ${event.prompt} », graine ${event.seed}, à chaque évaluation :`,
+                                 `"${event.prompt}", seed ${event.seed}, at every evaluation:`);
+    const item = el("li", "sample");
+    item.dataset.step = event.step;
+    item.append(el("span", "sample-step", t(`pas ${event.step}`, `step ${event.step}`)), " ",
+                el("span", "sample-prompt", event.prompt), el("span", "sample-text", visible(event.text)));
+    samplesList.append(item);
+  }
+
+  function showEvaluation(report) {
+    evaluation.hidden = false;
+    evaluationRows.replaceChildren();
+    const names = { validation: t("validation", "validation"), test: t("test (La Mare au Diable)", "test (La Mare au Diable)") };
+    for (const split of ["validation", "test"]) {
+      const figures = report[split];
+      if (!figures) continue;
+      const row = el("tr");
+      row.dataset.split = split;
+      row.append(el("th", "", names[split]), el("td", "", number(figures.loss_per_token, 3)),
+                 el("td", "", number(figures.perplexity, 1)), el("td", "", number(figures.bits_per_character, 3)));
+      evaluationRows.append(row);
+    }
+    const notes = [];
+    if (report.vocab_size) {
+      notes.push(t(`Modèle neuf : ln(${report.vocab_size}) = ${number(report.fresh_loss, 3)} par jeton.`,
+                   `Fresh model: ln(${report.vocab_size}) = ${number(report.fresh_loss, 3)} per token.`));
+    }
+    const xz = report.baseline && report.baseline.xz_bits_per_character;
+    if (typeof xz === "number") {
+      notes.push(t(`xz sur le livre de test, connaissant les livres d'entraînement : ${number(xz, 2)} bits par caractère.`,
+                   `xz on the test book, knowing the training books: ${number(xz, 2)} bits per character.`));
+    }
+    evaluationReference.textContent = notes.join(" ");
+  }
+
   function handle(event) {
     if (event.event === "progress") {
       task.textContent = event.task || "";
@@ -65,6 +148,11 @@
       const shown = Object.entries(event).filter(([k]) => !["event", "seq", "t", "message"].includes(k))
         .map(([k, v]) => `${k}=${typeof v === "number" ? Number(v.toPrecision(4)) : JSON.stringify(v)}`).join(" ");
       appendLog(event.message || `[${t("mesure", "metrics")}] ${shown}`);
+    } else if (event.event === "sample") {
+      addSample(event);
+    } else if (event.event === "evaluation") {
+      showEvaluation(event.report || {});
+      if (event.message) appendLog(event.message);
     } else if (event.event === "piece") {
       text.hidden = false;
       text.append(event.text || "");
@@ -80,11 +168,15 @@
     if (source) source.close();
     current = job;
     jobBox.hidden = false;
-    title.textContent = `${job.step} (${job.variant === "solution" ? t("solution", "solution") : t("votre code", "your code")})`;
+    const preset = job.options && job.options.preset ? `, ${job.options.preset}` : "";
+    title.textContent = `${job.step} (${job.variant === "solution" ? t("solution", "solution") : t("votre code", "your code")}${preset})`;
     log.textContent = "";
     text.textContent = "";
     text.hidden = true;
     chart.clear();
+    samplesList.replaceChildren();
+    samples.hidden = true;
+    evaluation.hidden = true;
     evaluated = false;
     figure.hidden = true;
     bar.value = 0; count.textContent = ""; task.textContent = "";
@@ -107,7 +199,7 @@
     submitted.preventDefault();
     errorLine.textContent = "";
     const data = new FormData(form);
-    const answer = await post("/jobs", { step: data.get("step"), variant: data.get("variant") });
+    const answer = await post("/jobs", { step: data.get("step"), variant: data.get("variant"), options: chosenOptions() });
     if (!answer.ok) { errorLine.textContent = answer.data.error || t("Impossible de lancer l'étape.", "Could not start the step."); return; }
     follow(answer.data);
   });
@@ -123,6 +215,9 @@
     const answer = await get(`/jobs/${link.dataset.job}`);
     if (answer.ok) follow(answer.data.job);
   }));
+
+  form.addEventListener("change", showOptions);
+  showOptions();
 
   // Reattach to the running job (or show the latest one) on load.
   (async function () {

@@ -1,7 +1,8 @@
 // The writers' page: send the prompt to the streaming API, show the text as it
 // comes (fetch + server-sent events parsed by hand: EventSource cannot POST),
 // stop on demand, copy or download the result, keep the last texts in
-// localStorage.
+// localStorage; say how much of each text is copied from the training books;
+// outside public mode, compare the learner's model with the reference.
 "use strict";
 
 (function () {
@@ -20,6 +21,7 @@
   const copyButton = $("copy");
   const downloadButton = $("download");
   const historyList = $("history");
+  const memorisationLine = $("memorisation");
 
   let controller = null;   // AbortController of the running request
   let current = null;      // {prompt, text, model, date} of the last text
@@ -132,6 +134,7 @@
     current = { prompt: body.prompt, text: "", model: body.model, date: new Date().toISOString() };
     outputPrompt.textContent = body.prompt;
     outputText.textContent = "";
+    memorisationLine.hidden = true;
     statusLine.textContent = text.waiting;
     controller = new AbortController();
     setRunning(true);
@@ -158,6 +161,7 @@
         } else if (message.event === "done") {
           finished = true;
           statusLine.textContent = describeEnd(message.data);
+          showMemorisation(memorisationLine, current.text);
         } else if (message.event === "error") {
           showError(message.data.error.message);
         }
@@ -177,6 +181,124 @@
 
   function stop() {
     if (controller) controller.abort();
+  }
+
+  // --- copied from the books? -----------------------------------------------------
+
+  function describeMemorisation(report) {
+    if (!report || report.available === false || report.error) return "";
+    if (!report.spans) return text.memorised_short.replace("{n}", report.span_words);
+    const share = (100 * report.share).toLocaleString(document.documentElement.lang, { maximumFractionDigits: 1 });
+    let line = text.memorised.replace("{copied}", report.copied).replace("{spans}", report.spans)
+      .replace("{n}", report.span_words).replace("{share}", share);
+    if (report.examples && report.examples.length) line += ` ${text.memorised_example} : « ${report.examples[0]} »`;
+    return line;
+  }
+
+  async function showMemorisation(line, written) {
+    line.hidden = true;
+    if (!written) return;
+    try {
+      const response = await fetch("/generate/memorisation", {
+        method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ text: written }),
+      });
+      const report = await response.json();
+      line.textContent = describeMemorisation(report);
+      line.hidden = !line.textContent;
+    } catch (error) {
+      /* the check is a bonus: the text is there all the same */
+    }
+  }
+
+  // --- my model against the reference ------------------------------------------------
+
+  function setUpComparison() {
+    const compareForm = $("compare-form");
+    if (!compareForm) return;
+    const models = JSON.parse($("compare-models").textContent);
+    const card = (name) => models.find((model) => model.name === name) || {};
+    const compareError = $("compare-error");
+    const csrf = document.querySelector('meta[name="csrf-token"]');
+    const columns = {};
+    for (const column of document.querySelectorAll(".compare-column")) columns[column.dataset.role] = column;
+
+    function showBpc(column, model) {
+      const line = column.querySelector(".compare-bpc");
+      line.replaceChildren();
+      if (typeof model.test_bits_per_character === "number") {
+        const strong = document.createElement("strong");
+        strong.textContent = model.test_bits_per_character.toFixed(3);
+        line.append(strong, ` ${text.bpc}`);
+      } else {
+        line.textContent = text.not_evaluated;
+      }
+    }
+
+    function choose(role, name) {
+      const column = columns[role];
+      column.querySelector(".compare-name").textContent = name;
+      showBpc(column, card(name));
+      column.querySelector(".compare-prompt").textContent = "";
+      column.querySelector(".compare-text").textContent = "";
+      column.querySelector(".compare-memorised").textContent = "";
+    }
+
+    $("compare-mine").addEventListener("change", (event) => choose("mine", event.target.value));
+    $("compare-reference").addEventListener("change", (event) => choose("reference", event.target.value));
+
+    compareForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      compareError.hidden = true;
+      if (!promptBox.value.trim()) {
+        compareError.textContent = text.empty_prompt;
+        compareError.hidden = false;
+        promptBox.focus();
+        return;
+      }
+      const body = requestBody();
+      delete body.model;
+      body.seed = numberField("compare-seed", true);
+      body.mine = $("compare-mine").value;
+      body.reference = $("compare-reference").value;
+      body.sampler = $("compare-sampler").value;
+      const button = $("compare-button");
+      button.disabled = true;
+      for (const column of Object.values(columns)) {
+        column.querySelector(".compare-prompt").textContent = body.prompt;
+        column.querySelector(".compare-text").textContent = "";
+        column.querySelector(".compare-memorised").textContent = text.comparing;
+      }
+      try {
+        const response = await fetch("/generate/compare", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "application/json",
+                     "X-CSRF-Token": csrf ? csrf.content : "" },
+          body: JSON.stringify(body),
+        });
+        const payload = await response.json().catch(() => ({}));
+        if (!response.ok) {
+          const error = payload.error || {};
+          compareError.textContent = error.message || `HTTP ${response.status}`;
+          compareError.hidden = false;
+          for (const column of Object.values(columns)) column.querySelector(".compare-memorised").textContent = "";
+          return;
+        }
+        for (const row of payload.rows) {
+          const column = columns[row.role];
+          column.dataset.seed = payload.seed;
+          column.querySelector(".compare-name").textContent = row.name;
+          showBpc(column, row);
+          column.querySelector(".compare-text").textContent = row.text;
+          column.querySelector(".compare-memorised").textContent = describeMemorisation(row.memorisation);
+        }
+      } catch (error) {
+        compareError.textContent = text.network;
+        compareError.hidden = false;
+      } finally {
+        button.disabled = false;
+      }
+    });
   }
 
   // --- copy and download ---------------------------------------------------------
@@ -280,4 +402,5 @@
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
   });
   renderHistory();
+  setUpComparison();
 })();
