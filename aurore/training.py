@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from aurore import atomic, checkpoint, dataset as saved_dataset, distribute, model as presets, modeldir, packing, progress, tokenization
+from aurore import atomic, checkpoint, dataset as saved_dataset, distribute, model as presets, modeldir, optimizers, packing, progress, tokenization
 from aurore.errors import AuroreError
 
 METRICS_FILE = "metrics.jsonl"
@@ -80,8 +80,11 @@ def _fit_schedule_to_time(optimizer, planned_steps: int):
 
 def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: dict, *,
           init: str | None = None, restart: bool = False, max_minutes: float | None = None,
-          strategy: str | None = None, seed: int = 1234) -> dict:
-    """Train (or resume, or fine-tune) and leave a complete model directory. Returns a summary."""
+          strategy: str | None = None, seed: int = 1234, callbacks=()) -> dict:
+    """Train (or resume, or fine-tune) and leave a complete model directory. Returns a summary.
+
+    `callbacks`: more Keras callbacks, run after the monitor (the search's pruning).
+    """
     import keras
 
     model_dir = Path(model_dir)
@@ -133,7 +136,7 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
         model = module.build_model(settings, vocab_size)
         if init_backbone is not None:
             model.backbone.set_weights(init_backbone.get_weights())
-        optimizer = module.make_optimizer(settings, settings["max_steps"])
+        optimizer = optimizers.chosen(module.make_optimizer(settings, settings["max_steps"]), settings)
         limit = max_minutes if max_minutes is not None else settings.get("max_minutes")
         horizon = _fit_schedule_to_time(optimizer, settings["max_steps"]) if limit else None
         module.compile_model(model, optimizer, jit_compile=bool(settings.get("jit_compile")))
@@ -173,7 +176,7 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
     interval = settings["eval_interval"]
     epochs = state["epoch"] + math.ceil(max(settings["max_steps"] - state["step"], 1) / interval) + 1
     model.fit(train_data, steps_per_epoch=interval, epochs=epochs, initial_epoch=state["epoch"],
-              validation_data=val_data, callbacks=[monitor], verbose=0, shuffle=False)
+              validation_data=val_data, callbacks=[monitor, *callbacks], verbose=0, shuffle=False)
     if not saved_steps and not (resuming and modeldir.is_model_dir(model_dir)):  # no evaluation finished
         save_best({"step": monitor.step(), "val_loss": None, "tokens": monitor.step() * tokens_per_step})
     reason = monitor.stop_reason or "done"

@@ -181,3 +181,18 @@ def test_the_schedule_is_fitted_to_the_time_budget(solution):
     assert estimate_horizon(10, 2.0, 30.0, max_steps=1000) == 68
     assert estimate_horizon(10, 2.0, 30.0, max_steps=40) == 40
     assert estimate_horizon(10, 2.0, -5.0, max_steps=1000) == 11
+
+
+def test_under_a_time_limit_the_progress_total_is_the_steps_the_time_allows(data, tmp_path, solution,
+                                                                            monkeypatch, capsys):
+    monkeypatch.setenv("AURORE_PROGRESS", "json")
+    settings = model.preset("tiny", max_steps=100_000, eval_interval=50)
+    summary = training.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", settings,
+                             max_minutes=0.4)
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    bars = [e for e in events if e["event"] == "progress" and e["task"] == "Training"]
+    assert bars[0]["total"] is None  # not max_steps: the speed is not known yet
+    totals = [e["total"] for e in bars if e["total"] is not None]
+    assert totals and max(totals) < 100_000
+    # The run ends with the time budget, where the bar said it would.
+    assert 0.5 * totals[-1] <= summary["step"] <= totals[-1] + 1
