@@ -164,7 +164,9 @@ class Search:
         self.folder = Path(out_dir) / options.study_name()
         self.base = presets.preset(options.preset, **options.extra)
         self.trial_seconds = 60 * options.trial_minutes
-        self._bits_per_nat: dict[int, float] = {}
+        # Validation tokens each evaluation reads: the preset's own amount.
+        self.eval_tokens = self.base["eval_batches"] * self.base["batch_size"] * self.base["sequence_length"]
+        self._bits_per_nat: dict[tuple[int, int], float] = {}
         self._default_vocab: int | None = None
         self.machine = machine.describe()
         self.pruner = pruner or optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=3)
@@ -233,15 +235,19 @@ class Search:
     def _objective(self, trial: optuna.Trial) -> float:
         overrides, vocab = suggest(trial, self.base, self.options.vocab_sizes)
         tokenizer_dir = self.tokenizer_for(vocab)
-        settings = presets.preset(self.options.preset, **{**self.options.extra, **overrides}, patience=0,
-                                  eval_interval=self._eval_interval(overrides, tokenizer_dir, trial.study),
-                                  eval_batches=max(2, self.base["eval_batches"] // 2))
+        length, batch = overrides["sequence_length"], overrides["batch_size"]
+        settings = presets.preset(self.options.preset, **{
+            **self.options.extra, **overrides, "patience": 0,
+            "eval_interval": self._eval_interval(overrides, tokenizer_dir, trial.study),
+            # The same validation text for every trial, whatever its batch and context.
+            "eval_batches": max(1, round(self.eval_tokens / (length * batch)))})
         settings["checkpoint_seconds"] = 10 ** 9  # a trial is never resumed: no checkpoints between evaluations
         vocab_size = len(modeldir.load_tokenizer(tokenizer_dir))
         trial.set_user_attr("vocab_size", vocab_size)
         trial.set_user_attr("parameters", presets.parameter_count(settings, vocab_size)["total"])
         trial.set_user_attr("eval_interval", settings["eval_interval"])
-        pruning = Pruning(trial, self.bits_per_nat(tokenizer_dir), self.trial_seconds)
+        pruning = Pruning(trial, self.bits_per_nat(tokenizer_dir, settings["eval_batches"] * batch * length),
+                          self.trial_seconds)
         model_dir = self.folder / "trial-model"
         shutil.rmtree(model_dir, ignore_errors=True)
         keras.backend.clear_session()  # the last trial's graphs and weights, before building the next
@@ -301,16 +307,21 @@ class Search:
             tokenization.build(self.tokenizer_module, self.dataset_dir, folder, vocab)
         return folder
 
-    def bits_per_nat(self, tokenizer_dir: Path) -> float:
-        """Validation tokens per character / ln 2: turns a loss per token into bits per character."""
-        vocab = self._vocab_of(tokenizer_dir)
-        if vocab not in self._bits_per_nat:
+    def bits_per_nat(self, tokenizer_dir: Path, tokens: int | None = None) -> float:
+        """Tokens per character / ln 2 of the validation text an evaluation reads (its first `tokens`).
+
+        Turns a loss per token into bits per character.
+        """
+        key = (self._vocab_of(tokenizer_dir), tokens or 0)
+        if key not in self._bits_per_nat:
             texts = [text for text in saved_dataset.load(self.dataset_dir)["validation"]["text"] if text]
-            ids = packing.tokenize(modeldir.load_tokenizer(tokenizer_dir), texts)
-            tokens = sum(len(i) + 1 for i in ids)
-            characters = sum(len(text) + 1 for text in texts)
-            self._bits_per_nat[vocab] = tokens / characters / math.log(2)
-        return self._bits_per_nat[vocab]
+            counted = characters = 0
+            for ids, text in zip(packing.tokenize(modeldir.load_tokenizer(tokenizer_dir), texts), texts):
+                counted, characters = counted + len(ids) + 1, characters + len(text) + 1
+                if tokens and counted >= tokens:
+                    break
+            self._bits_per_nat[key] = counted / characters / math.log(2)
+        return self._bits_per_nat[key]
 
     # -- the table --------------------------------------------------------------
     def rows(self, study: optuna.Study) -> list[dict]:
