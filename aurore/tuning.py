@@ -129,10 +129,26 @@ class Pruning(keras.callbacks.Callback):
         self._reported = -1
         self._started = 0.0
         self.steps_per_second: float | None = None
+        # Training speed, without the first step (tracing) nor evaluations: what a longer run would see.
+        self._timed_from: tuple[float, int] | None = None
+        self._evaluating_since = 0.0
+        self._evaluation_seconds = 0.0
+
+    def _step(self) -> int:
+        return int(self.model.optimizer.iterations.numpy())
 
     def on_train_begin(self, logs=None):
         self._started = time.monotonic()
-        self._first_step = int(self.model.optimizer.iterations.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._timed_from is None:
+            self._timed_from = (time.monotonic(), self._step())
+
+    def on_test_begin(self, logs=None):
+        self._evaluating_since = time.monotonic()
+
+    def on_test_end(self, logs=None):
+        self._evaluation_seconds += time.monotonic() - self._evaluating_since
 
     def on_epoch_end(self, epoch, logs=None):
         val_loss = float((logs or {}).get("val_loss", math.nan))
@@ -149,8 +165,10 @@ class Pruning(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        steps = int(self.model.optimizer.iterations.numpy()) - self._first_step
-        self.steps_per_second = steps / max(time.monotonic() - self._started, 1e-6)
+        if self._timed_from is not None:
+            since, first = self._timed_from
+            seconds = time.monotonic() - since - self._evaluation_seconds
+            self.steps_per_second = (self._step() - first) / seconds if seconds > 0 else None
 
 
 class Search:
@@ -281,13 +299,14 @@ class Search:
         """
         rates = [t.user_attrs["model_gflops_per_second"] for t in study.trials
                  if t.user_attrs.get("model_gflops_per_second")]
+        least = max(2, self.base["eval_interval"] // 4)  # fewer steps: evaluations would cost more than training
         if not rates:
-            return max(2, self.base["eval_interval"] // 4)
+            return least
         settings = dict(self.base, **overrides)
         flops_per_step = (presets.training_flops_per_token(settings, self._vocab_of(tokenizer_dir))
                           * settings["batch_size"] * settings["sequence_length"])
         steps = min(self.trial_seconds * statistics.median(rates) * 1e9 / flops_per_step, settings["max_steps"])
-        return max(2, int(steps / EVALUATIONS_PER_TRIAL))
+        return max(least, int(steps / EVALUATIONS_PER_TRIAL))
 
     # -- tokenizers and bits per character --------------------------------------
     def _vocab_of(self, tokenizer_dir: Path) -> int:
@@ -399,7 +418,8 @@ def markdown(table: dict) -> str:
     facts = table["machine"]
     lines = [f"# Hyper-parameter search `{table['study']}`", "",
              f"Preset `{table['options']['preset']}`, {table['options']['trial_minutes']:g} minutes per trial; "
-             f"{machine.summary(facts)}. Figure: {table['figure']}.", "",
+             f"{machine.summary(facts)}. Figure: {table['figure']}; steps/s: training alone "
+             "(no evaluation, no first step).", "",
              "| " + " | ".join(title for _, title in COLUMNS) + " |",
              "|" + "---|" * len(COLUMNS)]
     for row in table["trials"]:

@@ -78,7 +78,8 @@ def run(args) -> int:
                            args.tokenizer or paths.tokenizer_dir(), args.out or paths.data_dir() / "tune",
                            options, tokenizer_module=exercises.step_module("tokenizer"))
     study = search.open_study()
-    progress.log(f"Search {options.study_name()} in {search.folder}: {len(study.trials)} trial(s) so far; "
+    finished = sum(trial.state.is_finished() for trial in study.trials)
+    progress.log(f"Search {options.study_name()} in {search.folder}: {finished} trial(s) so far; "
                  f"{options.minutes:g} minutes, {options.trial_minutes:g} per trial.")
     table = search.run(study)
     progress.event("result", step="tune", report=table)
