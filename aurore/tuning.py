@@ -260,7 +260,7 @@ class Search:
             # The same validation text for every trial, whatever its batch and context.
             "eval_batches": max(1, round(self.eval_tokens / (length * batch)))})
         settings["checkpoint_seconds"] = 10 ** 9  # a trial is never resumed: no checkpoints between evaluations
-        vocab_size = len(modeldir.load_tokenizer(tokenizer_dir))
+        vocab_size = self._vocab_of(tokenizer_dir)
         trial.set_user_attr("vocab_size", vocab_size)
         trial.set_user_attr("parameters", presets.parameter_count(settings, vocab_size)["total"])
         trial.set_user_attr("eval_interval", settings["eval_interval"])
@@ -313,7 +313,7 @@ class Search:
         return len(modeldir.load_tokenizer(tokenizer_dir))
 
     def tokenizer_for(self, vocab: int | None) -> Path:
-        """The prepared tokenizer, or one of that vocabulary size, built once and kept in the study folder."""
+        """The prepared tokenizer, or one of that vocabulary size, built once into tune/tokenizers/<size>."""
         if vocab is None:
             return self.tokenizer_dir
         if self._default_vocab is None:
