@@ -5,7 +5,9 @@ eval_interval`), so `on_epoch_end` is an evaluation: it records the metrics,
 keeps the model of best validation loss, saves the resumable checkpoint and
 applies early stopping. Between evaluations it reports progress (bars, or
 JSON events for the web page's live loss curve), stops at the step limit or
-the wall-time limit, and saves a checkpoint every few minutes.
+the wall-time limit, and saves a checkpoint every few minutes. Under a time
+limit the bar's total is the steps the time allows (measured, not
+`max_steps`), so its ETA is the time budget's.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class TrainingMonitor(keras.callbacks.Callback):
                  deadline: float | None = None, checkpoint_seconds: float = 120.0, horizon=None):
         super().__init__()
         self.horizon = horizon  # a variable of TimeBudgetSchedule, re-estimated as speed is known
+        self.estimated_steps: int | None = None  # the steps the time limit allows, once measured
         self._first: tuple[float, int] | None = None
         self._planned_at: int | None = None
         self.state, self.max_steps, self.tokens_per_step = state, max_steps, tokens_per_step
@@ -73,7 +76,9 @@ class TrainingMonitor(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._started = self._last_report = self._last_checkpoint = time.monotonic()
         self._reported_step = self.state["step"]
-        self.task = progress.task("Training", total=self.max_steps, unit="step")
+        # Under a time limit the total is unknown until the speed is measured (see _plan).
+        self.task = progress.task("Training", total=self.max_steps if self.deadline is None else None,
+                                  unit="step")
         self.task.done = self._reported_step
         if self.task._bar is not None:
             self.task._bar.update(self._reported_step)
@@ -81,7 +86,7 @@ class TrainingMonitor(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         now = time.monotonic()
         step = self.step()
-        if self.horizon is not None:
+        if self.deadline is not None:
             self._plan(step, now)
         if now - self._last_report >= 1.0 or step >= self.max_steps:
             loss = float((logs or {}).get("loss", math.nan))
@@ -89,7 +94,7 @@ class TrainingMonitor(keras.callbacks.Callback):
             self._reported_step, self._last_report = step, now
         if step >= self.max_steps:
             self._stop(f"reached {self.max_steps} steps")
-        elif self._planned_at is not None and step >= int(self.horizon.numpy()):
+        elif self.horizon is not None and self._planned_at is not None and step >= int(self.horizon.numpy()):
             self._stop(HORIZON_REACHED)
         elif self.deadline is not None and now >= self.deadline:
             self._stop("reached the time limit (--max-minutes)")
@@ -124,7 +129,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self._checkpoint()
 
     def _plan(self, step: int, now: float) -> None:
-        """Fit the schedule to the time left, from the measured speed.
+        """Fit the schedule and the progress bar to the time left, from the measured speed.
 
         Speed is measured from the end of the first batch (which includes
         compiling); a first estimate after 20 steps, then a new one every 100
@@ -139,8 +144,11 @@ class TrainingMonitor(keras.callbacks.Callback):
                 self._planned_at is not None and step - self._planned_at >= 100):
             horizon = estimate_horizon(step, done / max(now - start_time, 1e-6), self.deadline - now,
                                        self.max_steps)
-            self.horizon.assign(float(horizon))
-            self.state["horizon"] = horizon
+            if self.horizon is not None:
+                self.horizon.assign(float(horizon))
+                self.state["horizon"] = horizon
+            self.estimated_steps = horizon
+            self.task.set_total(horizon)
             self._planned_at = step
 
     def on_train_end(self, logs=None):

@@ -8,6 +8,7 @@ the learner's job in exercise 3 (`solutions/03_train.py`).
 
 from __future__ import annotations
 
+from aurore import optimizers
 from aurore.errors import AuroreError
 
 PRESETS: dict[str, dict] = {
@@ -37,6 +38,10 @@ PRESETS: dict[str, dict] = {
     ),
 }
 
+#: Settings no preset fixes but any run may set: `optimizer` is "adamw" (exercise 3's) unless
+#: set to "muon" (aurore.optimizers).
+OPTIONAL_KEYS = ("max_minutes", "optimizer")
+
 #: Settings a user may override from the command line (`--set key=value`).
 ARCHITECTURE_KEYS = ("num_layers", "num_heads", "hidden_dim", "intermediate_dim", "dropout", "sequence_length")
 
@@ -49,9 +54,10 @@ def preset(name: str, **overrides) -> dict:
     for key, value in overrides.items():
         if value is None:
             continue
-        if key not in PRESETS[name] and key not in ("max_minutes",):
+        if key not in PRESETS[name] and key not in OPTIONAL_KEYS:
             raise AuroreError(f"Unknown training setting {key!r}: known settings are {', '.join(PRESETS[name])}.")
         settings[key] = value
+    optimizers.check(settings.get("optimizer", "adamw"))
     if settings["hidden_dim"] % settings["num_heads"]:
         raise AuroreError(f"hidden_dim ({settings['hidden_dim']}) must be a multiple of num_heads "
                           f"({settings['num_heads']}).")

@@ -93,6 +93,13 @@ class Task:
             _emit({"event": "progress", "task": self.name, "done": self.done,
                    "total": self.total, "unit": self.unit, "metrics": self.metrics})
 
+    def set_total(self, total: int | None) -> None:
+        """A new estimate of the total (a time budget's steps, known once the speed is measured)."""
+        self.total = total
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.refresh()
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()

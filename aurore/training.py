@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from aurore import atomic, checkpoint, dataset as saved_dataset, distribute, model as presets, modeldir, packing, progress, tokenization
+from aurore import atomic, checkpoint, dataset as saved_dataset, distribute, model as presets, modeldir, optimizers, packing, progress, tokenization
 from aurore.errors import AuroreError
 
 METRICS_FILE = "metrics.jsonl"
@@ -82,6 +82,8 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
           strategy: str | None = None, **options) -> dict:
     """Train (or resume, or fine-tune) and leave a complete model directory. Returns a summary.
 
+    `callbacks` (an option): more Keras callbacks, run after the monitor (the search's pruning).
+
     `samples` (an option, on by default): at every evaluation the model writes
     a few words from a fixed prompt and seed (`sample` events, the run page's
     timeline).
@@ -101,7 +103,7 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
 
 def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, settings: dict, *,
            init: str | None = None, restart: bool = False, max_minutes: float | None = None,
-           strategy: str | None = None, seed: int = 1234, samples: bool = True) -> dict:
+           strategy: str | None = None, seed: int = 1234, samples: bool = True, callbacks=()) -> dict:
     import keras
 
     started = time.monotonic()
@@ -149,7 +151,7 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
         model = module.build_model(settings, vocab_size)
         if init_backbone is not None:
             model.backbone.set_weights(init_backbone.get_weights())
-        optimizer = module.make_optimizer(settings, settings["max_steps"])
+        optimizer = optimizers.chosen(module.make_optimizer(settings, settings["max_steps"]), settings)
         limit = max_minutes if max_minutes is not None else settings.get("max_minutes")
         horizon = _fit_schedule_to_time(optimizer, settings["max_steps"]) if limit else None
         module.compile_model(model, optimizer, jit_compile=bool(settings.get("jit_compile")))
@@ -186,13 +188,13 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
                               save_best, save_checkpoint,
                               deadline=time.monotonic() + 60 * limit if limit else None,
                               checkpoint_seconds=settings.get("checkpoint_seconds", 120), horizon=horizon)
-    callbacks = [monitor]
+    extra_callbacks, callbacks = callbacks, [monitor]
     if samples and (strategy != "multiworker" or distribute.is_chief()):
         callbacks.append(SampleWriter(lambda: _sampler(model_dir, model.backbone, tokenizer, settings)))
     interval = settings["eval_interval"]
     epochs = state["epoch"] + math.ceil(max(settings["max_steps"] - state["step"], 1) / interval) + 1
     model.fit(train_data, steps_per_epoch=interval, epochs=epochs, initial_epoch=state["epoch"],
-              validation_data=val_data, callbacks=callbacks, verbose=0, shuffle=False)
+              validation_data=val_data, callbacks=[*callbacks, *extra_callbacks], verbose=0, shuffle=False)
     if not saved_steps and not (resuming and modeldir.is_model_dir(model_dir)):  # no evaluation finished
         save_best({"step": monitor.step(), "val_loss": None, "tokens": monitor.step() * tokens_per_step})
     reason = monitor.stop_reason or "done"

@@ -5,7 +5,9 @@
 Needs the dataset and tokenizer (`python -m aurore prepare`, `python -m aurore
 tokenizer`). Trains from scratch (the model directory is restarted), then
 prints the test-book and validation bits per character (`aurore evaluate`'s
-figures), the load average seen during the run (the CPU may be shared), and
+figures), the training speed (steps/s), the CPU's SIMD level and oneDNN cap
+(`ONEDNN_MAX_CPU_ISA=AVX2` makes an AVX-512 machine behave like an AVX2
+laptop), the load average seen during the run (the CPU may be shared), and
 three samples from fixed prompts and seeds (exercise 4's generation).
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
-from aurore import evaluation, exercises, paths, training  # noqa: E402
+from aurore import evaluation, exercises, machine, paths, training  # noqa: E402
 
 PROMPTS = (("", 1), ("La nuit était", 2), ("Madame, dit-il,", 3))
 
@@ -42,6 +44,8 @@ def main() -> None:
     wall = time.monotonic() - started
     load_after = os.getloadavg()
     report = evaluation.evaluate(args.model, paths.dataset_dir())
+    speed = training_speed(Path(args.model), settings)
+    facts = machine.describe()
     samples = []
     try:
         from aurore.generation import Generator, SamplingParams
@@ -54,13 +58,26 @@ def main() -> None:
     except ImportError:
         samples.append({"note": "aurore.generation is not available"})
     print(json.dumps({"minutes": args.minutes, "wall_seconds": round(wall), "training": summary,
-                      "settings": settings, "evaluation": report, "samples": samples,
+                      "settings": settings, "evaluation": report, "samples": samples, "speed": speed,
+                      "machine": facts,
                       "load_average_before": load_before, "load_average_after": load_after},
                      indent=1, ensure_ascii=False))
     print(f"test-book bits per character: {report['test']['bits_per_character']:.3f} "
           f"(validation {report['validation']['bits_per_character']:.3f}) after {wall / 60:.1f} min, "
-          f"step {summary['step']}; load average {load_before[0]:.1f} → {load_after[0]:.1f} on "
-          f"{len(os.sched_getaffinity(0))} cores")
+          f"step {summary['step']}, {speed['steps_per_second']:.2f} steps/s "
+          f"({speed['tokens_per_second']:,.0f} tokens/s); {machine.summary(facts)}; "
+          f"load average {load_before[0]:.1f} → {load_after[0]:.1f}")
+
+
+def training_speed(model_dir: Path, settings: dict) -> dict:
+    """Steps and tokens per second over the run, evaluations included (from its metrics.jsonl)."""
+    history = [json.loads(line) for line in (model_dir / training.METRICS_FILE).read_text().splitlines() if line]
+    if not history:
+        return {"steps_per_second": 0.0, "tokens_per_second": 0.0}
+    last = history[-1]
+    steps_per_second = last["step"] / max(last["seconds"], 1e-6)
+    return {"steps_per_second": round(steps_per_second, 3),
+            "tokens_per_second": round(steps_per_second * settings["batch_size"] * settings["sequence_length"])}
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ Figures:
   see aurore.model.training_flops_per_token);
 - peak FP32 FLOP/s = cores × clock × FLOPs per cycle per core, where FLOPs
   per cycle = FMA units × SIMD lanes × 2 (an FMA is a multiply and an add).
-  Lanes: 16 with avx512f, 8 with avx2. FMA units default to 2 (Zen 4/5,
+  Lanes: 16 with avx512f, 8 with avx2 (or when ONEDNN_MAX_CPU_ISA caps
+  oneDNN at AVX2, as on an AVX2 laptop). FMA units default to 2 (Zen 4/5,
   Intel server cores); pass --fma-units if your CPU differs.
 Synthetic token ids are enough: the speed does not depend on their values.
 """
@@ -28,12 +29,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
-from aurore import exercises, model, packing  # noqa: E402
+from aurore import exercises, machine, model, packing  # noqa: E402
 
 
 def cpu_peak(fma_units: int) -> dict:
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     lanes = 16 if " avx512f" in flags else 8 if " avx2" in flags else 4
+    cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or "ALL").upper()
+    if cap != "ALL" and not cap.startswith("AVX512"):
+        lanes = min(lanes, 8 if cap.startswith("AVX2") else 4)
     mhz = [float(m) for m in re.findall(r"cpu MHz\s*:\s*([\d.]+)", flags)] or [2000.0]
     cores = len(os.sched_getaffinity(0))
     ghz = max(mhz) / 1000
@@ -105,6 +109,9 @@ def main() -> None:
           f"vocab {args.vocab_size}, {settings['batch_size']}×{settings['sequence_length']} tokens/step, "
           f"{params['total']:,} parameters")
     print(f"training FLOPs per token ≈ {flops_per_token / 1e6:.1f} M")
+    facts = machine.describe()
+    print(f"machine: {machine.summary(facts)}; TensorFlow threads: {facts['threads']['intra_op']} intra-op, "
+          f"{facts['threads']['inter_op']} inter-op")
     print(f"peak FP32: {peak['cores']} cores × {peak['ghz']} GHz × {peak['flops_per_cycle_per_core']} "
           f"FLOP/cycle ({peak['fma_units']} FMA × {peak['simd_lanes_fp32']} lanes × 2) = {peak['peak_gflops']} GFLOP/s")
     gemm = gemm_reference(settings, args.vocab_size)
@@ -119,7 +126,7 @@ def main() -> None:
         print(f"jit_compile={jit}: {result['tokens_per_second']:,} tokens/s, {result['seconds_per_step']} s/step, "
               f"{result['model_gflops']} GFLOP/s = {100 * result['share_of_peak']:.1f} % of peak "
               f"(first 3 steps incl. compile: {result['first_steps_seconds']} s)")
-    print(json.dumps({"preset": args.preset, "flops_per_token": flops_per_token, "peak": peak,
+    print(json.dumps({"preset": args.preset, "flops_per_token": flops_per_token, "peak": peak, "machine": facts,
                       "gemm_gflops": gemm, "results": results, "load_average": os.getloadavg()}))
 
 

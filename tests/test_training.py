@@ -268,3 +268,40 @@ def test_the_learners_training_gets_its_own_folder_samples_and_an_evaluation(dat
     assert set(report) >= {"test", "validation", "vocab_size", "fresh_loss", "baseline"}
     assert report["test"]["loss_per_token"] < report["fresh_loss"]         # it learnt something
     assert evaluation.read_report(mine)["test"] == report["test"]
+
+
+def test_under_a_time_limit_the_progress_total_is_the_steps_the_time_allows(data, tmp_path, solution,
+                                                                            monkeypatch, capsys):
+    monkeypatch.setenv("AURORE_PROGRESS", "json")
+    settings = model.preset("tiny", max_steps=100_000, eval_interval=50)
+    summary = training.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", settings,
+                             max_minutes=0.4)
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    bars = [e for e in events if e["event"] == "progress" and e["task"] == "Training"]
+    assert bars[0]["total"] is None  # not max_steps: the speed is not known yet
+    totals = [e["total"] for e in bars if e["total"] is not None]
+    assert totals and max(totals) < 100_000
+    # The run ends with the time budget, where the bar said it would.
+    assert 0.5 * totals[-1] <= summary["step"] <= totals[-1] + 1
+
+
+def test_muon_replaces_adamw_on_request_and_learns(solution):
+    import keras
+
+    from aurore import optimizers
+
+    settings = model.preset("tiny", warmup_steps=0, learning_rate=1e-2, optimizer="muon")
+    adamw = solution.make_optimizer(settings, total_steps=10)
+    assert optimizers.chosen(adamw, model.preset("tiny")) is adamw  # AdamW unless asked
+    muon = optimizers.chosen(adamw, settings)
+    assert isinstance(muon, keras.optimizers.Muon) and muon.clipnorm == adamw.clipnorm
+    keras.utils.set_random_seed(0)
+    lm = solution.build_model(settings, vocab_size=50)
+    solution.compile_model(lm, muon)
+    x = np.random.default_rng(0).integers(0, 50, size=(4, settings["sequence_length"])).astype("int32")
+    features = {"token_ids": x[:, :-1], "padding_mask": np.ones_like(x[:, :-1])}
+    before = lm.evaluate(features, x[:, 1:], verbose=0)
+    lm.train_on_batch(features, x[:, 1:])
+    assert lm.evaluate(features, x[:, 1:], verbose=0) < before
+    with pytest.raises(AuroreError, match="optimizer=muon"):
+        model.preset("tiny", optimizer="sgd")

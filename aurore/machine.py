@@ -1,0 +1,58 @@
+"""What this CPU can do, written next to every timed figure.
+
+A figure from an AVX-512 server and one from an AVX2 laptop differ by a
+factor of two or three for the same settings: benchmarks and the
+hyper-parameter search record the SIMD level (from /proc/cpuinfo), the cap
+oneDNN was given (`ONEDNN_MAX_CPU_ISA`, which makes an AVX-512 machine
+behave like an AVX2 laptop) and the cores this process may use, so figures
+are never compared blindly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Strongest first: (name shown, /proc/cpuinfo flag that proves it).
+SIMD_LEVELS = (("AVX-512", "avx512f"), ("AVX2", "avx2"), ("AVX", "avx"), ("SSE4.2", "sse4_2"))
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    """The flags of the first processor in /proc/cpuinfo (empty where there is none)."""
+    if cpuinfo is None:
+        path = Path("/proc/cpuinfo")
+        cpuinfo = path.read_text(errors="replace") if path.exists() else ""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return set()
+
+
+def simd_level(flags: set[str]) -> str:
+    """"AVX-512", "AVX2"…, with "+FMA" when fused multiply-add is there too; "unknown" without flags."""
+    for name, flag in SIMD_LEVELS:
+        if flag in flags:
+            return name + ("+FMA" if "fma" in flags else "")
+    return "unknown"
+
+
+def describe(cpuinfo: str | None = None, environ: dict[str, str] | None = None) -> dict:
+    """The machine facts a timed figure needs, as plain data."""
+    environ = os.environ if environ is None else environ
+    flags = cpu_flags(cpuinfo)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    # TensorFlow sizes both thread pools to the cores this process may use, unless told otherwise.
+    return {"simd": simd_level(flags),
+            "onednn_max_cpu_isa": environ.get("ONEDNN_MAX_CPU_ISA") or None,
+            "cores": cores,
+            "threads": {"intra_op": int(environ.get("TF_NUM_INTRAOP_THREADS") or cores),
+                        "inter_op": int(environ.get("TF_NUM_INTEROP_THREADS") or cores)}}
+
+
+def summary(facts: dict) -> str:
+    """One line, e.g. "AVX-512+FMA CPU, oneDNN capped at AVX2, 2 cores"."""
+    text = f"{facts['simd']} CPU"
+    if facts.get("onednn_max_cpu_isa"):
+        text += f", oneDNN capped at {facts['onednn_max_cpu_isa']}"
+    return text + f", {facts['cores']} cores"
