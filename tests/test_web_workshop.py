@@ -220,8 +220,7 @@ def test_lesson_3_and_the_course_give_the_training_time_the_runs_page_uses(tmp_p
 
     app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True})
     with app.app_context():
-        argv = workshop.runner().steps["train"]["argv"]
-    page_minutes = argv[argv.index("--max-minutes") + 1]
+        page_minutes = f'{workshop.runner().steps["train"]["options"]["max_minutes"]["default"]:g}'
     preset_minutes = f"{model.PRESETS['cpu']['max_minutes']:g}"
     lesson = exercises.for_step("train").lesson
     for lang in course.LANGS:

@@ -32,7 +32,7 @@ SCRIPT_TEXT = {
     "waiting": ("En attente d'une place…", "Waiting for a free place…"),
     "stopped": ("Arrêté.", "Stopped."),
     "done": ("Terminé", "Done"),
-    "tokens": ("tokens", "tokens"),
+    "tokens": ("jetons", "tokens"),
     "copied": ("Copié !", "Copied!"),
     "copy_failed": ("Copie impossible : sélectionnez le texte à la main.", "Cannot copy: select the text by hand."),
     "empty_prompt": ("Écrivez d'abord le début d'un texte.", "Write the beginning of a text first."),
