@@ -143,7 +143,11 @@ def test_pipeline_runs_tokenizer_train_generate_and_evaluate_after_prepare(data,
 
     make_dataset(tmp_path / "dataset", repeat=3)
     monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    measured = []
+    real_evaluate = evaluation.evaluate
+    monkeypatch.setattr(evaluation, "evaluate", lambda *a, **k: measured.append(a) or real_evaluate(*a, **k))
     assert cli.main(["pipeline", "--preset", "tiny"]) == 0
+    assert len(measured) == 1, "the model is measured once: by the evaluate step, not again at the end of train"
     output = capsys.readouterr()
     assert "Step prepare: already done" in output.out + output.err
     assert modeldir.load_tokenizer(tmp_path / "tokenizer")

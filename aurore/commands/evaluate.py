@@ -11,7 +11,9 @@ from aurore.commands import add_variant_option
 def register(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="loss per token, perplexity and bits per character")
     parser.add_argument("--model", default=None,
-                        help="model directory (default: the data folder's models/cpu; your own: models/cpu-mine)")
+                        help="model directory (default: the data folder's models/<preset>, or "
+                             "models/<preset>-mine, your own model, with --use exercise)")
+    parser.add_argument("--preset", default="cpu", help="which trained model, when --model is not given (cpu)")
     parser.add_argument("--data", default=None, help="dataset folder (default: the data folder's dataset/)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--no-baselines", dest="baselines", action="store_false",
@@ -29,7 +31,7 @@ def run(args) -> int:
 
 def _run(args) -> int:
     rules = exercises.step_module("evaluate", args.use)
-    model_dir = args.model or paths.default_model_dir()
+    model_dir = args.model or paths.model_dir(args.preset, args.use)
     report = evaluation.evaluate(model_dir, args.data or paths.dataset_dir(),
                                  batch_size=max(1, args.batch_size), rules=rules, with_baselines=args.baselines)
     evaluation.save_report(model_dir, report)

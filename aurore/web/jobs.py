@@ -90,7 +90,7 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
                      "argv": aurore("generate") + ["--prompt", prompt, "--max-new-tokens", "80"],
                      "options": {"preset": preset}},
         "evaluate": {"title": {"fr": "Évaluer le modèle", "en": "Evaluate the model"},
-                     "argv": aurore("evaluate")},
+                     "argv": aurore("evaluate"), "options": {"preset": preset}},
     }
 
 
