@@ -285,8 +285,9 @@ def test_under_a_time_limit_the_progress_total_is_the_steps_the_time_allows(data
     assert bars[0]["total"] is None  # not max_steps: the speed is not known yet
     totals = [e["total"] for e in bars if e["total"] is not None]
     assert totals and max(totals) < 100_000
-    # The run ends with the time budget, where the bar said it would.
-    assert 0.5 * totals[-1] <= summary["step"] <= totals[-1] + 1
+    # The run ends with the time budget, near where the bar said it would (the last estimate is up to
+    # 100 steps old: a CPU that frees up meanwhile runs a few percent more steps).
+    assert 0.5 * totals[-1] <= summary["step"] <= 1.1 * totals[-1] + 1
 
 
 def test_muon_replaces_adamw_on_request_and_learns(solution):
