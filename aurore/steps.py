@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Callable
 
 from aurore import exercises, paths
-from aurore.errors import AuroreError
 
 #: The options a job may offer on the run page (their rules are in aurore/web/jobs.py).
 JOB_OPTIONS = ("preset", "max_minutes", "restart")
@@ -91,17 +90,6 @@ STEPS: tuple[Step, ...] = (
                 "en": "Measuring what the model has learnt, against two baselines."},
          job_options=("preset",), pipeline_options=("--model",)),
 )
-
-
-def get(name: str) -> Step:
-    for step in STEPS:
-        if step.name == name:
-            return step
-    raise AuroreError(f"No step {name!r}: the steps are {', '.join(step.name for step in STEPS)}.")
-
-
-def names() -> tuple[str, ...]:
-    return tuple(step.name for step in STEPS)
 
 
 def pipeline() -> tuple[Step, ...]:

@@ -34,9 +34,10 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from aurore import atomic, exercises, paths, steps
+from aurore import atomic, exercises, paths
 from aurore.errors import AuroreError
 from aurore.progress import json_safe
+from aurore.steps import STEPS
 
 #: Events kept per job; past it, only non-progress events are kept.
 MAX_EVENTS = 20_000
@@ -75,7 +76,7 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
              "max_minutes": {"default": train_minutes, "min": 0.5, "max": MAX_MINUTES},
              "restart": {"default": False}}
     found = {}
-    for step in steps.STEPS:
+    for step in STEPS:
         argv = ["{python}", "-m", "aurore", step.name, "--use", "{variant}",
                 *(prompt if arg == "{prompt}" else arg for arg in step.job_args)]
         found[step.name] = {"title": step.title, "argv": argv}

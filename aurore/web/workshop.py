@@ -24,8 +24,9 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 from werkzeug.exceptions import HTTPException
 
-from aurore import check_worker, checks, exercises, steps
+from aurore import check_worker, checks, exercises
 from aurore.errors import AuroreError
+from aurore.steps import STEPS
 from aurore.web import course, environment, learner_progress, security
 from aurore.web.jobs import MAX_PAGE_EVENTS, PAGE_EVENTS, JobError, JobRunner, default_steps
 from aurore.web.rendering import markdown_html
@@ -38,7 +39,7 @@ AGENDA = (
     {"fr": "Présentation", "en": "Presentation", "step": None, "page": "presentation",
      "about": {"fr": "Ce qu'est un modèle de langue, et ce que nous allons construire.",
                "en": "What a language model is, and what we are going to build."}},
-    *({**step.section, "step": step.name, "about": step.about} for step in steps.STEPS if step.section),
+    *({**step.section, "step": step.name, "about": step.about} for step in STEPS if step.section),
     {"fr": "Conclusion", "en": "Conclusion", "step": None, "page": "conclusion",
      "about": {"fr": "Ce que le modèle sait, ce qu'il ignore, et la suite.",
                "en": "What the model knows, what it does not, and what comes next."}},
@@ -182,8 +183,8 @@ def exercise_page(number):
                            hints=[_hint_html(h[lang]) for h in exercise.hints],
                            source=_source(exercise), record=records.get(str(exercise.number)),
                            all_exercises=exercises.all_exercises(),
-                           step_title=steps.get(exercise.step).title[lang]
-                           if exercise.step in steps.names() else exercise.step)
+                           step_title=next((step.title[lang] for step in STEPS if step.name == exercise.step),
+                                           exercise.step))
 
 
 @bp.get("/exercises/<number>/source")
