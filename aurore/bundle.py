@@ -107,14 +107,6 @@ def _tree(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
             yield f"{prefix}/{relative.as_posix()}", path
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def create(kit_path: str | os.PathLike, without: tuple[str, ...] = ()) -> dict:
     """Write the kit to `kit_path` (atomically); returns its manifest."""
     kit_path = Path(kit_path)

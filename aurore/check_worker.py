@@ -38,7 +38,7 @@ from aurore import paths
 PRELOAD = ("numpy", "pytest", "aurore.check_plugin", "aurore.check_child", "tensorflow", "keras", "keras_hub",
            "transformers", "tokenizers", "datasets", "nltk", "aurore.model", "aurore.tokenization",
            "aurore.sentences", "aurore.dataset", "aurore.catalogue", "aurore.download", "aurore.gutenberg",
-           "aurore.progress")
+           "aurore.progress", "aurore.preparation")
 #: Longest a request or reply may be (the environment travels with the request).
 MESSAGE_BYTES = 1 << 20
 #: How long the worker may take to import everything before it counts as broken.

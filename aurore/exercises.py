@@ -29,10 +29,12 @@ import sys
 import time
 import tomllib
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
+from typing import Iterator
 
 from aurore import atomic, paths
 from aurore.errors import AuroreError
@@ -268,3 +270,26 @@ def load_module(number: int | str, variant: str = "solution") -> ModuleType:
 def step_module(step: str, variant: str = "solution") -> ModuleType:
     """The module that implements a pipeline step, from the solutions or the learner's code."""
     return load_module(for_step(step).number, variant)
+
+
+@contextmanager
+def unfinished_explained(step: str) -> Iterator[None]:
+    """A TODO left in the code of `step`'s exercise (NotImplementedError) becomes its clear message."""
+    try:
+        yield
+    except NotImplementedError as error:
+        raise unfinished(error, for_step(step).number) from error
+
+
+@contextmanager
+def step(name: str, variant: str = "solution") -> Iterator[ModuleType]:
+    """The module that teaches a step, for the code that runs it::
+
+        with exercises.step("train", args.use) as module:
+            training.train(module, …)
+
+    A TODO left in the learner's file stops the step with the message that
+    says which function to finish (`unfinished`), never a traceback.
+    """
+    with unfinished_explained(name):
+        yield step_module(name, variant)

@@ -384,20 +384,20 @@ class Generator:
             started = time.perf_counter()
             tokens = iter(())
             try:
-                model = _RowModel(self.engine, row.params.max_new_tokens)
-                tokens = iter(self.rules.decode(model, row.prompt_ids, row.params, row.rng, self.end_of_text_id))
-                while row.finish_reason is None:
-                    try:
-                        token = next(tokens)
-                    except StopIteration:
-                        row.finish_reason = "end_of_text" if row.new_tokens < row.params.max_new_tokens else "length"
-                        piece = row.assembler.finish()
-                    else:
-                        piece = self._accept(row, token, started)
-                    if piece:
-                        yield piece
-            except NotImplementedError as error:
-                raise exercises.unfinished(error, 4) from error
+                with exercises.unfinished_explained("generate"):
+                    model = _RowModel(self.engine, row.params.max_new_tokens)
+                    tokens = iter(self.rules.decode(model, row.prompt_ids, row.params, row.rng, self.end_of_text_id))
+                    while row.finish_reason is None:
+                        try:
+                            token = next(tokens)
+                        except StopIteration:
+                            row.finish_reason = ("end_of_text" if row.new_tokens < row.params.max_new_tokens
+                                                 else "length")
+                            piece = row.assembler.finish()
+                        else:
+                            piece = self._accept(row, token, started)
+                        if piece:
+                            yield piece
             finally:
                 if hasattr(tokens, "close"):
                     tokens.close()
@@ -427,7 +427,7 @@ class Generator:
 
         def pieces() -> Iterator[list[str]]:
             started = time.perf_counter()
-            try:
+            with exercises.unfinished_explained("generate"):
                 logits, state = self.engine.prefill([row.prompt_ids for row in rows],
                                                     max(row.params.max_new_tokens for row in rows))
                 while True:
@@ -447,8 +447,6 @@ class Generator:
                     if all(row.finish_reason for row in rows):
                         break
                     logits = self.engine.step(state, tokens)
-            except NotImplementedError as error:
-                raise exercises.unfinished(error, 4) from error
             batch.results = [self._result(row, started) for row in rows]
 
         batch._pieces = pieces()

@@ -71,13 +71,9 @@ def main() -> int:
     limit_threads(1)
     model = args.model
     if model is None:
-        from bench.generation_latency import build_random_cpu_model
-        from aurore import modeldir
+        from bench.random_model import random_cpu_model
 
-        model = args.workdir / "cpu"
-        if not modeldir.is_model_dir(model):
-            args.workdir.mkdir(parents=True, exist_ok=True)
-            build_random_cpu_model(model)
+        model = random_cpu_model(args.workdir / "cpu")
     generator = Generator.load(model, xla=True)
     generator.end_of_text_id = -1  # exactly --tokens tokens per row
     params = [SamplingParams(max_new_tokens=args.tokens, strategy="top_p", top_p=0.95, temperature=0.8, seed=s)

@@ -4,9 +4,7 @@
 
 Without --model, builds a random model of the `cpu` shape (GPT-2, 4 layers,
 hidden 256, 4 heads, vocabulary 8000, context 256; speed does not depend on
-the weights) with a byte-level BPE tokenizer of 8000 tokens trained on one
-Gutenberg book if /work/shared/corpus/gutenberg (or $AURORE_BENCH_TEXT) is
-there, else on the tiny test sentences. The end-of-text token is ignored so
+the weights; see bench/random_model.py). The end-of-text token is ignored so
 that every run writes exactly --new-tokens tokens.
 
 Reports, for XLA on and off and each strategy: cold (first request of a
@@ -18,7 +16,6 @@ whole request), plus batched throughput (all rows' tokens per second).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -29,41 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
 from aurore.generation import Generator, SamplingParams, limit_threads  # noqa: E402
+from bench.random_model import random_cpu_model  # noqa: E402
 
 PROMPT = ("Il y avait dans ce village une jeune fille qui chantait le soir au bord de la rivière, "
           "et tout le monde l'écoutait en silence. Un jour,")
-
-
-def _corpus_text() -> list[str]:
-    candidates = [os.environ.get("AURORE_BENCH_TEXT"), "/work/shared/corpus/gutenberg"]
-    for candidate in filter(None, candidates):
-        path = Path(candidate)
-        files = sorted(path.glob("*.txt")) if path.is_dir() else [path] if path.is_file() else []
-        if files:
-            return files[0].read_text(encoding="utf-8", errors="replace").splitlines()
-    from tests.tiny_model import sentences
-
-    return sentences() * 20
-
-
-def build_random_cpu_model(directory: Path) -> Path:
-    import keras_hub
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    from aurore import modeldir
-
-    core = Tokenizer(models.BPE())
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=8000, special_tokens=["<|endoftext|>"], show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    core.train_from_iterator(_corpus_text(), trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<|endoftext|>",
-                                        eos_token="<|endoftext|>", pad_token="<|endoftext|>")
-    backbone = keras_hub.models.GPT2Backbone(vocabulary_size=8000, num_layers=4, num_heads=4, hidden_dim=256,
-                                             intermediate_dim=1024, dropout=0.0, max_sequence_length=256)
-    return modeldir.save(directory, backbone, tokenizer, {"preset": "cpu (random weights, benchmark)"})
 
 
 def endless(generator: Generator) -> Generator:
@@ -104,7 +70,7 @@ def main() -> int:
     xla_modes = [mode == "on" for mode in args.xla.split(",")]
 
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = Path(args.model) if args.model else build_random_cpu_model(Path(tmp) / "cpu")
+        model_dir = Path(args.model) if args.model else random_cpu_model(Path(tmp) / "cpu")
         print(f"model: {model_dir}  new tokens: {args.new_tokens}  repeats: {args.repeats}  "
               f"threads: {args.threads or 'default'}\n")
         print("| XLA | strategy | cold first request (s) | warm first token (ms) | warm tokens/s "

@@ -38,41 +38,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.random_model import random_cpu_model  # noqa: E402
+
 HOST = "127.0.0.1"
 MAX_CLIENTS = 64
 PROMPTS = ["Il était une fois, au bord de la Creuse, une jeune fille",
            "La nuit tombait sur la vallée noire quand",
            "Madame, dit-il en s'inclinant,",
            "Le vieux meunier chantait en marchant sur le chemin"]
-CORPUS = Path("/work/shared/corpus/gutenberg")
-
-
-# --- the model ----------------------------------------------------------------------------
-
-def random_cpu_model(workdir: Path) -> Path:
-    """A GPT-2 of the `cpu` shape with random weights and a real 8000-token BPE (built once)."""
-    import aurore  # noqa: F401
-    from aurore import modeldir
-
-    target = workdir / "models" / "cpu"
-    if modeldir.is_model_dir(target):
-        return target
-    print("Building a random model of the cpu shape…", flush=True)
-    import keras_hub
-
-    from aurore.tokenization import byte_level_bpe
-
-    books = sorted(CORPUS.glob("*.txt"))[:3] if CORPUS.is_dir() else []
-    texts = [p.read_text(encoding="utf-8", errors="replace") for p in books]
-    if not texts:     # no corpus here: varied synthetic French-like text is enough for a tokenizer
-        words = [f"{a}{b}{c}" for a in "bcdfglmnprstv" for b in "aeiouéè" for c in ("", "r", "s", "n", "nt", "l")]
-        texts = [" ".join(words[(i * 7 + j) % len(words)] for j in range(200)) + "." for i in range(4000)]
-    tokenizer = byte_level_bpe(texts, 8000)
-    backbone = keras_hub.models.GPT2Backbone(vocabulary_size=len(tokenizer), num_layers=4, num_heads=4,
-                                             hidden_dim=256, intermediate_dim=1024, dropout=0.0,
-                                             max_sequence_length=256)
-    modeldir.save(target, backbone, tokenizer, {"preset": "cpu", "random_weights": True})
-    return target
 
 
 # --- the server ---------------------------------------------------------------------------------
@@ -263,7 +236,7 @@ def main(argv=None) -> int:
     model = args.model or (paths.default_model_dir() if modeldir.is_model_dir(paths.default_model_dir()) else None)
     model_note = f"trained model {model}" if model else "random model of the cpu shape"
     if model is None:
-        model = random_cpu_model(workdir)
+        model = random_cpu_model(workdir / "models" / "cpu")
     config = json.loads((model / modeldir.CONFIG_FILE).read_text())["backbone"]
     shape = (f"GPT-2 {config['num_layers']} layers, hidden {config['hidden_dim']}, vocabulary "
              f"{config['vocabulary_size']}, context {config['max_sequence_length']}")

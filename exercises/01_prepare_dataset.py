@@ -2,7 +2,7 @@
 
 From raw Project Gutenberg files to a dataset of sentences, step by step:
 
-1. fetch each book's raw text (downloaded once, then read from the cache);
+1. each book's raw text is fetched (downloaded once, then read from the cache);
 2. `strip_gutenberg`: keep the story, between the licence's START and END markers;
 3. `to_paragraphs`: join the hard-wrapped lines into paragraphs;
 4. `remove_credits`: drop the production credits and edition notes;
@@ -10,21 +10,19 @@ From raw Project Gutenberg files to a dataset of sentences, step by step:
 6. `count_words` and `MIN_WORDS`: drop fragments too short to teach anything;
 7. `build_dataset`: train / validation / test splits, saved to disk.
 
-The plumbing (HTTP retries, cache, encoding detection, atomic save, the
-patterns of Gutenberg's markers) lives in the `aurore` package; this file is
+The plumbing (HTTP retries, cache, encoding detection, learning Punkt, atomic
+save, the patterns of Gutenberg's markers) lives in the `aurore` package:
+`aurore/preparation.py` calls these functions in that order. This file is
 the recipe.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from datasets import Dataset, DatasetDict, Features, Value
 
-from aurore import catalogue, download, gutenberg, paths, progress, sentences
-from aurore import dataset as saved_dataset
-from aurore.errors import AuroreError
+from aurore import gutenberg, progress
 
 # TODO: how many words must a sentence have to be kept? Give a small whole number.
 MIN_WORDS = None
@@ -109,43 +107,3 @@ def build_dataset(train_books: dict[int, list[str]], test_books: dict[int, list[
     # TODO: .train_test_split(test_size=validation_share, seed=seed): its "test" part is our validation;
     # TODO: make the test Dataset from test_books the same way, and return a DatasetDict of the three.
     raise NotImplementedError("TODO")
-
-
-def prepare(book_ids: list[int] | None = None, test_book: int | None = None, source: str | None = None,
-            mirror: str | None = None, min_words: int | None = None, out: str | Path | None = None,
-            cache_splitter: bool = True) -> tuple[Path, dict]:
-    """The whole step: books in, dataset on disk out. Returns its folder and statistics."""
-    book_ids = list(book_ids or catalogue.training_ids())
-    test_book = test_book or catalogue.test_id()
-    if test_book in book_ids:
-        raise AuroreError(f"Book {test_book} cannot be both a training book and the test book.")
-
-    paragraphs: dict[int, list[str]] = {}
-    with progress.task("Books", total=len(book_ids) + 1, unit="book") as task:
-        for book_id in [*book_ids, test_book]:
-            fetched = download.fetch(book_id, source=source, mirror=mirror)
-            language = gutenberg.declared_language(fetched.text)
-            if language and language.lower() not in ("french", "français", "francais"):
-                progress.log(f"warning: book {book_id} ({catalogue.title(book_id)}) declares "
-                             f"Language: {language}; the corpus is meant to be French (leave it out with --books).")
-            paragraphs[book_id] = clean_book(fetched.text)
-            task.update(1, book=str(book_id), origin=fetched.origin)
-    empty = [book for book, found in paragraphs.items() if not found]
-    if empty:
-        raise AuroreError(f"No text left in book(s) {empty} after cleaning: is it really a Gutenberg book?")
-
-    progress.log("Learning where French sentences end (NLTK Punkt, trained on the training books)…")
-    training_text = "\n\n".join(p for book in book_ids for p in paragraphs[book])
-    splitter = sentences.french_splitter(training_text, paths.nltk_dir() if cache_splitter else None)
-
-    kept: dict[int, list[str]] = {}
-    with progress.task("Sentences", total=len(paragraphs), unit="book") as task:
-        for book_id, book_paragraphs in paragraphs.items():
-            kept[book_id] = [s for s in split_sentences(book_paragraphs, splitter) if keep_sentence(s, min_words)]
-            task.update(1, book=str(book_id), sentences=len(kept[book_id]))
-
-    try:
-        dataset = build_dataset({b: kept[b] for b in book_ids}, {test_book: kept[test_book]})
-    except ValueError as error:  # e.g. too few sentences for a validation split
-        raise AuroreError(f"Cannot build the dataset: {error}. Use more books or a smaller --min-words.") from None
-    return saved_dataset.save(dataset, out)

@@ -184,11 +184,11 @@ def make_tiny_dataset(out_dir: str | Path) -> Path:
 
     Takes a few seconds; writes nothing outside `out_dir` (no cache, no Punkt file).
     """
-    from aurore import exercises
+    from aurore import exercises, preparation
 
     module = exercises.load_module(1, "solution")
     with tempfile.TemporaryDirectory(prefix="aurore-fixture-books-") as books:
         write_fixture_books(books)
-        out, _ = module.prepare(book_ids=TRAIN_IDS, test_book=TEST_ID, source=books, out=out_dir,
-                                min_words=3, cache_splitter=False)
+        out, _ = preparation.prepare(module, book_ids=TRAIN_IDS, test_book=TEST_ID, source=books, out=out_dir,
+                                     min_words=3, cache_splitter=False)
     return out

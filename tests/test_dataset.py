@@ -8,7 +8,7 @@ import pytest
 from datasets import Dataset, DatasetDict
 
 import fixture_books
-from aurore import dataset, exercises
+from aurore import dataset, exercises, preparation
 from aurore.errors import AuroreError
 
 
@@ -61,10 +61,10 @@ def test_min_words_filters_short_fragments(tmp_path):
     module = exercises.load_module(1, "solution")
     books = tmp_path / "books"
     fixture_books.write_fixture_books(books)
-    _, loose = module.prepare(fixture_books.TRAIN_IDS, fixture_books.TEST_ID, source=books,
-                              out=tmp_path / "a", min_words=1, cache_splitter=False)
-    _, strict = module.prepare(fixture_books.TRAIN_IDS, fixture_books.TEST_ID, source=books,
-                               out=tmp_path / "b", min_words=12, cache_splitter=False)
+    _, loose = preparation.prepare(module, fixture_books.TRAIN_IDS, fixture_books.TEST_ID, source=books,
+                                   out=tmp_path / "a", min_words=1, cache_splitter=False)
+    _, strict = preparation.prepare(module, fixture_books.TRAIN_IDS, fixture_books.TEST_ID, source=books,
+                                    out=tmp_path / "b", min_words=12, cache_splitter=False)
     assert strict["splits"]["test"]["sentences"] < loose["splits"]["test"]["sentences"]
     for text in dataset.load(tmp_path / "b")["test"]["text"]:
         assert module.count_words(text) >= 12

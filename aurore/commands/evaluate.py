@@ -23,17 +23,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    try:
-        return _run(args)
-    except NotImplementedError as error:
-        raise exercises.unfinished(error, exercises.for_step("evaluate").number) from error
-
-
-def _run(args) -> int:
-    rules = exercises.step_module("evaluate", args.use)
     model_dir = args.model or paths.model_dir(args.preset, args.use)
-    report = evaluation.evaluate(model_dir, args.data or paths.dataset_dir(),
-                                 batch_size=max(1, args.batch_size), rules=rules, with_baselines=args.baselines)
+    with exercises.step("evaluate", args.use) as rules:
+        report = evaluation.evaluate(model_dir, args.data or paths.dataset_dir(), batch_size=max(1, args.batch_size),
+                                     rules=rules, with_baselines=args.baselines)
     evaluation.save_report(model_dir, report)
     if progress.mode() == "json":    # the run page's log: one readable line per figure
         for line in summary_lines(report):

@@ -6,7 +6,7 @@ import argparse
 import os
 import time
 
-from aurore import catalogue, download, exercises, progress
+from aurore import catalogue, download, exercises, preparation, progress
 from aurore import dataset as saved_dataset
 from aurore.commands import add_variant_option
 from aurore.errors import AuroreError
@@ -60,13 +60,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and os.path.exists(args.out) and not os.path.isdir(args.out):
         raise AuroreError(f"--out {args.out} is a file: give a folder for the dataset.")
 
-    module = exercises.step_module("prepare", args.use)
     started = time.monotonic()
-    try:
-        out, stats = module.prepare(book_ids=books, test_book=test_book, source=source, mirror=mirror,
-                                    min_words=min_words, out=args.out)
-    except NotImplementedError as error:
-        raise exercises.unfinished(error, 1) from None
+    with exercises.step("prepare", args.use) as module:
+        out, stats = preparation.prepare(module, book_ids=books, test_book=test_book, source=source,
+                                         mirror=mirror, min_words=min_words, out=args.out)
     progress.log(saved_dataset.format_stats(stats))
     progress.event("dataset", path=str(out), stats=stats)
     progress.log(f"Dataset saved in {out} ({time.monotonic() - started:.1f} s).")

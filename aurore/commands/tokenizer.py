@@ -19,16 +19,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    try:
-        return _run(args)
-    except NotImplementedError as error:
-        raise exercises.unfinished(error, 2) from error
-
-
-def _run(args) -> int:
-    module = exercises.step_module("tokenizer", args.use)
-    report = tokenization.build(module, args.data or paths.dataset_dir(), args.out or paths.tokenizer_dir(),
-                                args.vocab_size)
+    with exercises.step("tokenizer", args.use) as module:
+        report = tokenization.build(module, args.data or paths.dataset_dir(), args.out or paths.tokenizer_dir(),
+                                    args.vocab_size)
     for name in ("generic", "specialised"):
         stats = report[name]
         progress.log(f"{name}: {stats['tokens_per_word']:.3f} tokens per word, "

@@ -36,19 +36,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    try:
-        return _run(args)
-    except NotImplementedError as error:
-        raise exercises.unfinished(error, 3) from error
-
-
-def _run(args) -> int:
-    module = exercises.step_module("train", args.use)
     settings = training.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
     model_dir = args.model or paths.model_dir(args.preset, args.use)
-    summary = training.train(module, args.data or paths.dataset_dir(), args.tokenizer or paths.tokenizer_dir(),
-                             model_dir, settings, init=args.init, restart=args.restart,
-                             max_minutes=args.max_minutes, strategy=args.strategy)
+    with exercises.step("train", args.use) as module:
+        summary = training.train(module, args.data or paths.dataset_dir(), args.tokenizer or paths.tokenizer_dir(),
+                                 model_dir, settings, init=args.init, restart=args.restart,
+                                 max_minutes=args.max_minutes, strategy=args.strategy)
     progress.event("result", step="train", report=summary)
     if progress.mode() != "json":
         print(json.dumps(summary, indent=1))

@@ -111,8 +111,6 @@ def compare():
             result = generator.generate(generation.prompt, _pool().params_factory(**sampling))
         except (NoModel, UnknownModel) as error:
             return _refuse(str(error), role)
-        except NotImplementedError as error:
-            return _refuse(str(exercises.unfinished(error, 4)), "sampler")
         except AuroreError as error:
             return _refuse(str(error), "sampler" if sampler == "exercise" else role)
         rows.append({"role": role, **model_card(name), "text": result.text, "finish_reason": result.finish_reason,

@@ -37,6 +37,7 @@ from pathlib import Path
 from aurore import atomic, exercises, paths
 from aurore.errors import AuroreError
 from aurore.progress import json_safe
+from aurore.steps import STEPS
 
 #: Events kept per job; past it, only non-progress events are kept.
 MAX_EVENTS = 20_000
@@ -70,28 +71,18 @@ def bounded_lines(stream, limit: int):
 
 
 def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") -> dict[str, dict]:
-    """The workshop's steps: name → title, argv (placeholders `{python}`, `{variant}`) and options."""
-    def aurore(*args: str) -> list[str]:
-        return ["{python}", "-m", "aurore", *args, "--use", "{variant}"]
-
-    preset = {"choices": list(PAGE_PRESETS), "default": "cpu"}
-
-    return {
-        "prepare": {"title": {"fr": "Préparer le corpus", "en": "Prepare the corpus"},
-                    "argv": aurore("prepare")},
-        "tokenizer": {"title": {"fr": "Spécialiser le tokenizer", "en": "Specialise the tokenizer"},
-                      "argv": aurore("tokenizer")},
-        "train": {"title": {"fr": "Entraîner GPT-2", "en": "Train GPT-2"},
-                  "argv": aurore("train"),
-                  "options": {"preset": preset, "max_minutes": {"default": train_minutes, "min": 0.5,
-                                                                "max": MAX_MINUTES},
-                              "restart": {"default": False}}},
-        "generate": {"title": {"fr": "Générer du texte", "en": "Generate text"},
-                     "argv": aurore("generate") + ["--prompt", prompt, "--max-new-tokens", "80"],
-                     "options": {"preset": preset}},
-        "evaluate": {"title": {"fr": "Évaluer le modèle", "en": "Evaluate the model"},
-                     "argv": aurore("evaluate"), "options": {"preset": preset}},
-    }
+    """The workshop's steps (aurore/steps.py): name → title, argv (placeholders `{python}`, `{variant}`), options."""
+    rules = {"preset": {"choices": list(PAGE_PRESETS), "default": "cpu"},
+             "max_minutes": {"default": train_minutes, "min": 0.5, "max": MAX_MINUTES},
+             "restart": {"default": False}}
+    found = {}
+    for step in STEPS:
+        argv = ["{python}", "-m", "aurore", step.name, "--use", "{variant}",
+                *(prompt if arg == "{prompt}" else arg for arg in step.job_args)]
+        found[step.name] = {"title": step.title, "argv": argv}
+        if step.job_options:
+            found[step.name]["options"] = {name: rules[name] for name in step.job_options}
+    return found
 
 
 def option_argv(spec: dict, options: dict | None) -> tuple[dict, list[str]]:

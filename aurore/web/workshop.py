@@ -26,31 +26,20 @@ from werkzeug.exceptions import HTTPException
 
 from aurore import check_worker, checks, exercises
 from aurore.errors import AuroreError
+from aurore.steps import STEPS
 from aurore.web import course, environment, learner_progress, security
 from aurore.web.jobs import MAX_PAGE_EVENTS, PAGE_EVENTS, JobError, JobRunner, default_steps
 from aurore.web.rendering import markdown_html
 
 bp = Blueprint("workshop", __name__)
 
-#: The workshop's agenda; sections with an exercise link to it, the others to their course page.
+#: The workshop's agenda: the presentation, a section per step (aurore/steps.py), the conclusion.
+#: Sections with an exercise link to it, the others to their course page.
 AGENDA = (
     {"fr": "Présentation", "en": "Presentation", "step": None, "page": "presentation",
      "about": {"fr": "Ce qu'est un modèle de langue, et ce que nous allons construire.",
                "en": "What a language model is, and what we are going to build."}},
-    {"fr": "Préparer les données", "en": "Preparing the data", "step": "prepare",
-     "about": {"fr": "Des livres bruts de Gutenberg à un corpus propre.",
-               "en": "From raw Gutenberg books to a clean corpus."}},
-    {"fr": "Tokenisation", "en": "Tokenisation", "step": "tokenizer",
-     "about": {"fr": "Découper le texte en unités que le modèle apprend.",
-               "en": "Cutting text into the units the model learns."}},
-    {"fr": "Spécialisation", "en": "Specialisation", "step": "train",
-     "about": {"fr": "Entraîner GPT-2 sur George Sand avec TensorFlow.",
-               "en": "Training GPT-2 on George Sand with TensorFlow."}},
-    {"fr": "Utilisation", "en": "Use", "step": "generate",
-     "about": {"fr": "Faire écrire le modèle.", "en": "Making the model write."}},
-    {"fr": "Évaluation", "en": "Evaluation", "step": "evaluate",
-     "about": {"fr": "Mesurer ce que le modèle a appris, face à deux points de comparaison.",
-               "en": "Measuring what the model has learnt, against two baselines."}},
+    *({**step.section, "step": step.name, "about": step.about} for step in STEPS if step.section),
     {"fr": "Conclusion", "en": "Conclusion", "step": None, "page": "conclusion",
      "about": {"fr": "Ce que le modèle sait, ce qu'il ignore, et la suite.",
                "en": "What the model knows, what it does not, and what comes next."}},
@@ -194,8 +183,8 @@ def exercise_page(number):
                            hints=[_hint_html(h[lang]) for h in exercise.hints],
                            source=_source(exercise), record=records.get(str(exercise.number)),
                            all_exercises=exercises.all_exercises(),
-                           step_title=default_steps()[exercise.step]["title"][lang]
-                           if exercise.step in default_steps() else exercise.step)
+                           step_title=next((step.title[lang] for step in STEPS if step.name == exercise.step),
+                                           exercise.step))
 
 
 @bp.get("/exercises/<number>/source")

@@ -5,7 +5,7 @@ EXERCISE = 1
 import pytest
 
 import fixture_books
-from aurore import dataset
+from aurore import dataset, preparation
 from aurore.check_plugin import say
 
 HEADER = ("\ufeffThe Project Gutenberg EBook of La Mare au Diable, by George Sand\r\n\r\n"
@@ -172,8 +172,9 @@ def test_whole_pipeline(exercise_module, tmp_path, monkeypatch):
     monkeypatch.setenv("AURORE_DATA", str(tmp_path / "data"))
     books = tmp_path / "books"
     fixture_books.write_fixture_books(books)
-    out, stats = exercise_module.prepare(fixture_books.TRAIN_IDS, fixture_books.TEST_ID, source=str(books),
-                                         out=tmp_path / "dataset", cache_splitter=False)
+    # The library runs the step (as `python -m aurore prepare --use exercise` does) with your functions.
+    out, stats = preparation.prepare(exercise_module, fixture_books.TRAIN_IDS, fixture_books.TEST_ID,
+                                     source=str(books), out=tmp_path / "dataset", cache_splitter=False)
     saved = dataset.load(out)
     assert set(saved["test"]["book"]) == {fixture_books.TEST_ID}, say(
         fr="La partie test ne doit contenir que le livre mis de côté.",

@@ -1,0 +1,96 @@
+"""The workshop's steps, in order, in one table: a row says how a step runs everywhere.
+
+Read by the `pipeline` command (which steps it runs, with which of its
+options), the run page's jobs (`aurore/web/jobs.py`: the command, the options
+a learner picks) and the home page's agenda (`aurore/web/workshop.py`). Which
+exercise teaches a step is said once, by `step = "<name>"` in
+`exercises/info.toml` (`Step.exercise`); a step run with `--use exercise`
+before that exercise is done fails with one clear message, from
+`aurore.exercises.step`.
+
+To add a step: its command in `aurore/commands/<name>.py` (with `--use`),
+its exercise in `exercises/info.toml` with `step = "<name>"`, then one row
+in STEPS below (a bonus step usually sets `in_pipeline=False`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from aurore import exercises, paths
+
+#: The options a job may offer on the run page (their rules are in aurore/web/jobs.py).
+JOB_OPTIONS = ("preset", "max_minutes", "restart")
+#: The `pipeline` options a step may be given (each only when the pipeline has a value for it).
+PIPELINE_OPTIONS = ("--source", "--preset", "--max-minutes", "--model")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: `python -m aurore <name> --use solution|exercise`."""
+
+    name: str
+    #: Its name on the run page.
+    title: dict[str, str]
+    #: Its section of the home page's agenda (fr, en) and the line that says what it is about; None: not there.
+    section: dict[str, str] | None = None
+    about: dict[str, str] | None = None
+    #: More arguments of the run page's job, after `--use`; "{prompt}" is the app's GENERATE_PROMPT.
+    job_args: tuple[str, ...] = ()
+    #: What the learner may choose on the run page (names from JOB_OPTIONS).
+    job_options: tuple[str, ...] = ()
+    #: Whether `python -m aurore pipeline` runs it, with which of its options (PIPELINE_OPTIONS)
+    #: and which fixed flags.
+    in_pipeline: bool = True
+    pipeline_options: tuple[str, ...] = ()
+    pipeline_flags: tuple[str, ...] = ()
+    #: The file that says the step is done: the pipeline skips the step unless `--redo <name>`.
+    output: Callable[[], Path] | None = None
+
+    @property
+    def exercise(self) -> exercises.Exercise | None:
+        """The exercise that teaches this step (info.toml's `step`), if any."""
+        return next((exercise for exercise in exercises.all_exercises() if exercise.step == self.name), None)
+
+
+STEPS: tuple[Step, ...] = (
+    Step("prepare",
+         title={"fr": "Préparer le corpus", "en": "Prepare the corpus"},
+         section={"fr": "Préparer les données", "en": "Preparing the data"},
+         about={"fr": "Des livres bruts de Gutenberg à un corpus propre.",
+                "en": "From raw Gutenberg books to a clean corpus."},
+         pipeline_options=("--source",),
+         output=lambda: paths.dataset_dir() / "dataset_dict.json"),
+    Step("tokenizer",
+         title={"fr": "Spécialiser le tokenizer", "en": "Specialise the tokenizer"},
+         section={"fr": "Tokenisation", "en": "Tokenisation"},
+         about={"fr": "Découper le texte en unités que le modèle apprend.",
+                "en": "Cutting text into the units the model learns."},
+         output=lambda: paths.tokenizer_dir() / "tokenizer.json"),
+    Step("train",
+         title={"fr": "Entraîner GPT-2", "en": "Train GPT-2"},
+         section={"fr": "Spécialisation", "en": "Specialisation"},
+         about={"fr": "Entraîner GPT-2 sur George Sand avec TensorFlow.",
+                "en": "Training GPT-2 on George Sand with TensorFlow."},
+         job_options=("preset", "max_minutes", "restart"),
+         # The evaluate step measures the model (with exercise 5's code): train need not.
+         pipeline_options=("--preset", "--max-minutes"), pipeline_flags=("--no-evaluate",)),
+    Step("generate",
+         title={"fr": "Générer du texte", "en": "Generate text"},
+         section={"fr": "Utilisation", "en": "Use"},
+         about={"fr": "Faire écrire le modèle.", "en": "Making the model write."},
+         job_args=("--prompt", "{prompt}", "--max-new-tokens", "80"), job_options=("preset",),
+         pipeline_options=("--model",)),
+    Step("evaluate",
+         title={"fr": "Évaluer le modèle", "en": "Evaluate the model"},
+         section={"fr": "Évaluation", "en": "Evaluation"},
+         about={"fr": "Mesurer ce que le modèle a appris, face à deux points de comparaison.",
+                "en": "Measuring what the model has learnt, against two baselines."},
+         job_options=("preset",), pipeline_options=("--model",)),
+)
+
+
+def pipeline() -> tuple[Step, ...]:
+    return tuple(step for step in STEPS if step.in_pipeline)
