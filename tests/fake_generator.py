@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 
 def fake_params(**fields):
-    """Stands for `aurore.generation.SamplingParams` (which validates more)."""
+    """Stands for `aurore.sampling.SamplingParams` where only the queue is tested (no validation)."""
     return SimpleNamespace(**fields)
 
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from aurore.web.generation_service import (CANCELLED, GenerationFailed, GenerationService, ModelPool, NoModel,
-                                           QueueFull, UnknownModel)
+from aurore.web.generation_service import CANCELLED, GenerationFailed, GenerationService, QueueFull
+from aurore.web.model_pool import ModelPool, NoModel, UnknownModel
 from tests.fake_generator import FakeGenerator, fake_params, make_fake_model_dirs
 
 
