@@ -20,12 +20,7 @@ def register(subparsers) -> None:
                         help=f"at most this many new tokens, 1 to {sampling.MAX_NEW_TOKENS} ({DEFAULTS.max_new_tokens})")
     parser.add_argument("--strategy", choices=sampling.STRATEGIES, default=DEFAULTS.strategy,
                         help=f"how to choose each token ({DEFAULTS.strategy})")
-    parser.add_argument("--temperature", type=float, default=DEFAULTS.temperature,
-                        help=f"above 0, at most {sampling.MAX_TEMPERATURE:g}; lower is safer ({DEFAULTS.temperature})")
-    parser.add_argument("--top-k", type=int, default=DEFAULTS.top_k,
-                        help=f"top_k: draw among the k likeliest, 1 to {sampling.MAX_TOP_K} ({DEFAULTS.top_k})")
-    parser.add_argument("--top-p", type=float, default=DEFAULTS.top_p,
-                        help=f"top_p: probability mass kept, above 0, at most 1 ({DEFAULTS.top_p})")
+    add_sampling_options(parser)
     parser.add_argument("--seed", type=int, default=None, help="same seed, same text (default: random)")
     parser.add_argument("--stop-at-sentence-end", action="store_true", help="stop after the first sentence")
     parser.add_argument("--stop", action="append", default=[], metavar="TEXT",
@@ -39,6 +34,17 @@ def register(subparsers) -> None:
                         help="the reference solution's sampler and model (default), or your exercise code's "
                              "sampler and your own model")
     parser.set_defaults(handler=run)
+
+
+def add_sampling_options(parser) -> None:
+    """--temperature, --top-k and --top-p, with the settings' defaults and limits (also `export`'s)."""
+    parser.add_argument("--temperature", type=float, default=DEFAULTS.temperature,
+                        help=f"top_k and top_p: above 0, at most {sampling.MAX_TEMPERATURE:g}; lower is safer "
+                             f"({DEFAULTS.temperature})")
+    parser.add_argument("--top-k", type=int, default=DEFAULTS.top_k,
+                        help=f"top_k: draw among the k likeliest, 1 to {sampling.MAX_TOP_K} ({DEFAULTS.top_k})")
+    parser.add_argument("--top-p", type=float, default=DEFAULTS.top_p,
+                        help=f"top_p: probability mass kept, above 0, at most 1 ({DEFAULTS.top_p})")
 
 
 def run(args) -> int:
