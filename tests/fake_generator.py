@@ -133,6 +133,16 @@ class _Single:
         self.steps.close()
 
 
+def wait_until(condition, timeout=5.0) -> bool:
+    """Poll `condition` until it holds (True) or `timeout` seconds pass (False): the worker is a thread."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return False
+
+
 def fake_factory(generator: FakeGenerator):
     """A GENERATION_FACTORY for create_app that hands out `generator` for any model dir."""
     return lambda model_dir: generator

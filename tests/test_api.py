@@ -18,7 +18,7 @@ import waitress
 from aurore.web import create_app
 from aurore.web.rate_limit import RateLimiter
 from aurore.web.server import waitress_options
-from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs
+from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs, wait_until
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
 
 
@@ -349,15 +349,6 @@ def live(make_app):
     yield start
     for server in servers:
         server.close()
-
-
-def wait_until(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def raw_post(port, path, body) -> socket.socket:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import sys
 
 from aurore import exercises, paths, progress, sampling
+from aurore.commands import add_model_options
 from aurore.errors import AuroreError
 from aurore.sampling import DEFAULTS
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("generate", help="write text with a trained model (streamed)")
-    parser.add_argument("--model", default=None,
-                        help="model directory (default: the data folder's models/<preset>, or "
-                             "models/<preset>-mine, your own model, with --use exercise)")
-    parser.add_argument("--preset", default="cpu", help="which trained model, when --model is not given (cpu)")
+    add_model_options(parser)
     parser.add_argument("--prompt", default="", help="the beginning of the text (default: none)")
     parser.add_argument("--max-new-tokens", type=int, default=DEFAULTS.max_new_tokens,
                         help=f"at most this many new tokens, 1 to {sampling.MAX_NEW_TOKENS} ({DEFAULTS.max_new_tokens})")

@@ -16,7 +16,7 @@ back later" (429) rather than pile up work it cannot finish.
   makes them wait for a whole generation;
   with `batching=False` it serves one request at a time (`generator.stream`),
   the baseline of the load benchmark.
-- A `QueuedRequest` is an iterator of text pieces. Closing it (a client
+- A `QueuedRequest` is an iterator of text pieces. Cancelling it (a client
   that hung up) frees its place in the queue at once; a batch whose rows were
   all cancelled is stopped.
 
@@ -38,8 +38,6 @@ MAX_QUEUE = 32            # requests admitted at once (more: 429)
 MAX_BATCH = 16            # requests generated together
 BATCH_WINDOW = 0.01       # seconds to gather a batch
 BATCH_WAIT = 0.25         # at most, for the clients of the last batch, expected back
-#: Finish reason of a job whose generator failed.
-ERROR = "error"
 #: Finish reason of a job cancelled by its client.
 CANCELLED = "cancelled"
 
@@ -98,8 +96,6 @@ class Outcome:
 class QueuedRequest:
     """A request admitted to the service: iterate it for text pieces, then read `outcome`."""
 
-    _DONE = object()
-
     def __init__(self, service: "GenerationService", prompt: str, params: Any, prompt_tokens: int):
         self.prompt = prompt
         self.params = params
@@ -156,8 +152,6 @@ class QueuedRequest:
             return
         self._cancelled.set()
         self._service._release(self)
-
-    close = cancel
 
     # --- producer side (the worker thread) --------------------------------
 
