@@ -193,7 +193,7 @@ class SampleWriter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self._broken:
             return
-        from aurore.generation import SamplingParams
+        from aurore.sampling import SamplingParams
 
         try:
             if self._generator is None:

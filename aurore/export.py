@@ -25,37 +25,40 @@ import os
 import shutil
 from pathlib import Path
 
-from aurore import atomic, modeldir, progress
+from aurore import atomic, modeldir, progress, sampling
 from aurore.errors import AuroreError
+from aurore.sampling import DEFAULTS
 
-SAMPLERS = ("greedy", "top_k", "top_p")
+SAMPLERS = sampling.STRATEGIES
+#: The export command's options, named in refusals of their values.
+OPTION_NAMES = {"strategy": "--sampler", "top_k": "--top-k", "top_p": "--top-p", "temperature": "--temperature",
+                "seed": "--seed"}
 METADATA_FILE = "aurore-export.json"
 TOKENIZER_SUBDIR = Path("assets.extra") / "tokenizer"
 SIGNATURE = "serving_default"
 
 
 def _sampler(name: str, top_k: int, top_p: float, temperature: float, seed: int | None):
-    """A KerasHub sampler: its choice of the next token runs inside the exported graph."""
+    """A KerasHub sampler: its choice of the next token runs inside the exported graph.
+
+    The settings are checked as `generate`'s are (`aurore.sampling`).
+    """
     import keras_hub
 
-    if name not in SAMPLERS:
-        raise AuroreError(f"Unknown sampler {name!r}: use one of {', '.join(SAMPLERS)}.")
-    if name == "greedy":
+    params = sampling.checked({"strategy": name, "top_k": top_k, "top_p": top_p, "temperature": temperature,
+                               "seed": seed}, names=OPTION_NAMES)
+    if params.strategy == "greedy":
         return keras_hub.samplers.GreedySampler()
-    if not temperature > 0:
-        raise AuroreError(f"--temperature must be above 0, not {temperature}.")
-    if top_k < 1:
-        raise AuroreError(f"--top-k must be at least 1, not {top_k}.")
-    if name == "top_k":
-        return keras_hub.samplers.TopKSampler(k=top_k, temperature=temperature, seed=seed)
-    if not 0 < top_p <= 1:
-        raise AuroreError(f"--top-p must be above 0 and at most 1, not {top_p}.")
-    return keras_hub.samplers.TopPSampler(p=top_p, k=top_k, temperature=temperature, seed=seed)
+    if params.strategy == "top_k":
+        return keras_hub.samplers.TopKSampler(k=params.top_k, temperature=params.temperature, seed=params.seed)
+    return keras_hub.samplers.TopPSampler(p=params.top_p, k=params.top_k, temperature=params.temperature,
+                                          seed=params.seed)
 
 
 def export_saved_model(model_path: str | os.PathLike, out: str | os.PathLike, *,
-                       sampler: str = "top_p", top_k: int = 40, top_p: float = 0.95,
-                       temperature: float = 0.8, seed: int | None = None, stop_at_end: bool = True) -> Path:
+                       sampler: str = DEFAULTS.strategy, top_k: int = DEFAULTS.top_k, top_p: float = DEFAULTS.top_p,
+                       temperature: float = DEFAULTS.temperature, seed: int | None = None,
+                       stop_at_end: bool = True) -> Path:
     """Write the model at `model_path` as a SavedModel folder `out`, atomically.
 
     `out` is replaced whole only once the export is complete, so a crash

@@ -2,7 +2,7 @@
 
 Interface (used by the CLI, the writers' page and the JSON API)::
 
-    from aurore.generation import Generator, SamplingParams
+    from aurore.generation import Generator, SamplingParams   # SamplingParams: aurore/sampling.py
 
     generator = Generator.load(model_dir)             # AuroreError if missing/broken
     params = SamplingParams(max_new_tokens=100, strategy="top_p", temperature=0.8,
@@ -49,6 +49,7 @@ prompt keeps its last `max(max_context - max_new_tokens, max_context // 2)`
 tokens; generation ends with "length" when the context is full.
 
 Where things live (one source of truth each):
+- the sampling settings, their defaults and limits: `aurore/sampling.py`;
 - the sampling rules (greedy, temperature, top-k, top-p) and the writing loop
   are exercise 4 (`solutions/04_generate.py`, or the learner's file with
   variant="exercise"): plain NumPy on one logits vector;
@@ -65,7 +66,6 @@ Where things live (one source of truth each):
 from __future__ import annotations
 
 import copy
-import math
 import random
 import time
 from dataclasses import dataclass, replace
@@ -77,66 +77,12 @@ from aurore.cached_model import CachedModel, default_xla, limit_threads  # noqa:
 from aurore.decoding import TextAssembler, clean_text, find_sentence_end, split_sentences  # noqa: F401
 from aurore import exercises
 from aurore.errors import AuroreError
+from aurore.sampling import SamplingParams  # also re-exported: part of the generator's interface
 
-STRATEGIES = ("greedy", "top_k", "top_p")
 FINISH_REASONS = ("length", "stop", "sentence_end", "end_of_text")
-MAX_NEW_TOKENS = 4096
-MAX_STOP_STRINGS = 8
-MAX_STOP_LENGTH = 200
-MAX_SEED = 2**63 - 1
 #: Prompts longer than this many characters per context token are cut from
 #: the left before tokenizing (only the last tokens are kept anyway).
 _CHARS_PER_TOKEN_KEPT = 64
-
-
-def _number(name: str, value, kind) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int,) if kind is int else (int, float)):
-        raise AuroreError(f"{name} must be {'an integer' if kind is int else 'a number'}, not {value!r}.")
-    if kind is float and not math.isfinite(value):
-        raise AuroreError(f"{name} must be a finite number, not {value!r}.")
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    """How to choose the tokens; every field checked on creation."""
-
-    max_new_tokens: int = 100
-    strategy: str = "top_p"      # "greedy" | "top_k" | "top_p"
-    temperature: float = 0.8     # > 0
-    top_k: int = 40              # >= 1
-    top_p: float = 0.95          # in (0, 1]
-    seed: int | None = None      # None: a random seed, reported in the result
-    stop_at_sentence_end: bool = False
-    stop: tuple[str, ...] = ()   # stop strings, OpenAI-style; may be empty
-
-    def __post_init__(self):
-        _number("max_new_tokens", self.max_new_tokens, int)
-        if not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS:
-            raise AuroreError(f"max_new_tokens must be between 1 and {MAX_NEW_TOKENS}, not {self.max_new_tokens}.")
-        if self.strategy not in STRATEGIES:
-            raise AuroreError(f"strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}.")
-        _number("temperature", self.temperature, float)
-        if not 0 < self.temperature <= 100:
-            raise AuroreError(f"temperature must be above 0 (and at most 100), not {self.temperature}.")
-        _number("top_k", self.top_k, int)
-        if not self.top_k >= 1:
-            raise AuroreError(f"top_k must be at least 1, not {self.top_k}.")
-        _number("top_p", self.top_p, float)
-        if not 0 < self.top_p <= 1:
-            raise AuroreError(f"top_p must be in (0, 1]: above 0 and at most 1, not {self.top_p}.")
-        if self.seed is not None:
-            _number("seed", self.seed, int)
-            if not 0 <= self.seed <= MAX_SEED:
-                raise AuroreError(f"seed must be between 0 and {MAX_SEED}, not {self.seed}.")
-        if not isinstance(self.stop_at_sentence_end, bool):
-            raise AuroreError(f"stop_at_sentence_end must be true or false, not {self.stop_at_sentence_end!r}.")
-        stop = (self.stop,) if isinstance(self.stop, str) else self.stop
-        if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) for s in stop):
-            raise AuroreError(f"stop must be a list of strings, not {self.stop!r}.")
-        if len(stop) > MAX_STOP_STRINGS or any(not s or len(s) > MAX_STOP_LENGTH for s in stop):
-            raise AuroreError(f"stop takes at most {MAX_STOP_STRINGS} strings, each 1 to {MAX_STOP_LENGTH} "
-                              "characters long.")
-        object.__setattr__(self, "stop", tuple(stop))
 
 
 @dataclass

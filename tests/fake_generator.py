@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 
 def fake_params(**fields):
-    """Stands for `aurore.generation.SamplingParams` (which validates more)."""
+    """Stands for `aurore.sampling.SamplingParams` where only the queue is tested (no validation)."""
     return SimpleNamespace(**fields)
 
 
@@ -131,6 +131,16 @@ class _Single:
 
     def close(self) -> None:
         self.steps.close()
+
+
+def wait_until(condition, timeout=5.0) -> bool:
+    """Poll `condition` until it holds (True) or `timeout` seconds pass (False): the worker is a thread."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return False
 
 
 def fake_factory(generator: FakeGenerator):

@@ -18,7 +18,7 @@ import waitress
 from aurore.web import create_app
 from aurore.web.rate_limit import RateLimiter
 from aurore.web.server import waitress_options
-from tests.fake_generator import FakeGenerator, fake_factory, fake_params, make_fake_model_dirs
+from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs, wait_until
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
 
 
@@ -31,8 +31,7 @@ def make_app(tmp_path):
         generator = generator or FakeGenerator()
         if models:
             make_fake_model_dirs(tmp_path / "models", models)
-        app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True,
-                          "GENERATION_FACTORY": fake_factory(generator), "GENERATION_PARAMS_FACTORY": fake_params,
+        app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True, "GENERATION_FACTORY": fake_factory(generator),
                           **config})
         app.fake = generator
         apps.append(app)
@@ -350,15 +349,6 @@ def live(make_app):
     yield start
     for server in servers:
         server.close()
-
-
-def wait_until(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def raw_post(port, path, body) -> socket.socket:

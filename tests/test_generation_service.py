@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from aurore.web.generation_service import (CANCELLED, GenerationFailed, GenerationService, ModelPool, NoModel,
-                                           QueueFull, UnknownModel)
-from tests.fake_generator import FakeGenerator, fake_params, make_fake_model_dirs
+from aurore.web.generation_service import CANCELLED, GenerationFailed, GenerationService, QueueFull
+from aurore.web.model_pool import ModelPool, NoModel, UnknownModel
+from tests.fake_generator import FakeGenerator, fake_params, make_fake_model_dirs, wait_until
 
 
 def params(n=5, **fields):
@@ -28,15 +28,6 @@ def make_service():
     yield make
     for service in services:
         service.close()
-
-
-def wait_until(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return False
 
 
 def test_a_job_streams_its_pieces_then_reports_how_it_ended(make_service):

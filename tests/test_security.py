@@ -23,7 +23,7 @@ from aurore import exercises
 from aurore.errors import AuroreError
 from aurore.web import create_app, jobs, server
 from aurore.web.server import waitress_options
-from tests.fake_generator import FakeGenerator, fake_factory, fake_params, make_fake_model_dirs
+from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs
 from tests.test_api import error_of, make_app  # noqa: F401  (fixture)
 from tests.test_web_workshop import SOLUTION, csrf, wait_finished, workshop_env  # noqa: F401  (fixture)
 
@@ -74,7 +74,7 @@ GENERATE = {"prompt": "Il était", "max_new_tokens": 2}
 def fake_model(workshop_env) -> dict:
     """Config giving a workshop app one fake model."""
     make_fake_model_dirs(workshop_env["data"] / "models", ("cpu",))
-    return {"GENERATION_FACTORY": fake_factory(FakeGenerator()), "GENERATION_PARAMS_FACTORY": fake_params}
+    return {"GENERATION_FACTORY": fake_factory(FakeGenerator())}
 
 
 # --- 1. DNS rebinding and the token on loopback ------------------------------------------------

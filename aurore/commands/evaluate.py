@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 
 from aurore import evaluation, exercises, paths, progress
-from aurore.commands import add_variant_option
+from aurore.commands import add_model_options, add_variant_option
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="loss per token, perplexity and bits per character")
-    parser.add_argument("--model", default=None,
-                        help="model directory (default: the data folder's models/<preset>, or "
-                             "models/<preset>-mine, your own model, with --use exercise)")
-    parser.add_argument("--preset", default="cpu", help="which trained model, when --model is not given (cpu)")
+    add_model_options(parser)
     parser.add_argument("--data", default=None, help="dataset folder (default: the data folder's dataset/)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--no-baselines", dest="baselines", action="store_false",

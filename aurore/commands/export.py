@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aurore import export, paths
 from aurore.errors import AuroreError
+from aurore.commands.generate import add_sampling_options
+from aurore.sampling import DEFAULTS
 
 FORMATS = ("saved-model",)
 
@@ -15,11 +17,10 @@ def register(subparsers) -> None:
                         help="model directory (default: the data folder's models/cpu)")
     parser.add_argument("--format", choices=FORMATS, default="saved-model", help="export format (saved-model)")
     parser.add_argument("--out", required=True, help="folder to write (replaced whole when the export succeeds)")
-    parser.add_argument("--sampler", choices=export.SAMPLERS, default="top_p",
-                        help="how the served model picks each token (default: top_p; same names as `generate --strategy`)")
-    parser.add_argument("--top-k", type=int, default=40, help="top_k and top_p: keep the k likeliest tokens (40)")
-    parser.add_argument("--top-p", type=float, default=0.95, help="top_p: keep the smallest set above p (0.95)")
-    parser.add_argument("--temperature", type=float, default=0.8, help="top_k and top_p: temperature (0.8)")
+    parser.add_argument("--sampler", choices=export.SAMPLERS, default=DEFAULTS.strategy,
+                        help=f"how the served model picks each token (default: {DEFAULTS.strategy}; "
+                             "same names as `generate --strategy`)")
+    add_sampling_options(parser)
     parser.add_argument("--seed", type=int, default=None, help="sampling seed (default: random)")
     parser.add_argument("--no-stop-at-end", dest="stop_at_end", action="store_false",
                         help="keep writing past the end-of-text token (which separates passages)")

@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import sys
 
-from aurore import exercises, paths, progress
+from aurore import exercises, paths, progress, sampling
+from aurore.commands import add_model_options
 from aurore.errors import AuroreError
+from aurore.sampling import DEFAULTS
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("generate", help="write text with a trained model (streamed)")
-    parser.add_argument("--model", default=None,
-                        help="model directory (default: the data folder's models/<preset>, or "
-                             "models/<preset>-mine, your own model, with --use exercise)")
-    parser.add_argument("--preset", default="cpu", help="which trained model, when --model is not given (cpu)")
+    add_model_options(parser)
     parser.add_argument("--prompt", default="", help="the beginning of the text (default: none)")
-    parser.add_argument("--max-new-tokens", type=int, default=100, help="at most this many new tokens (100)")
-    parser.add_argument("--strategy", choices=("greedy", "top_k", "top_p"), default="top_p",
-                        help="how to choose each token (top_p)")
-    parser.add_argument("--temperature", type=float, default=0.8, help="above 0; lower is safer (0.8)")
-    parser.add_argument("--top-k", type=int, default=40, help="top_k: draw among the k likeliest (40)")
-    parser.add_argument("--top-p", type=float, default=0.95, help="top_p: probability mass kept (0.95)")
+    parser.add_argument("--max-new-tokens", type=int, default=DEFAULTS.max_new_tokens,
+                        help=f"at most this many new tokens, 1 to {sampling.MAX_NEW_TOKENS} ({DEFAULTS.max_new_tokens})")
+    parser.add_argument("--strategy", choices=sampling.STRATEGIES, default=DEFAULTS.strategy,
+                        help=f"how to choose each token ({DEFAULTS.strategy})")
+    add_sampling_options(parser)
     parser.add_argument("--seed", type=int, default=None, help="same seed, same text (default: random)")
     parser.add_argument("--stop-at-sentence-end", action="store_true", help="stop after the first sentence")
     parser.add_argument("--stop", action="append", default=[], metavar="TEXT",
-                        help="stop before this text (repeatable)")
+                        help=f"stop before this text (repeatable: at most {sampling.MAX_STOP_STRINGS}, "
+                             f"each at most {sampling.MAX_STOP_CHARS} characters)")
     parser.add_argument("--xla", action="store_true",
                         help="compile with XLA (faster for batches, but a slower start: off for one command)")
     parser.add_argument("--threads", type=int, default=1,
@@ -35,12 +34,22 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args) -> int:
-    from aurore.generation import Generator, SamplingParams, limit_threads
+def add_sampling_options(parser) -> None:
+    """--temperature, --top-k and --top-p, with the settings' defaults and limits (also `export`'s)."""
+    parser.add_argument("--temperature", type=float, default=DEFAULTS.temperature,
+                        help=f"top_k and top_p: above 0, at most {sampling.MAX_TEMPERATURE:g}; lower is safer "
+                             f"({DEFAULTS.temperature})")
+    parser.add_argument("--top-k", type=int, default=DEFAULTS.top_k,
+                        help=f"top_k: draw among the k likeliest, 1 to {sampling.MAX_TOP_K} ({DEFAULTS.top_k})")
+    parser.add_argument("--top-p", type=float, default=DEFAULTS.top_p,
+                        help=f"top_p: probability mass kept, above 0, at most 1 ({DEFAULTS.top_p})")
 
-    params = SamplingParams(max_new_tokens=args.max_new_tokens, strategy=args.strategy,
-                            temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
-                            stop_at_sentence_end=args.stop_at_sentence_end, stop=tuple(args.stop))
+
+def run(args) -> int:
+    params = sampling.checked({name: getattr(args, name) for name in sampling.FIELDS})
+
+    from aurore.generation import Generator, limit_threads
+
     model_dir = args.model or paths.model_dir(args.preset, args.use)
     if args.threads < 0:
         raise AuroreError(f"--threads must be 0 or more, not {args.threads}.")

@@ -13,8 +13,9 @@ field, 429 busy or rate-limited with Retry-After, 503 no model). POST bodies mus
 be sent as `Content-Type: application/json`: a cross-site page cannot send that
 without the browser asking first (CORS preflight), so it cannot use the API.
 In public mode, messages never show the server's folders. Generation goes
-through the shared `ModelPool` (aurore/web/generation_service.py): one model
-load, a bounded queue, batching.
+through the shared `ModelPool` (aurore/web/model_pool.py): one load per
+model, each with a bounded queue and batching (aurore/web/generation_service.py).
+The sampling settings and their limits are `aurore.sampling`'s.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from aurore import sampling
 from aurore.errors import AuroreError
-from aurore.web import api_params, security
+from aurore.web import api_params, generation_service, security
 from aurore.web.api_params import BadRequest, InvalidField
-from aurore.web.generation_service import (GenerationFailed, ModelPool, NoModel, QueueFull, UnknownModel)
+from aurore.web.generation_service import GenerationFailed, QueueFull
+from aurore.web.model_pool import ModelPool, NoModel, UnknownModel
 from aurore.web.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -162,6 +165,11 @@ def field_error(error: InvalidField) -> ApiError:
                     allowed=error.allowed)
 
 
+def generation_failed(error: GenerationFailed) -> ApiError:
+    """The model failed while writing: a 500, or the last event of a stream."""
+    return ApiError(500, f"Generation failed: {error}", "server_error", "generation_failed")
+
+
 def service_for(name: str | None):
     try:
         return pool().get(name)
@@ -185,22 +193,12 @@ def submit(generation):
                             f"{limit} tokens of prompt.", "invalid_request_error", "too_many_tokens",
                        field="prompt", allowed=f"at most {limit} tokens")
     try:
-        params = pool().params_factory(**generation.sampling)
-    except AuroreError as error:
-        raise ApiError(422, str(error), "invalid_request_error", "invalid_value") from None
-    try:
-        job = service.submit(generation.prompt, params, prompt_tokens)
+        job = service.submit(generation.prompt, generation.sampling, prompt_tokens)
     except QueueFull as error:
         raise ApiError(429, f"The server is busy ({error.capacity} requests in progress): "
                             f"retry in {error.retry_after} s.", "server_busy", "queue_full",
                        headers={"Retry-After": str(error.retry_after)}) from None
     return service, job
-
-
-def client_gone() -> bool:
-    """True once the client hung up (waitress tells it when channel_request_lookahead > 0)."""
-    check = request.environ.get("waitress.client_disconnected")
-    return bool(check and check())
 
 
 def wait_for(job):
@@ -213,7 +211,7 @@ def wait_for(job):
                 job.cancel()
                 raise ApiError(499, "The client closed the connection.", "client_closed", "client_closed")
     except GenerationFailed as error:
-        raise ApiError(500, f"Generation failed: {error}", "server_error", "generation_failed") from None
+        raise generation_failed(error) from None
     return job.outcome
 
 
@@ -255,8 +253,7 @@ def generate_stream():
                 yield ": waiting\n\n" if piece is None else sse({"text": piece})
             yield sse(outcome_fields(service, job.outcome), event="done")
         except GenerationFailed as error:
-            yield sse(ApiError(500, f"Generation failed: {error}", "server_error",
-                               "generation_failed").body(), event="error")
+            yield sse(generation_failed(error).body(), event="error")
         finally:
             job.cancel()     # no-op once finished; frees the place of a client who left
 
@@ -302,7 +299,7 @@ def completions():
             if generation.include_usage:
                 yield sse({**chunk("", None), "choices": [], "usage": usage(outcome)})
         except GenerationFailed as error:
-            yield sse(ApiError(500, f"Generation failed: {error}", "server_error", "generation_failed").body())
+            yield sse(generation_failed(error).body())
         finally:
             job.cancel()
         yield sse("[DONE]")
@@ -344,12 +341,7 @@ def info():
         limits={
             "prompt_bytes": api_params.MAX_PROMPT_BYTES,
             "prompt_tokens": None if max_context is None else max_context - 1,
-            "max_new_tokens": {"min": 1, "max": config["GENERATION_MAX_NEW_TOKENS"], "default": 100},
-            "temperature": {"min_exclusive": 0, "max": api_params.MAX_TEMPERATURE, "default": 0.8},
-            "top_k": {"min": 1, "max": api_params.MAX_TOP_K, "default": 40},
-            "top_p": {"min_exclusive": 0, "max": 1, "default": 0.95},
-            "strategies": list(api_params.STRATEGIES),
-            "stop": {"max_strings": api_params.MAX_STOP_STRINGS, "max_chars": api_params.MAX_STOP_CHARS},
+            **sampling.limits(config["GENERATION_MAX_NEW_TOKENS"]),
             "body_bytes": config.get("MAX_CONTENT_LENGTH"),
             "queue": config["GENERATION_QUEUE"],
             "max_batch": config["GENERATION_MAX_BATCH"] if config["GENERATION_BATCHING"] else 1,
@@ -364,20 +356,18 @@ def init_app(app) -> None:
     config = app.config
     config.setdefault("GENERATION_MODELS_DIR", str(Path(config["DATA_DIR"]) / "models"))
     config.setdefault("GENERATION_FACTORY", None)          # model_dir -> generator (tests: a fake)
-    config.setdefault("GENERATION_PARAMS_FACTORY", None)   # **fields -> sampling params
-    config.setdefault("GENERATION_QUEUE", 32)              # requests admitted at once (more: 429)
-    config.setdefault("GENERATION_MAX_BATCH", 16)
-    config.setdefault("GENERATION_BATCH_WINDOW", 0.01)     # seconds to gather a batch
-    config.setdefault("GENERATION_BATCH_WAIT", 0.25)       # at most, for clients expected back
+    config.setdefault("GENERATION_QUEUE", generation_service.MAX_QUEUE)
+    config.setdefault("GENERATION_MAX_BATCH", generation_service.MAX_BATCH)
+    config.setdefault("GENERATION_BATCH_WINDOW", generation_service.BATCH_WINDOW)
+    config.setdefault("GENERATION_BATCH_WAIT", generation_service.BATCH_WAIT)
     config.setdefault("GENERATION_BATCHING", True)         # False: one request at a time
-    config.setdefault("GENERATION_MAX_NEW_TOKENS", api_params.MAX_NEW_TOKENS)
+    config.setdefault("GENERATION_MAX_NEW_TOKENS", sampling.MAX_NEW_TOKENS)   # a server may lower it
     config.setdefault("GENERATION_HEARTBEAT", 0.5)         # seconds between disconnect checks
     config.setdefault("RATE_LIMIT_PER_MINUTE", 30 if config["PUBLIC"] else None)
     config.setdefault("RATE_LIMIT_BURST", 10)
 
     app.extensions["aurore_generation"] = ModelPool(
-        config["GENERATION_MODELS_DIR"], factory=config["GENERATION_FACTORY"],
-        params_factory=config["GENERATION_PARAMS_FACTORY"], max_queue=config["GENERATION_QUEUE"],
+        config["GENERATION_MODELS_DIR"], factory=config["GENERATION_FACTORY"], max_queue=config["GENERATION_QUEUE"],
         max_batch=config["GENERATION_MAX_BATCH"], batch_window=config["GENERATION_BATCH_WINDOW"],
         batch_wait=config["GENERATION_BATCH_WAIT"],
         batching=config["GENERATION_BATCHING"])

@@ -16,6 +16,7 @@ Models: a folder named `<preset>-mine` was trained with the learner's code
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request, session
@@ -24,7 +25,7 @@ from aurore import baselines, evaluation, exercises, memorisation, paths
 from aurore.errors import AuroreError
 from aurore.web import api_params, workshop
 from aurore.web.api_params import BadRequest, InvalidField
-from aurore.web.generation_service import NoModel, UnknownModel
+from aurore.web.model_pool import NoModel, UnknownModel
 
 bp = Blueprint("comparison", __name__)
 bp.before_request(workshop.guard)      # who may run the learner's code: the workshop's rule
@@ -98,9 +99,9 @@ def compare():
         generation = api_params.native_request(body, current_app.config["GENERATION_MAX_NEW_TOKENS"])
     except InvalidField as error:
         return _refuse(error.message, error.field)
-    sampling = dict(generation.sampling)
-    if sampling.get("seed") is None:       # the same seed for both, or the comparison means nothing
-        sampling["seed"] = random.SystemRandom().randrange(2**31)
+    params = generation.sampling
+    if params.seed is None:       # the same seed for both, or the comparison means nothing
+        params = replace(params, seed=random.SystemRandom().randrange(2**31))
     rows = []
     for role in ("mine", "reference"):
         name = own[role]
@@ -108,7 +109,7 @@ def compare():
             generator = _pool().get(name).generator
             if sampler == "exercise":
                 generator = generator.with_rules("exercise")
-            result = generator.generate(generation.prompt, _pool().params_factory(**sampling))
+            result = generator.generate(generation.prompt, params)
         except (NoModel, UnknownModel) as error:
             return _refuse(str(error), role)
         except AuroreError as error:
@@ -116,7 +117,7 @@ def compare():
         rows.append({"role": role, **model_card(name), "text": result.text, "finish_reason": result.finish_reason,
                      "new_tokens": result.new_tokens, "seconds": round(result.seconds, 3),
                      "memorisation": memorisation_of(result.text)})
-    return jsonify(prompt=generation.prompt, seed=sampling["seed"], sampler=sampler, rows=rows)
+    return jsonify(prompt=generation.prompt, seed=params.seed, sampler=sampler, rows=rows)
 
 
 def init_app(app) -> None:

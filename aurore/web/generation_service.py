@@ -1,5 +1,7 @@
 """One loaded model shared by every request: a bounded queue and a batching worker.
 
+(Which models there are, and loading them: `aurore/web/model_pool.py`.)
+
 Why: a model answers several requests faster together (one forward pass per
 step for all rows) than one after the other, and a server must say "come
 back later" (429) rather than pile up work it cannot finish.
@@ -14,12 +16,12 @@ back later" (429) rather than pile up work it cannot finish.
   makes them wait for a whole generation;
   with `batching=False` it serves one request at a time (`generator.stream`),
   the baseline of the load benchmark.
-- A `Job` is an iterator of text pieces. Closing it (a client that hung up)
-  frees its place in the queue at once; a batch whose rows were all cancelled
-  is stopped.
+- A `QueuedRequest` is an iterator of text pieces. Cancelling it (a client
+  that hung up) frees its place in the queue at once; a batch whose rows were
+  all cancelled is stopped.
 
-The generator is injected (anything with `stream_batch`, `stream`,
-`count_tokens`, `max_context`), so tests drive the queue with a fake one.
+The generator is injected (the `BatchGenerator` interface, which
+`aurore.generation.Generator` has), so tests drive the queue with a fake one.
 """
 
 from __future__ import annotations
@@ -29,12 +31,38 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol, Sequence
 
-#: Finish reason of a job whose generator failed.
-ERROR = "error"
+#: The queue's defaults (the app's config and `python app.py`'s options start from these).
+MAX_QUEUE = 32            # requests admitted at once (more: 429)
+MAX_BATCH = 16            # requests generated together
+BATCH_WINDOW = 0.01       # seconds to gather a batch
+BATCH_WAIT = 0.25         # at most, for the clients of the last batch, expected back
 #: Finish reason of a job cancelled by its client.
 CANCELLED = "cancelled"
+
+
+class RowStream(Protocol):
+    """What `stream`/`stream_batch` return: pieces as they come, and live per-row facts."""
+
+    finish_reasons: list[str | None]    # None while a row is still writing
+    new_tokens: list[int]
+
+    def __iter__(self) -> Iterator: ...
+
+    def close(self) -> None: ...
+
+
+class BatchGenerator(Protocol):
+    """The generator a service drives: `aurore.generation.Generator`, or a test's fake."""
+
+    max_context: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, prompt: str, params: Any) -> RowStream: ...
+
+    def stream_batch(self, prompts: Sequence[str], params: Sequence[Any]) -> RowStream: ...
 
 
 class QueueFull(Exception):
@@ -52,7 +80,11 @@ class GenerationFailed(Exception):
 
 @dataclass
 class Outcome:
-    """What a finished job reports (the API's final event / response fields)."""
+    """What a finished request reports (the API's final event / response fields).
+
+    The generator's `GenerationResult` fields that the API shows, as the
+    queue saw them (a cancelled row has no GenerationResult), plus its timing.
+    """
     text: str
     finish_reason: str
     prompt_tokens: int
@@ -61,10 +93,8 @@ class Outcome:
     queued_seconds: float   # waiting for a place in a batch
 
 
-class Job:
-    """A request in the service: iterate it for text pieces, then read `outcome`."""
-
-    _DONE = object()
+class QueuedRequest:
+    """A request admitted to the service: iterate it for text pieces, then read `outcome`."""
 
     def __init__(self, service: "GenerationService", prompt: str, params: Any, prompt_tokens: int):
         self.prompt = prompt
@@ -123,8 +153,6 @@ class Job:
         self._cancelled.set()
         self._service._release(self)
 
-    close = cancel
-
     # --- producer side (the worker thread) --------------------------------
 
     def _put(self, piece: str) -> None:
@@ -132,13 +160,11 @@ class Job:
             self._pieces.append(piece)
             self._events.put(("piece", piece))
 
-    def _finish(self, reason: str, new_tokens: int | None) -> None:
+    def _finish(self, reason: str, new_tokens: int) -> None:
         if self._finished:
             return
         self._finished = True
         text = "".join(self._pieces)
-        if new_tokens is None:
-            new_tokens = self._service.count_tokens(text) if text else 0
         now = time.monotonic()
         started = self.started_at or now
         self.outcome = Outcome(text=text, finish_reason=reason if not self.cancelled else CANCELLED,
@@ -159,8 +185,8 @@ class Job:
 class GenerationService:
     """The shared model, its bounded queue and its batching worker thread."""
 
-    def __init__(self, generator, *, max_queue: int = 32, max_batch: int = 16,
-                 batch_window: float = 0.01, batch_wait: float = 0.25, batching: bool = True,
+    def __init__(self, generator: BatchGenerator, *, max_queue: int = MAX_QUEUE, max_batch: int = MAX_BATCH,
+                 batch_window: float = BATCH_WINDOW, batch_wait: float = BATCH_WAIT, batching: bool = True,
                  name: str = "model"):
         if max_queue < 1 or max_batch < 1:
             raise ValueError("max_queue and max_batch must be at least 1")
@@ -172,8 +198,8 @@ class GenerationService:
         self.batch_wait = max(batch_wait, self.batch_window) if batching else 0.0
         self.batching = batching
         self._lock = threading.Condition()
-        self._admitted: set[Job] = set()
-        self._pending: list[Job] = []
+        self._admitted: set[QueuedRequest] = set()
+        self._pending: list[QueuedRequest] = []
         self._stopped = False
         self._batch_seconds = 1.0      # running average of one batch's duration
         self.batches_run = 0
@@ -201,7 +227,7 @@ class GenerationService:
 
     # --- admission ----------------------------------------------------------
 
-    def submit(self, prompt: str, params: Any, prompt_tokens: int | None = None) -> Job:
+    def submit(self, prompt: str, params: Any, prompt_tokens: int | None = None) -> QueuedRequest:
         """Admit a request or raise `QueueFull`."""
         if prompt_tokens is None:
             prompt_tokens = self.count_tokens(prompt)
@@ -210,7 +236,7 @@ class GenerationService:
                 raise RuntimeError("the generation service is stopped")
             if len(self._admitted) >= self.max_queue:
                 raise QueueFull(self._retry_after(), self.max_queue)
-            job = Job(self, prompt, params, prompt_tokens)
+            job = QueuedRequest(self, prompt, params, prompt_tokens)
             self._admitted.add(job)
             self._pending.append(job)
             self._lock.notify_all()
@@ -221,7 +247,7 @@ class GenerationService:
         batches_ahead = max(1, math.ceil(len(self._pending) / self.max_batch))
         return max(1, math.ceil(batches_ahead * self._batch_seconds))
 
-    def _release(self, job: Job) -> None:
+    def _release(self, job: QueuedRequest) -> None:
         with self._lock:
             self._admitted.discard(job)
             if job in self._pending:
@@ -240,7 +266,7 @@ class GenerationService:
 
     # --- the worker -----------------------------------------------------------
 
-    def _next_batch(self) -> list[Job] | None:
+    def _next_batch(self) -> list[QueuedRequest] | None:
         """The next requests to generate together.
 
         Gathering starts once there is work and the worker is free; it lasts
@@ -293,7 +319,7 @@ class GenerationService:
             self._batch_seconds = 0.7 * self._batch_seconds + 0.3 * seconds
             self.batches_run += 1
 
-    def _run_single(self, job: Job) -> None:
+    def _run_single(self, job: QueuedRequest) -> None:
         pieces = self.generator.stream(job.prompt, job.params)
         try:
             for piece in pieces:
@@ -301,190 +327,22 @@ class GenerationService:
                 if job.cancelled:
                     break
         finally:
-            _close(pieces)
-        reasons, counts = _finish_info(pieces, 1)
-        job._finish(reasons[0] or "length", counts[0])
+            pieces.close()
+        job._finish(pieces.finish_reasons[0] or "length", pieces.new_tokens[0])
 
-    def _run_batch(self, batch: list[Job]) -> None:
+    def _run_batch(self, batch: list[QueuedRequest]) -> None:
         steps = self.generator.stream_batch([job.prompt for job in batch], [job.params for job in batch])
         try:
             for step in steps:
                 for job, piece in zip(batch, step):
                     job._put(piece)
-                reasons, counts = _finish_info(steps, len(batch))
-                for i, job in enumerate(batch):
-                    if reasons[i] is not None:     # this row ended early: answer it now
-                        job._finish(reasons[i], counts[i])
+                for job, reason, count in zip(batch, steps.finish_reasons, steps.new_tokens):
+                    if reason is not None:     # this row ended early: answer it now
+                        job._finish(reason, count)
                 if all(job.cancelled or job._finished for job in batch):
                     break
         finally:
-            _close(steps)
-        reasons, counts = _finish_info(steps, len(batch))
-        for i, job in enumerate(batch):
-            job._finish(reasons[i] or "length", counts[i])
+            steps.close()
+        for job, reason, count in zip(batch, steps.finish_reasons, steps.new_tokens):
+            job._finish(reason or "length", count)
 
-
-def _close(iterator) -> None:
-    close = getattr(iterator, "close", None)
-    if close is not None:
-        close()
-
-
-def _finish_info(iterator, rows: int) -> tuple[list[str | None], list[int | None]]:
-    """Per-row finish reasons and new-token counts, if the generator's iterator tells them.
-
-    `aurore.generation` iterators expose `finish_reasons` (None while a row
-    runs) and `new_tokens`; other generators may not, and then the service
-    falls back to "length" and a token count of the text.
-    """
-    reasons = list(getattr(iterator, "finish_reasons", None) or [None] * rows)
-    counts = list(getattr(iterator, "new_tokens", None) or [None] * rows)
-    return (reasons + [None] * rows)[:rows], (counts + [None] * rows)[:rows]
-
-
-class NoModel(Exception):
-    """No trained model directory exists yet."""
-
-
-class UnknownModel(Exception):
-    """The request names a model that is not in the models folder."""
-
-    def __init__(self, name: str, available: list[str]):
-        super().__init__(f"No model named {name!r}; available: {', '.join(available) or 'none'}.")
-        self.name = name
-        self.available = available
-
-
-def _load_generator(model_dir):
-    from aurore.generation import Generator
-
-    return Generator.load(model_dir)
-
-
-def _sampling_params(**fields):
-    from aurore.generation import SamplingParams
-
-    return SamplingParams(**fields)
-
-
-def _signature(model_dir) -> tuple | None:
-    """When the files a training rewrites last changed: a new signature means new weights to load."""
-    from aurore import modeldir
-
-    try:
-        return tuple((model_dir / name).stat().st_mtime_ns for name in (modeldir.WEIGHTS_FILE, modeldir.CONFIG_FILE))
-    except OSError:
-        return None
-
-
-def _retire(service: GenerationService, poll: float = 0.2, patience: float = 600.0) -> None:
-    """Close a replaced service once the requests it admitted are answered (or after `patience` s)."""
-    deadline = time.monotonic() + patience
-    while service.load()["admitted"] and time.monotonic() < deadline:
-        time.sleep(poll)
-    service.close()
-
-
-class ModelPool:
-    """The trained models found in the models folder, each loaded once, on first use.
-
-    A model whose files changed on disk (a training saved better weights) is
-    loaded again on its next request; the old one finishes what it was doing.
-
-    `factory(model_dir) -> generator` and `params_factory(**fields)` are
-    injectable (tests use a fake generator); by default they are
-    `aurore.generation.Generator.load` and `SamplingParams`.
-    """
-
-    def __init__(self, models_dir, *, factory=None, params_factory=None, default: str = "cpu",
-                 **service_options):
-        from pathlib import Path
-
-        self.models_dir = Path(models_dir)
-        self.factory = factory or _load_generator
-        self.params_factory = params_factory or _sampling_params
-        self.default = default
-        self.service_options = service_options
-        self._services: dict[str, GenerationService] = {}
-        self._signatures: dict[str, tuple | None] = {}
-        self._lock = threading.Lock()         # guards the dicts only, never held while a model loads
-        self._loading: dict[str, threading.Lock] = {}
-
-    def paths(self) -> dict:
-        from aurore import modeldir
-
-        return {path.name: path for path in modeldir.find_models(self.models_dir)}
-
-    def names(self) -> list[str]:
-        """Model names, the default first, then newest first."""
-        names = list(self.paths())
-        if self.default in names:
-            names.remove(self.default)
-            names.insert(0, self.default)
-        return names
-
-    def default_name(self) -> str | None:
-        names = self.names()
-        return names[0] if names else None
-
-    def get(self, name: str | None = None) -> GenerationService:
-        """The service of `name` (default model if None), loading it the first time, and again
-        once its files changed on disk (a new training): no restart needed.
-
-        A load takes seconds: it holds only that model's own lock, so requests
-        to loaded models and /health go on meanwhile, and a second request for
-        the same model waits for the first load instead of loading it twice.
-        A replaced copy finishes the requests it accepted, then goes.
-        """
-        with self._lock:
-            if name is not None and self._fresh(name):
-                return self._services[name]
-        paths = self.paths()
-        if name is None:
-            if not paths:
-                raise NoModel()
-            name = self.default if self.default in paths else next(iter(paths))
-        elif name not in paths:
-            raise UnknownModel(name, self.names())
-        with self._lock:
-            if self._fresh(name):
-                return self._services[name]
-            loading = self._loading.setdefault(name, threading.Lock())
-        with loading:
-            with self._lock:
-                if self._fresh(name):
-                    return self._services[name]
-            signature = _signature(paths[name])
-            service = GenerationService(self.factory(paths[name]), name=name, **self.service_options)
-            with self._lock:
-                old = self._services.get(name)
-                self._services[name], self._signatures[name] = service, signature
-        if old is not None:
-            threading.Thread(target=_retire, args=(old,), daemon=True, name=f"aurore-retire-{name}").start()
-        return service
-
-    def _fresh(self, name: str) -> bool:
-        """Loaded, and its files unchanged since."""
-        return name in self._services and self._signatures.get(name) == _signature(self.models_dir / name)
-
-    def preload(self, warm_up: bool = True) -> GenerationService | None:
-        """Load the default model and compile its common shapes, so the first visitor waits less."""
-        try:
-            service = self.get()
-        except NoModel:
-            return None
-        warm = getattr(service.generator, "warm_up", None)
-        if warm_up and warm is not None:
-            sizes = [size for size in (1, 2, 4, 8, 16, 32) if size <= service.max_batch]
-            warm(batch_sizes=sizes)
-        return service
-
-    def loaded(self) -> dict[str, GenerationService]:
-        """The models loaded so far; lock-free (a copy of the dict), so /health answers during a load."""
-        return dict(self._services)
-
-    def close(self) -> None:
-        with self._lock:
-            services, self._services = list(self._services.values()), {}
-        for service in services:
-            service.close()

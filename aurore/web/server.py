@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import secrets
 
-from aurore.web import api_params, create_app
+from aurore import sampling
+from aurore.web import api_params, create_app, generation_service
 from aurore.web.security import is_loopback_name
 
 #: Seconds a connection may stay silent (no byte either way) before it is closed: slow or idle clients.
@@ -38,9 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="serve only the writers' page, the API and static files, on all interfaces")
     parser.add_argument("--threads", type=int, default=48,
                         help="worker threads (48: each streaming client holds one while it reads)")
-    parser.add_argument("--queue", type=int, default=32,
-                        help="generation requests admitted at once; more are answered 429 (32)")
-    parser.add_argument("--max-batch", type=int, default=16, help="requests generated together (16)")
+    parser.add_argument("--queue", type=int, default=generation_service.MAX_QUEUE,
+                        help=f"generation requests admitted at once; more are answered 429 ({generation_service.MAX_QUEUE})")
+    parser.add_argument("--max-batch", type=int, default=generation_service.MAX_BATCH,
+                        help=f"requests generated together ({generation_service.MAX_BATCH})")
     parser.add_argument("--no-batching", action="store_true",
                         help="generate one request at a time (the load benchmark's baseline)")
     parser.add_argument("--rate-limit", type=float, default=None, metavar="PER_MINUTE",
@@ -48,8 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: 30 with --public, none otherwise; 0: none)")
     parser.add_argument("--max-in-flight", type=int, default=8, metavar="N",
                         help="with --public: requests one client address may have running at once (8; 0: no limit)")
-    parser.add_argument("--max-new-tokens", type=int, default=api_params.MAX_NEW_TOKENS,
-                        help=f"most tokens one request may ask for ({api_params.MAX_NEW_TOKENS})")
+    parser.add_argument("--max-new-tokens", type=int, default=sampling.MAX_NEW_TOKENS,
+                        help=f"most tokens one request may ask for, at most {sampling.MAX_NEW_TOKENS} "
+                             f"({sampling.MAX_NEW_TOKENS})")
     return parser
 
 
@@ -97,8 +100,9 @@ def preload(app) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.max_new_tokens < 1:
-        parser.error(f"--max-new-tokens must be at least 1, not {args.max_new_tokens}.")
+    if not 1 <= args.max_new_tokens <= sampling.MAX_NEW_TOKENS:
+        parser.error(f"--max-new-tokens must be from 1 to {sampling.MAX_NEW_TOKENS} (a server may lower the "
+                     f"limit, not raise it), not {args.max_new_tokens}.")
     host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
     beyond_loopback = not is_loopback_name(host.lower())
     if args.public:

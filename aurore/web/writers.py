@@ -17,7 +17,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
 
-from aurore import memorisation
+from aurore import memorisation, sampling
 from aurore.errors import AuroreError
 from aurore.web import api_params
 
@@ -78,12 +78,17 @@ def page_lang() -> str:
 
 
 def form_settings() -> dict:
-    """Defaults and bounds of the form, the same as the API's (GET /info)."""
+    """Defaults and bounds of the form: the API's (`aurore.sampling.limits`, as GET /info reports them).
+
+    The form's inputs need an inclusive lowest value where the API's is
+    exclusive (above 0): the smallest step.
+    """
+    bounds = sampling.limits(current_app.config["GENERATION_MAX_NEW_TOKENS"])
     return {
-        "max_new_tokens": {"default": 100, "min": 1, "max": current_app.config["GENERATION_MAX_NEW_TOKENS"]},
-        "temperature": {"default": 0.8, "min": 0.05, "max": api_params.MAX_TEMPERATURE, "step": 0.05},
-        "top_k": {"default": 40, "min": 1, "max": api_params.MAX_TOP_K},
-        "top_p": {"default": 0.95, "min": 0.01, "max": 1.0, "step": 0.01},
+        "max_new_tokens": bounds["max_new_tokens"],
+        "temperature": {**bounds["temperature"], "min": 0.05, "step": 0.05},
+        "top_k": bounds["top_k"],
+        "top_p": {**bounds["top_p"], "min": 0.01, "step": 0.01},
         "prompt_bytes": api_params.MAX_PROMPT_BYTES,
     }
 
