@@ -143,8 +143,12 @@ def save(model_dir, model, vocab: list[str], settings: dict) -> None:
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     tmp = model_dir / f".tmp-{os.getpid()}.{MODEL_FILE}"
-    model.save(str(tmp))
-    os.replace(tmp, model_dir / MODEL_FILE)
+    try:
+        model.save(str(tmp))
+        os.replace(tmp, model_dir / MODEL_FILE)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     config = {"format": FORMAT, "kind": KIND, "vocabulary": vocab, "settings": settings}
     atomic.write_text(model_dir / CONFIG_FILE, json.dumps(config, indent=1, ensure_ascii=False))
 

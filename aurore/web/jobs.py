@@ -91,6 +91,10 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
                      "options": {"preset": preset}},
         "evaluate": {"title": {"fr": "Évaluer le modèle", "en": "Evaluate the model"},
                      "argv": aurore("evaluate"), "options": {"preset": preset}},
+        "char-lstm": {"title": {"fr": "Bonus A : entraîner un LSTM caractère", "en": "Bonus A: train a char-LSTM"},
+                      "argv": aurore("char-lstm"),
+                      "options": {"max_minutes": {"default": train_minutes, "min": 0.5, "max": MAX_MINUTES},
+                                  "restart": {"default": False}}},
     }
 
 

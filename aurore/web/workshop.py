@@ -54,6 +54,9 @@ AGENDA = (
     {"fr": "Conclusion", "en": "Conclusion", "step": None, "page": "conclusion",
      "about": {"fr": "Ce que le modèle sait, ce qu'il ignore, et la suite.",
                "en": "What the model knows, what it does not, and what comes next."}},
+    {"fr": "Bonus A : un LSTM caractère", "en": "Bonus A: a character LSTM", "step": "char-lstm",
+     "about": {"fr": "Le modèle d'avant les transformers, sur les mêmes livres et le même temps : qui gagne ?",
+               "en": "The model from before transformers, on the same books for the same time: which wins?"}},
 )
 
 _check_lock = threading.Lock()
