@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-
 from pathlib import Path
 
 from aurore import char_lstm, evaluation, exercises, paths, progress
