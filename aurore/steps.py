@@ -46,6 +46,8 @@ class Step:
     in_pipeline: bool = True
     pipeline_options: tuple[str, ...] = ()
     pipeline_flags: tuple[str, ...] = ()
+    #: A bonus step: its agenda section comes after the conclusion.
+    bonus: bool = False
     #: The file that says the step is done: the pipeline skips the step unless `--redo <name>`.
     output: Callable[[], Path] | None = None
 
@@ -89,6 +91,12 @@ STEPS: tuple[Step, ...] = (
          about={"fr": "Mesurer ce que le modèle a appris, face à deux points de comparaison.",
                 "en": "Measuring what the model has learnt, against two baselines."},
          job_options=("preset",), pipeline_options=("--model",)),
+    Step("char-lstm",
+         title={"fr": "Bonus A : entraîner un LSTM caractère", "en": "Bonus A: train a char-LSTM"},
+         section={"fr": "Bonus A : un LSTM caractère", "en": "Bonus A: a character LSTM"},
+         about={"fr": "Le modèle d'avant les transformers, sur les mêmes livres et le même temps : qui gagne ?",
+                "en": "The model from before transformers, on the same books for the same time: which wins?"},
+         job_options=("max_minutes", "restart"), in_pipeline=False, bonus=True),
 )
 
 

@@ -33,16 +33,17 @@ from aurore.web.rendering import markdown_html
 
 bp = Blueprint("workshop", __name__)
 
-#: The workshop's agenda: the presentation, a section per step (aurore/steps.py), the conclusion.
+#: The workshop's agenda: the presentation, a section per step (aurore/steps.py), the conclusion, the bonus steps.
 #: Sections with an exercise link to it, the others to their course page.
 AGENDA = (
     {"fr": "Présentation", "en": "Presentation", "step": None, "page": "presentation",
      "about": {"fr": "Ce qu'est un modèle de langue, et ce que nous allons construire.",
                "en": "What a language model is, and what we are going to build."}},
-    *({**step.section, "step": step.name, "about": step.about} for step in STEPS if step.section),
+    *({**step.section, "step": step.name, "about": step.about} for step in STEPS if step.section and not step.bonus),
     {"fr": "Conclusion", "en": "Conclusion", "step": None, "page": "conclusion",
      "about": {"fr": "Ce que le modèle sait, ce qu'il ignore, et la suite.",
                "en": "What the model knows, what it does not, and what comes next."}},
+    *({**step.section, "step": step.name, "about": step.about} for step in STEPS if step.section and step.bonus),
 )
 
 _check_lock = threading.Lock()
