@@ -91,6 +91,11 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
                      "options": {"preset": preset}},
         "evaluate": {"title": {"fr": "Évaluer le modèle", "en": "Evaluate the model"},
                      "argv": aurore("evaluate"), "options": {"preset": preset}},
+        "code": {"title": {"fr": "Bonus : compléter du code Python", "en": "Bonus: complete Python code"},
+                 "argv": aurore("code", "all"),
+                 # The code preset always (the page's model sizes are the books' ones).
+                 "options": {"max_minutes": {"default": train_minutes, "min": 0.5, "max": MAX_MINUTES},
+                             "restart": {"default": False}}},
     }
 
 
