@@ -25,7 +25,7 @@ import random
 from pathlib import Path
 from types import ModuleType
 
-from aurore import atomic, dataset as saved_dataset, evaluation, exercises, modeldir, progress, tokenization
+from aurore import atomic, code_corpus, evaluation, exercises, modeldir, progress, tokenization
 from aurore.errors import AuroreError
 
 EXAMPLE_CODE = "def read_lines(path):\n    with open(path, encoding=\"utf-8\") as handle:\n        return handle.read().splitlines()\n"
@@ -50,7 +50,7 @@ def build_tokenizer(dataset_dir, out_dir, vocab_size: int = tokenization.DEFAULT
         raise AuroreError(f"A vocabulary of {vocab_size} is too small: the 256 bytes and {tokenization.EOS} "
                           "alone take 257 entries. Use at least 300 (8000 is a good size).")
     rules = exercises.step_module("tokenizer")
-    splits = saved_dataset.load(dataset_dir)
+    splits = code_corpus.load(dataset_dir)
     generic = tokenization.generic_tokenizer()
     progress.log(f"Specialising the generic tokenizer on {len(splits['train'])} training files "
                  f"(vocabulary {vocab_size})…")
@@ -135,8 +135,10 @@ def evaluate(model_dir, dataset_dir, module: ModuleType, headers: int = DEFAULT_
 
     if headers < 1 or max_new_tokens < 1:
         raise AuroreError("The number of functions and of new tokens must be at least 1.")
+    data = code_corpus.load(dataset_dir)
+    if not modeldir.is_model_dir(model_dir):
+        raise AuroreError(f"No code model in {model_dir}: train one with `python -m aurore code train`.")
     loaded = modeldir.load(model_dir)
-    data = saved_dataset.load(dataset_dir)
     texts = list(data["test"]["text"])[:max_test_files]
     report = {"model": str(Path(model_dir)), "step": loaded.settings.get("step"), "test_files": len(texts),
               "test": evaluation.evaluate_texts(loaded, texts, batch_size)}

@@ -203,7 +203,7 @@ def test_the_real_workshop_has_five_exercises_and_an_evaluation_step(tmp_path):
     """The agenda, the progress count, the exercise page and the runs page all know exercise 5."""
     client = create_app({"DATA_DIR": str(tmp_path), "TESTING": True}).test_client()
     home = client.get("/").get_data(as_text=True)
-    assert "0 / 5" in home
+    assert f"0 / {len(exercises.all_exercises())}" in home      # the bonus exercises count too
     assert "Évaluation" in home and 'href="/exercises/5"' in home and "Évaluer le modèle" in home
     page = client.get("/exercises/5").get_data(as_text=True)
     assert "Exercice 5 — Évaluer le modèle" in page and "<strong>La perplexité</strong>" in page
@@ -211,6 +211,16 @@ def test_the_real_workshop_has_five_exercises_and_an_evaluation_step(tmp_path):
     assert '<option value="evaluate"' in client.get("/run?step=evaluate").get_data(as_text=True)
     listing = client.get("/exercises").get_data(as_text=True)
     assert 'href="/exercises/5"' in listing
+
+
+def test_the_code_bonus_is_on_the_agenda_with_its_exercise_and_its_step(tmp_path):
+    client = create_app({"DATA_DIR": str(tmp_path), "TESTING": True}).test_client()
+    home = client.get("/").get_data(as_text=True)
+    assert "Bonus : du code Python" in home and 'href="/exercises/7"' in home
+    page = client.get("/exercises/7").get_data(as_text=True)
+    assert "Bonus : compléter du code Python" in page and 'href="/run?step=code"' in page
+    run = client.get("/run?step=code").get_data(as_text=True)
+    assert '<option value="code" selected' in run
 
 
 def test_lesson_3_and_the_course_give_the_training_time_the_runs_page_uses(tmp_path):
@@ -474,7 +484,7 @@ def test_a_job_cut_off_by_a_restart_is_marked_interrupted(workshop_env):
 
 def test_default_steps_run_the_aurore_cli_with_the_chosen_code():
     steps = workshop.default_steps(train_minutes=2)
-    assert set(steps) == {"prepare", "tokenizer", "train", "generate", "evaluate"}
+    assert set(steps) == {"prepare", "tokenizer", "train", "generate", "evaluate", "code"}
     assert set(steps) == {exercise.step for exercise in exercises.all_exercises()}
     from aurore.web.jobs import JobRunner
     runner = JobRunner(Path(paths.data_dir()) / "never-used", steps)
@@ -486,6 +496,9 @@ def test_default_steps_run_the_aurore_cli_with_the_chosen_code():
         assert runner.argv("train", "solution", {"preset": "tiny", "max_minutes": 1.5, "restart": True})[-6:] == [
             "solution", "--preset", "tiny", "--max-minutes", "1.5", "--restart"]
         assert runner.argv("generate", "exercise", {"preset": "tiny"})[-2:] == ["--preset", "tiny"]
+        # The code bonus: every step in a row, for the chosen time.
+        assert runner.argv("code", "exercise", {"max_minutes": 3})[2:] == [
+            "aurore", "code", "all", "--use", "exercise", "--max-minutes", "3"]
     finally:
         import shutil
         shutil.rmtree(Path(paths.data_dir()) / "never-used", ignore_errors=True)
