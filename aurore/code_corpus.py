@@ -21,7 +21,7 @@ import sysconfig
 from pathlib import Path
 from types import ModuleType
 
-from aurore import atomic, paths
+from aurore import atomic, dataset as saved_dataset, paths
 from aurore.dataset import SPLITS
 from aurore.errors import AuroreError
 
@@ -119,17 +119,4 @@ def save(dataset, out_dir: str | os.PathLike | None = None) -> tuple[Path, dict]
 
 def load(path: str | os.PathLike | None = None):
     """The saved corpus, or a clear error saying how to make one."""
-    from datasets import DatasetDict, load_from_disk
-
-    path = Path(path or paths.code_dataset_dir())
-    if not (path / "dataset_dict.json").is_file():
-        raise AuroreError(f"No code corpus in {path}: run `python -m aurore code prepare` first.")
-    try:
-        dataset = load_from_disk(str(path))
-    except Exception as error:  # a damaged folder: say so, no traceback
-        raise AuroreError(f"The code corpus in {path} cannot be read ({error}): prepare it again with "
-                          "`python -m aurore code prepare`.") from None
-    if not isinstance(dataset, DatasetDict) or any(split not in dataset for split in SPLITS):
-        raise AuroreError(f"{path} is not a code corpus (splits {', '.join(SPLITS)} expected): prepare it "
-                          "again with `python -m aurore code prepare`.")
-    return dataset
+    return saved_dataset.load(path or paths.code_dataset_dir(), "python -m aurore code prepare")

@@ -187,16 +187,27 @@ def test_code_all_again_skips_what_is_done(trained, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["code", "evaluate"], "No code corpus"),
+    (["code", "evaluate"], "run `python -m aurore code prepare` first"),
     (["code", "tokenizer"], "python -m aurore code prepare"),
     (["code", "prepare", "--validation-share", "0.6", "--test-share", "0.6"], "shares"),
     (["code", "evaluate", "--headers", "0"], "at least 1"),
+    (["code", "train"], "run `python -m aurore code prepare` first"),
 ])
 def test_bad_inputs_get_one_clear_message(argv, message, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AURORE_DATA", str(tmp_path))
     assert cli.main(argv) == 2
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error
+
+
+def test_training_or_evaluating_without_the_earlier_steps_says_which_command_to_run(sources, tmp_path, monkeypatch,
+                                                                                     capsys):
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    assert cli.main(["code", "prepare", "--source", str(sources), *SHARES]) == 0
+    assert cli.main(["code", "train", "--preset", "tiny"]) == 2
+    assert "run `python -m aurore code tokenizer` first" in capsys.readouterr().err
+    assert cli.main(["code", "evaluate"]) == 2
+    assert "No code model in" in capsys.readouterr().err
 
 
 def test_an_unfinished_exercise_is_named(tmp_path, monkeypatch, capsys, sources):

@@ -95,8 +95,8 @@ def _done(step: str, args) -> bool:
     return False
 
 
-def _tokenizer_dir(args):
-    return args.tokenizer or paths.code_tokenizer_dir()
+def _tokenizer_dir(args) -> Path:
+    return Path(args.tokenizer or paths.code_tokenizer_dir())
 
 
 def _model_dir(args):
@@ -125,6 +125,10 @@ def _tokenizer(args, data) -> None:
 
 
 def _train(args, data) -> None:
+    code_corpus.load(data)                            # missing: say which command makes it
+    if not (_tokenizer_dir(args) / "tokenizer.json").is_file():
+        raise AuroreError(f"No code tokenizer in {_tokenizer_dir(args)}: run `python -m aurore code tokenizer` "
+                          "first.")
     settings = training.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
     settings["eos_separates_sentences"] = False     # <|endoftext|> ends a file: completions stop there
     summary = training.train(exercises.step_module("train"), data, _tokenizer_dir(args), _model_dir(args),
