@@ -83,7 +83,7 @@ def _run(args) -> int:
             continue
         if args.action == "all":
             progress.log(f"Step {step}…")
-        globals()[f"_{step}"](args, data)
+        STEP_FUNCTIONS[step](args, data)
     return 0
 
 
@@ -147,3 +147,6 @@ def _evaluate(args, data) -> None:
                                       max_test_files=args.max_test_files)
     code_completion.save_report(_model_dir(args), report)
     _show("evaluate", report)
+
+
+STEP_FUNCTIONS = {"prepare": _prepare, "tokenizer": _tokenizer, "train": _train, "evaluate": _evaluate}
