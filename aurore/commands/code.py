@@ -1,4 +1,4 @@
-"""`python -m aurore code prepare|tokenizer|train|evaluate|all`: the Python completion bonus (exercise 7).
+"""`python -m aurore code [prepare|tokenizer|train|evaluate|all]`: the Python completion bonus (exercise 7).
 
 `--use` chooses exercise 7's code (the split by file, the headers, the
 validity check); the tokenizer and the training run the reference solutions
@@ -21,50 +21,39 @@ MODEL_NAME = "code"
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("code", help="bonus: a GPT-2 that completes Python code, and how often "
-                                                "its code parses (exercise 7)")
-    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions = {
-        "prepare": sub.add_parser("prepare", help="the standard library's files, split by file"),
-        "tokenizer": sub.add_parser("tokenizer", help="a byte-level BPE tokenizer specialised on the code"),
-        "train": sub.add_parser("train", help="train GPT-2 on the code (resumes if interrupted)"),
-        "evaluate": sub.add_parser("evaluate", help="bits per character and validity of completed functions"),
-        "all": sub.add_parser("all", help="every step in a row (prepare and tokenizer only once)"),
-    }
-    for name, action in actions.items():
-        if name in ("prepare", "all"):
-            action.add_argument("--source", default=None,
-                                help="folder of .py files (default: this Python's standard library)")
-            action.add_argument("--validation-share", type=float, default=0.1, help="share of files (0.1)")
-            action.add_argument("--test-share", type=float, default=0.1, help="share of files (0.1)")
-        if name in ("tokenizer", "all"):
-            action.add_argument("--vocab-size", type=int, default=tokenization.DEFAULT_VOCAB_SIZE,
-                                help=f"vocabulary size (default {tokenization.DEFAULT_VOCAB_SIZE})")
-        if name in ("train", "all"):
-            action.add_argument("--preset", choices=sorted(model.PRESETS), default="code",
-                                help="model size and training recipe (default: code)")
-            action.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes")
-            action.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in all")
-            action.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                                help="override a preset setting, e.g. --set batch_size=8 (repeatable)")
-            action.add_argument("--restart", action="store_true",
-                                help="start the training from scratch (with all: every step again)")
-        if name in ("evaluate", "all"):
-            action.add_argument("--headers", type=int, default=code_completion.DEFAULT_HEADERS,
-                                help=f"functions to complete (default {code_completion.DEFAULT_HEADERS})")
-            action.add_argument("--max-new-tokens", type=int, default=code_completion.DEFAULT_NEW_TOKENS,
-                                help=f"token budget of a completion (default {code_completion.DEFAULT_NEW_TOKENS})")
-            action.add_argument("--max-test-files", type=int, default=None,
-                                help="measure on the first N test files only (default: all)")
-        action.add_argument("--data", default=None, help="code corpus folder (default: the data folder's "
-                                                         "dataset-code/)")
-        if name in ("tokenizer", "train", "all"):
-            action.add_argument("--tokenizer", default=None,
-                                help="tokenizer folder (default: the data folder's tokenizer-code/)")
-        if name in ("train", "evaluate", "all"):
-            action.add_argument("--model", default=None, help="model folder (default: the data folder's models/code)")
-        add_variant_option(action)
-        action.set_defaults(handler=run)
+    parser = subparsers.add_parser(
+        "code", help="bonus: a GPT-2 that completes Python code, and how often its code parses (exercise 7)",
+        description="ACTION is one step (prepare: the standard library's files split by file; tokenizer: a "
+                    "byte-level BPE specialised on them; train: GPT-2, resumed if interrupted; evaluate: bits per "
+                    "character and validity of completed functions) or all of them in a row (the default; "
+                    "prepare and tokenizer only once). Each option serves the steps it names.")
+    parser.add_argument("action", nargs="?", choices=(*STEPS, "all"), default="all", help="the step (default: all)")
+    parser.add_argument("--source", default=None,
+                        help="prepare: folder of .py files (default: this Python's standard library)")
+    parser.add_argument("--validation-share", type=float, default=0.1, help="prepare: share of files (0.1)")
+    parser.add_argument("--test-share", type=float, default=0.1, help="prepare: share of files (0.1)")
+    parser.add_argument("--vocab-size", type=int, default=tokenization.DEFAULT_VOCAB_SIZE,
+                        help=f"tokenizer: vocabulary size (default {tokenization.DEFAULT_VOCAB_SIZE})")
+    parser.add_argument("--preset", choices=sorted(model.PRESETS), default="code",
+                        help="train: model size and training recipe (default: code)")
+    parser.add_argument("--max-minutes", type=float, default=None, help="train: stop after this many minutes")
+    parser.add_argument("--max-steps", type=int, default=None, help="train: stop after this many steps in all")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="train: override a preset setting, e.g. --set batch_size=8 (repeatable)")
+    parser.add_argument("--restart", action="store_true",
+                        help="train: start from scratch (with all: every step again)")
+    parser.add_argument("--headers", type=int, default=code_completion.DEFAULT_HEADERS,
+                        help=f"evaluate: functions to complete (default {code_completion.DEFAULT_HEADERS})")
+    parser.add_argument("--max-new-tokens", type=int, default=code_completion.DEFAULT_NEW_TOKENS,
+                        help=f"evaluate: token budget of a completion (default {code_completion.DEFAULT_NEW_TOKENS})")
+    parser.add_argument("--max-test-files", type=int, default=None,
+                        help="evaluate: measure on the first N test files only (default: all)")
+    parser.add_argument("--data", default=None, help="code corpus folder (default: the data folder's dataset-code/)")
+    parser.add_argument("--tokenizer", default=None,
+                        help="tokenizer folder (default: the data folder's tokenizer-code/)")
+    parser.add_argument("--model", default=None, help="model folder (default: the data folder's models/code)")
+    add_variant_option(parser)
+    parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
