@@ -74,22 +74,22 @@ def save(dataset, out_dir: str | os.PathLike | None = None) -> tuple[Path, dict]
     return out, stats
 
 
-def load(path: str | os.PathLike | None = None):
-    """The saved DatasetDict, or a clear error saying how to make one."""
+def load(path: str | os.PathLike | None = None, command: str = "python -m aurore prepare"):
+    """The saved DatasetDict, or a clear error saying how to make one (`command`)."""
     from datasets import DatasetDict, load_from_disk
 
     path = Path(path or paths.dataset_dir())
     if not (path / "dataset_dict.json").is_file():
-        raise AuroreError(f"No prepared dataset in {path}: run `python -m aurore prepare` first "
+        raise AuroreError(f"No prepared dataset in {path}: run `{command}` first "
                           "(or give the folder it wrote).")
     try:
         dataset = load_from_disk(str(path))
     except Exception as error:  # a damaged folder: say so, do not show a traceback
         raise AuroreError(f"The dataset in {path} cannot be read ({error}): prepare it again "
-                          "with `python -m aurore prepare`.") from None
+                          f"with `{command}`.") from None
     if not isinstance(dataset, DatasetDict) or any(s not in dataset for s in SPLITS):
         raise AuroreError(f"{path} is not a prepared Aurore dataset (splits {', '.join(SPLITS)} expected): "
-                          "prepare it again with `python -m aurore prepare`.")
+                          f"prepare it again with `{command}`.")
     return dataset
 
 

@@ -29,6 +29,14 @@ PRESETS: dict[str, dict] = {
         # XLA gave no faster steps on a 2-core CPU and costs ~50 s of compiling (bench/results/training.md).
         jit_compile=False, max_minutes=15,
     ),
+    # Python code completion (exercise 7): the cpu model with twice its context, so that
+    # a function fits, and half its batch, so that a step costs about the same.
+    "code": dict(
+        num_layers=4, num_heads=4, hidden_dim=256, intermediate_dim=1024, dropout=0.0,
+        sequence_length=256, batch_size=8, learning_rate=2e-3, warmup_steps=100, max_steps=3000,
+        eval_interval=100, eval_batches=20, patience=5, weight_decay=0.1, mixed_precision=None,
+        jit_compile=False, max_minutes=15,
+    ),
     # GPT-2 small (124M parameters with GPT-2's 50,257-token vocabulary), one GPU.
     "gpu": dict(
         num_layers=12, num_heads=12, hidden_dim=768, intermediate_dim=3072, dropout=0.1,

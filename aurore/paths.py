@@ -32,6 +32,15 @@ def tokenizer_dir() -> Path:
     return data_dir() / "tokenizer"
 
 
+def code_dataset_dir() -> Path:
+    """The Python code corpus of the bonus exercise 7 (standard library files, split by file)."""
+    return data_dir() / "dataset-code"
+
+
+def code_tokenizer_dir() -> Path:
+    return data_dir() / "tokenizer-code"
+
+
 def models_dir() -> Path:
     return data_dir() / "models"
 

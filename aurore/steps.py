@@ -97,6 +97,13 @@ STEPS: tuple[Step, ...] = (
          about={"fr": "Le modèle d'avant les transformers, sur les mêmes livres et le même temps : qui gagne ?",
                 "en": "The model from before transformers, on the same books for the same time: which wins?"},
          job_options=("max_minutes", "restart"), in_pipeline=False, bonus=True),
+    Step("code",
+         title={"fr": "Bonus : compléter du code Python", "en": "Bonus: complete Python code"},
+         section={"fr": "Bonus : du code Python", "en": "Bonus: Python code"},
+         about={"fr": "Le même GPT-2 sur la bibliothèque standard de Python, jugé sur du code qui se lit.",
+                "en": "The same GPT-2 on Python's standard library, judged on code that parses."},
+         # All its sub-steps, always at the code preset (the page's model sizes are the books' ones).
+         job_args=("all",), job_options=("max_minutes", "restart"), in_pipeline=False, bonus=True),
 )
 
 

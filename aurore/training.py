@@ -85,8 +85,8 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
     `callbacks` (an option): more Keras callbacks, run after the monitor (the search's pruning).
 
     `samples` (an option, on by default): at every evaluation the model writes
-    a few words from a fixed prompt and seed (`sample` events, the run page's
-    timeline).
+    a few words from a fixed prompt (`sample_prompt`, a French one by default)
+    and seed (`sample` events, the run page's timeline).
 
     One training per model directory at a time (a lock); a save cut short by
     a crash is recovered first, so the run resumes from its last checkpoint.
@@ -103,7 +103,8 @@ def train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir, settings: d
 
 def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, settings: dict, *,
            init: str | None = None, restart: bool = False, max_minutes: float | None = None,
-           strategy: str | None = None, seed: int = 1234, samples: bool = True, callbacks=()) -> dict:
+           strategy: str | None = None, seed: int = 1234, samples: bool = True, callbacks=(),
+           sample_prompt: str | None = None) -> dict:
     import keras
 
     started = time.monotonic()
@@ -190,7 +191,8 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
                               checkpoint_seconds=settings.get("checkpoint_seconds", 120), horizon=horizon)
     extra_callbacks, callbacks = callbacks, [monitor]
     if samples and (strategy != "multiworker" or distribute.is_chief()):
-        callbacks.append(SampleWriter(lambda: _sampler(model_dir, model.backbone, tokenizer, settings)))
+        callbacks.append(SampleWriter(lambda: _sampler(model_dir, model.backbone, tokenizer, settings),
+                                      **({"prompt": sample_prompt} if sample_prompt else {})))
     interval = settings["eval_interval"]
     epochs = state["epoch"] + math.ceil(max(settings["max_steps"] - state["step"], 1) / interval) + 1
     model.fit(train_data, steps_per_epoch=interval, epochs=epochs, initial_epoch=state["epoch"],

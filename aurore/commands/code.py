@@ -1,0 +1,141 @@
+"""`python -m aurore code [prepare|tokenizer|train|evaluate|all]`: the Python completion bonus (exercise 7).
+
+`--use` chooses exercise 7's code (the split by file, the headers, the
+validity check); the tokenizer and the training run the reference solutions
+of exercises 2 and 3, so the bonus runs even before they are done. The model
+lands in the data folder's models/code, which the API serves as
+`"model": "code"`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aurore import code_completion, code_corpus, exercises, model, paths, progress, tokenization, training
+from aurore.commands import add_variant_option
+from aurore.errors import AuroreError
+
+STEPS = ("prepare", "tokenizer", "train", "evaluate")
+MODEL_NAME = "code"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "code", help="bonus: a GPT-2 that completes Python code, and how often its code parses (exercise 7)",
+        description="ACTION is one step (prepare: the standard library's files split by file; tokenizer: a "
+                    "byte-level BPE specialised on them; train: GPT-2, resumed if interrupted; evaluate: bits per "
+                    "character and validity of completed functions) or all of them in a row (the default; "
+                    "prepare and tokenizer only once). Each option serves the steps it names.")
+    parser.add_argument("action", nargs="?", choices=(*STEPS, "all"), default="all", help="the step (default: all)")
+    parser.add_argument("--source", default=None,
+                        help="prepare: folder of .py files (default: this Python's standard library)")
+    parser.add_argument("--validation-share", type=float, default=0.1, help="prepare: share of files (0.1)")
+    parser.add_argument("--test-share", type=float, default=0.1, help="prepare: share of files (0.1)")
+    parser.add_argument("--vocab-size", type=int, default=tokenization.DEFAULT_VOCAB_SIZE,
+                        help=f"tokenizer: vocabulary size (default {tokenization.DEFAULT_VOCAB_SIZE})")
+    parser.add_argument("--preset", choices=sorted(model.PRESETS), default="code",
+                        help="train: model size and training recipe (default: code)")
+    parser.add_argument("--max-minutes", type=float, default=None, help="train: stop after this many minutes")
+    parser.add_argument("--max-steps", type=int, default=None, help="train: stop after this many steps in all")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="train: override a preset setting, e.g. --set batch_size=8 (repeatable)")
+    parser.add_argument("--restart", action="store_true",
+                        help="train: start from scratch (with all: every step again)")
+    parser.add_argument("--headers", type=int, default=code_completion.DEFAULT_HEADERS,
+                        help=f"evaluate: functions to complete (default {code_completion.DEFAULT_HEADERS})")
+    parser.add_argument("--max-new-tokens", type=int, default=code_completion.DEFAULT_NEW_TOKENS,
+                        help=f"evaluate: token budget of a completion (default {code_completion.DEFAULT_NEW_TOKENS})")
+    parser.add_argument("--max-test-files", type=int, default=None,
+                        help="evaluate: measure on the first N test files only (default: all)")
+    parser.add_argument("--data", default=None, help="code corpus folder (default: the data folder's dataset-code/)")
+    parser.add_argument("--tokenizer", default=None,
+                        help="tokenizer folder (default: the data folder's tokenizer-code/)")
+    parser.add_argument("--model", default=None, help="model folder (default: the data folder's models/code)")
+    add_variant_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    try:
+        return _run(args)
+    except NotImplementedError as error:
+        raise exercises.unfinished(error, exercises.for_step("code").number) from error
+
+
+def _run(args) -> int:
+    data = args.data or paths.code_dataset_dir()
+    steps = STEPS if args.action == "all" else (args.action,)
+    for step in steps:
+        if args.action == "all" and not args.restart and _done(step, args):
+            progress.log(f"Step {step}: already done (use --restart to run every step again).")
+            continue
+        if args.action == "all":
+            progress.log(f"Step {step}…")
+        STEP_FUNCTIONS[step](args, data)
+    return 0
+
+
+def _done(step: str, args) -> bool:
+    if step == "prepare":
+        return (Path(args.data or paths.code_dataset_dir()) / "dataset_dict.json").is_file()
+    if step == "tokenizer":
+        return (_tokenizer_dir(args) / "tokenizer.json").is_file()
+    return False
+
+
+def _tokenizer_dir(args) -> Path:
+    return Path(args.tokenizer or paths.code_tokenizer_dir())
+
+
+def _model_dir(args):
+    return args.model or paths.models_dir() / MODEL_NAME
+
+
+def _show(step: str, report: dict) -> None:
+    progress.event("result", step=f"code-{step}", report=report)
+    if progress.mode() != "json":
+        print(json.dumps(report, indent=1))
+
+
+def _prepare(args, data) -> None:
+    module = code_completion.code_module(args.use)
+    files = code_corpus.source_files(args.source)
+    progress.log(f"{len(files)} Python files read from {args.source or code_corpus.stdlib_dir()}.")
+    corpus = code_corpus.build(module, files, args.validation_share, args.test_share)
+    out, stats = code_corpus.save(corpus, data)
+    progress.log(f"Code corpus saved in {out}: {code_corpus.format_stats(stats)}.")
+    progress.event("dataset", path=str(out), stats=stats)
+
+
+def _tokenizer(args, data) -> None:
+    report = code_completion.build_tokenizer(data, _tokenizer_dir(args), args.vocab_size)
+    _show("tokenizer", {key: report[key] for key in ("generic", "specialised", "size", "saved_to")})
+
+
+def _train(args, data) -> None:
+    code_corpus.load(data)                            # missing: say which command makes it
+    if not (_tokenizer_dir(args) / "tokenizer.json").is_file():
+        raise AuroreError(f"No code tokenizer in {_tokenizer_dir(args)}: run `python -m aurore code tokenizer` "
+                          "first.")
+    settings = training.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
+    settings["eos_separates_sentences"] = False     # <|endoftext|> ends a file: completions stop there
+    summary = training.train(exercises.step_module("train"), data, _tokenizer_dir(args), _model_dir(args),
+                             settings, restart=args.restart, max_minutes=args.max_minutes,
+                             sample_prompt=code_completion.SAMPLE_PROMPT)
+    _show("train", summary)
+
+
+def _evaluate(args, data) -> None:
+    if args.headers < 1 or args.max_new_tokens < 1:
+        raise AuroreError("--headers and --max-new-tokens must be at least 1.")
+    if args.max_test_files is not None and args.max_test_files < 1:
+        raise AuroreError("--max-test-files must be at least 1.")
+    report = code_completion.evaluate(_model_dir(args), data, code_completion.code_module(args.use),
+                                      headers=args.headers, max_new_tokens=args.max_new_tokens,
+                                      max_test_files=args.max_test_files)
+    code_completion.save_report(_model_dir(args), report)
+    _show("evaluate", report)
+
+
+STEP_FUNCTIONS = {"prepare": _prepare, "tokenizer": _tokenizer, "train": _train, "evaluate": _evaluate}
