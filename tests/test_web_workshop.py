@@ -203,7 +203,7 @@ def test_the_real_workshop_has_five_exercises_and_an_evaluation_step(tmp_path):
     """The agenda, the progress count, the exercise page and the runs page all know exercise 5."""
     client = create_app({"DATA_DIR": str(tmp_path), "TESTING": True}).test_client()
     home = client.get("/").get_data(as_text=True)
-    assert "0 / 5" in home
+    assert f"0 / {len(exercises.all_exercises())}" in home    # the bonus exercises count too
     assert "Évaluation" in home and 'href="/exercises/5"' in home and "Évaluer le modèle" in home
     page = client.get("/exercises/5").get_data(as_text=True)
     assert "Exercice 5 — Évaluer le modèle" in page and "<strong>La perplexité</strong>" in page
@@ -474,7 +474,7 @@ def test_a_job_cut_off_by_a_restart_is_marked_interrupted(workshop_env):
 
 def test_default_steps_run_the_aurore_cli_with_the_chosen_code():
     steps = workshop.default_steps(train_minutes=2)
-    assert set(steps) == {"prepare", "tokenizer", "train", "generate", "evaluate"}
+    assert set(steps) == {"prepare", "tokenizer", "train", "generate", "evaluate", "lora"}
     assert set(steps) == {exercise.step for exercise in exercises.all_exercises()}
     from aurore.web.jobs import JobRunner
     runner = JobRunner(Path(paths.data_dir()) / "never-used", steps)

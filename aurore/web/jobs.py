@@ -91,6 +91,9 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
                      "options": {"preset": preset}},
         "evaluate": {"title": {"fr": "Évaluer le modèle", "en": "Evaluate the model"},
                      "argv": aurore("evaluate"), "options": {"preset": preset}},
+        "lora": {"title": {"fr": "Bonus : LoRA sur un livre", "en": "Bonus: LoRA on one book"},
+                 "argv": aurore("lora"),
+                 "options": {"preset": preset, "max_minutes": {"default": 3, "min": 0.5, "max": MAX_MINUTES}}},
     }
 
 

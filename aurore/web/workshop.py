@@ -54,6 +54,9 @@ AGENDA = (
     {"fr": "Conclusion", "en": "Conclusion", "step": None, "page": "conclusion",
      "about": {"fr": "Ce que le modèle sait, ce qu'il ignore, et la suite.",
                "en": "What the model knows, what it does not, and what comes next."}},
+    {"fr": "Bonus : LoRA", "en": "Bonus: LoRA", "step": "lora",
+     "about": {"fr": "Apprendre un seul livre au modèle entraîné, en ne changeant qu'une infime part de ses poids.",
+               "en": "Teaching the trained model one single book, changing only a tiny share of its weights."}},
 )
 
 _check_lock = threading.Lock()
