@@ -181,7 +181,7 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
         started = time.monotonic()
         with progress.task(f"Fine-tuning ({method})", total=max_steps, unit="step") as task:
             budget = _budget(max_steps, started + 60 * max_minutes if max_minutes else None, task)
-            lm.fit(data, steps_per_epoch=max_steps, epochs=1, callbacks=[budget], verbose=0)
+            lm.fit(data, steps_per_epoch=max_steps, epochs=1, callbacks=[budget], verbose=0, shuffle=False)
         seconds = time.monotonic() - started
 
         settings = {**loaded.settings, "step": budget.steps, "val_loss": None,
@@ -231,7 +231,7 @@ def table(reports: list[dict]) -> str:
              "",
              "| model | trainable parameters | share | steps | seconds | held-out bits/char |",
              "|---|---:|---:|---:|---:|---:|",
-             f"| base ({Path(first['base']).name}) | 0 | 0 % | 0 | 0 | {first['bits_per_character']['base']:.3f} |"]
+             f"| base ({Path(first['base']).name}) | — | — | — | — | {first['bits_per_character']['base']:.3f} |"]
     for report in reports:
         name = f"LoRA rank {report['rank']}" if report["method"] == "lora" else "full fine-tuning"
         lines.append(f"| {name} | {report['parameters']['trainable']:,} | {100 * report['trainable_share']:.2f} % "
