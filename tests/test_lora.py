@@ -70,6 +70,7 @@ def test_lora_trains_only_small_adapters_beside_frozen_weights(tiny_model_dir, s
 
 def test_fine_tuned_model_saves_merged_loads_and_generates(tiny_model_dir, solution, tmp_path):  # noqa: F811
     from aurore.generation import Generator, SamplingParams
+    from aurore.web.generation_service import ModelPool
 
     out = tmp_path / "tiny-lora-90001"
     report = lora.fine_tune(solution, tiny_model_dir, book(), out, rank=4, max_steps=3, max_minutes=None,
@@ -88,6 +89,7 @@ def test_fine_tuned_model_saves_merged_loads_and_generates(tiny_model_dir, solut
     assert all(any(part in path for part in ADAPTED) for path in changed), sorted(changed)
     result = Generator.load(out).generate("La nuit", SamplingParams(max_new_tokens=8, strategy="greedy"))
     assert result.new_tokens > 0 and result.text
+    assert out.name in ModelPool(tmp_path).names()          # the writers' page and the API offer it
     assert "| LoRA rank 4 | " in lora.table([report]) and "| base (tiny) |" in lora.table([report])
 
 
