@@ -104,6 +104,12 @@ STEPS: tuple[Step, ...] = (
                 "en": "The same GPT-2 on Python's standard library, judged on code that parses."},
          # All its sub-steps, always at the code preset (the page's model sizes are the books' ones).
          job_args=("all",), job_options=("max_minutes", "restart"), in_pipeline=False, bonus=True),
+    Step("lora",
+         title={"fr": "Bonus : LoRA sur un livre", "en": "Bonus: LoRA on one book"},
+         section={"fr": "Bonus : LoRA", "en": "Bonus: LoRA"},
+         about={"fr": "Apprendre un seul livre au modèle entraîné, en ne changeant qu'une infime part de ses poids.",
+                "en": "Teaching the trained model one single book, changing only a tiny share of its weights."},
+         job_options=("preset", "max_minutes"), in_pipeline=False, bonus=True),
 )
 
 
