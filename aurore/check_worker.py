@@ -36,7 +36,7 @@ from aurore import paths
 
 #: What the checks and the solutions import, in the order that costs least.
 PRELOAD = ("numpy", "pytest", "aurore.check_plugin", "aurore.check_child", "tensorflow", "keras", "keras_hub",
-           "transformers", "tokenizers", "datasets", "nltk", "aurore.model", "aurore.tokenization",
+           "transformers", "tokenizers", "datasets", "nltk", "aurore.presets", "aurore.tokenization",
            "aurore.sentences", "aurore.dataset", "aurore.catalogue", "aurore.download", "aurore.gutenberg",
            "aurore.progress", "aurore.preparation")
 #: Longest a request or reply may be (the environment travels with the request).

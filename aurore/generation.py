@@ -79,7 +79,6 @@ from aurore import exercises
 from aurore.errors import AuroreError
 from aurore.sampling import SamplingParams  # also re-exported: part of the generator's interface
 
-FINISH_REASONS = ("length", "stop", "sentence_end", "end_of_text")
 #: Prompts longer than this many characters per context token are cut from
 #: the left before tokenizing (only the last tokens are kept anyway).
 _CHARS_PER_TOKEN_KEPT = 64

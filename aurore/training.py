@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from aurore import atomic, checkpoint, dataset as saved_dataset, distribute, model as presets, modeldir, optimizers, packing, progress, tokenization
+from aurore import atomic, checkpoint, dataset as saved_dataset, distribute, presets, modeldir, optimizers, packing, progress, tokenization
 from aurore.errors import AuroreError
 
 METRICS_FILE = "metrics.jsonl"

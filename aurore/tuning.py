@@ -30,7 +30,7 @@ from pathlib import Path
 import keras
 import optuna
 
-from aurore import atomic, dataset as saved_dataset, machine, model as presets, modeldir, packing, progress, \
+from aurore import atomic, dataset as saved_dataset, machine, presets, modeldir, packing, progress, \
     tokenization, training
 from aurore.errors import AuroreError
 
@@ -296,7 +296,7 @@ class Search:
         """Steps between evaluations, so a trial gets about EVALUATIONS_PER_TRIAL of them.
 
         The speed is predicted from the model FLOP/s the finished trials reached
-        (aurore.model.training_flops_per_token); before any, a quarter of the preset's.
+        (aurore.presets.training_flops_per_token); before any, a quarter of the preset's.
         """
         rates = [t.user_attrs["model_gflops_per_second"] for t in study.trials
                  if t.user_attrs.get("model_gflops_per_second")]

@@ -9,7 +9,7 @@ optimizer and compile step (plain Keras + KerasHub, so the same code runs on
 the TensorFlow, JAX or PyTorch backend), the preset's mixed precision and
 XLA setting, synthetic token ids (speed does not depend on their values).
 Prints the backend, the device, tokens/s, seconds per step, model TFLOP/s
-(aurore.model.training_flops_per_token) and the time the preset's
+(aurore.presets.training_flops_per_token) and the time the preset's
 `max_steps` would take at that speed.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401  (selects TensorFlow unless KERAS_BACKEND says otherwise)
-from aurore import exercises, model  # noqa: E402
+from aurore import exercises, presets  # noqa: E402
 
 
 def devices() -> list[str]:
@@ -82,7 +82,7 @@ def measure(settings: dict, vocab_size: int, steps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--preset", default="gpu", choices=sorted(model.PRESETS))
+    parser.add_argument("--preset", default="gpu", choices=sorted(presets.PRESETS))
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -93,11 +93,11 @@ def main() -> None:
     for pair in args.set:
         key, _, value = pair.partition("=")
         overrides[key] = json.loads(value)
-    settings = model.preset(args.preset, **overrides)
+    settings = presets.preset(args.preset, **overrides)
     import keras
 
-    flops_per_token = model.training_flops_per_token(settings, args.vocab_size)
-    params = model.parameter_count(settings, args.vocab_size)
+    flops_per_token = presets.training_flops_per_token(settings, args.vocab_size)
+    params = presets.parameter_count(settings, args.vocab_size)
     found = devices()
     result = measure(settings, args.vocab_size, args.steps)
     tflops = result["tokens_per_second"] * flops_per_token / 1e12

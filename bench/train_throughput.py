@@ -7,7 +7,7 @@ Figures:
   is a useful training token (batch_size × sequence_length per step);
 - model FLOP/s: tokens/s × training FLOPs per token, ≈ 6·N + 12·L·T·d
   (N the weights of every matrix multiply, the output projection included;
-  see aurore.model.training_flops_per_token);
+  see aurore.presets.training_flops_per_token);
 - peak FP32 FLOP/s = cores × clock × FLOPs per cycle per core, where FLOPs
   per cycle = FMA units × SIMD lanes × 2 (an FMA is a multiply and an add).
   Lanes: 16 with avx512f, 8 with avx2 (or when ONEDNN_MAX_CPU_ISA caps
@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
-from aurore import exercises, machine, model, packing  # noqa: E402
+from aurore import exercises, machine, presets, packing  # noqa: E402
 
 
 def cpu_peak(fma_units: int) -> dict:
@@ -101,10 +101,10 @@ def main() -> None:
     parser.add_argument("--fma-units", type=int, default=2)
     args = parser.parse_args()
 
-    settings = model.preset(args.preset)
-    flops_per_token = model.training_flops_per_token(settings, args.vocab_size)
+    settings = presets.preset(args.preset)
+    flops_per_token = presets.training_flops_per_token(settings, args.vocab_size)
     peak = cpu_peak(args.fma_units)
-    params = model.parameter_count(settings, args.vocab_size)
+    params = presets.parameter_count(settings, args.vocab_size)
     print(f"preset {args.preset}: {settings['num_layers']} layers, hidden {settings['hidden_dim']}, "
           f"vocab {args.vocab_size}, {settings['batch_size']}×{settings['sequence_length']} tokens/step, "
           f"{params['total']:,} parameters")

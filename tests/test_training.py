@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore import checkpoint, evaluation, exercises, model, modeldir, paths, tokenization, training
+from aurore import checkpoint, evaluation, exercises, presets, modeldir, paths, tokenization, training
 from aurore.errors import AuroreError
 from tiny_sand import TRAIN, make_dataset
 
@@ -46,7 +46,7 @@ def test_packing_loses_and_duplicates_nothing_and_places_separators(solution):
 def test_one_training_step_lowers_the_loss_on_a_fixed_batch(solution):
     import keras
 
-    settings = model.preset("tiny", warmup_steps=0, learning_rate=1e-2)
+    settings = presets.preset("tiny", warmup_steps=0, learning_rate=1e-2)
     keras.utils.set_random_seed(0)
     lm = solution.build_model(settings, vocab_size=50)
     solution.compile_model(lm, solution.make_optimizer(settings, total_steps=10))
@@ -99,12 +99,12 @@ def test_a_run_killed_with_sigkill_resumes_from_its_checkpoint(data, tmp_path):
 
 def test_fine_tuning_starts_from_the_given_model(data, tmp_path, solution):
     base = tmp_path / "base"
-    settings = model.preset("tiny", max_steps=8)
+    settings = presets.preset("tiny", max_steps=8)
     training.train(solution, data / "dataset", data / "tokenizer", base, settings)
     base_loss = json.loads((base / modeldir.CONFIG_FILE).read_text())["settings"]["val_loss"]
 
     tuned = tmp_path / "tuned"
-    frozen = model.preset("tiny", max_steps=4, learning_rate=0.0)
+    frozen = presets.preset("tiny", max_steps=4, learning_rate=0.0)
     training.train(solution, data / "dataset", tmp_path / "no-tokenizer-needed", tuned, frozen, init=str(base))
     first = json.loads((tuned / "metrics.jsonl").read_text().splitlines()[0])
     assert first["val_loss"] == pytest.approx(base_loss, abs=1e-4)  # same weights, no learning
@@ -112,7 +112,7 @@ def test_fine_tuning_starts_from_the_given_model(data, tmp_path, solution):
 
 
 def test_missing_inputs_and_bad_settings_are_clear_errors(data, tmp_path, solution):
-    settings = model.preset("tiny")
+    settings = presets.preset("tiny")
     with pytest.raises(AuroreError, match="python -m aurore prepare"):
         training.train(solution, tmp_path / "none", data / "tokenizer", tmp_path / "m", settings)
     with pytest.raises(AuroreError, match="python -m aurore tokenizer"):
@@ -125,7 +125,7 @@ def test_missing_inputs_and_bad_settings_are_clear_errors(data, tmp_path, soluti
     with pytest.raises(AuroreError, match="key=value"):
         training.settings_from_args("tiny", ["batch_size"])
     with pytest.raises(AuroreError, match="Unknown preset"):
-        model.preset("huge")
+        presets.preset("huge")
 
 
 def test_an_unfinished_run_of_another_preset_is_not_mixed_up(data, tmp_path, solution):
@@ -135,7 +135,7 @@ def test_an_unfinished_run_of_another_preset_is_not_mixed_up(data, tmp_path, sol
         (folder / name).write_bytes(b"")
     (folder / checkpoint.STATE_FILE).write_text(json.dumps({"step": 5, "settings": {"preset": "cpu"}}))
     with pytest.raises(AuroreError, match="--restart"):
-        training.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", model.preset("tiny"))
+        training.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", presets.preset("tiny"))
 
 
 def test_pipeline_runs_tokenizer_train_generate_and_evaluate_after_prepare(data, tmp_path, monkeypatch, capsys):
@@ -152,7 +152,7 @@ def test_pipeline_runs_tokenizer_train_generate_and_evaluate_after_prepare(data,
     assert "Step prepare: already done" in output.out + output.err
     assert modeldir.load_tokenizer(tmp_path / "tokenizer")
     loaded = modeldir.load(tmp_path / "models" / "tiny")
-    assert loaded.settings["step"] == model.PRESETS["tiny"]["max_steps"]
+    assert loaded.settings["step"] == presets.PRESETS["tiny"]["max_steps"]
     report = json.loads(output.out[output.out.rindex('{\n "model"'):])   # evaluate's report, printed last
     assert report["model"] == str(tmp_path / "models" / "tiny")
     assert report["test"]["bits_per_character"] > 0 and report["baselines"]["xz"]["bits_per_character"] > 0
@@ -176,7 +176,7 @@ def test_the_schedule_is_fitted_to_the_time_budget(solution):
 
     from aurore.callbacks import TimeBudgetSchedule, estimate_horizon
 
-    settings = model.preset("tiny", learning_rate=1e-3, warmup_steps=10)
+    settings = presets.preset("tiny", learning_rate=1e-3, warmup_steps=10)
     base = solution.make_optimizer(settings, 100)._learning_rate
     horizon = keras.Variable(100.0, trainable=False)
     fitted = TimeBudgetSchedule(base, 100, horizon)
@@ -220,10 +220,10 @@ def test_a_folder_swap_cut_between_its_two_renames_is_recovered(tmp_path):
 
 def test_training_resumes_after_a_crash_mid_swap(data, tmp_path, solution):
     model_dir = tmp_path / "m"
-    settings = model.preset("tiny", max_steps=4, eval_interval=2)
+    settings = presets.preset("tiny", max_steps=4, eval_interval=2)
     training.train(solution, data / "dataset", data / "tokenizer", model_dir, settings)
     os.replace(checkpoint.directory(model_dir), model_dir / f".checkpoint.old-{_dead_pid()}")
-    again = training.train(solution, data / "dataset", data / "tokenizer", model_dir, model.preset("tiny", max_steps=4,
+    again = training.train(solution, data / "dataset", data / "tokenizer", model_dir, presets.preset("tiny", max_steps=4,
                                                                                                       eval_interval=2))
     assert again["stopped"] == "already finished" and again["step"] == 4    # not a new run from step 0
     assert checkpoint.exists(model_dir)
@@ -233,7 +233,7 @@ def test_two_trainings_of_one_model_are_refused(data, tmp_path, solution):
     model_dir = tmp_path / "m"
     with modeldir.training_lock(model_dir):
         with pytest.raises(AuroreError, match="Another training is already writing"):
-            training.train(solution, data / "dataset", data / "tokenizer", model_dir, model.preset("tiny"))
+            training.train(solution, data / "dataset", data / "tokenizer", model_dir, presets.preset("tiny"))
         # Another process is refused too (the lock is the kernel's).
         other = _train(data, model_dir, "--max-steps", "2")
         output, _ = other.communicate(timeout=120)
@@ -277,7 +277,7 @@ def test_the_learners_training_gets_its_own_folder_samples_and_an_evaluation(dat
 def test_under_a_time_limit_the_progress_total_is_the_steps_the_time_allows(data, tmp_path, solution,
                                                                             monkeypatch, capsys):
     monkeypatch.setenv("AURORE_PROGRESS", "json")
-    settings = model.preset("tiny", max_steps=100_000, eval_interval=50)
+    settings = presets.preset("tiny", max_steps=100_000, eval_interval=50)
     summary = training.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", settings,
                              max_minutes=0.4)
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
@@ -295,9 +295,9 @@ def test_muon_replaces_adamw_on_request_and_learns(solution):
 
     from aurore import optimizers
 
-    settings = model.preset("tiny", warmup_steps=0, learning_rate=1e-2, optimizer="muon")
+    settings = presets.preset("tiny", warmup_steps=0, learning_rate=1e-2, optimizer="muon")
     adamw = solution.make_optimizer(settings, total_steps=10)
-    assert optimizers.chosen(adamw, model.preset("tiny")) is adamw  # AdamW unless asked
+    assert optimizers.chosen(adamw, presets.preset("tiny")) is adamw  # AdamW unless asked
     muon = optimizers.chosen(adamw, settings)
     assert isinstance(muon, keras.optimizers.Muon) and muon.clipnorm == adamw.clipnorm
     keras.utils.set_random_seed(0)
@@ -309,4 +309,4 @@ def test_muon_replaces_adamw_on_request_and_learns(solution):
     lm.train_on_batch(features, x[:, 1:])
     assert lm.evaluate(features, x[:, 1:], verbose=0) < before
     with pytest.raises(AuroreError, match="optimizer=muon"):
-        model.preset("tiny", optimizer="sgd")
+        presets.preset("tiny", optimizer="sgd")

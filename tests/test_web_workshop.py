@@ -215,13 +215,13 @@ def test_the_real_workshop_has_five_exercises_and_an_evaluation_step(tmp_path):
 
 def test_lesson_3_and_the_course_give_the_training_time_the_runs_page_uses(tmp_path):
     """The run page trains for TRAIN_MAX_MINUTES, the `cpu` preset for its max_minutes: the texts say so."""
-    from aurore import model
+    from aurore import presets
     from aurore.web import course
 
     app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True})
     with app.app_context():
         page_minutes = f'{workshop.runner().steps["train"]["options"]["max_minutes"]["default"]:g}'
-    preset_minutes = f"{model.PRESETS['cpu']['max_minutes']:g}"
+    preset_minutes = f"{presets.PRESETS['cpu']['max_minutes']:g}"
     lesson = exercises.for_step("train").lesson
     for lang in course.LANGS:
         for text in (lesson[lang], course.page("presentation", lang).html):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aurore import code_completion, code_corpus, exercises, model, paths, progress, tokenization, training
+from aurore import code_completion, code_corpus, exercises, presets, paths, progress, tokenization, training
 from aurore.commands import add_variant_option
 from aurore.errors import AuroreError
 
@@ -34,7 +34,7 @@ def register(subparsers) -> None:
     parser.add_argument("--test-share", type=float, default=0.1, help="prepare: share of files (0.1)")
     parser.add_argument("--vocab-size", type=int, default=tokenization.DEFAULT_VOCAB_SIZE,
                         help=f"tokenizer: vocabulary size (default {tokenization.DEFAULT_VOCAB_SIZE})")
-    parser.add_argument("--preset", choices=sorted(model.PRESETS), default="code",
+    parser.add_argument("--preset", choices=sorted(presets.PRESETS), default="code",
                         help="train: model size and training recipe (default: code)")
     parser.add_argument("--max-minutes", type=float, default=None, help="train: stop after this many minutes")
     parser.add_argument("--max-steps", type=int, default=None, help="train: stop after this many steps in all")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aurore import distribute, evaluation, exercises, model, paths, progress, training
+from aurore import distribute, evaluation, exercises, presets, paths, progress, training
 from aurore.commands import add_variant_option
 from aurore.errors import AuroreError
 
@@ -17,7 +17,7 @@ def register(subparsers) -> None:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--preset", choices=sorted(model.PRESETS), default="cpu",
+    parser.add_argument("--preset", choices=sorted(presets.PRESETS), default="cpu",
                         help="model size and training recipe (default: cpu)")
     parser.add_argument("--model", default=None,
                         help="model directory (default: the data folder's models/<preset>, or "

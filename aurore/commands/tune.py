@@ -12,13 +12,13 @@ The best settings are printed as a `python -m aurore train … --set …` line.
 
 from __future__ import annotations
 
-from aurore import exercises, model, paths, progress
+from aurore import exercises, presets, paths, progress
 from aurore.errors import AuroreError
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("tune", help="search the training settings that learn most in a time budget")
-    parser.add_argument("--preset", choices=sorted(model.PRESETS), default="cpu",
+    parser.add_argument("--preset", choices=sorted(presets.PRESETS), default="cpu",
                         help="the preset to search around (default: cpu)")
     parser.add_argument("--minutes", type=float, default=20.0, help="budget of the whole search (default 20)")
     parser.add_argument("--trial-minutes", type=float, default=3.0,

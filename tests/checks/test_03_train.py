@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore import model
+from aurore import presets
 from aurore.check_plugin import say
 
 EXERCISE = 3
@@ -30,7 +30,7 @@ def test_pack(exercise_module):
 @pytest.mark.check(fr="build_model construit un GPT-2 de la bonne forme",
                    en="build_model builds a GPT-2 of the right shape")
 def test_build_model(exercise_module):
-    settings = model.preset("tiny")
+    settings = presets.preset("tiny")
     lm = exercise_module.build_model(settings, 100)
     backbone = getattr(lm, "backbone", None)
     assert backbone is not None, say(fr="build_model doit renvoyer un GPT2CausalLM (avec son backbone).",
@@ -39,7 +39,7 @@ def test_build_model(exercise_module):
     assert shape == (100, 2, 32, 32), say(
         fr=f"(vocabulaire, couches, largeur, contexte) attendus (100, 2, 32, 32), obtenus {shape}.",
         en=f"(vocabulary, layers, width, context) expected (100, 2, 32, 32), got {shape}.")
-    expected = model.parameter_count(settings, 100)["total"]
+    expected = presets.parameter_count(settings, 100)["total"]
     assert lm.count_params() == expected, say(
         fr=f"Le modèle devrait avoir {expected} paramètres, il en a {lm.count_params()}.",
         en=f"The model should have {expected} parameters, it has {lm.count_params()}.")
@@ -50,7 +50,7 @@ def test_build_model(exercise_module):
 def test_make_optimizer(exercise_module):
     import keras
 
-    settings = model.preset("tiny", learning_rate=1e-3, warmup_steps=10)
+    settings = presets.preset("tiny", learning_rate=1e-3, warmup_steps=10)
     optimizer = exercise_module.make_optimizer(settings, 100)
     assert isinstance(optimizer, keras.optimizers.AdamW), say(
         fr=f"On attend un keras.optimizers.AdamW, pas {type(optimizer).__name__}.",
