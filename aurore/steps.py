@@ -8,7 +8,7 @@ exercise teaches a step is said once, by `step = "<name>"` in
 before that exercise is done fails with one clear message, from
 `aurore.exercises.step`.
 
-To add a step: its command in `aurore/commands/<name>.py` (with `--use`),
+To add a step: its command in `aurore/commands/<name>.py` (with `--use`; `-` in the name is `_` there),
 its exercise in `exercises/info.toml` with `step = "<name>"`, then one row
 in STEPS below (a bonus step usually sets `in_pipeline=False`).
 """
@@ -50,6 +50,11 @@ class Step:
     bonus: bool = False
     #: The file that says the step is done: the pipeline skips the step unless `--redo <name>`.
     output: Callable[[], Path] | None = None
+
+    @property
+    def command_module(self) -> str:
+        """Its command's module: `aurore.commands.char_lstm` for `char-lstm`."""
+        return f"aurore.commands.{self.name.replace('-', '_')}"
 
     @property
     def exercise(self) -> exercises.Exercise | None:

@@ -21,7 +21,7 @@ def test_every_exercise_teaches_a_step_of_the_table_and_each_step_names_its_exer
 
 @pytest.mark.parametrize("step", steps.STEPS, ids=lambda step: step.name)
 def test_each_step_is_a_command_with_use_and_known_options(step):
-    command = importlib.import_module(f"aurore.commands.{step.name}")
+    command = importlib.import_module(step.command_module)
     assert callable(command.run)
     parsed = cli.build_parser().parse_args([step.name, "--use", "exercise"])
     assert parsed.use == "exercise" and parsed.handler is command.run

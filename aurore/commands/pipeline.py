@@ -30,12 +30,12 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def run_command(name: str, argv: list[str]) -> int:
-    """`python -m aurore <name> ARGV`, in-process: that command's own parser (its defaults), then its `run()`."""
-    command = importlib.import_module(f"aurore.commands.{name}")
+def run_command(step: steps.Step, argv: list[str]) -> int:
+    """`python -m aurore <step> ARGV`, in-process: that command's own parser (its defaults), then its `run()`."""
+    command = importlib.import_module(step.command_module)
     parser = argparse.ArgumentParser(prog="python -m aurore")
     command.register(parser.add_subparsers())
-    return command.run(parser.parse_args([name, *argv])) or 0
+    return command.run(parser.parse_args([step.name, *argv])) or 0
 
 
 def step_argv(step: steps.Step, values: dict[str, object], use: str) -> list[str]:
@@ -55,7 +55,7 @@ def run(args) -> int:
             progress.log(f"Step {step.name}: already done (use --redo {step.name} to run it again).")
             continue
         progress.log(f"Step {step.name}…")
-        status = run_command(step.name, step_argv(step, values, args.use))
+        status = run_command(step, step_argv(step, values, args.use))
         if status:
             raise AuroreError(f"The `{step.name}` step failed (status {status}); the steps after it did not run.")
     return 0
