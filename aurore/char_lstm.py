@@ -203,7 +203,7 @@ def _train(module: ModuleType, dataset_dir, model_dir: Path, settings: dict, *, 
         if state.get("finished"):
             progress.log(f"The char-LSTM training in {model_dir} already finished (step {state['step']}). "
                          "Use --restart to train again from scratch (on the run page: tick Start over).")
-            return training._summary(model_dir, state, "already finished", started)
+            return training.run_summary(model_dir, state, "already finished", started)
         if state["settings"].get("preset") != settings.get("preset"):
             raise AuroreError(f"{model_dir} holds an unfinished char-LSTM training with the preset "
                               f"{state['settings'].get('preset')!r}, not {settings.get('preset')!r}. Resume it "
@@ -234,7 +234,7 @@ def _train(module: ModuleType, dataset_dir, model_dir: Path, settings: dict, *, 
         state = {"step": 0, "epoch": 0, "history": [], "best_val_loss": None, "wait": 0,
                  "settings": settings, "vocabulary": vocab, "seconds": 0.0}
         model_dir.mkdir(parents=True, exist_ok=True)
-        training._write_metrics(model_dir, [])
+        training.write_metrics(model_dir, [])
 
     saved_steps: list[int] = []
 
@@ -245,7 +245,7 @@ def _train(module: ModuleType, dataset_dir, model_dir: Path, settings: dict, *, 
 
     def save_checkpoint(current: dict) -> None:
         checkpoint.save(model_dir, model, model.optimizer, current)
-        training._write_metrics(model_dir, current["history"])
+        training.write_metrics(model_dir, current["history"])
 
     limit = max_minutes if max_minutes is not None else settings.get("max_minutes")
     monitor = TrainingMonitor(state, settings["max_steps"], batch_size * length, settings.get("patience", 0),
@@ -263,7 +263,7 @@ def _train(module: ModuleType, dataset_dir, model_dir: Path, settings: dict, *, 
     reason = monitor.stop_reason or "done"
     progress.log(f"Char-LSTM training stopped ({reason}) at step {monitor.step()}; best validation loss "
                  f"{state.get('best_val_loss')} at step {state.get('best_step')}. Model in {model_dir}.")
-    return training._summary(model_dir, state, reason, started)
+    return training.run_summary(model_dir, state, reason, started)
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -278,14 +278,8 @@ def log_likelihoods(model, stream: np.ndarray, length: int, batch_size: int = 32
         logits = tf.cast(model(x, training=False), tf.float32)
         return -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
 
-    found = []
-    with progress.task("Evaluating the char-LSTM", total=len(inputs), unit="window") as task:
-        for start in range(0, len(inputs), batch_size):
-            end = start + batch_size
-            values = batch_log_likelihoods(inputs[start:end], targets[start:end]).numpy()
-            found.append(values[mask[start:end] > 0].astype(np.float64))
-            task.update(len(inputs[start:end]))
-    return np.concatenate(found) if found else np.zeros(0, np.float64)
+    return evaluation.masked_log_likelihoods(batch_log_likelihoods, inputs, targets, mask, batch_size,
+                                             "Evaluating the char-LSTM", "window")
 
 
 def evaluate(model_dir, dataset_dir, splits=("test", "validation"), rules: ModuleType | None = None,

@@ -89,8 +89,17 @@ def token_log_likelihoods(backbone, inputs: np.ndarray, targets: np.ndarray, mas
         logits = lm({"token_ids": x, "padding_mask": tf.ones_like(x)}, training=False)
         return -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=tf.cast(logits, tf.float32))
 
+    return masked_log_likelihoods(batch_log_likelihoods, inputs, targets, mask, batch_size)
+
+
+def masked_log_likelihoods(batch_log_likelihoods, inputs: np.ndarray, targets: np.ndarray, mask: np.ndarray,
+                           batch_size: int, description: str = "Evaluating", unit: str = "block") -> np.ndarray:
+    """`batch_log_likelihoods(x, y)` over the windows, batch by batch, kept where `mask` is set (float64).
+
+    Any model that gives ln p(target) per position is measured the same way (GPT-2, the char-LSTM).
+    """
     found = []
-    with progress.task("Evaluating", total=len(inputs), unit="block") as task:
+    with progress.task(description, total=len(inputs), unit=unit) as task:
         for start in range(0, len(inputs), batch_size):
             end = start + batch_size
             values = batch_log_likelihoods(inputs[start:end], targets[start:end]).numpy()

@@ -117,7 +117,7 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
         if state.get("finished"):
             progress.log(f"Training in {model_dir} already finished (step {state['step']}). "
                          "Use --restart to train again from scratch (on the run page: tick Start over).")
-            return _summary(model_dir, state, "already finished", started)
+            return run_summary(model_dir, state, "already finished", started)
         if state["settings"].get("preset") != settings.get("preset"):
             raise AuroreError(f"{model_dir} holds an unfinished training with the preset "
                               f"{state['settings'].get('preset')!r}, not {settings.get('preset')!r}. "
@@ -164,7 +164,7 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
             state = {"step": 0, "epoch": 0, "history": [], "best_val_loss": None, "wait": 0,
                      "settings": settings, "seconds": 0.0}
             model_dir.mkdir(parents=True, exist_ok=True)
-            _write_metrics(model_dir, [])
+            write_metrics(model_dir, [])
 
     tokens_per_step = batch_size * length
     train_data = packing.training_dataset(train_inputs, train_targets, batch_size, seed + state["step"])
@@ -179,7 +179,7 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
 
     def save_checkpoint(current: dict) -> None:
         checkpoint.save(model_dir, model, optimizer, current, tokenizer)
-        _write_metrics(model_dir, current["history"])
+        write_metrics(model_dir, current["history"])
 
     if horizon is not None and state.get("horizon"):
         horizon.assign(float(state["horizon"]))
@@ -202,7 +202,7 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
     reason = monitor.stop_reason or "done"
     progress.log(f"Training stopped ({reason}) at step {monitor.step()}; best validation loss "
                  f"{state.get('best_val_loss')} at step {state.get('best_step')}. Model in {model_dir}.")
-    return _summary(model_dir, state, reason, started)
+    return run_summary(model_dir, state, reason, started)
 
 
 def _sampler(model_dir, backbone, tokenizer, settings: dict):
@@ -212,13 +212,13 @@ def _sampler(model_dir, backbone, tokenizer, settings: dict):
     return Generator(modeldir.LoadedModel(Path(model_dir), backbone, tokenizer, dict(settings)), "solution", xla=False)
 
 
-def _summary(model_dir, state: dict, reason: str, started: float) -> dict:
+def run_summary(model_dir, state: dict, reason: str, started: float) -> dict:
     return {"model_dir": str(model_dir), "step": state.get("step"), "best_val_loss": state.get("best_val_loss"),
             "best_step": state.get("best_step"), "stopped": reason,
             "seconds": round(time.monotonic() - started, 1)}
 
 
-def _write_metrics(model_dir, history: list[dict]) -> None:
+def write_metrics(model_dir, history: list[dict]) -> None:
     atomic.write_text(Path(model_dir) / METRICS_FILE,
                       "".join(json.dumps(progress.json_safe(record)) + "\n" for record in history))
 

@@ -70,7 +70,7 @@ def test_lora_trains_only_small_adapters_beside_frozen_weights(tiny_model_dir, s
 
 def test_fine_tuned_model_saves_merged_loads_and_generates(tiny_model_dir, solution, tmp_path):  # noqa: F811
     from aurore.generation import Generator, SamplingParams
-    from aurore.web.generation_service import ModelPool
+    from aurore.web.model_pool import ModelPool
 
     out = tmp_path / "tiny-lora-90001"
     report = lora.fine_tune(solution, tiny_model_dir, book(), out, rank=4, max_steps=3, max_minutes=None,

@@ -57,10 +57,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    try:
+    with exercises.unfinished_explained("code"):  # a TODO left in the exercise: its clear message
         return _run(args)
-    except NotImplementedError as error:
-        raise exercises.unfinished(error, exercises.for_step("code").number) from error
 
 
 def _run(args) -> int:
