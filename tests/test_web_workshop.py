@@ -474,7 +474,7 @@ def test_a_job_cut_off_by_a_restart_is_marked_interrupted(workshop_env):
 
 def test_default_steps_run_the_aurore_cli_with_the_chosen_code():
     steps = workshop.default_steps(train_minutes=2)
-    assert {"prepare", "tokenizer", "train", "generate", "evaluate"} <= set(steps)     # and the bonus steps
+    assert set(steps) == {"prepare", "tokenizer", "train", "generate", "evaluate", "char-lstm", "code", "lora"}
     assert set(steps) == {exercise.step for exercise in exercises.all_exercises()}
     from aurore.web.jobs import JobRunner
     runner = JobRunner(Path(paths.data_dir()) / "never-used", steps)
@@ -486,9 +486,24 @@ def test_default_steps_run_the_aurore_cli_with_the_chosen_code():
         assert runner.argv("train", "solution", {"preset": "tiny", "max_minutes": 1.5, "restart": True})[-6:] == [
             "solution", "--preset", "tiny", "--max-minutes", "1.5", "--restart"]
         assert runner.argv("generate", "exercise", {"preset": "tiny"})[-2:] == ["--preset", "tiny"]
+        # The code bonus: every step in a row, for the chosen time.
+        assert runner.argv("code", "exercise", {"max_minutes": 3})[2:] == [
+            "aurore", "code", "--use", "exercise", "all", "--max-minutes", "3"]
     finally:
         import shutil
         shutil.rmtree(Path(paths.data_dir()) / "never-used", ignore_errors=True)
+
+
+def test_the_bonus_steps_follow_the_conclusion_with_their_exercises_and_runs(tmp_path):
+    client = create_app({"DATA_DIR": str(tmp_path), "TESTING": True}).test_client()
+    home = client.get("/").get_data(as_text=True)
+    conclusion = home.index("Conclusion")
+    for number, section, step in ((6, "Bonus A : un LSTM caractère", "char-lstm"),
+                                  (7, "Bonus B : du code Python", "code"), (8, "Bonus C : LoRA", "lora")):
+        assert home.index(section) > conclusion and f'href="/exercises/{number}"' in home
+        page = client.get(f"/exercises/{number}").get_data(as_text=True)
+        assert f'href="/run?step={step}"' in page
+        assert f'<option value="{step}" selected' in client.get(f"/run?step={step}").get_data(as_text=True)
 
 
 # -- environment ----------------------------------------------------------------------
