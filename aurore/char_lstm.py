@@ -61,15 +61,7 @@ def preset(name: str, pairs: list[str] | None = None, **overrides) -> dict:
     """A copy of the named preset, with `--set key=value` pairs and overrides (unknown keys refused)."""
     if name not in PRESETS:
         raise AuroreError(f"Unknown char-LSTM preset {name!r}: choose one of {', '.join(PRESETS)}.")
-    chosen = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise AuroreError(f"--set {pair!r}: write it as key=value, e.g. --set units=256.")
-        try:
-            chosen[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            chosen[key.strip()] = value
+    chosen = training.parse_set_pairs(pairs, example="units=256")
     settings = dict(PRESETS[name], preset=name)
     for key, value in {**chosen, **overrides}.items():
         if value is None:

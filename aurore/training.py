@@ -225,13 +225,19 @@ def write_metrics(model_dir, history: list[dict]) -> None:
 
 def settings_from_args(preset_name: str, pairs: list[str] | None = None, **overrides) -> dict:
     """Preset + `--set key=value` pairs (values parsed as JSON when they can be)."""
+    return presets.preset(preset_name, **{**parse_set_pairs(pairs), **overrides})
+
+
+def parse_set_pairs(pairs: list[str] | None, example: str = "batch_size=8") -> dict:
+    """`--set key=value` pairs as a dict, values parsed as JSON when they can be (8 → 8, adamw → "adamw")."""
+    parsed = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise AuroreError(f"--set {pair!r}: write it as key=value, e.g. --set batch_size=8.")
+            raise AuroreError(f"--set {pair!r}: write it as key=value, e.g. --set {example}.")
         try:
-            overrides[key.strip()] = json.loads(value)
+            parsed[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
-            overrides[key.strip()] = value
-    return presets.preset(preset_name, **overrides)
+            parsed[key.strip()] = value
+    return parsed
 
