@@ -86,7 +86,14 @@ def held_out_headers(module: ModuleType, texts, count: int = DEFAULT_HEADERS, se
 
 def complete(generator, headers: list[str], max_new_tokens: int = DEFAULT_NEW_TOKENS,
              batch_size: int = 16) -> list[tuple[str, str]]:
-    """The model's completion of each header, and why it stopped ("length", "end_of_text"…)."""
+    """The model's completion of each header (the text after its newline), and why it stopped.
+
+    The prompt is the header without its final newline: the code tokenizer
+    merges a newline with the next line's indentation ("\n   " then " return"),
+    so a prompt ending in a bare "\n" asks the model to go on from a token
+    that, in its training, starts an unindented line, and the body came out
+    empty. The model writes the newline and the indentation itself.
+    """
     from aurore.generation import SamplingParams
 
     found = []
@@ -95,12 +102,18 @@ def complete(generator, headers: list[str], max_new_tokens: int = DEFAULT_NEW_TO
             chunk = headers[start:start + batch_size]
             params = [SamplingParams(max_new_tokens=max_new_tokens, seed=start + i, **SAMPLING)
                       for i in range(len(chunk))]
-            batch = generator.stream_batch(chunk, params)
+            batch = generator.stream_batch([header.removesuffix("\n") for header in chunk], params)
             for _ in batch:
                 pass
-            found.extend((result.text, result.finish_reason) for result in batch.results)
+            found.extend((after_header_line(result.text), result.finish_reason) for result in batch.results)
             task.update(len(chunk))
     return found
+
+
+def after_header_line(text: str) -> str:
+    """What the model wrote after the header's line (it was prompted without the header's newline)."""
+    _, newline, rest = text.partition("\n")
+    return rest if newline else ""
 
 
 def validity(module: ModuleType, headers: list[str], completions: list[tuple[str, str]]) -> dict:

@@ -127,6 +127,29 @@ def test_validity_counts_the_completions_that_parse_up_to_the_function_end():
                                      "finished": True}
 
 
+def test_the_model_is_prompted_without_the_headers_newline_and_writes_it_itself():
+    """The code tokenizer merges a newline with the next indentation: a bare "\\n" prompt starts the wrong line."""
+    from types import SimpleNamespace
+
+    class Finished(list):   # a batch whose rows are all done: nothing to stream, only results
+        results = []
+
+    class Recorder:
+        prompts = []
+
+        def stream_batch(self, prompts, params):
+            self.prompts = list(prompts)
+            batch = Finished()
+            batch.results = [SimpleNamespace(text=text, finish_reason="length")
+                             for text in ("\n    return x\n", " pass\n", "\n\n")]
+            return batch
+
+    recorder = Recorder()
+    found = code_completion.complete(recorder, ["def f(x):\n", "    def g(self):\n", "def h():\n"], max_new_tokens=8)
+    assert recorder.prompts == ["def f(x):", "    def g(self):", "def h():"]
+    assert found == [("    return x\n", "length"), ("", "length"), ("\n", "length")]
+
+
 def test_a_learner_header_that_is_not_a_line_is_named():
     class Wrong:
         @staticmethod
