@@ -11,6 +11,8 @@ are never compared blindly.
 from __future__ import annotations
 
 import os
+import platform
+import re
 from pathlib import Path
 
 #: Strongest first: (name shown, /proc/cpuinfo flag that proves it).
@@ -37,6 +39,36 @@ def simd_level(flags: set[str]) -> str:
     return "unknown"
 
 
+#: A pattern of oneDNN caps (`ONEDNN_MAX_CPU_ISA`) and the XLA:CPU ISA that matches them;
+#: any other cap (AVX512_CORE…, AVX10…) or none: AVX512.
+XLA_ISA_FOR_ONEDNN = ((r"AVX2", "AVX2"), (r"AVX$", "AVX"), (r"SSE", "SSE4_2"))
+
+
+def xla_max_isa(environ: dict[str, str] | None = None) -> str | None:
+    """The ISA XLA:CPU may generate code for, as named in XLA_FLAGS (None: XLA's own default)."""
+    environ = os.environ if environ is None else environ
+    found = re.search(r"--xla_cpu_max_isa=(\S+)", environ.get("XLA_FLAGS", ""))
+    return found.group(1).upper() if found else None
+
+
+def xla_flags_naming_the_isa(environ: dict[str, str], arch: str | None = None) -> str | None:
+    """XLA_FLAGS with XLA:CPU's ISA named, or None where they are to stay as they are.
+
+    Why: left to itself, XLA:CPU in TensorFlow 2.21 generated code half as fast
+    on the sandbox's Zen 5 (2,499 against 4,624–4,776 tokens/s, docs/benchmarks.md);
+    naming an ISA makes it use the host's own features up to that ISA (never
+    more than the CPU has). It follows `ONEDNN_MAX_CPU_ISA`, so that the one
+    variable makes an AVX-512 machine train like an AVX2 laptop, XLA included.
+    x86-64 only; a value the user gave is kept.
+    """
+    arch = platform.machine() if arch is None else arch
+    if arch.lower() not in ("x86_64", "amd64") or xla_max_isa(environ):
+        return None
+    onednn = (environ.get("ONEDNN_MAX_CPU_ISA") or "").upper()
+    isa = next((xla for pattern, xla in XLA_ISA_FOR_ONEDNN if re.match(pattern, onednn)), "AVX512")
+    return f"{environ.get('XLA_FLAGS', '')} --xla_cpu_max_isa={isa}".strip()
+
+
 def describe(cpuinfo: str | None = None, environ: dict[str, str] | None = None) -> dict:
     """The machine facts a timed figure needs, as plain data."""
     environ = os.environ if environ is None else environ
@@ -45,6 +77,7 @@ def describe(cpuinfo: str | None = None, environ: dict[str, str] | None = None) 
     # TensorFlow sizes both thread pools to the cores this process may use, unless told otherwise.
     return {"simd": simd_level(flags),
             "onednn_max_cpu_isa": environ.get("ONEDNN_MAX_CPU_ISA") or None,
+            "xla_max_isa": xla_max_isa(environ),
             "cores": cores,
             "threads": {"intra_op": int(environ.get("TF_NUM_INTRAOP_THREADS") or cores),
                         "inter_op": int(environ.get("TF_NUM_INTEROP_THREADS") or cores)}}
@@ -55,4 +88,6 @@ def summary(facts: dict) -> str:
     text = f"{facts['simd']} CPU"
     if facts.get("onednn_max_cpu_isa"):
         text += f", oneDNN capped at {facts['onednn_max_cpu_isa']}"
+    if facts.get("xla_max_isa") not in (None, "AVX512"):  # AVX512: Aurore's default, the host's own features
+        text += f", XLA capped at {facts['xla_max_isa']}"
     return text + f", {facts['cores']} cores"

@@ -22,15 +22,22 @@ PRESETS: dict[str, dict] = {
     # A 2-core laptop gets a readable model within 15 minutes. The time limit
     # rules: the learning-rate schedule is fitted to the steps that fit in it
     # (aurore.callbacks.TimeBudgetSchedule); max_steps only bounds a fast machine.
+    # Found by `python -m aurore tune` on a 2-core AVX2 CPU (issue 11, docs/benchmarks.md):
+    # in 15 minutes a small model that makes many steps at a high learning rate beats
+    # a wider one (4 layers of 256: 1.986 bits per character, this one: see there).
+    # The search ran with context 64 and batch 32; the preset keeps its 2,048 tokens a
+    # step as 16 rows of 128, so that the writers' page still gets ~100 new tokens after
+    # a prompt. XLA runs these small steps twice as fast once told the CPU's ISA
+    # (aurore.machine); its compiling costs ~15 s of the budget.
     "cpu": dict(
-        num_layers=4, num_heads=4, hidden_dim=256, intermediate_dim=1024, dropout=0.0,
-        sequence_length=128, batch_size=16, learning_rate=2e-3, warmup_steps=100, max_steps=3000,
-        eval_interval=100, eval_batches=20, patience=5, weight_decay=0.1, mixed_precision=None,
-        # XLA gave no faster steps on a 2-core CPU and costs ~50 s of compiling (bench/results/training.md).
-        jit_compile=False, max_minutes=15,
+        num_layers=3, num_heads=4, hidden_dim=128, intermediate_dim=512, dropout=0.0,
+        sequence_length=128, batch_size=16, learning_rate=9.16e-3, warmup_steps=75, max_steps=50000,
+        eval_interval=500, eval_batches=20, patience=5, weight_decay=0.28, mixed_precision=None,
+        jit_compile=True, max_minutes=15,
     ),
-    # Python code completion (exercise 7): the cpu model with twice its context, so that
-    # a function fits, and half its batch, so that a step costs about the same.
+    # Python code completion (exercise 7): the former cpu model (4 layers of 256, context
+    # 128, batch 16) with twice its context, so that a function fits, and half its batch,
+    # so that a step costs about the same.
     "code": dict(
         num_layers=4, num_heads=4, hidden_dim=256, intermediate_dim=1024, dropout=0.0,
         sequence_length=256, batch_size=8, learning_rate=2e-3, warmup_steps=100, max_steps=3000,

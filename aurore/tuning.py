@@ -83,35 +83,41 @@ def space(base: dict) -> dict:
     }
 
 
-def suggest(trial: optuna.Trial, base: dict, vocab_sizes) -> tuple[dict, int | None]:
-    """(overrides of the preset, vocabulary size or None) for one trial."""
+#: The settings a search draws (besides the vocabulary); one fixed with `--set` is left out of it.
+SEARCHED = ("learning_rate", "warmup_steps", "num_layers", "hidden_dim", "num_heads", "sequence_length",
+            "batch_size", "weight_decay", "optimizer")
+
+
+def suggest(trial: optuna.Trial, base: dict, vocab_sizes, fixed=()) -> tuple[dict, int | None]:
+    """(overrides of the preset, vocabulary size or None) for one trial; `fixed` settings keep base's value."""
     choices = space(base)
-    lr_low, lr_high = choices["learning_rate"]
-    overrides = {
-        "learning_rate": trial.suggest_float("learning_rate", lr_low, lr_high, log=True),
-        "warmup_steps": trial.suggest_int("warmup_steps", *choices["warmup_steps"][:2],
-                                          step=choices["warmup_steps"][2]),
-        "num_layers": trial.suggest_int("num_layers", *choices["num_layers"]),
-        "hidden_dim": trial.suggest_categorical("hidden_dim", choices["hidden_dim"]),
-        "num_heads": trial.suggest_categorical("num_heads", choices["num_heads"]),
-        "sequence_length": trial.suggest_categorical("sequence_length", choices["sequence_length"]),
-        "batch_size": trial.suggest_categorical("batch_size", choices["batch_size"]),
-        "weight_decay": trial.suggest_float("weight_decay", *choices["weight_decay"]),
-        "optimizer": trial.suggest_categorical("optimizer", choices["optimizer"]),
+    draws = {
+        "learning_rate": lambda: trial.suggest_float("learning_rate", *choices["learning_rate"], log=True),
+        "warmup_steps": lambda: trial.suggest_int("warmup_steps", *choices["warmup_steps"][:2],
+                                                  step=choices["warmup_steps"][2]),
+        "num_layers": lambda: trial.suggest_int("num_layers", *choices["num_layers"]),
+        "weight_decay": lambda: trial.suggest_float("weight_decay", *choices["weight_decay"]),
     }
+    overrides = {}
+    for key in SEARCHED:
+        if key in fixed:
+            overrides[key] = base.get(key, "adamw" if key == "optimizer" else None)
+        elif key in draws:
+            overrides[key] = draws[key]()
+        else:
+            overrides[key] = trial.suggest_categorical(key, choices[key])
     if overrides["hidden_dim"] % overrides["num_heads"]:  # only with a preset's own odd head count
         raise optuna.TrialPruned(f"hidden_dim {overrides['hidden_dim']} is not a multiple of "
                                  f"num_heads {overrides['num_heads']}")
-    overrides["intermediate_dim"] = overrides["hidden_dim"] * base["intermediate_dim"] // base["hidden_dim"]
+    if "intermediate_dim" not in fixed:
+        overrides["intermediate_dim"] = overrides["hidden_dim"] * base["intermediate_dim"] // base["hidden_dim"]
     vocab = trial.suggest_categorical("vocab_size", sorted(vocab_sizes)) if len(vocab_sizes) > 1 else None
     return overrides, vocab
 
 
-def baseline(base: dict, vocab_sizes) -> dict:
-    """The preset's own values as trial parameters (enqueued as trial 0)."""
-    params = {key: base[key] for key in ("learning_rate", "warmup_steps", "num_layers", "hidden_dim", "num_heads",
-                                         "sequence_length", "batch_size", "weight_decay")}
-    params["optimizer"] = base.get("optimizer", "adamw")
+def baseline(base: dict, vocab_sizes, fixed=()) -> dict:
+    """The preset's own values as trial parameters (enqueued as trial 0); fixed settings are not parameters."""
+    params = {key: base.get(key, "adamw" if key == "optimizer" else None) for key in SEARCHED if key not in fixed}
     if len(vocab_sizes) > 1:
         params["vocab_size"] = (tokenization.DEFAULT_VOCAB_SIZE if tokenization.DEFAULT_VOCAB_SIZE in vocab_sizes
                                 else sorted(vocab_sizes)[len(vocab_sizes) // 2])
@@ -181,6 +187,9 @@ class Search:
         self.options = options
         self.folder = Path(out_dir) / options.study_name()
         self.base = presets.preset(options.preset, **options.extra)
+        if "hidden_dim" in options.extra and "intermediate_dim" not in options.extra:  # the preset's MLP ratio
+            preset = presets.PRESETS[options.preset]
+            self.base["intermediate_dim"] = self.base["hidden_dim"] * preset["intermediate_dim"] // preset["hidden_dim"]
         self.trial_seconds = 60 * options.trial_minutes
         # Validation tokens each evaluation reads: the preset's own amount.
         self.eval_tokens = self.base["eval_batches"] * self.base["batch_size"] * self.base["sequence_length"]
@@ -205,7 +214,7 @@ class Search:
         identity = study.user_attrs.get("identity")
         if identity is None:
             study.set_user_attr("identity", self.options.identity())
-            study.enqueue_trial(baseline(self.base, self.options.vocab_sizes))
+            study.enqueue_trial(baseline(self.base, self.options.vocab_sizes, self.options.extra))
         elif identity != json.loads(json.dumps(self.options.identity())):
             raise AuroreError(f"The search in {self.folder} was started with other options ({identity}); "
                               "run it again with those to resume it, or name a new one with --study NAME.")
@@ -251,7 +260,7 @@ class Search:
             raise
 
     def _objective(self, trial: optuna.Trial) -> float:
-        overrides, vocab = suggest(trial, self.base, self.options.vocab_sizes)
+        overrides, vocab = suggest(trial, self.base, self.options.vocab_sizes, self.options.extra)
         tokenizer_dir = self.tokenizer_for(vocab)
         length, batch = overrides["sequence_length"], overrides["batch_size"]
         settings = presets.preset(self.options.preset, **{
@@ -365,9 +374,9 @@ class Search:
         if not complete:
             return None
         trial = min(complete, key=lambda t: t.value)
-        overrides = {k: v for k, v in trial.params.items() if k != "vocab_size"}
-        overrides["intermediate_dim"] = overrides["hidden_dim"] * self.base["intermediate_dim"] // \
-            self.base["hidden_dim"]
+        overrides = {**self.options.extra, **{k: v for k, v in trial.params.items() if k != "vocab_size"}}
+        hidden_dim = overrides.get("hidden_dim", self.base["hidden_dim"])
+        overrides.setdefault("intermediate_dim", hidden_dim * self.base["intermediate_dim"] // self.base["hidden_dim"])
         tokenizer = (str(self.tokenizer_for(trial.params["vocab_size"])) if "vocab_size" in trial.params
                      and trial.params["vocab_size"] != self._vocab_of(self.tokenizer_dir) else None)
         return {"trial": trial.number, "bits_per_character": round(trial.value, 4), "settings": overrides,
@@ -426,7 +435,7 @@ def markdown(table: dict) -> str:
     for row in table["trials"]:
         cells = []
         for key, _ in COLUMNS:
-            value = row.get(key, row["params"].get(key))
+            value = row.get(key, row["params"].get(key, table["options"]["extra"].get(key)))  # fixed: --set
             if key == "state" and row.get("pruned_at_percent") is not None:
                 value = f"pruned at {row['pruned_at_percent']}%"
             cells.append("" if value is None else format_value(value))

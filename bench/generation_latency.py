@@ -2,9 +2,9 @@
 
     python bench/generation_latency.py [--model DIR] [--new-tokens 200] [--repeats 3] [--batch 1,4,8]
 
-Without --model, builds a random model of the `cpu` shape (GPT-2, 4 layers,
-hidden 256, 4 heads, vocabulary 8000, context 256; speed does not depend on
-the weights; see bench/random_model.py). The end-of-text token is ignored so
+Without --model, builds a random model of the `cpu` preset's shape
+(vocabulary 8000, context 256; speed does not depend on the weights; see
+bench/random_model.py). The end-of-text token is ignored so
 that every run writes exactly --new-tokens tokens.
 
 Reports, for XLA on and off and each strategy: cold (first request of a

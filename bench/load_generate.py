@@ -8,8 +8,8 @@ tokens/s, requests/s), latency p50/p95 (whole text) and time to first piece,
 errors by kind (429 is the only acceptable one), and the batch speed-up.
 
 The model: `--model DIR`, else data/models/cpu if trained, else a random model
-of the `cpu` shape (GPT-2, 4 layers, hidden 256, vocabulary 8000, context
-256; speed does not depend on the weights) built once under --workdir.
+of the `cpu` preset's shape (vocabulary 8000, context 256; speed does not
+depend on the weights; bench/random_model.py) built once under --workdir.
 
 Bounded: 127.0.0.1 only, at most 64 clients, every run stops after
 --max-seconds. Usage:

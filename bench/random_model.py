@@ -1,7 +1,8 @@
 """A GPT-2 of the `cpu` shape with random weights, for the generation benchmarks.
 
-GPT-2, 4 layers, hidden 256, 4 heads, context 256: generation speed does not
-depend on the weights, so nothing is trained. The tokenizer is a real
+The layers, heads and widths of the `cpu` preset (aurore.presets), with a
+context of 256 so that a benchmark may ask for 200 new tokens: generation
+speed does not depend on the weights, so nothing is trained. The tokenizer is a real
 byte-level BPE of 8000 tokens (the vocabulary sets the cost of the output
 layer), learnt on the first Gutenberg books of /work/shared/corpus/gutenberg
 (or the file or folder $AURORE_BENCH_TEXT) when they are there, else on
@@ -42,7 +43,9 @@ def random_cpu_model(target: Path) -> Path:
     from aurore.tokenization import byte_level_bpe
 
     tokenizer = byte_level_bpe(tokenizer_texts(), VOCABULARY_SIZE)
-    backbone = keras_hub.models.GPT2Backbone(vocabulary_size=len(tokenizer), num_layers=4, num_heads=4,
-                                             hidden_dim=256, intermediate_dim=1024, dropout=0.0,
-                                             max_sequence_length=256)
+    from aurore.presets import PRESETS
+
+    shape = {key: PRESETS["cpu"][key] for key in ("num_layers", "num_heads", "hidden_dim", "intermediate_dim")}
+    backbone = keras_hub.models.GPT2Backbone(vocabulary_size=len(tokenizer), dropout=0.0,
+                                             max_sequence_length=256, **shape)
     return modeldir.save(target, backbone, tokenizer, {"preset": "cpu", "random_weights": True})

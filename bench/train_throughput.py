@@ -1,6 +1,6 @@
 """Training throughput of a preset on this machine, and the share of the CPU's peak it reaches.
 
-    python bench/train_throughput.py [--preset cpu] [--steps 30] [--jit both|on|off]
+    python bench/train_throughput.py [--preset cpu] [--set KEY=VALUE …] [--steps 30] [--jit both|on|off]
 
 Figures:
 - useful tokens/s: packed blocks have no padding, so every token of a batch
@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
-from aurore import exercises, machine, presets, packing  # noqa: E402
+from aurore import exercises, machine, presets, packing, training  # noqa: E402
 
 
 def cpu_peak(fma_units: int) -> dict:
@@ -99,9 +99,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--jit", choices=("both", "on", "off"), default="both")
     parser.add_argument("--fma-units", type=int, default=2)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a preset setting, as `train --set` does (repeatable)")
     args = parser.parse_args()
 
-    settings = presets.preset(args.preset)
+    settings = training.settings_from_args(args.preset, args.set)
     flops_per_token = presets.training_flops_per_token(settings, args.vocab_size)
     peak = cpu_peak(args.fma_units)
     params = presets.parameter_count(settings, args.vocab_size)

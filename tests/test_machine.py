@@ -1,5 +1,8 @@
 """The CPU facts written next to timed figures: SIMD level, oneDNN cap, cores."""
 
+import os
+import platform
+
 from aurore import machine
 
 EPYC = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse4_2 avx fma avx2 avx512f avx512bw\n\n" \
@@ -23,3 +26,34 @@ def test_the_onednn_cap_is_reported_when_set():
     assert plain["onednn_max_cpu_isa"] is None and "capped" not in machine.summary(plain)
     assert plain["threads"] == {"intra_op": plain["cores"], "inter_op": plain["cores"]}
     assert machine.describe(LAPTOP, {"TF_NUM_INTEROP_THREADS": "1"})["threads"]["inter_op"] == 1
+
+
+def test_xla_is_told_its_isa_following_the_onednn_cap():
+    assert machine.xla_flags_naming_the_isa({}, "x86_64") == "--xla_cpu_max_isa=AVX512"
+    assert machine.xla_flags_naming_the_isa({"ONEDNN_MAX_CPU_ISA": "AVX2"}, "x86_64") == "--xla_cpu_max_isa=AVX2"
+    assert machine.xla_flags_naming_the_isa({"ONEDNN_MAX_CPU_ISA": "avx2_vnni"}, "x86_64") == "--xla_cpu_max_isa=AVX2"
+    assert machine.xla_flags_naming_the_isa({"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}, "x86_64") == "--xla_cpu_max_isa=AVX512"
+    assert machine.xla_flags_naming_the_isa({"ONEDNN_MAX_CPU_ISA": "SSE41"}, "x86_64") == "--xla_cpu_max_isa=SSE4_2"
+    # Other XLA flags are kept; an ISA the user named is never replaced; other architectures are left alone.
+    assert machine.xla_flags_naming_the_isa({"XLA_FLAGS": "--xla_dump_to=/tmp/x"}, "x86_64") == \
+        "--xla_dump_to=/tmp/x --xla_cpu_max_isa=AVX512"
+    assert machine.xla_flags_naming_the_isa({"XLA_FLAGS": "--xla_cpu_max_isa=AVX"}, "x86_64") is None
+    assert machine.xla_flags_naming_the_isa({}, "aarch64") is None
+
+
+def test_an_xla_cap_below_the_default_is_reported():
+    capped = machine.describe(EPYC, {"ONEDNN_MAX_CPU_ISA": "AVX2", "XLA_FLAGS": "--xla_cpu_max_isa=avx2"})
+    assert capped["xla_max_isa"] == "AVX2" and "oneDNN capped at AVX2, XLA capped at AVX2" in machine.summary(capped)
+    default = machine.describe(EPYC, {"XLA_FLAGS": "--xla_cpu_max_isa=AVX512"})
+    assert default["xla_max_isa"] == "AVX512" and "XLA" not in machine.summary(default)
+
+
+def test_importing_aurore_names_the_isa_for_xla_before_tensorflow_starts():
+    import subprocess
+    import sys
+    code = "import os, aurore; print(os.environ.get('XLA_FLAGS'))"
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+    printed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    expected = "--xla_cpu_max_isa=AVX2" if platform.machine().lower() in ("x86_64", "amd64") else "None"
+    assert printed.strip() == expected

@@ -120,3 +120,24 @@ def test_each_vocabulary_size_gets_its_own_tokenizer_built_once(data, tmp_path):
     assert search.tokenizer_for(300) == small and (small / "tokenizer.json").stat().st_mtime_ns == built
     # Fewer tokens in the vocabulary, more tokens per character: a loss per token is worth more bits.
     assert search.bits_per_nat(small) > search.bits_per_nat(data / "tokenizer")
+
+
+def test_a_setting_fixed_with_set_is_not_searched_and_is_in_the_printed_line(data, tmp_path, monkeypatch, capsys):
+    real_train, trained = training.train, []
+
+    def recording(module, dataset_dir, tokenizer_dir, model_dir, settings, **kwargs):
+        trained.append(dict(settings))
+        return real_train(module, dataset_dir, tokenizer_dir, model_dir, settings, **kwargs)
+
+    monkeypatch.setattr(training, "train", recording)
+    assert _tune(data, tmp_path, "--trials", "3", "--set", "sequence_length=16", "--set", "hidden_dim=48") == 0
+    assert len(trained) == 3
+    assert all(s["sequence_length"] == 16 and s["hidden_dim"] == 48 and s["intermediate_dim"] == 96 for s in trained)
+    assert len({s["learning_rate"] for s in trained}) == 3  # the others are still searched
+    table = _table(tmp_path)
+    assert all("sequence_length" not in row["params"] and "hidden_dim" not in row["params"]
+               for row in table["trials"])
+    assert "| 48 |" in (tmp_path / "tiny-1min" / "results.md").read_text()
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "--set sequence_length=16" in printed and "--set hidden_dim=48" in printed
+    assert "--set intermediate_dim=96" in printed

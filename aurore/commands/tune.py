@@ -28,7 +28,8 @@ def register(subparsers) -> None:
                         help="vocabulary sizes to try, e.g. 4000,8000,16000 (a tokenizer is built for each); "
                              "default: the prepared tokenizer only")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="fix a preset setting for every trial, e.g. --set max_steps=100000 (repeatable)")
+                        help="fix a setting for every trial, e.g. --set sequence_length=64 (a fixed setting "
+                             "is no longer searched) or --set max_steps=100000 (repeatable)")
     parser.add_argument("--study", default=None, help="name of the search (default: <preset>-<N>min)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampler")
     parser.add_argument("--data", default=None, help="dataset folder (default: the data folder's dataset/)")
