@@ -25,24 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aurore  # noqa: E402,F401
-from aurore import check_worker, checks, exercises  # noqa: E402
+from aurore import check_worker, checks, exercises, machine  # noqa: E402
 
 #: The exercise page polls the file's mtime this often in watch mode (static/js/workshop-exercise.js).
 WATCH_POLL_SECONDS = 0.5
-
-
-def simd_level() -> str:
-    flags = set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    except OSError:
-        return "unknown"
-    level = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE/AVX"
-    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
-    return f"{level}" + (f" (oneDNN capped at {cap})" if cap else "")
 
 
 def time_cli(exercise, variant: str, env: dict) -> tuple[float, str]:
@@ -84,7 +70,7 @@ def main() -> int:
     parser.add_argument("--modes", default="cli,warm,save")
     args = parser.parse_args()
     modes = args.modes.split(",")
-    print(f"CPU: {os.cpu_count()} cores, {simd_level()}; load average {os.getloadavg()[0]:.2f} at start")
+    print(f"CPU: {machine.summary(machine.describe())}; load average {os.getloadavg()[0]:.2f} at start")
     print(f"{'mode':<5} {'exercise':<20} {'code':<9} {'median s':>9} {'min s':>7} {'max s':>7}  outcome")
     with tempfile.TemporaryDirectory(prefix="aurore-bench-") as tmp:
         os.environ["AURORE_EXERCISES"] = str(Path(tmp) / "exercises")   # fresh stubs, as a learner starts

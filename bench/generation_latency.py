@@ -16,6 +16,7 @@ whole request), plus batched throughput (all rows' tokens per second).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
+from aurore import machine  # noqa: E402
 from aurore.generation import Generator, SamplingParams, limit_threads  # noqa: E402
 from bench.random_model import random_cpu_model  # noqa: E402
 
@@ -72,7 +74,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(args.model) if args.model else random_cpu_model(Path(tmp) / "cpu")
         print(f"model: {model_dir}  new tokens: {args.new_tokens}  repeats: {args.repeats}  "
-              f"threads: {args.threads or 'default'}\n")
+              f"threads: {args.threads or 'default'}; {machine.summary(machine.describe())}; "
+              f"load average {os.getloadavg()[0]:.2f} at start\n")
         print("| XLA | strategy | cold first request (s) | warm first token (ms) | warm tokens/s "
               "| warm tokens per CPU-second |")
         print("|---|---|---|---|---|---|")

@@ -231,7 +231,7 @@ def main(argv=None) -> int:
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aurore-load-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    from aurore import modeldir, paths
+    from aurore import machine, modeldir, paths
 
     model = args.model or (paths.default_model_dir() if modeldir.is_model_dir(paths.default_model_dir()) else None)
     model_note = f"trained model {model}" if model else "random model of the cpu shape"
@@ -240,7 +240,8 @@ def main(argv=None) -> int:
     config = json.loads((model / modeldir.CONFIG_FILE).read_text())["backbone"]
     shape = (f"GPT-2 {config['num_layers']} layers, hidden {config['hidden_dim']}, vocabulary "
              f"{config['vocabulary_size']}, context {config['max_sequence_length']}")
-    print(f"Model: {model_note} ({shape})", flush=True)
+    cpu = machine.summary(machine.describe())
+    print(f"Model: {model_note} ({shape}); {cpu}; load average {os.getloadavg()[0]:.2f} at start", flush=True)
 
     runs: dict[str, dict] = {}
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
@@ -267,20 +268,19 @@ def main(argv=None) -> int:
         speedup = runs["batching"]["tokens_per_s"] / runs["single"]["tokens_per_s"]
         print(f"\nBatching speed-up (throughput): {speedup:.1f}×")
     if args.write:
-        write_results(runs, speedup, args, model_note, shape)
+        write_results(runs, speedup, args, model_note, shape, cpu)
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
-def write_results(runs, speedup, args, model_note, shape) -> None:
-    cores = os.cpu_count()
+def write_results(runs, speedup, args, model_note, shape, cpu) -> None:
     text = f"""# Load: the generation API under concurrent clients
 
-Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on a {cores}-core CPU sandbox, no GPU
+Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu} (no GPU)
 (Python {platform.python_version()}), by `python bench/load_generate.py --clients {args.clients} --requests {args.requests} --tokens {args.tokens}`.
-Other helpers were loading the same 2 CPU cores at the same time: absolute figures are pessimistic
-and noisy; the ratio between the two modes, measured back to back, is the meaningful figure.
+The CPU may be shared with other work (the run prints the load average at its start): absolute
+figures can be pessimistic and noisy; the ratio between the two modes, measured back to back, is the meaningful figure.
 
 Model: {model_note} ({shape}). Each client streams `POST /api/generate/stream`
 (top-p 0.95, temperature 0.8, {args.tokens} new tokens, a different seed each time) {args.requests} times in a row;
