@@ -15,8 +15,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 # transformers warns that PyTorch is absent: Aurore uses it for tokenizers only.
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from aurore import machine as _machine  # noqa: E402
-from aurore import quiet as _quiet  # noqa: E402
+from aurore import machine as _machine, quiet as _quiet  # noqa: E402
 
 # XLA:CPU generates half-speed code unless told its ISA (aurore.machine).
 _xla_flags = _machine.xla_flags_naming_the_isa(os.environ)

@@ -9,7 +9,7 @@ optimizer and compile step (plain Keras + KerasHub, so the same code runs on
 the TensorFlow, JAX or PyTorch backend), the preset's mixed precision and
 XLA setting, synthetic token ids (speed does not depend on their values).
 Prints the backend, the device, tokens/s, seconds per step, model TFLOP/s
-(aurore.presets.training_flops_per_token) and the time the preset's
+(aurore.training.presets.training_flops_per_token) and the time the preset's
 `max_steps` would take at that speed.
 """
 
@@ -25,7 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401  (selects TensorFlow unless KERAS_BACKEND says otherwise)
-from aurore import exercises, presets  # noqa: E402
+from aurore.course import exercises  # noqa: E402
+from aurore.training import presets  # noqa: E402
 
 
 def devices() -> list[str]:
@@ -64,7 +65,7 @@ def measure(settings: dict, vocab_size: int, steps: int) -> dict:
     tokens = np.random.default_rng(0).integers(0, vocab_size, size=(batch * (steps + 3), length + 1)).astype("int32")
     inputs, targets = tokens[:, :-1], tokens[:, 1:]
 
-    def features(rows: slice) -> dict:  # packed blocks: no padding (as aurore.packing.features)
+    def features(rows: slice) -> dict:  # packed blocks: no padding (as aurore.training.packing.features)
         return {"token_ids": inputs[rows], "padding_mask": np.ones_like(inputs[rows])}
 
     warm_up, timed = slice(0, 3 * batch), slice(3 * batch, None)

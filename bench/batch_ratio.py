@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
-from aurore.generation import Generator, SamplingParams, limit_threads  # noqa: E402
+from aurore.generation.generator import Generator, limit_threads, SamplingParams  # noqa: E402
 
 PROMPTS = ["Il y avait dans ce village une jeune fille qui chantait le soir.",
            "La nuit était douce et la lune éclairait la vallée. Elle",

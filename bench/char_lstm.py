@@ -22,7 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
-from aurore import char_lstm, exercises, machine, paths  # noqa: E402
+from aurore import machine, paths  # noqa: E402
+from aurore.bonus import char_lstm  # noqa: E402
+from aurore.course import exercises  # noqa: E402
 from quality import training_speed  # noqa: E402  (bench/ is this script's folder)
 
 

@@ -2,7 +2,7 @@
 
 Three ways, each what a learner meets:
 - `cli`: the whole `python -m aurore check N` process (a cold check: TensorFlow imported anew);
-- `warm`: `aurore.checks.run_checks` through the warm worker the web server keeps;
+- `warm`: `aurore.course.checks.runner.run_checks` through the warm worker the web server keeps;
 - `save`: in the web app (Flask test client), from writing the file to the check's answer, with the
   exercise page's watch mode polling the file's mtime as the page does (every WATCH_POLL_SECONDS).
 
@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aurore  # noqa: E402,F401
-from aurore import check_worker, checks, exercises, machine  # noqa: E402
+from aurore import machine  # noqa: E402
+from aurore.course import exercises  # noqa: E402
+from aurore.course.checks import runner, warm_worker  # noqa: E402
 
 #: The exercise page polls the file's mtime this often in watch mode (static/js/workshop-exercise.js).
 WATCH_POLL_SECONDS = 0.5
@@ -43,7 +45,7 @@ def time_cli(exercise, variant: str, env: dict) -> tuple[float, str]:
 
 def time_warm(exercise, variant: str, worker) -> tuple[float, str]:
     started = time.monotonic()
-    report = checks.run_checks(exercise.number, variant, worker=worker)
+    report = runner.run_checks(exercise.number, variant, worker=worker)
     outcome = f"{report['passed']} passed, {report['failed']} failed, {report['status']}, warm={report['warm']}"
     return time.monotonic() - started, outcome
 
@@ -80,7 +82,7 @@ def main() -> int:
             exercise.exercise_path.write_text(exercises.stub_for(exercise), encoding="utf-8")
         worker = client = headers = None
         if "warm" in modes:
-            worker = check_worker.CheckWorker()
+            worker = warm_worker.CheckWorker()
             worker.start()
             worker.wait_ready(300)
         if "save" in modes:
@@ -90,7 +92,7 @@ def main() -> int:
             client = app.test_client()
             page = client.get("/exercises/1").get_data(as_text=True)       # starts the app's worker
             headers = {"X-CSRF-Token": page.split('name="csrf-token" content="')[1].split('"')[0]}
-            check_worker.shared().wait_ready(300)
+            warm_worker.shared().wait_ready(300)
         for mode in modes:
             for exercise in exercises.all_exercises():
                 if not exercise.checks_path.is_file():

@@ -24,7 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
-from aurore import code_completion, code_corpus, exercises, machine, paths, training  # noqa: E402
+from aurore import machine, paths  # noqa: E402
+from aurore.bonus import code_completion, code_corpus  # noqa: E402
+from aurore.course import exercises  # noqa: E402
+from aurore.training import loop  # noqa: E402
 from bench.quality import training_speed  # noqa: E402
 
 
@@ -46,11 +49,11 @@ def main() -> None:
         code_corpus.save(code_corpus.build(module, code_corpus.source_files()), data)
     if not (tokenizer / "tokenizer.json").is_file():
         code_completion.build_tokenizer(data, tokenizer)
-    settings = training.settings_from_args(args.preset, args.set)
+    settings = loop.settings_from_args(args.preset, args.set)
     settings["eos_separates_sentences"] = False
     load_before = os.getloadavg()
     started = time.monotonic()
-    summary = training.train(exercises.step_module("train"), data, tokenizer, args.model, settings, restart=True,
+    summary = loop.train(exercises.step_module("train"), data, tokenizer, args.model, settings, restart=True,
                              max_minutes=args.minutes, sample_prompt=code_completion.SAMPLE_PROMPT)
     wall = time.monotonic() - started
     load_after = os.getloadavg()

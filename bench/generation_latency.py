@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
 from aurore import machine  # noqa: E402
-from aurore.generation import Generator, SamplingParams, limit_threads  # noqa: E402
+from aurore.generation.generator import Generator, limit_threads, SamplingParams  # noqa: E402
 from bench.random_model import random_cpu_model  # noqa: E402
 
 PROMPT = ("Il y avait dans ce village une jeune fille qui chantait le soir au bord de la rivière, "

@@ -231,7 +231,8 @@ def main(argv=None) -> int:
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aurore-load-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    from aurore import machine, modeldir, paths
+    from aurore import machine, paths
+    from aurore.store import modeldir
 
     model = args.model or (paths.default_model_dir() if modeldir.is_model_dir(paths.default_model_dir()) else None)
     model_note = f"trained model {model}" if model else "random model of the cpu shape"

@@ -24,7 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
-from aurore import exercises, lora, machine, paths  # noqa: E402
+from aurore import machine, paths  # noqa: E402
+from aurore.bonus import lora  # noqa: E402
+from aurore.course import exercises  # noqa: E402
 from aurore.errors import AuroreError  # noqa: E402
 
 

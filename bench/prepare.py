@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from aurore import catalogue, dataset  # noqa: E402
+from aurore.corpus import catalogue  # noqa: E402
+from aurore.store import saved_dataset  # noqa: E402
 
 #: Licence and credit text; "produit par" and "licence" alone are ordinary French, so
 #: credits are only matched where they start a sentence.
@@ -53,7 +54,7 @@ def _free_port() -> int:
 
 
 def _audit(path: Path) -> None:
-    loaded = dataset.load(path)
+    loaded = saved_dataset.load(path)
     for name, split in loaded.items():
         texts = list(split["text"])
         hits = [t for t in texts if LEAKS.search(t)]
@@ -103,12 +104,12 @@ def main() -> None:
         cached_s = _run(["--mirror", mirror, "--out", str(tmp / "ds-cached")], env)
         print(f"--mirror, server stopped, from cache: {cached_s:6.1f} s")
 
-        same = (list(dataset.load(tmp / "ds-source")["train"]["text"])
-                == list(dataset.load(tmp / "ds-cached")["train"]["text"]))
+        same = (list(saved_dataset.load(tmp / "ds-source")["train"]["text"])
+                == list(saved_dataset.load(tmp / "ds-cached")["train"]["text"]))
         print(f"source and cached-mirror datasets identical: {same}")
         print("audit of the --source dataset:")
         _audit(tmp / "ds-source")
-        print(dataset.format_stats(dataset.load_stats(tmp / "ds-source")))
+        print(saved_dataset.format_stats(saved_dataset.load_stats(tmp / "ds-source")))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
-from aurore import evaluation, exercises, machine, paths, training  # noqa: E402
+from aurore import machine, paths  # noqa: E402
+from aurore.course import exercises  # noqa: E402
+from aurore.evaluation import scoring  # noqa: E402
+from aurore.training import loop  # noqa: E402
 
 PROMPTS = (("", 1), ("La nuit était", 2), ("Madame, dit-il,", 3))
 
@@ -36,19 +39,19 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
 
-    settings = training.settings_from_args(args.preset, args.set)
+    settings = loop.settings_from_args(args.preset, args.set)
     load_before = os.getloadavg()
     started = time.monotonic()
-    summary = training.train(exercises.step_module("train"), paths.dataset_dir(), paths.tokenizer_dir(),
+    summary = loop.train(exercises.step_module("train"), paths.dataset_dir(), paths.tokenizer_dir(),
                              args.model, settings, restart=True, max_minutes=args.minutes)
     wall = time.monotonic() - started
     load_after = os.getloadavg()
-    report = evaluation.evaluate(args.model, paths.dataset_dir())
+    report = scoring.evaluate(args.model, paths.dataset_dir())
     speed = training_speed(Path(args.model), settings)
     facts = machine.describe()
     samples = []
     try:
-        from aurore.generation import Generator, SamplingParams
+        from aurore.generation.generator import Generator, SamplingParams
 
         generator = Generator.load(args.model)
         for prompt, seed in PROMPTS:
@@ -56,7 +59,7 @@ def main() -> None:
                                                                top_p=0.95, seed=seed))
             samples.append({"prompt": prompt, "seed": seed, "text": prompt + result.text})
     except ImportError:
-        samples.append({"note": "aurore.generation is not available"})
+        samples.append({"note": "aurore.generation.generator is not available"})
     print(json.dumps({"minutes": args.minutes, "wall_seconds": round(wall), "training": summary,
                       "settings": settings, "evaluation": report, "samples": samples, "speed": speed,
                       "machine": facts,
@@ -71,7 +74,7 @@ def main() -> None:
 
 def training_speed(model_dir: Path, settings: dict) -> dict:
     """Steps and tokens per second over the run, evaluations included (from its metrics.jsonl)."""
-    history = [json.loads(line) for line in (model_dir / training.METRICS_FILE).read_text().splitlines() if line]
+    history = [json.loads(line) for line in (model_dir / loop.METRICS_FILE).read_text().splitlines() if line]
     if not history:
         return {"steps_per_second": 0.0, "tokens_per_second": 0.0}
     last = history[-1]

@@ -1,6 +1,6 @@
 """A GPT-2 of the `cpu` shape with random weights, for the generation benchmarks.
 
-The layers, heads and widths of the `cpu` preset (aurore.presets), with a
+The layers, heads and widths of the `cpu` preset (aurore.training.presets), with a
 context of 256 so that a benchmark may ask for 200 new tokens: generation
 speed does not depend on the weights, so nothing is trained. The tokenizer is a real
 byte-level BPE of 8000 tokens (the vocabulary sets the cost of the output
@@ -32,7 +32,7 @@ def tokenizer_texts(books: int = 3) -> list[str]:
 def random_cpu_model(target: Path) -> Path:
     """The model folder `target`, built once (a model already there is used as it is)."""
     import aurore  # noqa: F401  (sets the Keras backend before keras is imported)
-    from aurore import modeldir
+    from aurore.store import modeldir
 
     target = Path(target)
     if modeldir.is_model_dir(target):
@@ -40,10 +40,10 @@ def random_cpu_model(target: Path) -> Path:
     print("Building a random model of the cpu shape…", flush=True)
     import keras_hub
 
-    from aurore.tokenization import byte_level_bpe
+    from aurore.corpus.tokenization import byte_level_bpe
 
     tokenizer = byte_level_bpe(tokenizer_texts(), VOCABULARY_SIZE)
-    from aurore.presets import PRESETS
+    from aurore.training.presets import PRESETS
 
     shape = {key: PRESETS["cpu"][key] for key in ("num_layers", "num_heads", "hidden_dim", "intermediate_dim")}
     backbone = keras_hub.models.GPT2Backbone(vocabulary_size=len(tokenizer), dropout=0.0,

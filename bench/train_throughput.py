@@ -7,7 +7,7 @@ Figures:
   is a useful training token (batch_size × sequence_length per step);
 - model FLOP/s: tokens/s × training FLOPs per token, ≈ 6·N + 12·L·T·d
   (N the weights of every matrix multiply, the output projection included;
-  see aurore.presets.training_flops_per_token);
+  see aurore.training.presets.training_flops_per_token);
 - peak FP32 FLOP/s = cores × clock × FLOPs per cycle per core, where FLOPs
   per cycle = FMA units × SIMD lanes × 2 (an FMA is a multiply and an add).
   Lanes: 16 with avx512f, 8 with avx2 (or when ONEDNN_MAX_CPU_ISA caps
@@ -29,7 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
-from aurore import exercises, machine, presets, packing, training  # noqa: E402
+from aurore import machine  # noqa: E402
+from aurore.course import exercises  # noqa: E402
+from aurore.training import loop, packing, presets  # noqa: E402
 
 
 def cpu_peak(fma_units: int) -> dict:
@@ -103,7 +105,7 @@ def main() -> None:
                         help="override a preset setting, as `train --set` does (repeatable)")
     args = parser.parse_args()
 
-    settings = training.settings_from_args(args.preset, args.set)
+    settings = loop.settings_from_args(args.preset, args.set)
     flops_per_token = presets.training_flops_per_token(settings, args.vocab_size)
     peak = cpu_peak(args.fma_units)
     params = presets.parameter_count(settings, args.vocab_size)

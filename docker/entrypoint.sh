@@ -55,7 +55,7 @@ seed_exercises() {
 step_of() {
     (cd "$APP_DIR" && "$PYTHON" -c '
 import sys
-from aurore import exercises
+from aurore.course import exercises
 from aurore.errors import AuroreError
 try:
     print(exercises.get(sys.argv[1]).step)

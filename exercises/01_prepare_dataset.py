@@ -12,7 +12,7 @@ From raw Project Gutenberg files to a dataset of sentences, step by step:
 
 The plumbing (HTTP retries, cache, encoding detection, learning Punkt, atomic
 save, the patterns of Gutenberg's markers) lives in the `aurore` package:
-`aurore/preparation.py` calls these functions in that order. This file is
+`aurore/corpus/preparation.py` calls these functions in that order. This file is
 the recipe.
 """
 
@@ -22,7 +22,8 @@ import re
 
 from datasets import Dataset, DatasetDict, Features, Value
 
-from aurore import gutenberg, progress
+from aurore import progress
+from aurore.corpus import gutenberg
 
 # TODO: how many words must a sentence have to be kept? Give a small whole number.
 MIN_WORDS = None

@@ -11,7 +11,7 @@ Run it: `python -m aurore tokenizer` (or `--use exercise` for your code).
 
 from __future__ import annotations
 
-from aurore.tokenization import in_batches
+from aurore.corpus.tokenization import in_batches
 
 
 def show_tokens(tokenizer, sentence: str) -> list[str]:
@@ -26,7 +26,7 @@ def show_tokens(tokenizer, sentence: str) -> list[str]:
 def specialise(generic, texts, vocab_size: int):
     """A new tokenizer with the generic one's rules, its merges learned on `texts`."""
     # TODO: call generic.train_new_from_iterator with the texts in batches
-    # (aurore.tokenization.in_batches) and the vocabulary size.
+    # (aurore.corpus.tokenization.in_batches) and the vocabulary size.
     raise NotImplementedError("TODO")
 
 

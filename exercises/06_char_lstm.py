@@ -10,7 +10,7 @@ vocabulary is the set of characters of the training books. Four pieces:
 4. compile: Adam and the next-character loss.
 
 The rest (blocks, tf.data, the time limit, checkpoints, saving, bits per
-character on the test book) is in `aurore/char_lstm.py`.
+character on the test book) is in `aurore/bonus/char_lstm.py`.
 Run it: `python -m aurore char-lstm` (or `--use exercise` for your code).
 """
 

@@ -16,7 +16,7 @@ its beginning and is scored (bits per character, exercise 5) on the last
 pages, which it never saw.
 
 The rest (reading and cleaning the book with exercise 1's code, the
-training loop, saving, evaluating) is in `aurore/lora.py`.
+training loop, saving, evaluating) is in `aurore/bonus/lora.py`.
 Run it: `python -m aurore lora` (or `--use exercise` for your code).
 """
 

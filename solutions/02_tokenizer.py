@@ -11,7 +11,7 @@ Run it: `python -m aurore tokenizer` (or `--use exercise` for your code).
 
 from __future__ import annotations
 
-from aurore.tokenization import in_batches
+from aurore.corpus.tokenization import in_batches
 
 
 def show_tokens(tokenizer, sentence: str) -> list[str]:
@@ -30,7 +30,7 @@ def specialise(generic, texts, vocab_size: int):
     """A new tokenizer with the generic one's rules, its merges learned on `texts`."""
     # BEGIN SOLUTION
     # TODO: call generic.train_new_from_iterator with the texts in batches
-    # (aurore.tokenization.in_batches) and the vocabulary size.
+    # (aurore.corpus.tokenization.in_batches) and the vocabulary size.
     return generic.train_new_from_iterator(in_batches(texts), vocab_size=vocab_size, show_progress=False)
     # END SOLUTION
 

@@ -13,7 +13,7 @@ changes everything:
   probabilities add up to at least p.
 
 Everything here works on a plain NumPy vector of logits for ONE next token.
-Aurore's library (`aurore/generation.py`) runs the model fast (compiled
+Aurore's library (`aurore/generation/generator.py`) runs the model fast (compiled
 steps, a key/value cache, batching, streaming text) and calls these functions
 to choose every token: they are the one place where the rules live.
 """

@@ -1,4 +1,4 @@
-"""A fake generator with the interface of `aurore.generation.Generator`, at a speed tests control.
+"""A fake generator with the interface of `aurore.generation.generator.Generator`, at a speed tests control.
 
 Why: queueing, batching, 429 and disconnects are about timing, not about a
 model; a fake that emits known words at a known pace makes those tests fast
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 
 def fake_params(**fields):
-    """Stands for `aurore.sampling.SamplingParams` where only the queue is tested (no validation)."""
+    """Stands for `aurore.generation.sampling.SamplingParams` where only the queue is tested (no validation)."""
     return SimpleNamespace(**fields)
 
 
@@ -21,7 +21,7 @@ class FakeSteps:
     """The iterator `stream_batch` returns: one list of pieces per step.
 
     Row i emits `word{n} ` pieces until its `max_new_tokens`; `finish_reasons`
-    and `new_tokens` are filled as rows end (like aurore.generation's).
+    and `new_tokens` are filled as rows end (like aurore.generation.generator's).
     """
 
     def __init__(self, generator: "FakeGenerator", prompts, params):
@@ -149,10 +149,10 @@ def fake_factory(generator: FakeGenerator):
 
 
 def make_fake_model_dirs(models_dir, names=("cpu",)):
-    """Folders that `aurore.modeldir.find_models` accepts (files, no real weights)."""
+    """Folders that `aurore.store.modeldir.find_models` accepts (files, no real weights)."""
     from pathlib import Path
 
-    from aurore import modeldir
+    from aurore.store import modeldir
 
     for name in names:
         path = Path(models_dir) / name

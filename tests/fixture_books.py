@@ -184,7 +184,8 @@ def make_tiny_dataset(out_dir: str | Path) -> Path:
 
     Takes a few seconds; writes nothing outside `out_dir` (no cache, no Punkt file).
     """
-    from aurore import exercises, preparation
+    from aurore.corpus import preparation
+    from aurore.course import exercises
 
     module = exercises.load_module(1, "solution")
     with tempfile.TemporaryDirectory(prefix="aurore-fixture-books-") as books:

@@ -16,8 +16,8 @@ import pytest
 import waitress
 
 from aurore.web import create_app
-from aurore.web.rate_limit import RateLimiter
 from aurore.web.server import waitress_options
+from aurore.web.writers.rate_limit import RateLimiter
 from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs, wait_until
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
 
@@ -470,7 +470,7 @@ def test_the_public_server_listens_everywhere_with_waitress(monkeypatch):
 
 @pytest.fixture(scope="module")
 def tiny_client(tiny_model_dir, tmp_path_factory):  # noqa: F811
-    from aurore import modeldir
+    from aurore.store import modeldir
 
     data = tmp_path_factory.mktemp("data")
     modeldir.copy(tiny_model_dir, data / "models" / "tiny")

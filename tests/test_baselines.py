@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from aurore import baselines
+from aurore.evaluation import baselines
 from tiny_sand import TEST, TRAIN, make_dataset
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aurore import bundle
+from aurore.course import bundle
 from aurore.errors import AuroreError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,9 +11,13 @@ import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore import char_lstm, checkpoint, evaluation, exercises, training
+from aurore.bonus import char_lstm
 from aurore.commands import evaluate as evaluate_command
+from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.evaluation import scoring
+from aurore.store import checkpoint
+from aurore.training import loop
 from fixture_books import make_tiny_dataset
 from tiny_model import tiny_model_dir  # noqa: F401  (a session fixture)
 
@@ -27,7 +31,7 @@ def dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def splits(dataset):
-    from aurore import dataset as saved_dataset
+    from aurore.store import saved_dataset as saved_dataset
 
     return saved_dataset.load(dataset)
 
@@ -99,7 +103,7 @@ def test_training_leaves_a_complete_folder_with_its_curve_and_checkpoint(trained
     folder, summary = trained
     assert summary["step"] == 8 and summary["stopped"] == "reached 8 steps"
     assert char_lstm.is_model_dir(folder) and checkpoint.exists(folder)
-    history = [json.loads(line) for line in (folder / training.METRICS_FILE).read_text().splitlines()]
+    history = [json.loads(line) for line in (folder / loop.METRICS_FILE).read_text().splitlines()]
     assert [record["step"] for record in history] == [4, 8]
     assert all(record["val_loss"] > 0 for record in history)
     config = char_lstm.read_config(folder)
@@ -128,7 +132,7 @@ def test_the_time_limit_stops_the_training_and_the_next_run_resumes(dataset, tmp
     assert char_lstm.is_model_dir(folder) and not checkpoint.read_state(folder).get("finished")
     resumed = char_lstm.train(SOLUTION, dataset, folder, char_lstm.preset("tiny", max_steps=first["step"] + 4))
     assert resumed["step"] == first["step"] + 4 and resumed["stopped"] == f"reached {first['step'] + 4} steps"
-    steps = [json.loads(line)["step"] for line in (folder / training.METRICS_FILE).read_text().splitlines()]
+    steps = [json.loads(line)["step"] for line in (folder / loop.METRICS_FILE).read_text().splitlines()]
     assert steps == sorted(steps) and steps[-1] == first["step"] + 4
     assert checkpoint.read_state(folder)["vocabulary"] == char_lstm.read_config(folder)["vocabulary"]
 
@@ -229,7 +233,7 @@ def test_evaluate_sets_gpt2_the_lstm_and_xz_side_by_side(tiny_model_dir, trained
 
 
 def test_the_table_says_how_to_train_a_missing_lstm(tiny_model_dir, dataset, tmp_path):  # noqa: F811
-    report = evaluation.evaluate(tiny_model_dir, dataset, splits=("test",))
+    report = scoring.evaluate(tiny_model_dir, dataset, splits=("test",))
     rows = evaluate_command.comparison(report, tiny_model_dir, tmp_path / "char-lstm-mine", dataset,
                                        variant="exercise")
     assert rows[1]["bits_per_character"] is None
@@ -243,14 +247,15 @@ def test_the_table_says_how_to_train_a_missing_lstm(tiny_model_dir, dataset, tmp
 
 # -- the run page -------------------------------------------------------------------------------
 def test_the_run_page_offers_the_step_with_a_time_limit_and_start_over(tmp_path):
-    from aurore.web import create_app, workshop
-    from aurore.web.jobs import JobError
+    from aurore.web import create_app
+    from aurore.web.workshop import pages
+    from aurore.web.workshop.jobs import JobError
 
-    steps = workshop.default_steps(train_minutes=3)
+    steps = pages.default_steps(train_minutes=3)
     assert steps["char-lstm"]["argv"][3:] == ["char-lstm", "--use", "{variant}"]
     app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True})
     with app.app_context():
-        runner = workshop.runner()
+        runner = pages.job_runner()
         assert runner.argv("char-lstm", "exercise")[3:] == ["char-lstm", "--use", "exercise", "--max-minutes", "5"]
         argv = runner.argv("char-lstm", "exercise", {"max_minutes": 2, "restart": True})
         assert argv[3:] == ["char-lstm", "--use", "exercise", "--max-minutes", "2", "--restart"]

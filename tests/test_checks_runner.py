@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-from aurore import check_worker, checks
+from aurore.course.checks import runner, warm_worker
 from aurore.errors import AuroreError
 
 
 @pytest.fixture(scope="module")
-def warm_worker():
-    worker = check_worker.CheckWorker()
+def ready_worker():
+    worker = warm_worker.CheckWorker()
     worker.start()
     assert worker.wait_ready(180), "the check worker did not start"
     yield worker
@@ -25,10 +25,10 @@ def warm_worker():
 @pytest.fixture(params=["cold", "warm"])
 def run(request):
     """`run(path, **options)`: run_check_file cold or through the warm worker, checking which ran."""
-    worker = request.getfixturevalue("warm_worker") if request.param == "warm" else None
+    worker = request.getfixturevalue("ready_worker") if request.param == "warm" else None
 
     def run_file(path, **options):
-        report = checks.run_check_file(path, worker=worker, **options)
+        report = runner.run_check_file(path, worker=worker, **options)
         assert report["warm"] is (worker is not None)
         return report
 
@@ -43,7 +43,7 @@ def write_checks(tmp_path, body: str):
 
 def test_reports_each_check_with_its_bilingual_title_and_message(tmp_path, run):
     path = write_checks(tmp_path, '''
-        from aurore.check_plugin import say
+        from aurore.course.checks.plugin import say
 
         @pytest.mark.check(fr="Ça marche", en="It works")
         def test_good():
@@ -152,7 +152,7 @@ def test_huge_check_messages_are_shortened(tmp_path, run):
     ''')
     report = run(path, wall_seconds=60)
     (entry,) = report["checks"]
-    assert len(entry["message"]) <= checks.MESSAGE_CHARS + 10
+    assert len(entry["message"]) <= runner.MESSAGE_CHARS + 10
 
 
 def test_processes_left_behind_are_killed(tmp_path, run):
@@ -181,7 +181,7 @@ def test_processes_left_behind_are_killed(tmp_path, run):
 
 def test_the_language_reaches_the_checks(tmp_path, run):
     path = write_checks(tmp_path, '''
-        from aurore.check_plugin import say
+        from aurore.course.checks.plugin import say
 
         def test_lang():
             assert False, say(fr="en français", en="in English")
@@ -191,15 +191,15 @@ def test_the_language_reaches_the_checks(tmp_path, run):
 
 def test_exercise_numbers_are_validated_before_anything_runs():
     with pytest.raises(AuroreError):
-        checks.run_checks("../../etc/passwd")
+        runner.run_checks("../../etc/passwd")
 
 
 def test_unknown_variant_is_refused(tmp_path):
     with pytest.raises(ValueError):
-        checks.run_check_file(tmp_path / "x.py", variant="other")
+        runner.run_check_file(tmp_path / "x.py", variant="other")
 
 
-def test_each_warm_check_starts_clean_of_the_previous_one(tmp_path, warm_worker):
+def test_each_warm_check_starts_clean_of_the_previous_one(tmp_path, ready_worker):
     path = write_checks(tmp_path, '''
         import os
         import sys
@@ -211,70 +211,70 @@ def test_each_warm_check_starts_clean_of_the_previous_one(tmp_path, warm_worker)
             os.environ["AURORE_LEFT_BEHIND"] = "1"
     ''')
     for _ in range(2):
-        report = checks.run_check_file(path, worker=warm_worker, wall_seconds=60)
+        report = runner.run_check_file(path, worker=ready_worker, wall_seconds=60)
         assert report["warm"] and report["all_passed"], report["checks"]
 
 
-def test_the_warm_worker_still_serves_after_a_timeout(tmp_path, warm_worker):
+def test_the_warm_worker_still_serves_after_a_timeout(tmp_path, ready_worker):
     hang = write_checks(tmp_path, '''
         import time
 
         def test_hangs():
             time.sleep(120)
     ''')
-    assert checks.run_check_file(hang, worker=warm_worker, wall_seconds=3)["status"] == "timeout"
+    assert runner.run_check_file(hang, worker=ready_worker, wall_seconds=3)["status"] == "timeout"
     good = tmp_path / "test_good.py"
     good.write_text("def test_one():\n    assert 2 + 2 == 4\n", encoding="utf-8")
-    report = checks.run_check_file(good, worker=warm_worker, wall_seconds=60)
+    report = runner.run_check_file(good, worker=ready_worker, wall_seconds=60)
     assert report["warm"] and report["all_passed"]
 
 
 def test_a_dead_worker_falls_back_to_a_cold_check_then_restarts(tmp_path):
-    worker = check_worker.CheckWorker()
+    worker = warm_worker.CheckWorker()
     worker.start()
     try:
         assert worker.wait_ready(180)
-        check_worker.kill_group(worker._process.pid)
+        warm_worker.kill_group(worker._process.pid)
         worker._process.wait(timeout=10)
         good = write_checks(tmp_path, '''
             def test_one():
                 assert 2 + 2 == 4
         ''')
-        report = checks.run_check_file(good, worker=worker, wall_seconds=60)
+        report = runner.run_check_file(good, worker=worker, wall_seconds=60)
         assert report["all_passed"] and report["warm"] is False
         worker.start()
         assert worker.wait_ready(180)
-        assert checks.run_check_file(good, worker=worker, wall_seconds=60)["warm"] is True
+        assert runner.run_check_file(good, worker=worker, wall_seconds=60)["warm"] is True
     finally:
         worker.stop()
 
 
 def test_an_unready_worker_is_not_waited_for(tmp_path):
-    worker = check_worker.CheckWorker()          # never started
+    worker = warm_worker.CheckWorker()          # never started
     good = write_checks(tmp_path, '''
         def test_one():
             assert 2 + 2 == 4
     ''')
-    report = checks.run_check_file(good, worker=worker, wall_seconds=60)
+    report = runner.run_check_file(good, worker=worker, wall_seconds=60)
     assert report["all_passed"] and report["warm"] is False
 
 
 def test_cold_checks_start_without_preexec_fn(tmp_path, monkeypatch):
     """preexec_fn is unsafe in a threaded server (the web app): limits are set by the child itself."""
     seen = {}
-    real_popen = checks.subprocess.Popen
+    real_popen = runner.subprocess.Popen
 
     def spy(*args, **kwargs):
         seen.update(kwargs)
         return real_popen(*args, **kwargs)
 
-    monkeypatch.setattr(checks.subprocess, "Popen", spy)
+    monkeypatch.setattr(runner.subprocess, "Popen", spy)
     path = write_checks(tmp_path, '''
         import resource
 
         def test_limited():
             assert resource.getrlimit(resource.RLIMIT_CPU)[0] == 7
     ''')
-    report = checks.run_check_file(path, wall_seconds=60, cpu_seconds=7)
+    report = runner.run_check_file(path, wall_seconds=60, cpu_seconds=7)
     assert seen.get("preexec_fn") is None and seen.get("start_new_session") is True
     assert report["all_passed"], report["checks"]

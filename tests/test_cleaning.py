@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import fixture_books
-from aurore import exercises, gutenberg, text_encoding
+from aurore.corpus import gutenberg, text_encoding
+from aurore.course import exercises
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +132,7 @@ def test_declared_language_is_read_from_the_header_only():
 
 
 def test_the_workshop_catalogue_trains_on_french_books_only():
-    from aurore import catalogue
+    from aurore.corpus import catalogue
 
     assert 63445 not in catalogue.training_ids()
     assert len(catalogue.training_ids()) == 11

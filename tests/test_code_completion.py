@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from aurore import cli, code_completion, code_corpus, exercises
+from aurore import cli
+from aurore.bonus import code_completion, code_corpus
+from aurore.course import exercises
 from aurore.errors import AuroreError
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
 

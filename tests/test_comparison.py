@@ -6,7 +6,9 @@ import shutil
 
 import pytest
 
-from aurore import evaluation, exercises, modeldir
+from aurore.course import exercises
+from aurore.evaluation import scoring
+from aurore.store import modeldir
 from aurore.web import create_app
 from tests.tiny_model import sentences, tiny_model_dir  # noqa: F401  (fixture)
 from tiny_sand import TRAIN, make_dataset
@@ -37,7 +39,7 @@ def test_both_models_write_from_the_same_prompt_and_seed(app_with_two_models):
     client = app.test_client()
     report = {"test": {"bits_per_character": 3.25}, "validation": {"bits_per_character": 3.5}, "step": 40,
               "baseline": {"xz_bits_per_character": 2.5, "split": "test", "source": "xz on the test split"}}
-    evaluation.save_report(data / "models" / "tiny", report)
+    scoring.save_report(data / "models" / "tiny", report)
 
     page = client.get("/generate").get_data(as_text=True)
     assert "Mon modèle contre la référence" in page and 'id="compare-mine"' in page

@@ -8,8 +8,10 @@ import pytest
 from datasets import Dataset, DatasetDict
 
 import fixture_books
-from aurore import dataset, exercises, preparation
+from aurore.corpus import preparation
+from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.store import saved_dataset
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +25,7 @@ def solution():
 
 
 def test_tiny_dataset_has_three_splits_with_text_and_book(tiny):
-    loaded = dataset.load(tiny)
+    loaded = saved_dataset.load(tiny)
     assert set(loaded) == {"train", "validation", "test"}
     for split in loaded.values():
         assert split.column_names == ["text", "book"]
@@ -35,7 +37,7 @@ def test_tiny_dataset_has_three_splits_with_text_and_book(tiny):
 
 
 def test_no_licence_nor_credit_text_in_any_split(tiny):
-    loaded = dataset.load(tiny)
+    loaded = saved_dataset.load(tiny)
     for name, split in loaded.items():
         for text in split["text"]:
             for marker in fixture_books.LEAK_MARKERS:
@@ -66,20 +68,20 @@ def test_min_words_filters_short_fragments(tmp_path):
     _, strict = preparation.prepare(module, fixture_books.TRAIN_IDS, fixture_books.TEST_ID, source=books,
                                     out=tmp_path / "b", min_words=12, cache_splitter=False)
     assert strict["splits"]["test"]["sentences"] < loose["splits"]["test"]["sentences"]
-    for text in dataset.load(tmp_path / "b")["test"]["text"]:
+    for text in saved_dataset.load(tmp_path / "b")["test"]["text"]:
         assert module.count_words(text) >= 12
 
 
 def test_stats_json_and_table(tiny):
-    stats = json.loads((tiny / dataset.STATS_FILE).read_text(encoding="utf-8"))
-    loaded = dataset.load(tiny)
-    for split in dataset.SPLITS:
+    stats = json.loads((tiny / saved_dataset.STATS_FILE).read_text(encoding="utf-8"))
+    loaded = saved_dataset.load(tiny)
+    for split in saved_dataset.SPLITS:
         texts = list(loaded[split]["text"])
         assert stats["splits"][split] == {"sentences": len(texts), "words": sum(len(t.split()) for t in texts),
                                           "characters": sum(map(len, texts))}
         per_book = [v for v in stats["books"].values() if v["split"] == split]
         assert sum(v["sentences"] for v in per_book) == len(texts)
-    table = dataset.format_stats(stats)
+    table = saved_dataset.format_stats(stats)
     assert "train" in table and "validation" in table and str(fixture_books.TEST_ID) in table
     assert f"{stats['splits']['train']['sentences']:,}" in table
 
@@ -90,7 +92,7 @@ def test_save_is_atomic_and_replaces_whole(tmp_path):
         return DatasetDict(train=part, validation=part, test=part)
 
     out = tmp_path / "dataset"
-    dataset.save(make("La première version du texte."), out)
+    saved_dataset.save(make("La première version du texte."), out)
     (out / "stray.txt").write_text("left over", encoding="utf-8")
 
     class Boom(Exception):
@@ -100,20 +102,20 @@ def test_save_is_atomic_and_replaces_whole(tmp_path):
     original = broken.save_to_disk
     broken.save_to_disk = lambda path: (original(path), (_ for _ in ()).throw(Boom()))
     with pytest.raises(Boom):
-        dataset.save(broken, out)
-    assert list(dataset.load(out)["train"]["text"]) == ["La première version du texte."]
+        saved_dataset.save(broken, out)
+    assert list(saved_dataset.load(out)["train"]["text"]) == ["La première version du texte."]
     assert [p.name for p in tmp_path.iterdir()] == ["dataset"]  # no temporary folder left
 
-    dataset.save(make("La seconde version du texte."), out)
-    assert list(dataset.load(out)["test"]["text"]) == ["La seconde version du texte."]
+    saved_dataset.save(make("La seconde version du texte."), out)
+    assert list(saved_dataset.load(out)["test"]["text"]) == ["La seconde version du texte."]
     assert not (out / "stray.txt").exists()
 
 
 def test_load_errors_are_clear(tmp_path):
     with pytest.raises(AuroreError, match="python -m aurore prepare"):
-        dataset.load(tmp_path / "missing")
+        saved_dataset.load(tmp_path / "missing")
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "dataset_dict.json").write_text("{ nope", encoding="utf-8")
     with pytest.raises(AuroreError, match="cannot be read|not a prepared"):
-        dataset.load(tmp_path / "broken")
-    assert dataset.load_stats(tmp_path / "missing") is None
+        saved_dataset.load(tmp_path / "broken")
+    assert saved_dataset.load_stats(tmp_path / "missing") is None

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from aurore import distribute
 from aurore.errors import AuroreError
+from aurore.training import distribute
 
 HERE = Path(__file__).resolve()
 ROOT = HERE.parent.parent
@@ -143,7 +143,8 @@ def _val_losses(model_dir: Path) -> list[float]:
 @pytest.mark.slow
 def test_train_command_on_two_workers_matches_one_device(tmp_path):
     """The real deliverable: `python -m aurore train --strategy multiworker` on two processes."""
-    from aurore import modeldir, tokenization
+    from aurore.corpus import tokenization
+    from aurore.store import modeldir
     from tiny_sand import TRAIN, make_dataset
 
     make_dataset(tmp_path / "dataset", repeat=3)

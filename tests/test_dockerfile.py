@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aurore import exercises
+from aurore.course import exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"

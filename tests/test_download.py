@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from aurore import download, text_encoding
+from aurore.corpus import download, text_encoding
 from aurore.errors import AuroreError
 
 BOOK = "*** START OF THIS PROJECT GUTENBERG EBOOK X ***\n\nLa petite Fadette était là, «bien sûr».\n"

@@ -13,37 +13,40 @@ import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore import evaluation, exercises, modeldir, tokenization
+from aurore.corpus import tokenization
+from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.evaluation import scoring
+from aurore.store import modeldir
 from tiny_sand import TEST, TRAIN, VALIDATION, make_dataset
 
 
 def test_summary_on_a_case_computed_by_hand():
     # 4 tokens each guessed among 8 equally likely ones: NLL = 4·ln 8 nats = 12 bits,
     # spread over 6 characters → 2 bits per character; perplexity 8.
-    summary = evaluation.summarise(np.full(4, -math.log(8)), characters=6)
+    summary = scoring.summarise(np.full(4, -math.log(8)), characters=6)
     assert summary["loss_per_token"] == pytest.approx(math.log(8))
     assert summary["perplexity"] == pytest.approx(8.0)
     assert summary["bits_per_character"] == pytest.approx(2.0)
     assert (summary["tokens"], summary["characters"]) == (4, 6)
     with pytest.raises(AuroreError):
-        evaluation.summarise([], characters=0)
+        scoring.summarise([], characters=0)
 
 
 def test_exercise_5_code_that_returns_no_number_gets_a_clear_message_at_once():
     solution = exercises.step_module("evaluate")
-    evaluation.try_rules(solution, with_baselines=True)
+    scoring.try_rules(solution, with_baselines=True)
     for name, wrong, message in (("perplexity", lambda ll: None, "`perplexity` returned None"),
                                  ("unigram_log_likelihoods", lambda *args: 0.0, "not one value per test token"),
                                  ("xz_bits_per_character", lambda *args: "2.2 bits", "`xz_bits_per_character`")):
         rules = SimpleNamespace(**{**vars(solution), name: wrong})
         with pytest.raises(AuroreError, match=re.escape(message)):
-            evaluation.try_rules(rules, with_baselines=True)
+            scoring.try_rules(rules, with_baselines=True)
 
 
 def test_windows_predict_every_token_but_the_first_exactly_once():
     stream = np.arange(10, dtype=np.int32)
-    inputs, targets, mask = evaluation.windows(stream, 4)
+    inputs, targets, mask = scoring.windows(stream, 4)
     assert inputs.shape == (3, 4) and mask.sum() == 9
     predicted = targets[mask > 0].tolist()
     assert predicted == list(range(1, 10))
@@ -69,7 +72,7 @@ def uniform_model(tmp_path_factory):
 def test_a_uniform_model_has_the_vocabulary_size_as_perplexity(uniform_model):
     root, tokenizer = uniform_model
     make_dataset(root / "dataset")
-    report = evaluation.evaluate(root / "model", root / "dataset")
+    report = scoring.evaluate(root / "model", root / "dataset")
     vocab = len(tokenizer)
     for split, texts in (("test", TEST), ("validation", VALIDATION)):
         result = report[split]
@@ -82,7 +85,7 @@ def test_a_uniform_model_has_the_vocabulary_size_as_perplexity(uniform_model):
 
 def test_baselines_count_the_training_tokens_and_let_xz_read_the_training_books(uniform_model):
     root, tokenizer = uniform_model
-    report = evaluation.baselines(tokenizer, TRAIN, TEST)
+    report = scoring.baselines(tokenizer, TRAIN, TEST)
     characters = sum(len(t) + 1 for t in TEST)
     # The unigram model, by hand: counts of the training stream (eos s1 eos … eos, less the first eos) + 1.
     def stream(texts):
@@ -98,7 +101,7 @@ def test_baselines_count_the_training_tokens_and_let_xz_read_the_training_books(
     both = len(lzma.compress(train_file + "".join(t + "\n" for t in TEST).encode()))
     assert report["xz"]["bits_per_character"] == pytest.approx((both - len(lzma.compress(train_file))) * 8 / characters)
     with pytest.raises(AuroreError, match="empty"):
-        evaluation.baselines(tokenizer, [], TEST)
+        scoring.baselines(tokenizer, [], TEST)
 
 
 def test_evaluate_runs_the_learners_exercise_5(uniform_model, tmp_path, monkeypatch):
@@ -123,7 +126,7 @@ def test_evaluate_runs_the_learners_exercise_5(uniform_model, tmp_path, monkeypa
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
-    reference = evaluation.evaluate(root / "model", root / "dataset", with_baselines=True)
+    reference = scoring.evaluate(root / "model", root / "dataset", with_baselines=True)
     assert report["test"]["perplexity"] == pytest.approx(reference["test"]["perplexity"] + 1, rel=1e-5)
     assert report["baselines"]["xz"]["bits_per_character"] == pytest.approx(
         reference["baselines"]["xz"]["bits_per_character"])
@@ -132,9 +135,9 @@ def test_evaluate_runs_the_learners_exercise_5(uniform_model, tmp_path, monkeypa
 def test_missing_model_or_data_are_clear_errors(tmp_path, uniform_model):
     root, _ = uniform_model
     with pytest.raises(AuroreError, match="python -m aurore train"):
-        evaluation.evaluate(tmp_path / "nothing", root / "dataset")
+        scoring.evaluate(tmp_path / "nothing", root / "dataset")
     with pytest.raises(AuroreError, match="python -m aurore prepare"):
-        evaluation.evaluate(root / "model", tmp_path / "nothing")
+        scoring.evaluate(root / "model", tmp_path / "nothing")
     result = subprocess.run([sys.executable, "-m", "aurore", "evaluate", "--model", str(tmp_path / "none"),
                              "--data", str(root / "dataset")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "python -m aurore train" in result.stderr
@@ -148,20 +151,20 @@ def test_the_report_knows_a_fresh_model_and_xz_and_is_kept_until_the_weights_cha
     root, tokenizer = uniform_model
     if not (root / "dataset").exists():
         make_dataset(root / "dataset")
-    report = evaluation.evaluate(root / "model", root / "dataset")
+    report = scoring.evaluate(root / "model", root / "dataset")
     assert report["vocab_size"] == len(tokenizer)
     assert report["fresh_loss"] == pytest.approx(math.log(len(tokenizer)))
     assert report["test"]["loss_per_token"] == pytest.approx(report["fresh_loss"], rel=1e-4)   # uniform = fresh
     assert 0 < report["baseline"]["xz_bits_per_character"] < 8 and "xz" in report["baseline"]["source"]
 
-    (root / "model" / evaluation.REPORT_FILE).unlink(missing_ok=True)    # another test's `evaluate` saved one
-    assert evaluation.read_report(root / "model") is None
-    evaluation.save_report(root / "model", report)
-    assert evaluation.read_report(root / "model")["test"] == report["test"]
+    (root / "model" / scoring.REPORT_FILE).unlink(missing_ok=True)    # another test's `evaluate` saved one
+    assert scoring.read_report(root / "model") is None
+    scoring.save_report(root / "model", report)
+    assert scoring.read_report(root / "model")["test"] == report["test"]
     copied = root / "copy"
     shutil.copytree(root / "model", copied)                 # a copy (or a bundle) keeps its report…
-    assert evaluation.read_report(copied)["test"] == report["test"]
+    assert scoring.read_report(copied)["test"] == report["test"]
     config = json.loads((copied / modeldir.CONFIG_FILE).read_text())
     config["settings"].update(step=40, val_loss=3.2)        # …until a newer training saves better weights
     (copied / modeldir.CONFIG_FILE).write_text(json.dumps(config))
-    assert evaluation.read_report(copied) is None
+    assert scoring.read_report(copied) is None

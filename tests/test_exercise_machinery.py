@@ -8,7 +8,8 @@ import tokenize
 
 import pytest
 
-from aurore import checks, exercises
+from aurore.course import exercises
+from aurore.course.checks import runner
 from aurore.errors import AuroreError
 
 SOLUTION = '''\
@@ -157,11 +158,11 @@ def test_stub_is_derived_from_its_solution(exercise):
 @pytest.mark.slow
 @pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
 def test_solution_passes_and_stub_fails_every_check(exercise, tmp_path):
-    solved = checks.run_checks(exercise.number, "solution", wall_seconds=600)
+    solved = runner.run_checks(exercise.number, "solution", wall_seconds=600)
     assert solved["all_passed"], solved["output"][-3000:]
 
     (tmp_path / exercise.filename).write_text(exercises.stub_for(exercise), encoding="utf-8")
-    stubbed = checks.run_checks(exercise.number, "exercise", wall_seconds=600,
+    stubbed = runner.run_checks(exercise.number, "exercise", wall_seconds=600,
                                 env={"AURORE_EXERCISES": str(tmp_path)})
     assert stubbed["status"] == "ok", stubbed["output"][-3000:]
     assert stubbed["checks"], "no check ran on the stub"
@@ -172,7 +173,7 @@ def test_solution_passes_and_stub_fails_every_check(exercise, tmp_path):
 
 def _french_prose():
     """The French text learners read: lessons, hints, titles and the course pages, code spans left out."""
-    from aurore.web import course
+    from aurore.web.workshop import course
 
     for exercise in exercises.all_exercises():
         yield f"exercise {exercise.number}", exercise.title["fr"] + "\n" + exercise.lesson["fr"]

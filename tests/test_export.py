@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore import export, modeldir
 from aurore.errors import AuroreError
+from aurore.generation import export
+from aurore.store import modeldir
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (session fixture)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from aurore import exercises, paths
+from aurore import paths
+from aurore.course import exercises
 
 pytestmark = pytest.mark.slow
 

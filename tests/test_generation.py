@@ -1,4 +1,4 @@
-"""Generation (aurore/generation.py) on the tiny test model: seeds, streaming,
+"""Generation (aurore/generation/generator.py) on the tiny test model: seeds, streaming,
 strategies, stops, batching, bad arguments, Unicode."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from aurore import cli
 from aurore.errors import AuroreError
-from aurore.generation import Generator, SamplingParams, TextAssembler, find_sentence_end
+from aurore.generation.generator import find_sentence_end, Generator, SamplingParams, TextAssembler
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
 
 
@@ -179,7 +179,7 @@ def test_sort_descending_is_the_stable_order():
     """The exercise's fast sort must give exactly np.argsort(-logits, kind="stable"): same seed, same text."""
     import numpy as np
 
-    from aurore import exercises
+    from aurore.course import exercises
 
     rules = exercises.load_module(4, "solution")
     rng = np.random.default_rng(0)
@@ -350,7 +350,7 @@ def test_bad_prompt_and_batch_arguments(generator):
 
 
 def test_an_unfinished_exercise_gives_a_clear_error(tiny_model_dir, tmp_path, monkeypatch):  # noqa: F811
-    from aurore import exercises
+    from aurore.course import exercises
 
     (tmp_path / "04_generate.py").write_text(exercises.stub_for(exercises.get(4)), encoding="utf-8")
     monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path))

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from aurore.web.generation_service import CANCELLED, GenerationFailed, GenerationService, QueueFull
-from aurore.web.model_pool import ModelPool, NoModel, UnknownModel
+from aurore.web.writers.generation_service import CANCELLED, GenerationFailed, GenerationService, QueueFull
+from aurore.web.writers.model_pool import ModelPool, NoModel, UnknownModel
 from tests.fake_generator import FakeGenerator, fake_params, make_fake_model_dirs, wait_until
 
 
@@ -245,7 +245,7 @@ def test_the_pool_says_when_there_is_no_model_or_an_unknown_one(tmp_path):
 def test_the_pool_loads_a_model_again_when_training_rewrote_its_weights(tmp_path):
     import os
 
-    from aurore import modeldir
+    from aurore.store import modeldir
 
     make_fake_model_dirs(tmp_path, ["cpu-mine"])
     loads = []

@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore import cli, exercises, lora, modeldir, paths
+from aurore import cli, paths
+from aurore.bonus import lora
+from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.store import modeldir
 from tests import fixture_books
 from tests.tiny_model import sentences, tiny_model_dir  # noqa: F401  (session fixture)
 
@@ -69,8 +72,8 @@ def test_lora_trains_only_small_adapters_beside_frozen_weights(tiny_model_dir, s
 
 
 def test_fine_tuned_model_saves_merged_loads_and_generates(tiny_model_dir, solution, tmp_path):  # noqa: F811
-    from aurore.generation import Generator, SamplingParams
-    from aurore.web.model_pool import ModelPool
+    from aurore.generation.generator import Generator, SamplingParams
+    from aurore.web.writers.model_pool import ModelPool
 
     out = tmp_path / "tiny-lora-90001"
     report = lora.fine_tune(solution, tiny_model_dir, book(), out, rank=4, max_steps=3, max_minutes=None,
@@ -156,7 +159,7 @@ def test_cli_with_an_unfinished_exercise_says_which(data_dir, tiny_model_dir, tm
 
 
 def test_the_run_page_step_runs_the_lora_command():
-    from aurore.web.jobs import JobRunner, default_steps
+    from aurore.web.workshop.jobs import default_steps, JobRunner
 
     runner = JobRunner(Path(paths.data_dir()) / "never-used-lora", default_steps())
     try:

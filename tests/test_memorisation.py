@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from aurore import memorisation
 from aurore.errors import AuroreError
+from aurore.evaluation import memorisation
 from tiny_sand import TRAIN, make_dataset
 
 BOOK = ("Le vieux meunier chantait en marchant sur le chemin creux, et la petite Marie le suivait "

@@ -10,7 +10,9 @@ import threading
 import pytest
 
 import fixture_books
-from aurore import cli, dataset, exercises
+from aurore import cli
+from aurore.course import exercises
+from aurore.store import saved_dataset
 
 BOOKS = ",".join(map(str, fixture_books.TRAIN_IDS))
 TEST = str(fixture_books.TEST_ID)
@@ -41,7 +43,7 @@ def test_prepare_from_source_folder(books, tmp_path, capsys):
                      "--out", str(out), "--min-words", "3"]) == 0
     printed = capsys.readouterr().out
     assert "validation" in printed and f"Dataset saved in {out}" in printed
-    loaded = dataset.load(out)
+    loaded = saved_dataset.load(out)
     assert set(loaded["test"]["book"]) == {fixture_books.TEST_ID}
     assert list((tmp_path / "data" / "nltk_data").glob("punkt-french-*.json"))  # the Punkt cache
 
@@ -54,7 +56,7 @@ def test_prepare_from_environment_source_in_json_mode(books, tmp_path, capsys, m
     assert any(e["event"] == "progress" and e["task"] == "Books" for e in events)
     (done,) = [e for e in events if e["event"] == "dataset"]
     assert done["stats"]["splits"]["test"]["sentences"] > 0
-    assert dataset.load(tmp_path / "data" / "dataset")  # the default output folder
+    assert saved_dataset.load(tmp_path / "data" / "dataset")  # the default output folder
 
 
 def _serve_gutenberg_layout(root, books):
@@ -83,7 +85,7 @@ def test_prepare_through_a_mirror_then_from_the_cache(books, tmp_path, capsys):
     # The server is gone: the second run is served from the cache alone.
     assert cli.main(["prepare", "--mirror", url, "--books", BOOKS, "--test-book", TEST,
                      "--out", str(tmp_path / "second")]) == 0
-    first, second = dataset.load(tmp_path / "first"), dataset.load(tmp_path / "second")
+    first, second = saved_dataset.load(tmp_path / "first"), saved_dataset.load(tmp_path / "second")
     assert list(first["train"]["text"]) == list(second["train"]["text"])
     capsys.readouterr()
 

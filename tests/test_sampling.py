@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from aurore import cli, sampling
+from aurore import cli
 from aurore.errors import AuroreError
-from aurore.sampling import InvalidField, SamplingParams
+from aurore.generation import sampling
+from aurore.generation.sampling import InvalidField, SamplingParams
 from aurore.web import create_app
 from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs
 

@@ -19,10 +19,11 @@ import time
 import pytest
 import waitress
 
-from aurore import exercises
+from aurore.course import exercises
 from aurore.errors import AuroreError
-from aurore.web import create_app, jobs, server
+from aurore.web import create_app, server
 from aurore.web.server import waitress_options
+from aurore.web.workshop import jobs
 from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs
 from tests.test_api import error_of, make_app  # noqa: F401  (fixture)
 from tests.test_web_workshop import SOLUTION, csrf, wait_finished, workshop_env  # noqa: F401  (fixture)
@@ -321,7 +322,8 @@ def test_bounded_lines_cut_long_lines_without_reading_them_whole():
 
 def test_a_diverging_training_keeps_the_run_page_readable(tmp_path):
     """A learning rate of 1e9 makes the loss NaN: every event and answer stays strict JSON, with null."""
-    from aurore import modeldir, tokenization
+    from aurore.corpus import tokenization
+    from aurore.store import modeldir
     from tiny_sand import TRAIN, make_dataset
 
     make_dataset(tmp_path / "dataset", repeat=3)

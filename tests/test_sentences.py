@@ -8,7 +8,8 @@ import os
 import pytest
 
 import fixture_books
-from aurore import exercises, sentences, text_encoding
+from aurore.corpus import sentences, text_encoding
+from aurore.course import exercises
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,11 @@ import importlib
 
 import pytest
 
-from aurore import cli, exercises, steps
+from aurore import cli
 from aurore.commands import pipeline
+from aurore.course import exercises, steps
 from aurore.errors import AuroreError
-from aurore.web import jobs, workshop
+from aurore.web.workshop import jobs, pages
 
 BY_NAME = {step.name: step for step in steps.STEPS}
 
@@ -32,7 +33,7 @@ def test_each_step_is_a_command_with_use_and_known_options(step):
 
 def test_the_run_page_and_the_agenda_follow_the_table():
     assert list(jobs.default_steps()) == list(BY_NAME)
-    sections = [part["step"] for part in workshop.AGENDA if part["step"]]
+    sections = [part["step"] for part in pages.AGENDA if part["step"]]
     assert sections == [step.name for step in steps.STEPS if step.section]
     generate = jobs.default_steps(prompt="Il {était}")["generate"]["argv"]
     assert generate[3:] == ["generate", "--use", "{variant}", "--prompt", "Il {était}", "--max-new-tokens", "80"]

@@ -6,8 +6,10 @@ import sys
 
 import pytest
 
-from aurore import exercises, modeldir, tokenization
+from aurore.corpus import tokenization
+from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.store import modeldir
 from tiny_sand import TEST, make_dataset
 
 ACCENTED = "Où êtes-vous, Mademoiselle ? « Ça m'étonne », dit-elle, le cœur en fête."

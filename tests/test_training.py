@@ -12,8 +12,13 @@ import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore import checkpoint, evaluation, exercises, presets, modeldir, paths, tokenization, training
+from aurore import paths
+from aurore.corpus import tokenization
+from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.evaluation import scoring
+from aurore.store import checkpoint, modeldir
+from aurore.training import loop, presets
 from tiny_sand import TRAIN, make_dataset
 
 
@@ -100,12 +105,12 @@ def test_a_run_killed_with_sigkill_resumes_from_its_checkpoint(data, tmp_path):
 def test_fine_tuning_starts_from_the_given_model(data, tmp_path, solution):
     base = tmp_path / "base"
     settings = presets.preset("tiny", max_steps=8)
-    training.train(solution, data / "dataset", data / "tokenizer", base, settings)
+    loop.train(solution, data / "dataset", data / "tokenizer", base, settings)
     base_loss = json.loads((base / modeldir.CONFIG_FILE).read_text())["settings"]["val_loss"]
 
     tuned = tmp_path / "tuned"
     frozen = presets.preset("tiny", max_steps=4, learning_rate=0.0)
-    training.train(solution, data / "dataset", tmp_path / "no-tokenizer-needed", tuned, frozen, init=str(base))
+    loop.train(solution, data / "dataset", tmp_path / "no-tokenizer-needed", tuned, frozen, init=str(base))
     first = json.loads((tuned / "metrics.jsonl").read_text().splitlines()[0])
     assert first["val_loss"] == pytest.approx(base_loss, abs=1e-4)  # same weights, no learning
     assert modeldir.load(tuned).settings["init"] == str(base)
@@ -114,16 +119,16 @@ def test_fine_tuning_starts_from_the_given_model(data, tmp_path, solution):
 def test_missing_inputs_and_bad_settings_are_clear_errors(data, tmp_path, solution):
     settings = presets.preset("tiny")
     with pytest.raises(AuroreError, match="python -m aurore prepare"):
-        training.train(solution, tmp_path / "none", data / "tokenizer", tmp_path / "m", settings)
+        loop.train(solution, tmp_path / "none", data / "tokenizer", tmp_path / "m", settings)
     with pytest.raises(AuroreError, match="python -m aurore tokenizer"):
-        training.train(solution, data / "dataset", tmp_path / "none", tmp_path / "m", settings)
+        loop.train(solution, data / "dataset", tmp_path / "none", tmp_path / "m", settings)
     with pytest.raises(AuroreError, match="no such model directory"):
-        training.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", settings,
+        loop.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", settings,
                        init=str(tmp_path / "missing" / "model"))
     with pytest.raises(AuroreError, match="Unknown training setting"):
-        training.settings_from_args("tiny", ["colour=blue"])
+        loop.settings_from_args("tiny", ["colour=blue"])
     with pytest.raises(AuroreError, match="key=value"):
-        training.settings_from_args("tiny", ["batch_size"])
+        loop.settings_from_args("tiny", ["batch_size"])
     with pytest.raises(AuroreError, match="Unknown preset"):
         presets.preset("huge")
 
@@ -135,7 +140,7 @@ def test_an_unfinished_run_of_another_preset_is_not_mixed_up(data, tmp_path, sol
         (folder / name).write_bytes(b"")
     (folder / checkpoint.STATE_FILE).write_text(json.dumps({"step": 5, "settings": {"preset": "cpu"}}))
     with pytest.raises(AuroreError, match="--restart"):
-        training.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", presets.preset("tiny"))
+        loop.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", presets.preset("tiny"))
 
 
 def test_pipeline_runs_tokenizer_train_generate_and_evaluate_after_prepare(data, tmp_path, monkeypatch, capsys):
@@ -144,8 +149,8 @@ def test_pipeline_runs_tokenizer_train_generate_and_evaluate_after_prepare(data,
     make_dataset(tmp_path / "dataset", repeat=3)
     monkeypatch.setenv("AURORE_DATA", str(tmp_path))
     measured = []
-    real_evaluate = evaluation.evaluate
-    monkeypatch.setattr(evaluation, "evaluate", lambda *a, **k: measured.append(a) or real_evaluate(*a, **k))
+    real_evaluate = scoring.evaluate
+    monkeypatch.setattr(scoring, "evaluate", lambda *a, **k: measured.append(a) or real_evaluate(*a, **k))
     assert cli.main(["pipeline", "--preset", "tiny"]) == 0
     assert len(measured) == 1, "the model is measured once: by the evaluate step, not again at the end of train"
     output = capsys.readouterr()
@@ -174,7 +179,7 @@ def test_an_unfinished_exercise_gives_a_clear_message(data, tmp_path, monkeypatc
 def test_the_schedule_is_fitted_to_the_time_budget(solution):
     import keras
 
-    from aurore.callbacks import TimeBudgetSchedule, estimate_horizon
+    from aurore.training.callbacks import estimate_horizon, TimeBudgetSchedule
 
     settings = presets.preset("tiny", learning_rate=1e-3, warmup_steps=10)
     base = solution.make_optimizer(settings, 100)._learning_rate
@@ -198,7 +203,7 @@ def _dead_pid() -> int:
 
 
 def test_a_folder_swap_cut_between_its_two_renames_is_recovered(tmp_path):
-    from aurore import atomic
+    from aurore.store import atomic
 
     folder = tmp_path / "checkpoint"
     with atomic.replace_dir(folder) as tmp:
@@ -221,9 +226,9 @@ def test_a_folder_swap_cut_between_its_two_renames_is_recovered(tmp_path):
 def test_training_resumes_after_a_crash_mid_swap(data, tmp_path, solution):
     model_dir = tmp_path / "m"
     settings = presets.preset("tiny", max_steps=4, eval_interval=2)
-    training.train(solution, data / "dataset", data / "tokenizer", model_dir, settings)
+    loop.train(solution, data / "dataset", data / "tokenizer", model_dir, settings)
     os.replace(checkpoint.directory(model_dir), model_dir / f".checkpoint.old-{_dead_pid()}")
-    again = training.train(solution, data / "dataset", data / "tokenizer", model_dir, presets.preset("tiny", max_steps=4,
+    again = loop.train(solution, data / "dataset", data / "tokenizer", model_dir, presets.preset("tiny", max_steps=4,
                                                                                                       eval_interval=2))
     assert again["stopped"] == "already finished" and again["step"] == 4    # not a new run from step 0
     assert checkpoint.exists(model_dir)
@@ -233,7 +238,7 @@ def test_two_trainings_of_one_model_are_refused(data, tmp_path, solution):
     model_dir = tmp_path / "m"
     with modeldir.training_lock(model_dir):
         with pytest.raises(AuroreError, match="Another training is already writing"):
-            training.train(solution, data / "dataset", data / "tokenizer", model_dir, presets.preset("tiny"))
+            loop.train(solution, data / "dataset", data / "tokenizer", model_dir, presets.preset("tiny"))
         # Another process is refused too (the lock is the kernel's).
         other = _train(data, model_dir, "--max-steps", "2")
         output, _ = other.communicate(timeout=120)
@@ -271,14 +276,14 @@ def test_the_learners_training_gets_its_own_folder_samples_and_an_evaluation(dat
     [report] = [e["report"] for e in events if e["event"] == "evaluation"]
     assert set(report) >= {"test", "validation", "vocab_size", "fresh_loss", "baseline"}
     assert report["test"]["loss_per_token"] < report["fresh_loss"]         # it learnt something
-    assert evaluation.read_report(mine)["test"] == report["test"]
+    assert scoring.read_report(mine)["test"] == report["test"]
 
 
 def test_under_a_time_limit_the_progress_total_is_the_steps_the_time_allows(data, tmp_path, solution,
                                                                             monkeypatch, capsys):
     monkeypatch.setenv("AURORE_PROGRESS", "json")
     settings = presets.preset("tiny", max_steps=100_000, eval_interval=50)
-    summary = training.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", settings,
+    summary = loop.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", settings,
                              max_minutes=0.4)
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     bars = [e for e in events if e["event"] == "progress" and e["task"] == "Training"]
@@ -293,7 +298,7 @@ def test_under_a_time_limit_the_progress_total_is_the_steps_the_time_allows(data
 def test_muon_replaces_adamw_on_request_and_learns(solution):
     import keras
 
-    from aurore import optimizers
+    from aurore.training import optimizers
 
     settings = presets.preset("tiny", warmup_steps=0, learning_rate=1e-2, optimizer="muon")
     adamw = solution.make_optimizer(settings, total_steps=10)

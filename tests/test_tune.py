@@ -7,7 +7,11 @@ import optuna
 import pytest
 
 import aurore  # noqa: F401
-from aurore import cli, exercises, modeldir, tokenization, training, tuning
+from aurore import cli
+from aurore.corpus import tokenization
+from aurore.course import exercises
+from aurore.store import modeldir
+from aurore.training import loop, tuning
 from tiny_sand import TRAIN, make_dataset
 
 
@@ -46,11 +50,11 @@ def test_a_search_writes_both_tables_and_prints_a_line_train_accepts(data, tmp_p
     assert printed == table["best"]["command"] and printed.startswith("python -m aurore train --preset tiny")
     args = cli.build_parser().parse_args(shlex.split(printed)[3:])
     assert args.command == "train"
-    settings = training.settings_from_args(args.preset, args.set, max_steps=2)
+    settings = loop.settings_from_args(args.preset, args.set, max_steps=2)
     best = table["best"]["settings"]
     assert settings["hidden_dim"] == best["hidden_dim"] and settings["optimizer"] == best["optimizer"]
     assert settings["learning_rate"] == pytest.approx(best["learning_rate"], rel=1e-2)
-    summary = training.train(exercises.step_module("train"), data / "dataset", data / "tokenizer",
+    summary = loop.train(exercises.step_module("train"), data / "dataset", data / "tokenizer",
                              tmp_path / "model", settings)
     assert summary["step"] == 2
 
@@ -68,7 +72,7 @@ def test_a_trial_worse_than_the_pruner_allows_is_stopped_early(data, tmp_path):
 
 
 def test_an_interrupted_search_keeps_its_table_and_resumes(data, tmp_path, monkeypatch, capsys):
-    real_train, calls = training.train, []
+    real_train, calls = loop.train, []
 
     def interrupted_second_trial(*args, **kwargs):
         calls.append(1)
@@ -76,14 +80,14 @@ def test_an_interrupted_search_keeps_its_table_and_resumes(data, tmp_path, monke
             raise KeyboardInterrupt  # Ctrl+C during trial 1
         return real_train(*args, **kwargs)
 
-    monkeypatch.setattr(training, "train", interrupted_second_trial)
+    monkeypatch.setattr(loop, "train", interrupted_second_trial)
     assert cli.main(["tune", "--preset", "tiny", "--minutes", "10", "--trial-minutes", "1",
                      "--data", str(data / "dataset"), "--tokenizer", str(data / "tokenizer"),
                      "--out", str(tmp_path)]) == 130
     rows = {row["trial"]: row for row in _table(tmp_path)["trials"]}
     assert rows[0]["state"] == "complete" and rows[1]["state"] == "fail" and rows[1]["error"] == "interrupted"
 
-    monkeypatch.setattr(training, "train", real_train)
+    monkeypatch.setattr(loop, "train", real_train)
     capsys.readouterr()
     assert _tune(data, tmp_path, "--trials", "1") == 0
     assert "2 trial(s) so far" in capsys.readouterr().out
@@ -123,13 +127,13 @@ def test_each_vocabulary_size_gets_its_own_tokenizer_built_once(data, tmp_path):
 
 
 def test_a_setting_fixed_with_set_is_not_searched_and_is_in_the_printed_line(data, tmp_path, monkeypatch, capsys):
-    real_train, trained = training.train, []
+    real_train, trained = loop.train, []
 
     def recording(module, dataset_dir, tokenizer_dir, model_dir, settings, **kwargs):
         trained.append(dict(settings))
         return real_train(module, dataset_dir, tokenizer_dir, model_dir, settings, **kwargs)
 
-    monkeypatch.setattr(training, "train", recording)
+    monkeypatch.setattr(loop, "train", recording)
     assert _tune(data, tmp_path, "--trials", "3", "--set", "sequence_length=16", "--set", "hidden_dim=48") == 0
     assert len(trained) == 3
     assert all(s["sequence_length"] == 16 and s["hidden_dim"] == 48 and s["intermediate_dim"] == 96 for s in trained)

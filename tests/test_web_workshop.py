@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from aurore import checks, exercises, paths
-from aurore.exercises import Exercise
-from aurore.web import create_app, environment, workshop
+from aurore import paths
+from aurore.course import exercises
+from aurore.course.checks import runner
+from aurore.course.exercises import Exercise
+from aurore.web import create_app
+from aurore.web.workshop import environment, pages
 
 SOLUTION = '''\
 """A tiny exercise: add two numbers."""
@@ -36,7 +39,7 @@ import os
 
 import pytest
 
-from aurore.check_plugin import say
+from aurore.course.checks.plugin import say
 
 
 def load():
@@ -96,13 +99,13 @@ def workshop_env(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "solutions_dir", lambda: solutions)
     monkeypatch.setenv("AURORE_EXERCISES", str(learner))
     monkeypatch.setenv("AURORE_DATA", str(data))
-    workshop._lesson_html.cache_clear()
+    pages._lesson_html.cache_clear()
 
     def run_fake_checks(number, variant="exercise", lang="fr", **limits):
         exercises.get(number)
-        return {**checks.run_check_file(check_file, variant, lang, **limits), "exercise": 1}
+        return {**runner.run_check_file(check_file, variant, lang, **limits), "exercise": 1}
 
-    monkeypatch.setattr(workshop.checks, "run_checks", run_fake_checks)
+    monkeypatch.setattr(pages.runner, "run_checks", run_fake_checks)
 
     def make_app(**config):
         steps = {"fake": {"title": {"fr": "Étape factice", "en": "Fake step"},
@@ -114,7 +117,7 @@ def workshop_env(tmp_path, monkeypatch):
         return app
 
     yield {"make_app": make_app, "learner": learner / "01_fake.py", "data": data, "tmp": tmp_path}
-    workshop._lesson_html.cache_clear()
+    pages._lesson_html.cache_clear()
 
 
 def csrf(client) -> dict:
@@ -187,7 +190,7 @@ def test_unknown_course_pages_get_a_readable_404(workshop_env, bad):
 
 
 def test_course_texts_have_a_title_and_the_same_sections_in_both_languages():
-    from aurore.web import course
+    from aurore.web.workshop import course
 
     for slug in course.PAGES:
         sections = {}
@@ -215,12 +218,12 @@ def test_the_real_workshop_has_five_exercises_and_an_evaluation_step(tmp_path):
 
 def test_lesson_3_and_the_course_give_the_training_time_the_runs_page_uses(tmp_path):
     """The run page trains for TRAIN_MAX_MINUTES, the `cpu` preset for its max_minutes: the texts say so."""
-    from aurore import presets
-    from aurore.web import course
+    from aurore.training import presets
+    from aurore.web.workshop import course
 
     app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True})
     with app.app_context():
-        page_minutes = f'{workshop.runner().steps["train"]["options"]["max_minutes"]["default"]:g}'
+        page_minutes = f'{pages.job_runner().steps["train"]["options"]["max_minutes"]["default"]:g}'
     preset_minutes = f"{presets.PRESETS['cpu']['max_minutes']:g}"
     lesson = exercises.for_step("train").lesson
     for lang in course.LANGS:
@@ -428,7 +431,7 @@ def test_step_options_are_checked_and_become_arguments(workshop_env):
     echo = workshop_env["tmp"] / "echo.py"
     echo.write_text("import json, sys\nprint(json.dumps({'event': 'log', 'message': ' '.join(sys.argv[1:])}))\n")
     steps = {"echo": {"title": {"fr": "Écho", "en": "Echo"}, "argv": ["{python}", str(echo), "{variant}"],
-                      "options": workshop.default_steps(train_minutes=3)["train"]["options"]}}
+                      "options": pages.default_steps(train_minutes=3)["train"]["options"]}}
     client = workshop_env["make_app"](WORKSHOP_STEPS=steps).test_client()
     headers = csrf(client)
     page = client.get("/run?step=echo").get_data(as_text=True)
@@ -473,10 +476,10 @@ def test_a_job_cut_off_by_a_restart_is_marked_interrupted(workshop_env):
 
 
 def test_default_steps_run_the_aurore_cli_with_the_chosen_code():
-    steps = workshop.default_steps(train_minutes=2)
+    steps = pages.default_steps(train_minutes=2)
     assert set(steps) == {"prepare", "tokenizer", "train", "generate", "evaluate", "char-lstm", "code", "lora"}
     assert set(steps) == {exercise.step for exercise in exercises.all_exercises()}
-    from aurore.web.jobs import JobRunner
+    from aurore.web.workshop.jobs import JobRunner
     runner = JobRunner(Path(paths.data_dir()) / "never-used", steps)
     try:
         argv = runner.argv("tokenizer", "exercise")

@@ -7,7 +7,7 @@
 - a `keras_hub.models.GPT2Backbone` with 2 layers, hidden size 32 and a
   context of 128 tokens, trained for a few dozen steps on the same sentences
   so that it writes French-looking words rather than pure noise;
-and saves both with `aurore.modeldir.save`, so the result loads like a real
+and saves both with `aurore.store.modeldir.save`, so the result loads like a real
 model. Same seed, same directory contents (up to float rounding).
 
 Tests use the session-scoped fixture: `from tests.tiny_model import
@@ -138,7 +138,7 @@ def _train(backbone, tokenizer, texts: list[str], steps: int, seed: int) -> floa
 
 def make_tiny_model_dir(path, seed: int = 0, train_steps: int = TRAIN_STEPS) -> Path:
     """Build and save the tiny model under `path`; returns `path`."""
-    from aurore import modeldir
+    from aurore.store import modeldir
 
     texts = sentences()
     tokenizer = make_tokenizer(texts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from aurore import exercises as _exercises
+from aurore.course import exercises as _exercises
 
 
 def add_variant_option(parser: argparse.ArgumentParser) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aurore import bundle, paths
+from aurore import paths
+from aurore.course import bundle
 
 
 def register(subparsers) -> None:

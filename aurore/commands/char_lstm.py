@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
-from aurore import char_lstm, exercises, paths, progress
+from aurore import paths, progress
+from aurore.bonus import char_lstm
 from aurore.commands import add_variant_option
+from aurore.course import exercises
 from aurore.errors import AuroreError
 
 EXERCISE_STEP = "char-lstm"

@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aurore import code_completion, code_corpus, exercises, presets, paths, progress, tokenization, training
+from aurore import paths, progress
+from aurore.bonus import code_completion, code_corpus
 from aurore.commands import add_variant_option
+from aurore.corpus import tokenization
+from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.training import loop, presets
 
 STEPS = ("prepare", "tokenizer", "train", "evaluate")
 MODEL_NAME = "code"
@@ -116,9 +120,9 @@ def _train(args, data) -> None:
     if not (_tokenizer_dir(args) / "tokenizer.json").is_file():
         raise AuroreError(f"No code tokenizer in {_tokenizer_dir(args)}: run `python -m aurore code tokenizer` "
                           "first.")
-    settings = training.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
+    settings = loop.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
     settings["eos_separates_sentences"] = False     # <|endoftext|> ends a file: completions stop there
-    summary = training.train(exercises.step_module("train"), data, _tokenizer_dir(args), _model_dir(args),
+    summary = loop.train(exercises.step_module("train"), data, _tokenizer_dir(args), _model_dir(args),
                              settings, restart=args.restart, max_minutes=args.max_minutes,
                              sample_prompt=code_completion.SAMPLE_PROMPT)
     _show("train", summary)

@@ -12,10 +12,13 @@ import json
 import sys
 from pathlib import Path
 
-from aurore import char_lstm, evaluation, exercises, paths, progress
+from aurore import paths, progress
+from aurore.bonus import char_lstm
 from aurore.commands import add_model_options, add_variant_option
 from aurore.commands.char_lstm import model_dir as char_lstm_dir
+from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.evaluation import scoring
 
 
 def register(subparsers) -> None:
@@ -35,9 +38,9 @@ def register(subparsers) -> None:
 def run(args) -> int:
     model_dir = args.model or paths.model_dir(args.preset, args.use)
     with exercises.step("evaluate", args.use) as rules:
-        report = evaluation.evaluate(model_dir, args.data or paths.dataset_dir(), batch_size=max(1, args.batch_size),
+        report = scoring.evaluate(model_dir, args.data or paths.dataset_dir(), batch_size=max(1, args.batch_size),
                                      rules=rules, with_baselines=args.baselines)
-        evaluation.save_report(model_dir, report)
+        scoring.save_report(model_dir, report)
         report["comparison"] = comparison(report, model_dir, args.char_lstm or char_lstm_dir(args.use),
                                           args.data or paths.dataset_dir(), rules, args.use)
     if progress.mode() == "json":    # the run page's log: one readable line per figure

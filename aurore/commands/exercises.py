@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from aurore import checks, exercises
+from aurore.course import exercises
+from aurore.course.checks import runner
 from aurore.errors import AuroreError
 
 
@@ -64,7 +65,7 @@ def _reset(args) -> int:
 
 def _check(args) -> int:
     variant = "solution" if args.solution else "exercise"
-    report = checks.run_checks(args.number, variant, args.lang)
+    report = runner.run_checks(args.number, variant, args.lang)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
         return 0 if report["all_passed"] else 1
@@ -78,7 +79,7 @@ def _check(args) -> int:
     if report.get("detail"):
         print(report["detail"][args.lang])
     if report["status"] == "timeout":
-        raise AuroreError(f"The checks took longer than {checks.WALL_SECONDS} s and were stopped: "
+        raise AuroreError(f"The checks took longer than {runner.WALL_SECONDS} s and were stopped: "
                           "look for an endless loop in your code.")
     if report["status"] == "crashed" and not report["checks"]:
         print(report["output"][-3000:])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aurore import export, paths
-from aurore.errors import AuroreError
+from aurore import paths
 from aurore.commands.generate import add_sampling_options
-from aurore.sampling import DEFAULTS
+from aurore.errors import AuroreError
+from aurore.generation import export
+from aurore.generation.sampling import DEFAULTS
 
 FORMATS = ("saved-model",)
 

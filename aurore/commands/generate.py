@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from aurore import exercises, paths, progress, sampling
+from aurore import paths, progress
 from aurore.commands import add_model_options
+from aurore.course import exercises
 from aurore.errors import AuroreError
-from aurore.sampling import DEFAULTS
+from aurore.generation import sampling
+from aurore.generation.sampling import DEFAULTS
 
 
 def register(subparsers) -> None:
@@ -48,7 +50,7 @@ def add_sampling_options(parser) -> None:
 def run(args) -> int:
     params = sampling.checked({name: getattr(args, name) for name in sampling.FIELDS})
 
-    from aurore.generation import Generator, limit_threads
+    from aurore.generation.generator import Generator, limit_threads
 
     model_dir = args.model or paths.model_dir(args.preset, args.use)
     if args.threads < 0:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
-from aurore import download, exercises, lora, paths, progress
+from aurore import paths, progress
+from aurore.bonus import lora
 from aurore.commands import add_variant_option
+from aurore.corpus import download
+from aurore.course import exercises
 from aurore.errors import AuroreError
 
 

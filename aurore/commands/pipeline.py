@@ -2,7 +2,7 @@
 
 Each step is the same command you would type yourself (its defaults, its
 `--use`), run in-process through that command's own parser and `run()`; the
-steps and the options each one is given come from aurore/steps.py. A step
+steps and the options each one is given come from aurore/course/steps.py. A step
 whose output already exists is skipped unless `--redo` names it, and
 training resumes from its checkpoint.
 """
@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from aurore import paths, progress, steps
+from aurore import paths, progress
 from aurore.commands import add_variant_option
+from aurore.course import steps
 from aurore.errors import AuroreError
 
 

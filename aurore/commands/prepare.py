@@ -6,10 +6,12 @@ import argparse
 import os
 import time
 
-from aurore import catalogue, download, exercises, preparation, progress
-from aurore import dataset as saved_dataset
+from aurore import progress
 from aurore.commands import add_variant_option
+from aurore.corpus import catalogue, download, preparation
+from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.store import saved_dataset as saved_dataset
 
 
 def register(subparsers) -> None:

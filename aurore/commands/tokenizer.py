@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
-from aurore import exercises, paths, progress, tokenization
+from aurore import paths, progress
 from aurore.commands import add_variant_option
+from aurore.corpus import tokenization
+from aurore.course import exercises
 
 
 def register(subparsers) -> None:

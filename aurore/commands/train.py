@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
-from aurore import distribute, evaluation, exercises, presets, paths, progress, training
+from aurore import paths, progress
 from aurore.commands import add_variant_option
+from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.evaluation import scoring
+from aurore.training import distribute, loop, presets
 
 
 def register(subparsers) -> None:
@@ -36,10 +39,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    settings = training.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
+    settings = loop.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
     model_dir = args.model or paths.model_dir(args.preset, args.use)
     with exercises.step("train", args.use) as module:
-        summary = training.train(module, args.data or paths.dataset_dir(), args.tokenizer or paths.tokenizer_dir(),
+        summary = loop.train(module, args.data or paths.dataset_dir(), args.tokenizer or paths.tokenizer_dir(),
                                  model_dir, settings, init=args.init, restart=args.restart,
                                  max_minutes=args.max_minutes, strategy=args.strategy)
     progress.event("result", step="train", report=summary)
@@ -52,14 +55,14 @@ def run(args) -> int:
 
 def _evaluate(model_dir, dataset_dir) -> None:
     """Measure the trained model (an `evaluation` event for the run page, evaluation.json for the writers' page)."""
-    report = evaluation.read_report(model_dir)
+    report = scoring.read_report(model_dir)
     if report is None:
         try:
-            report = evaluation.evaluate(model_dir, dataset_dir)
+            report = scoring.evaluate(model_dir, dataset_dir)
         except AuroreError as error:   # the model is trained and saved all the same
             progress.log(f"The trained model could not be evaluated: {error}")
             return
-        evaluation.save_report(model_dir, report)
+        scoring.save_report(model_dir, report)
     test, validation = report["test"], report["validation"]
     progress.event("evaluation", report=report,
                    message=f"Evaluation: {test['bits_per_character']:.3f} bits per character on the test book "

@@ -1,6 +1,6 @@
 """`python -m aurore tune`: search a preset's hyper-parameters within a time budget.
 
-Built on Optuna (see aurore.tuning for why): TPE proposes settings, each
+Built on Optuna (see aurore.training.tuning for why): TPE proposes settings, each
 trial trains from scratch for `--trial-minutes`, reports its validation bits
 per character at tenths of its time, and the median pruner stops those
 worse than the other trials at the same point. The table (results.json and
@@ -12,8 +12,10 @@ The best settings are printed as a `python -m aurore train … --set …` line.
 
 from __future__ import annotations
 
-from aurore import exercises, presets, paths, progress
+from aurore import paths, progress
+from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.training import presets
 
 
 def register(subparsers) -> None:
@@ -51,7 +53,7 @@ def _vocab_sizes(text: str) -> tuple[int, ...]:
 
 
 def options_from_args(args):
-    from aurore import training, tuning
+    from aurore.training import loop, tuning
 
     if args.trial_minutes <= 0 or args.minutes <= 0:
         raise AuroreError("--minutes and --trial-minutes must be positive.")
@@ -60,7 +62,7 @@ def options_from_args(args):
                           f"--minutes ({args.minutes:g}): give the search time for at least one trial.")
     if args.trials is not None and args.trials < 1:
         raise AuroreError("--trials must be at least 1.")
-    extra = training.settings_from_args(args.preset, args.set)
+    extra = loop.settings_from_args(args.preset, args.set)
     extra = {key: value for key, value in extra.items() if key in _pairs(args.set)}
     return tuning.SearchOptions(preset=args.preset, minutes=args.minutes, trial_minutes=args.trial_minutes,
                                 max_trials=args.trials, vocab_sizes=_vocab_sizes(args.vocab_sizes),
@@ -72,7 +74,7 @@ def _pairs(pairs: list[str]) -> set[str]:
 
 
 def run(args) -> int:
-    from aurore import tuning
+    from aurore.training import tuning
 
     options = options_from_args(args)
     search = tuning.Search(exercises.step_module("train"), args.data or paths.dataset_dir(),

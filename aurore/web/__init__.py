@@ -20,7 +20,7 @@ from pathlib import Path
 from flask import Flask
 
 from aurore import paths
-from aurore.web import api_params
+from aurore.web.writers import api_params
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -42,15 +42,17 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False  # French text stays readable in JSON answers
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    from aurore.web import api, rate_limit, security, writers
+    from aurore.web import security
+    from aurore.web.writers import api, page, rate_limit
 
     security.init_app(app)
-    writers.init_app(app)
+    page.init_app(app)
     api.init_app(app)
     if not app.config["PUBLIC"]:
-        from aurore.web import comparison, workshop
+        from aurore.web.workshop import pages
+        from aurore.web.writers import comparison
 
-        workshop.init_app(app)
+        pages.init_app(app)
         comparison.init_app(app)
     else:
         rate_limit.limit_in_flight(app)

@@ -32,7 +32,8 @@ from flask import Response, abort, current_app, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
-from aurore import atomic, paths
+from aurore import paths
+from aurore.store import atomic
 
 TOKEN_COOKIE = "aurore_token"
 TOKEN_HEADER = "X-Aurore-Token"
@@ -238,7 +239,7 @@ def add_headers(response):
 
 def refused(error):
     """The app's 403 outside the blueprints that answer their own (the writers' page, static, unknown paths)."""
-    from aurore.web import api     # (api imports this module)
+    from aurore.web.writers import api  # (api imports this module)
 
     if error.code != 403:
         return error

@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import secrets
 
-from aurore import sampling
-from aurore.web import api_params, create_app, generation_service
+from aurore.generation import sampling
+from aurore.web import create_app
 from aurore.web.security import is_loopback_name
+from aurore.web.writers import api_params, generation_service
 
 #: Seconds a connection may stay silent (no byte either way) before it is closed: slow or idle clients.
 CHANNEL_TIMEOUT = 30

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from aurore import exercises, paths
+from aurore import paths
+from aurore.course import exercises
 
 CHROMIUM = os.environ.get("AURORE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

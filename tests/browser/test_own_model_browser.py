@@ -14,7 +14,10 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from aurore import exercises, modeldir, paths, tokenization
+from aurore import paths
+from aurore.corpus import tokenization
+from aurore.course import exercises
+from aurore.store import modeldir
 from tiny_sand import TRAIN, make_dataset
 
 pytestmark = pytest.mark.browser

@@ -11,8 +11,8 @@ import textwrap
 import pytest
 from playwright.sync_api import expect
 
-from aurore import exercises
-from aurore.web.workshop import AGENDA
+from aurore.course import exercises
+from aurore.web.workshop.pages import AGENDA
 
 pytestmark = pytest.mark.browser
 

@@ -57,8 +57,8 @@ class _SlowSteps:
 @pytest.fixture
 def writers_server(tiny_model_dir, tmp_path):  # noqa: F811
     """Start the app on a free port; `start(models=True)` returns its URL and app."""
-    from aurore import modeldir
-    from aurore.generation import Generator
+    from aurore.generation.generator import Generator
+    from aurore.store import modeldir
 
     started = []
 
@@ -69,7 +69,7 @@ def writers_server(tiny_model_dir, tmp_path):  # noqa: F811
         app = create_app({"DATA_DIR": str(data), "GENERATION_FACTORY":
                           lambda path: Slowed(Generator.load(path), delay)})
         if models:      # compile the model's shapes now: the page tests are about the page, not compilation
-            from aurore.generation import SamplingParams
+            from aurore.generation.generator import SamplingParams
 
             service = app.extensions["aurore_generation"].get()
             service.submit("La nuit", SamplingParams(max_new_tokens=2, seed=0)).result()

@@ -5,8 +5,9 @@ EXERCISE = 1
 import pytest
 
 import fixture_books
-from aurore import dataset, preparation
-from aurore.check_plugin import say
+from aurore.corpus import preparation
+from aurore.course.checks.plugin import say
+from aurore.store import saved_dataset
 
 HEADER = ("\ufeffThe Project Gutenberg EBook of La Mare au Diable, by George Sand\r\n\r\n"
           "This eBook is for the use of anyone anywhere at no cost.\r\n\r\n")
@@ -175,7 +176,7 @@ def test_whole_pipeline(exercise_module, tmp_path, monkeypatch):
     # The library runs the step (as `python -m aurore prepare --use exercise` does) with your functions.
     out, stats = preparation.prepare(exercise_module, fixture_books.TRAIN_IDS, fixture_books.TEST_ID,
                                      source=str(books), out=tmp_path / "dataset", cache_splitter=False)
-    saved = dataset.load(out)
+    saved = saved_dataset.load(out)
     assert set(saved["test"]["book"]) == {fixture_books.TEST_ID}, say(
         fr="La partie test ne doit contenir que le livre mis de côté.",
         en="The test split must hold the held-out book only.")

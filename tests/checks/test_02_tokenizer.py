@@ -2,8 +2,8 @@
 
 import pytest
 
-from aurore import tokenization
-from aurore.check_plugin import say
+from aurore.corpus import tokenization
+from aurore.course.checks.plugin import say
 
 EXERCISE = 2
 

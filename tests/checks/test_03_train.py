@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore import presets
-from aurore.check_plugin import say
+from aurore.course.checks.plugin import say
+from aurore.training import presets
 
 EXERCISE = 3
 

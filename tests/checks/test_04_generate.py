@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from aurore.check_plugin import say
+from aurore.course.checks.plugin import say
 
 EXERCISE = 4
 

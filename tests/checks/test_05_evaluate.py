@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from aurore.check_plugin import say
+from aurore.course.checks.plugin import say
 
 EXERCISE = 5
 

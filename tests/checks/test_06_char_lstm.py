@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore import char_lstm
-from aurore.check_plugin import say
+from aurore.bonus import char_lstm
+from aurore.course.checks.plugin import say
 
 EXERCISE = 6
 

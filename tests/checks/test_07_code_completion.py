@@ -9,7 +9,7 @@ import hashlib
 
 import pytest
 
-from aurore.check_plugin import say
+from aurore.course.checks.plugin import say
 
 EXERCISE = 7
 

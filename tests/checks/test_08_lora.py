@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import aurore  # noqa: F401
-from aurore.check_plugin import say
+from aurore.course.checks.plugin import say
 
 EXERCISE = 8
 

@@ -1,0 +1,175 @@
+"""Python code completion (exercise 7): a code tokenizer, and the model measured two ways.
+
+The steps around exercise 7's teaching functions:
+
+- `build_tokenizer`: the generic byte-level BPE specialised on the training
+  files with exercise 2's `specialise` (`train_new_from_iterator`), saved,
+  reloaded and measured on the test files;
+- `evaluate`: bits per character on the test files (exercise 5's figures,
+  as for the books), and the **validity** of the model's code: the headers
+  of the test files' functions (`function_headers`) are completed by the
+  model, each completion is cut at the function's end
+  (`cut_at_function_end`), and the share of header + body that `ast.parse`
+  accepts (`is_valid`) is reported, with the share of functions that ended
+  within the token budget.
+
+A code model is trained on whole files separated by `<|endoftext|>`: that
+token ends a file (the text), it does not separate sentences, so the model's
+settings say `eos_separates_sentences: false` and completions stop there.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from types import ModuleType
+
+from aurore import progress
+from aurore.bonus import code_corpus
+from aurore.corpus import tokenization
+from aurore.course import exercises
+from aurore.errors import AuroreError
+from aurore.evaluation import scoring
+from aurore.store import atomic, modeldir
+
+EXAMPLE_CODE = "def read_lines(path):\n    with open(path, encoding=\"utf-8\") as handle:\n        return handle.read().splitlines()\n"
+DEFAULT_HEADERS = 100
+DEFAULT_NEW_TOKENS = 128
+#: Completions are sampled (top-p 0.95, temperature 0.8), seeded per header: the same model gives the same figure.
+SAMPLING = {"strategy": "top_p", "temperature": 0.8, "top_p": 0.95}
+EXAMPLES_KEPT = 3
+#: What the model writes at each evaluation during training (the run page's samples).
+SAMPLE_PROMPT = "def is_prime(n):\n"
+REPORT_FILE = "code-evaluation.json"
+
+
+def code_module(variant: str = "solution") -> ModuleType:
+    """Exercise 7's module: the reference solution or the learner's file."""
+    return exercises.step_module("code", variant)
+
+
+def build_tokenizer(dataset_dir, out_dir, vocab_size: int = tokenization.DEFAULT_VOCAB_SIZE) -> dict:
+    """The generic tokenizer specialised on the training files (exercise 2's solution); returns a report."""
+    if vocab_size < 300:
+        raise AuroreError(f"A vocabulary of {vocab_size} is too small: the 256 bytes and {tokenization.EOS} "
+                          "alone take 257 entries. Use at least 300 (8000 is a good size).")
+    rules = exercises.step_module("tokenizer")
+    splits = code_corpus.load(dataset_dir)
+    generic = tokenization.generic_tokenizer()
+    progress.log(f"Specialising the generic tokenizer on {len(splits['train'])} training files "
+                 f"(vocabulary {vocab_size})…")
+    specialised = rules.specialise(generic, splits["train"]["text"], vocab_size)
+    modeldir.save_tokenizer(specialised, out_dir)
+    reloaded = modeldir.load_tokenizer(out_dir)
+    tokenization.check(reloaded)
+    test_texts = splits["test"]["text"]
+    report = {"example": EXAMPLE_CODE, "vocab_size": vocab_size, "size": len(reloaded), "saved_to": str(out_dir)}
+    for name, tokenizer in (("generic", generic), ("specialised", reloaded)):
+        report[f"{name}_tokens"] = rules.show_tokens(tokenizer, EXAMPLE_CODE)
+        report[name] = rules.measure(tokenizer, test_texts)
+        progress.log(f"{name}: {len(report[f'{name}_tokens'])} tokens for the example, "
+                     f"{report[name]['characters_per_token']:.3f} characters per token on the test files")
+    return report
+
+
+def held_out_headers(module: ModuleType, texts, count: int = DEFAULT_HEADERS, seed: int = 0) -> list[str]:
+    """Up to `count` distinct function headers of the test files, drawn with a fixed seed."""
+    found, seen = [], set()
+    for text in texts:
+        for header in module.function_headers(text):
+            if not isinstance(header, str) or not header.endswith("\n"):
+                raise AuroreError(f"Exercise 7: `function_headers` gave {header!r:.60}, not a header ending "
+                                  "with a newline. Check your code with `python -m aurore check 7`.")
+            if header not in seen:
+                seen.add(header)
+                found.append(header)
+    if len(found) > count:
+        found = random.Random(seed).sample(found, count)
+    return found
+
+
+def complete(generator, headers: list[str], max_new_tokens: int = DEFAULT_NEW_TOKENS,
+             batch_size: int = 16) -> list[tuple[str, str]]:
+    """The model's completion of each header (the text after its newline), and why it stopped.
+
+    The prompt is the header without its final newline: the code tokenizer
+    merges a newline with the next line's indentation ("\n   " then " return"),
+    so a prompt ending in a bare "\n" asks the model to go on from a token
+    that, in its training, starts an unindented line, and the body came out
+    empty. The model writes the newline and the indentation itself.
+    """
+    from aurore.generation.generator import SamplingParams
+
+    found = []
+    with progress.task("Completing functions", total=len(headers), unit="function") as task:
+        for start in range(0, len(headers), batch_size):
+            chunk = headers[start:start + batch_size]
+            params = [SamplingParams(max_new_tokens=max_new_tokens, seed=start + i, **SAMPLING)
+                      for i in range(len(chunk))]
+            batch = generator.stream_batch([header.removesuffix("\n") for header in chunk], params)
+            for _ in batch:
+                pass
+            found.extend((after_header_line(result.text), result.finish_reason) for result in batch.results)
+            task.update(len(chunk))
+    return found
+
+
+def after_header_line(text: str) -> str:
+    """What the model wrote after the header's line (it was prompted without the header's newline)."""
+    _, newline, rest = text.partition("\n")
+    return rest if newline else ""
+
+
+def validity(module: ModuleType, headers: list[str], completions: list[tuple[str, str]]) -> dict:
+    """The share of header + body (cut at the function's end) that parses, with a few examples.
+
+    A completion that ended with the end of the file (`end_of_text`) ended
+    its function too.
+    """
+    valid = finished = 0
+    examples = []
+    for header, (completion, reason) in zip(headers, completions):
+        body, ended = module.cut_at_function_end(header, completion)
+        if not ended and reason == "end_of_text":
+            body, ended = completion if completion.endswith("\n") else completion + "\n", True
+        ok = bool(module.is_valid(header, body))
+        valid += ok
+        finished += bool(ended)
+        if len(examples) < EXAMPLES_KEPT:
+            examples.append({"header": header, "body": body, "valid": ok, "finished": bool(ended)})
+    total = len(headers)
+    if not total:
+        raise AuroreError("No function header to complete in the test files: prepare a larger corpus.")
+    return {"functions": total, "valid": valid, "validity": valid / total, "finished": finished / total,
+            "examples": examples}
+
+
+def evaluate(model_dir, dataset_dir, module: ModuleType, headers: int = DEFAULT_HEADERS,
+             max_new_tokens: int = DEFAULT_NEW_TOKENS, batch_size: int = 16, max_test_files: int | None = None,
+             seed: int = 0) -> dict:
+    """Bits per character on the test files and the validity of completed test functions."""
+    from aurore.generation.generator import Generator
+
+    if headers < 1 or max_new_tokens < 1:
+        raise AuroreError("The number of functions and of new tokens must be at least 1.")
+    data = code_corpus.load(dataset_dir)
+    if not modeldir.is_model_dir(model_dir):
+        raise AuroreError(f"No code model in {model_dir}: train one with `python -m aurore code train`.")
+    loaded = modeldir.load(model_dir)
+    texts = list(data["test"]["text"])[:max_test_files]
+    report = {"model": str(Path(model_dir)), "step": loaded.settings.get("step"), "test_files": len(texts),
+              "test": scoring.evaluate_texts(loaded, texts, batch_size)}
+    progress.log(f"test files: {report['test']['bits_per_character']:.3f} bits per character")
+    prompts = held_out_headers(module, texts, headers, seed)
+    generator = Generator(loaded, "solution", xla=False, sentences_separated=False)
+    report["validity"] = validity(module, prompts, complete(generator, prompts, max_new_tokens, batch_size))
+    progress.log(f"validity: {report['validity']['valid']} of {report['validity']['functions']} completed "
+                 f"functions parse ({100 * report['validity']['validity']:.1f} %); "
+                 f"{100 * report['validity']['finished']:.1f} % ended within {max_new_tokens} tokens")
+    return report
+
+
+def save_report(model_dir, report: dict) -> None:
+    """Keep the report beside the weights it measured (code-evaluation.json)."""
+    atomic.write_text(Path(model_dir) / REPORT_FILE, json.dumps(report, indent=1))

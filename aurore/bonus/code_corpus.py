@@ -1,0 +1,123 @@
+"""The Python code corpus of exercise 7: the standard library's own source files, split by file.
+
+Every machine with Python has these files (`sysconfig.get_paths()["stdlib"]`),
+so the corpus needs no download. Left out: installed packages
+(site-packages), the test suites (many files there are broken on purpose)
+and any file that is not UTF-8 or does not parse. Each file is one row
+(`text`, and `path` relative to the library folder); exercise 7's `split_of`
+sends each whole file to train, validation or test, so no function is
+judged on a file the model learned from.
+
+Saved with `datasets` (`save_to_disk`) and a `stats.json` (files, lines and
+characters per split), atomically: an interrupted run leaves the previous
+corpus whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sysconfig
+from pathlib import Path
+from types import ModuleType
+
+from aurore import paths
+from aurore.errors import AuroreError
+from aurore.store import atomic, saved_dataset as saved_dataset
+from aurore.store.saved_dataset import SPLITS
+
+STATS_FILE = "stats.json"
+#: Folders whose files are not the library itself.
+SKIPPED_FOLDERS = frozenset({"site-packages", "dist-packages", "test", "tests", "idle_test", "__pycache__"})
+#: Files larger than this are generated tables, not code worth learning.
+MAX_FILE_BYTES = 500_000
+
+
+def stdlib_dir() -> Path:
+    return Path(sysconfig.get_paths()["stdlib"])
+
+
+def source_files(root: str | os.PathLike | None = None) -> list[tuple[str, str]]:
+    """(relative path, source) of every usable .py file under `root` (the standard library by default)."""
+    import ast
+
+    root = Path(root or stdlib_dir())
+    if not root.is_dir():
+        raise AuroreError(f"{root} is not a folder of Python files: give a folder with --source.")
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if SKIPPED_FOLDERS & set(relative.parts[:-1]):
+            continue
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                continue
+            text = path.read_text(encoding="utf-8")
+            ast.parse(text)
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+        if text.strip():
+            found.append((relative.as_posix(), text))
+    if not found:
+        raise AuroreError(f"No readable Python file under {root}: give a folder of .py files with --source.")
+    return found
+
+
+def build(module: ModuleType, files: list[tuple[str, str]], validation_share: float = 0.1,
+          test_share: float = 0.1):
+    """A DatasetDict (train/validation/test; columns text, path): each file goes whole to one split.
+
+    `module` is exercise 7 (its `split_of` chooses the split of each file).
+    """
+    from datasets import Dataset, DatasetDict, Features, Value
+
+    if not (0 < validation_share < 1 and 0 < test_share < 1 and validation_share + test_share < 1):
+        raise AuroreError(f"The validation ({validation_share}) and test ({test_share}) shares must be above 0 "
+                          "and add up to less than 1, e.g. 0.1 each.")
+    columns = {split: {"text": [], "path": []} for split in SPLITS}
+    for relative, text in files:
+        split = module.split_of(relative, validation_share, test_share)
+        if split not in columns:
+            raise AuroreError(f"Exercise 7: `split_of` returned {split!r:.40} for {relative}, not one of "
+                              f"{', '.join(SPLITS)}. Check your code with `python -m aurore check 7`.")
+        columns[split]["text"].append(text)
+        columns[split]["path"].append(relative)
+    empty = [split for split in SPLITS if not columns[split]["text"]]
+    if empty:
+        raise AuroreError(f"No file went to the {', '.join(empty)} split ({len(files)} files in all): "
+                          "use more files, or larger shares.")
+    features = Features({"text": Value("string"), "path": Value("string")})
+    return DatasetDict({split: Dataset.from_dict(columns[split], features=features) for split in SPLITS})
+
+
+def compute_stats(dataset) -> dict:
+    """Files, lines and characters per split."""
+    stats = {}
+    for split in SPLITS:
+        texts = dataset[split]["text"]
+        stats[split] = {"files": len(texts), "lines": sum(text.count("\n") for text in texts),
+                        "characters": sum(len(text) for text in texts)}
+    return stats
+
+
+def format_stats(stats: dict) -> str:
+    return "; ".join(f"{split}: {counts['files']:,} files, {counts['lines']:,} lines, "
+                     f"{counts['characters']:,} characters" for split, counts in stats.items())
+
+
+def save(dataset, out_dir: str | os.PathLike | None = None) -> tuple[Path, dict]:
+    """Save the DatasetDict and its `stats.json`, replacing any previous corpus whole."""
+    from datasets.utils import logging as datasets_logging
+
+    out = Path(out_dir or paths.code_dataset_dir())
+    stats = compute_stats(dataset)
+    with atomic.replace_dir(out) as tmp:
+        datasets_logging.disable_progress_bar()
+        dataset.save_to_disk(str(tmp))
+        atomic.write_text(tmp / STATS_FILE, json.dumps(stats, indent=1))
+    return out, stats
+
+
+def load(path: str | os.PathLike | None = None):
+    """The saved corpus, or a clear error saying how to make one."""
+    return saved_dataset.load(path or paths.code_dataset_dir(), "python -m aurore code prepare")

@@ -1,0 +1,246 @@
+"""Fine-tuning a trained model on one single book: LoRA or full, scored on the book's last pages.
+
+The teaching parts (the split by position, counting parameters, choosing
+what may change) come from exercise 8's module; this file is the plumbing
+around them: reading and cleaning the book with exercise 1's reference code,
+packing it with exercise 3's, a training loop bounded by steps and minutes,
+saving, and measuring bits per character on the held-out end of the book
+(exercise 5's figures) for the base model and the fine-tuned one.
+
+The fine-tuned model is saved as an ordinary model folder
+(`models/<base>-lora-<book>`, or `-full-<book>`): Keras writes each LoRA
+layer's kernel *merged* (W + A·B, `EinsumDense.save_own_variables`), so
+generation, evaluation and the model pool load it like any other model. The
+adapter alone (A and B, KerasHub's `save_lora_weights`) is kept beside it in
+`adapter.lora.h5`: what one would ship to share the fine-tuning without the
+base model. `lora.json` keeps the comparison's figures.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from aurore import paths, progress
+from aurore.corpus import catalogue, download, sentences
+from aurore.course import exercises
+from aurore.errors import AuroreError
+from aurore.evaluation import scoring
+from aurore.store import atomic, modeldir
+from aurore.training import packing
+
+#: Molière's L'Avare: a play, in the French of the 1660s, that no training book holds.
+DEFAULT_BOOK = 6318
+DEFAULT_RANK = 8
+HELD_OUT_SHARE = 0.1
+#: LoRA's few fresh weights start from zero and tolerate a high rate; full fine-tuning moves
+#: weights that already work, and a high rate would wash out what the model knew.
+LEARNING_RATES = {"lora": 2e-3, "full": 2e-4}
+DEFAULT_STEPS = 500
+REPORT_FILE = "lora.json"
+ADAPTER_FILE = "adapter.lora.h5"
+
+
+@dataclass(frozen=True)
+class BookSplit:
+    book_id: int
+    title: str
+    train: list[str]
+    held_out: list[str]
+
+
+def output_dir(base_dir: str | Path, book_id: int, full: bool = False) -> Path:
+    """`models/cpu` fine-tuned on book 6318 → `models/cpu-lora-6318` (`models/cpu-full-6318`)."""
+    base_dir = Path(base_dir)
+    return base_dir.with_name(f"{base_dir.name}-{'full' if full else 'lora'}-{book_id}")
+
+
+def check_base(base_dir: str | Path) -> Path:
+    """The base model's folder, or a message saying how to get one."""
+    base_dir = Path(base_dir)
+    if not modeldir.is_model_dir(base_dir):
+        raise AuroreError(f"No trained model at {base_dir} to fine-tune: fine-tuning starts from a model that "
+                          "already writes French. Train one first (`python -m aurore train`, or the run page's "
+                          "Train step; with --use exercise, your own: models/<preset>-mine), or give its "
+                          "folder with --base DIR.")
+    return base_dir
+
+
+def check_rank(rank: int | None) -> int | None:
+    if rank is not None and not 1 <= rank <= 256:
+        raise AuroreError(f"--rank must be a whole number from 1 to 256, not {rank}. Small ranks (4 to 16) "
+                          "are the usual choice.")
+    return rank
+
+
+def read_book(book_id: int | str, module: ModuleType, held_out_share: float = HELD_OUT_SHARE,
+              source: str | None = None, mirror: str | None = None) -> BookSplit:
+    """Fetch one book, clean it and cut it into sentences (exercise 1's reference), then split it by position."""
+    if not 0 < held_out_share < 0.5:
+        raise AuroreError(f"--held-out must be a share between 0 and 0.5 (e.g. 0.1 for the last tenth), "
+                          f"not {held_out_share}.")
+    book_id = download.check_book_id(book_id)
+    if book_id in catalogue.training_ids():
+        progress.log(f"Note: book {book_id} ({catalogue.title(book_id)}) is one of the training books: the model "
+                     "has read it already, its held-out end included.")
+    prepare = exercises.step_module("prepare")
+    fetched = download.fetch(book_id, source=source, mirror=mirror)
+    paragraphs = prepare.clean_book(fetched.text)
+    splitter = sentences.french_splitter("\n\n".join(paragraphs), paths.nltk_dir())
+    kept = [s for s in prepare.split_sentences(paragraphs, splitter) if prepare.keep_sentence(s)]
+    if len(kept) < 20:
+        raise AuroreError(f"Book {book_id} has only {len(kept)} sentences once cleaned: too little to learn from "
+                          "and to measure. Is it really a Gutenberg book? Choose another with --book.")
+    train, held_out = module.split_by_position(kept, held_out_share)
+    if (not isinstance(train, list) or not isinstance(held_out, list) or not train or not held_out
+            or train + held_out != kept):
+        raise AuroreError("Exercise 8: `split_by_position` must return two non-empty lists, the beginning of the "
+                          "book then its end, together the whole book in order. Check it with "
+                          "`python -m aurore check 8`.")
+    progress.log(f"Book {book_id} ({catalogue.title(book_id)}): {len(train):,} sentences to learn from, the last "
+                 f"{len(held_out):,} held out.")
+    return BookSplit(book_id, catalogue.title(book_id), train, held_out)
+
+
+def _budget(max_steps: int, deadline: float | None, task):
+    """A Keras callback that stops `fit` at `deadline` and reports progress at every step."""
+    import keras
+
+    class Budget(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.steps, self.stopped = 0, "steps"
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+            loss = (logs or {}).get("loss")
+            task.update(1, loss=float(loss) if loss is not None else None)
+            if deadline is not None and time.monotonic() >= deadline and self.steps < max_steps:
+                self.stopped = "time"
+                self.model.stop_training = True
+
+    return Budget()
+
+
+def _count(module: ModuleType, lm) -> dict[str, int]:
+    counts = module.count_parameters(lm)
+    if not isinstance(counts, dict) or not all(isinstance(counts.get(k), int) for k in ("trainable", "frozen")):
+        raise AuroreError(f"Exercise 8: `count_parameters` returned {counts!r:.80}, not a dict of whole numbers "
+                          "(trainable, frozen, total). Check it with `python -m aurore check 8`.")
+    return counts
+
+
+def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir: str | Path, *,
+              rank: int | None = DEFAULT_RANK, max_steps: int = DEFAULT_STEPS, max_minutes: float | None = 5,
+              batch_size: int | None = None, learning_rate: float | None = None, seed: int = 1234) -> dict:
+    """Fine-tune the base model on the book (LoRA of that rank, or full with rank None); returns the report.
+
+    The base model is measured on the held-out end first, the fine-tuned one
+    after it is saved, read back from its folder.
+    """
+    import keras
+    import keras_hub
+
+    base_dir, out_dir = check_base(base_dir), Path(out_dir)
+    check_rank(rank)
+    if max_steps < 1:
+        raise AuroreError(f"--max-steps must be at least 1, not {max_steps}.")
+    if max_minutes is not None and max_minutes <= 0:
+        raise AuroreError(f"--max-minutes must be more than 0, not {max_minutes:g}.")
+    if out_dir.resolve() == base_dir.resolve():
+        raise AuroreError(f"--out {out_dir} is the base model's folder: the fine-tuned model goes elsewhere.")
+    method = "full" if rank is None else "lora"
+    learning_rate = learning_rate or LEARNING_RATES[method]
+    keras.utils.set_random_seed(seed)
+    keras.mixed_precision.set_global_policy("float32")
+
+    with modeldir.training_lock(out_dir):
+        loaded = modeldir.load(base_dir)
+        base_bits = _held_out_bits(loaded, book.held_out, "the base model")
+        length = min(int(loaded.settings.get("sequence_length") or loaded.max_length), loaded.max_length)
+        batch_size = batch_size or int(loaded.settings.get("batch_size") or 8)
+        train_rules = exercises.step_module("train")
+        inputs, targets = train_rules.pack(packing.tokenize(loaded.tokenizer, book.train),
+                                           loaded.tokenizer.eos_token_id, length)
+        if len(inputs) == 0:
+            raise AuroreError(f"The book's training part is too short to fill one block of {length} tokens.")
+
+        lm = keras_hub.models.GPT2CausalLM(backbone=loaded.backbone, preprocessor=None)
+        before = _count(module, lm)
+        module.choose_trainable(loaded.backbone, rank)
+        counts = _count(module, lm)
+        if rank is not None and counts["trainable"] >= before["trainable"]:
+            raise AuroreError("Exercise 8: after `choose_trainable` with a rank, as many weights as before are "
+                              "trainable: LoRA is not enabled. Check it with `python -m aurore check 8`.")
+        progress.log(f"{f'LoRA (rank {rank})' if rank else 'Full'} fine-tuning: "
+                     f"{counts['trainable']:,} trainable parameters out of {counts['total']:,} "
+                     f"({100 * counts['trainable'] / counts['total']:.2f} %); {inputs.size:,} tokens in "
+                     f"{len(inputs):,} blocks of {length}.")
+        optimizer = keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=0.01, beta_2=0.95,
+                                           clipnorm=1.0)
+        train_rules.compile_model(lm, optimizer)
+        data = packing.training_dataset(inputs, targets, batch_size, seed)
+        started = time.monotonic()
+        with progress.task(f"Fine-tuning ({method})", total=max_steps, unit="step") as task:
+            budget = _budget(max_steps, started + 60 * max_minutes if max_minutes else None, task)
+            lm.fit(data, steps_per_epoch=max_steps, epochs=1, callbacks=[budget], verbose=0, shuffle=False)
+        seconds = time.monotonic() - started
+
+        settings = {**loaded.settings, "step": budget.steps, "val_loss": None,
+                    "tokens": budget.steps * batch_size * length,
+                    "fine_tuned": {"base": str(base_dir), "book": book.book_id, "method": method, "rank": rank}}
+        with atomic.replace_dir(out_dir) as tmp:
+            modeldir.save(tmp, loaded.backbone, loaded.tokenizer, settings)
+            if rank is not None:
+                loaded.backbone.save_lora_weights(str(tmp / ADAPTER_FILE))
+        tuned_bits = _held_out_bits(modeldir.load(out_dir), book.held_out, "the fine-tuned model")
+
+    report = {"book": book.book_id, "title": book.title, "method": method, "rank": rank,
+              "base": str(base_dir), "model": str(out_dir), "parameters": counts,
+              "trainable_share": counts["trainable"] / counts["total"], "learning_rate": learning_rate,
+              "batch_size": batch_size, "sequence_length": length, "steps": budget.steps, "stopped": budget.stopped,
+              "seconds": round(seconds, 1), "train_sentences": len(book.train),
+              "held_out_sentences": len(book.held_out),
+              "held_out_characters": sum(len(text) + 1 for text in book.held_out),
+              "bits_per_character": {"base": base_bits, "tuned": tuned_bits},
+              "saved_bytes": {"model": (out_dir / modeldir.WEIGHTS_FILE).stat().st_size,
+                              "adapter": (out_dir / ADAPTER_FILE).stat().st_size if rank is not None else None}}
+    atomic.write_text(out_dir / REPORT_FILE, json.dumps(report, indent=1, ensure_ascii=False))
+    return report
+
+
+def _held_out_bits(loaded: modeldir.LoadedModel, held_out: list[str], what: str) -> float:
+    with progress.task(f"Measuring {what} on the held-out end", total=1, unit="model") as task:
+        figures = scoring.evaluate_texts(loaded, held_out)
+        task.update(1)
+    return figures["bits_per_character"]
+
+
+def read_report(model_dir: str | Path) -> dict | None:
+    try:
+        return json.loads((Path(model_dir) / REPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def table(reports: list[dict]) -> str:
+    """One Markdown table: the base model, then each fine-tuning (trainable parameters, time, bits per character)."""
+    if not reports:
+        return ""
+    first = reports[0]
+    lines = [f"Book {first['book']} ({first['title']}), last {first['held_out_sentences']:,} sentences "
+             f"({first['held_out_characters']:,} characters) held out.",
+             "",
+             "| model | trainable parameters | share | steps | seconds | held-out bits/char |",
+             "|---|---:|---:|---:|---:|---:|",
+             f"| base ({Path(first['base']).name}) | — | — | — | — | {first['bits_per_character']['base']:.3f} |"]
+    for report in reports:
+        name = f"LoRA rank {report['rank']}" if report["method"] == "lora" else "full fine-tuning"
+        lines.append(f"| {name} | {report['parameters']['trainable']:,} | {100 * report['trainable_share']:.2f} % "
+                     f"| {report['steps']:,} | {report['seconds']:.0f} | "
+                     f"{report['bits_per_character']['tuned']:.3f} |")
+    return "\n".join(lines)
+

@@ -1,0 +1,3 @@
+"""The course itself: exercises (metadata, stubs derived from solutions,
+loading the learner's code), the steps table, the offline bundle, and checks.
+"""

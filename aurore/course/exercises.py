@@ -1,0 +1,296 @@
+"""The exercise machinery: metadata, stubs derived from solutions, loading.
+
+Like rustlings, exercises and solutions are parallel numbered trees
+(`exercises/NN_name.py`, `solutions/NN_name.py`) and one metadata file
+(`exercises/info.toml`) holds each exercise's title, lesson, hints and checks.
+
+One source of truth: a stub is *derived* from its solution. In a solution,
+the teaching parts sit between markers::
+
+    # BEGIN SOLUTION
+    # TODO: cut the text between the START and END markers.
+    start = text.find(...)
+    ...
+    # END SOLUTION
+
+In the stub, the block keeps its instructions: each `# TODO` line with the
+comment lines that continue it (an instruction may take several lines), and
+its body becomes `raise NotImplementedError(...)`, or the code given on
+`# STUB: …` lines (for example `# STUB: MIN_WORDS = None` for a constant to
+fill in).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import sys
+import time
+import tomllib
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Iterator
+
+from aurore import paths
+from aurore.errors import AuroreError
+from aurore.store import atomic
+
+INFO_FILE = paths.ROOT / "exercises" / "info.toml"
+VARIANTS = ("solution", "exercise")
+LANGS = ("fr", "en")
+
+_BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
+_END = re.compile(r"^\s*# END SOLUTION\s*$")
+_TODO = re.compile(r"^(?P<indent>\s*)# TODO\b")
+_COMMENT = re.compile(r"^(?P<indent>\s*)#")
+_STUB = re.compile(r"^\s*# STUB: (?P<code>.*)$")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    number: int
+    slug: str
+    step: str
+    title: dict[str, str]
+    lesson: dict[str, str]
+    hints: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    checks: str = ""
+
+    @property
+    def filename(self) -> str:
+        return f"{self.slug}.py"
+
+    @property
+    def solution_path(self) -> Path:
+        return paths.solutions_dir() / self.filename
+
+    @property
+    def exercise_path(self) -> Path:
+        return paths.exercises_dir() / self.filename
+
+    @property
+    def checks_path(self) -> Path:
+        return paths.ROOT / self.checks
+
+    def path(self, variant: str) -> Path:
+        if variant not in VARIANTS:
+            raise AuroreError(f"Unknown code variant {variant!r}: use one of {', '.join(VARIANTS)}.")
+        return self.solution_path if variant == "solution" else self.exercise_path
+
+
+@lru_cache(maxsize=1)
+def _load_info() -> tuple[Exercise, ...]:
+    with INFO_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    return tuple(
+        Exercise(
+            number=int(item["number"]),
+            slug=item["slug"],
+            step=item["step"],
+            title=dict(item["title"]),
+            lesson={lang: text.strip() + "\n" for lang, text in item["lesson"].items()},
+            hints=tuple(dict(hint) for hint in item.get("hints", [])),
+            checks=item["checks"],
+        )
+        for item in data["exercise"]
+    )
+
+
+def all_exercises() -> tuple[Exercise, ...]:
+    return _load_info()
+
+
+def get(number: int | str) -> Exercise:
+    """The exercise with that number; refuses anything else (no path games)."""
+    text = str(number).strip()
+    if not re.fullmatch(r"\d{1,2}", text):
+        raise AuroreError(f"Not an exercise number: {text!r}. Exercises are numbered 1 to {len(all_exercises())}.")
+    for exercise in all_exercises():
+        if exercise.number == int(text):
+            return exercise
+    raise AuroreError(f"No exercise {text}. Exercises are numbered 1 to {len(all_exercises())}.")
+
+
+def for_step(step: str) -> Exercise:
+    for exercise in all_exercises():
+        if exercise.step == step:
+            return exercise
+    raise AuroreError(f"No exercise teaches the step {step!r}.")
+
+
+def derive_stub(solution_source: str) -> str:
+    """Turn a solution's source into the learner's stub (see module docstring)."""
+    out: list[str] = []
+    lines = solution_source.splitlines(keepends=True)
+    i = 0
+    while i < len(lines):
+        begin = _BEGIN.match(lines[i])
+        if not begin:
+            if _END.match(lines[i]):
+                raise ValueError(f"line {i + 1}: END SOLUTION without BEGIN SOLUTION")
+            out.append(lines[i])
+            i += 1
+            continue
+        indent = begin.group("indent")
+        j = i + 1
+        todos, stubs = [], []
+        instruction_indent = None   # the indent of the instruction being read, None between instructions
+        while j < len(lines) and not _END.match(lines[j]):
+            if _BEGIN.match(lines[j]):
+                raise ValueError(f"line {j + 1}: nested BEGIN SOLUTION")
+            todo, comment = _TODO.match(lines[j]), _COMMENT.match(lines[j])
+            if todo:
+                instruction_indent = todo.group("indent")
+            elif not (comment and comment.group("indent") == instruction_indent and not _STUB.match(lines[j])):
+                instruction_indent = None
+            if instruction_indent is not None:
+                todos.append(lines[j])
+            stub = _STUB.match(lines[j])
+            if stub:
+                stubs.append(f"{indent}{stub.group('code')}\n")
+            j += 1
+        if j == len(lines):
+            raise ValueError(f"line {i + 1}: BEGIN SOLUTION without END SOLUTION")
+        out.extend(todos)
+        out.extend(stubs or [f'{indent}raise NotImplementedError("TODO")\n'])
+        i = j + 1
+    return "".join(out)
+
+
+def stub_for(exercise: Exercise) -> str:
+    return derive_stub(exercise.solution_path.read_text(encoding="utf-8"))
+
+
+def backup(exercise: Exercise) -> str | None:
+    """Copy the learner's file beside it under a name no other backup has; returns that name.
+
+    Named to the second, with -2, -3… when that name is taken (two resets in
+    one second never overwrite each other); the name is claimed atomically.
+    """
+    source = exercise.exercise_path
+    try:
+        data = source.read_bytes()
+    except FileNotFoundError:
+        return None
+    stamp = time.strftime('%Y%m%d-%H%M%S')
+    for attempt in range(1, 10_000):
+        suffix = "" if attempt == 1 else f"-{attempt}"
+        target = source.with_name(f"{exercise.slug}.{stamp}{suffix}.bak.py")
+        try:
+            with target.open("xb") as handle:
+                handle.write(data)
+        except FileExistsError:
+            continue
+        shutil.copystat(source, target)
+        return target.name
+    raise AuroreError(f"Too many backups of {source.name} in one second.")
+
+
+def reset_to_stub(number: int | str) -> str | None:
+    """Put the stub back; the learner's version is kept beside it as a backup.
+
+    Returns the backup's file name, or None when there was no file to keep.
+    """
+    exercise = get(number)
+    saved = backup(exercise)
+    atomic.write_text(exercise.exercise_path, stub_for(exercise))
+    return saved
+
+
+def sync(force: bool = False) -> list[tuple[Exercise, str, str | None]]:
+    """Rewrite every exercise file from its solution, without losing a learner's work.
+
+    A file that differs from its stub may hold work: it is left as it is
+    ("kept"), unless `force`, and then it is backed up first ("replaced").
+    Returns (exercise, what was done, backup name) for each exercise.
+    """
+    done = []
+    for exercise in all_exercises():
+        stub = stub_for(exercise)
+        try:
+            current = exercise.exercise_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = None
+        except (OSError, UnicodeDecodeError):
+            current = ""          # unreadable as text: treat it as the learner's
+        if current == stub:
+            done.append((exercise, "unchanged", None))
+        elif current is None:
+            atomic.write_text(exercise.exercise_path, stub)
+            done.append((exercise, "written", None))
+        elif not force:
+            done.append((exercise, "kept", None))
+        else:
+            saved = backup(exercise)
+            atomic.write_text(exercise.exercise_path, stub)
+            done.append((exercise, "replaced", saved))
+    return done
+
+
+def unfinished(error: NotImplementedError, number: int | str) -> AuroreError:
+    """The clear message for a step run with `--use exercise` before the exercise is done."""
+    exercise = get(number)
+    learner_file = exercise.exercise_path.resolve()
+    where = [frame for frame in traceback.extract_tb(error.__traceback__)
+             if Path(frame.filename).resolve() == learner_file]
+    name = f"`{where[-1].name}` in " if where else ""
+    return AuroreError(f"Exercise {exercise.number} is not finished: {name}exercises/{exercise.filename} "
+                       "still raises NotImplementedError (a TODO). Complete it and check it with "
+                       f"`python -m aurore check {exercise.number}`, or run the reference solution with "
+                       "`--use solution`.")
+
+
+def load_module(number: int | str, variant: str = "solution") -> ModuleType:
+    """Import an exercise's solution or the learner's file, by path.
+
+    A fresh import each call, so an edited exercise file is seen.
+    """
+    exercise = get(number)
+    path = exercise.path(variant)
+    if not path.is_file():
+        raise AuroreError(
+            f"{path} is missing. Restore it with `python -m aurore exercises reset {exercise.number}`."
+        )
+    name = f"aurore_{variant}_{exercise.slug}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def step_module(step: str, variant: str = "solution") -> ModuleType:
+    """The module that implements a pipeline step, from the solutions or the learner's code."""
+    return load_module(for_step(step).number, variant)
+
+
+@contextmanager
+def unfinished_explained(step: str) -> Iterator[None]:
+    """A TODO left in the code of `step`'s exercise (NotImplementedError) becomes its clear message."""
+    try:
+        yield
+    except NotImplementedError as error:
+        raise unfinished(error, for_step(step).number) from error
+
+
+@contextmanager
+def step(name: str, variant: str = "solution") -> Iterator[ModuleType]:
+    """The module that teaches a step, for the code that runs it::
+
+        with exercises.step("train", args.use) as module:
+            training.train(module, …)
+
+    A TODO left in the learner's file stops the step with the message that
+    says which function to finish (`unfinished`), never a traceback.
+    """
+    with unfinished_explained(name):
+        yield step_module(name, variant)

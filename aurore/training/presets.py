@@ -1,0 +1,105 @@
+"""GPT-2 model presets, as plain data (nanoGPT style), and model arithmetic.
+
+A preset fixes the architecture (layers, width, context) and the training
+recipe (batch, learning rate, warm-up, evaluation cadence). The vocabulary
+size always comes from the tokenizer. Building the KerasHub model itself is
+the learner's job in exercise 3 (`solutions/03_train.py`).
+"""
+
+from __future__ import annotations
+
+from aurore.errors import AuroreError
+from aurore.training import optimizers
+
+PRESETS: dict[str, dict] = {
+    # For tests and checks: a few seconds on any machine.
+    "tiny": dict(
+        num_layers=2, num_heads=2, hidden_dim=32, intermediate_dim=64, dropout=0.0,
+        sequence_length=32, batch_size=4, learning_rate=3e-3, warmup_steps=2, max_steps=12,
+        eval_interval=4, eval_batches=2, patience=0, weight_decay=0.1, mixed_precision=None,
+        jit_compile=False,
+    ),
+    # A 2-core laptop gets a readable model within 15 minutes. The time limit
+    # rules: the learning-rate schedule is fitted to the steps that fit in it
+    # (aurore.training.callbacks.TimeBudgetSchedule); max_steps only bounds a fast machine.
+    # Found by `python -m aurore tune` on a 2-core AVX2 CPU (issue 11, docs/benchmarks.md):
+    # in 15 minutes a small model that makes many steps at a high learning rate beats
+    # a wider one (4 layers of 256: 1.986 bits per character, this one: see there).
+    # The search ran with context 64 and batch 32; the preset keeps its 2,048 tokens a
+    # step as 16 rows of 128, so that the writers' page still gets ~100 new tokens after
+    # a prompt. XLA runs these small steps twice as fast once told the CPU's ISA
+    # (aurore.machine); its compiling costs ~15 s of the budget.
+    "cpu": dict(
+        num_layers=3, num_heads=4, hidden_dim=128, intermediate_dim=512, dropout=0.0,
+        sequence_length=128, batch_size=16, learning_rate=9.16e-3, warmup_steps=75, max_steps=50000,
+        eval_interval=500, eval_batches=20, patience=5, weight_decay=0.28, mixed_precision=None,
+        jit_compile=True, max_minutes=15,
+    ),
+    # Python code completion (exercise 7): the former cpu model (4 layers of 256, context
+    # 128, batch 16) with twice its context, so that a function fits, and half its batch,
+    # so that a step costs about the same.
+    "code": dict(
+        num_layers=4, num_heads=4, hidden_dim=256, intermediate_dim=1024, dropout=0.0,
+        sequence_length=256, batch_size=8, learning_rate=2e-3, warmup_steps=100, max_steps=3000,
+        eval_interval=100, eval_batches=20, patience=5, weight_decay=0.1, mixed_precision=None,
+        jit_compile=False, max_minutes=15,
+    ),
+    # GPT-2 small (124M parameters with GPT-2's 50,257-token vocabulary), one GPU.
+    "gpu": dict(
+        num_layers=12, num_heads=12, hidden_dim=768, intermediate_dim=3072, dropout=0.1,
+        sequence_length=1024, batch_size=16, learning_rate=6e-4, warmup_steps=500, max_steps=20000,
+        eval_interval=500, eval_batches=50, patience=5, weight_decay=0.1,
+        mixed_precision="mixed_bfloat16", jit_compile=True,
+    ),
+}
+
+#: Settings no preset fixes but any run may set: `optimizer` is "adamw" (exercise 3's) unless
+#: set to "muon" (aurore.training.optimizers).
+OPTIONAL_KEYS = ("max_minutes", "optimizer")
+
+#: Settings a user may override from the command line (`--set key=value`).
+ARCHITECTURE_KEYS = ("num_layers", "num_heads", "hidden_dim", "intermediate_dim", "dropout", "sequence_length")
+
+
+def preset(name: str, **overrides) -> dict:
+    """A copy of the named preset with overrides applied (unknown keys refused)."""
+    if name not in PRESETS:
+        raise AuroreError(f"Unknown preset {name!r}: choose one of {', '.join(PRESETS)}.")
+    settings = dict(PRESETS[name], preset=name)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in PRESETS[name] and key not in OPTIONAL_KEYS:
+            raise AuroreError(f"Unknown training setting {key!r}: known settings are {', '.join(PRESETS[name])}.")
+        settings[key] = value
+    optimizers.check(settings.get("optimizer", "adamw"))
+    if settings["hidden_dim"] % settings["num_heads"]:
+        raise AuroreError(f"hidden_dim ({settings['hidden_dim']}) must be a multiple of num_heads "
+                          f"({settings['num_heads']}).")
+    return settings
+
+
+def parameter_count(settings: dict, vocab_size: int) -> dict:
+    """Parameters of a GPT-2 (tied embeddings), split into embedding and the rest.
+
+    Per layer: attention 4·d² + 4·d, MLP 2·d·f + f + d, two layer norms 4·d.
+    """
+    d, f, n = settings["hidden_dim"], settings["intermediate_dim"], settings["num_layers"]
+    per_layer = 4 * d * d + 4 * d + 2 * d * f + f + d + 4 * d
+    embedding = vocab_size * d + settings["sequence_length"] * d
+    return {"embedding": embedding, "layers": n * per_layer + 2 * d, "total": embedding + n * per_layer + 2 * d}
+
+
+def training_flops_per_token(settings: dict, vocab_size: int) -> float:
+    """Matrix FLOPs to train on one token: forward + backward = 3 × forward.
+
+    Forward, per token: 2 FLOPs per weight of every matrix multiply (layers
+    and the output projection onto the vocabulary, tied to the embedding),
+    plus attention scores and weighted sum, 2·2·T·d per layer (T the context,
+    counting the full square as the kernels do). Hence ≈ 6·N + 12·L·T·d.
+    """
+    d, f, n, t = (settings["hidden_dim"], settings["intermediate_dim"], settings["num_layers"],
+                  settings["sequence_length"])
+    matrix_weights = n * (4 * d * d + 2 * d * f) + vocab_size * d
+    attention = n * 2 * 2 * t * d
+    return 3 * (2 * matrix_weights + attention)

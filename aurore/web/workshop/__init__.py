@@ -1,0 +1,3 @@
+"""The learners' side: workshop pages, runs (jobs), course pages, exercise
+progress, environment and Markdown rendering.
+"""

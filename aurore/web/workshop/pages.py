@@ -1,0 +1,368 @@
+"""The learners' pages: home, exercises, checks, runs, environment.
+
+Every route here runs code or shows the learner's files, so the app
+answers only to loopback clients or to holders of the access token, and
+these POSTs need the CSRF token (see `security`). The heavy lifting lives in
+small modules: `aurore.course.checks.runner` (limited check subprocess), `jobs` (background
+step runs), `learner_progress` (progress on disk), `environment` (the setup
+page).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import threading
+from functools import lru_cache
+
+import markdown
+from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request, session
+from markupsafe import Markup
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+from werkzeug.exceptions import HTTPException
+
+from aurore.course import exercises
+from aurore.course.checks import runner, warm_worker
+from aurore.course.steps import STEPS
+from aurore.errors import AuroreError
+from aurore.web import security
+from aurore.web.workshop import course, environment, learner_progress
+from aurore.web.workshop.jobs import default_steps, JobError, JobRunner, MAX_PAGE_EVENTS, PAGE_EVENTS
+from aurore.web.workshop.rendering import markdown_html
+
+bp = Blueprint("workshop", __name__)
+
+#: The workshop's agenda: the presentation, a section per step (aurore/course/steps.py), the conclusion, the bonus steps.
+#: Sections with an exercise link to it, the others to their course page.
+AGENDA = (
+    {"fr": "Présentation", "en": "Presentation", "step": None, "page": "presentation",
+     "about": {"fr": "Ce qu'est un modèle de langue, et ce que nous allons construire.",
+               "en": "What a language model is, and what we are going to build."}},
+    *({**step.section, "step": step.name, "about": step.about} for step in STEPS if step.section and not step.bonus),
+    {"fr": "Conclusion", "en": "Conclusion", "step": None, "page": "conclusion",
+     "about": {"fr": "Ce que le modèle sait, ce qu'il ignore, et la suite.",
+               "en": "What the model knows, what it does not, and what comes next."}},
+    *({**step.section, "step": step.name, "about": step.about} for step in STEPS if step.section and step.bonus),
+)
+
+_check_lock = threading.Lock()
+#: How long a check waits for a worker that is still importing before running cold.
+WORKER_WAIT_SECONDS = 60
+_MARKER = re.compile(r"^\s*# (BEGIN SOLUTION|END SOLUTION|STUB: )")
+
+
+# -- request set-up ------------------------------------------------------------
+@bp.before_request
+def guard():
+    # Access (Host, token or loopback) is checked for the whole app by security.guard.
+    security.check_csrf()
+    wanted = request.args.get("lang")
+    if wanted in exercises.LANGS:
+        session["lang"] = wanted
+    g.lang = session.get("lang", "fr")
+    return None
+
+
+def _lang() -> str:
+    return getattr(g, "lang", None) or session.get("lang", "fr")
+
+
+def _wants_json() -> bool:
+    return request.method != "GET" or request.accept_mimetypes.best == "application/json" \
+        or request.path.startswith("/jobs") or request.headers.get("X-Requested-With") == "fetch"
+
+
+FORBIDDEN = security.REFUSALS
+
+
+def _error(status: int, message: dict[str, str]):
+    lang = _lang()
+    if _wants_json():
+        return jsonify(error=message[lang], message=message), status
+    return render_template("workshop/error.html", status=status, message=message[lang], lang=lang), status
+
+
+@bp.errorhandler(AuroreError)
+def _aurore_error(error):
+    if isinstance(error, JobError):
+        return _error(error.status, error.message)
+    return _error(404, {"fr": str(error), "en": str(error)})
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error):
+    if error.code == 403:
+        return _error(403, FORBIDDEN.get(error.description, FORBIDDEN["loopback"]))
+    return _error(error.code or 500, {"fr": f"Erreur {error.code} : {error.name}.",
+                                      "en": f"Error {error.code}: {error.name}."})
+
+
+# -- helpers -------------------------------------------------------------------
+def _data_dir() -> str:
+    return current_app.config["DATA_DIR"]
+
+
+def job_runner() -> JobRunner:
+    """The app's one job runner (made in `init_app`, so there is never a second)."""
+    return current_app.extensions["aurore_jobs"]
+
+
+def _make_runner(app) -> JobRunner:
+    steps = default_steps(app.config.get("TRAIN_MAX_MINUTES", 5),
+                          app.config.get("GENERATE_PROMPT", "Il était une fois"))
+    steps.update(app.config.get("WORKSHOP_STEPS") or {})
+    data_dir = app.config["DATA_DIR"]
+    return JobRunner(data_dir, steps, env={"AURORE_DATA": data_dir})
+
+
+@lru_cache(maxsize=32)
+def _lesson_html(number: int, lang: str) -> Markup:
+    return markdown_html(exercises.get(number).lesson[lang])
+
+
+def _hint_html(text: str) -> Markup:
+    return Markup(markdown.markdown(text, extensions=["fenced_code", "codehilite"]))
+
+
+def _source(exercise) -> dict:
+    """The learner's file, highlighted, with its modification time (for watch mode)."""
+    path = exercise.exercise_path
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        mtime = path.stat().st_mtime
+    except OSError:
+        return {"exists": False, "mtime": None, "html": "", "path": str(path)}
+    html = highlight(text, PythonLexer(), HtmlFormatter(linenos="table", cssclass="highlight"))
+    return {"exists": True, "mtime": mtime, "html": html, "path": str(path)}
+
+
+def _without_markers(text: str) -> list[str]:
+    return [line for line in text.splitlines() if not _MARKER.match(line)]
+
+
+def _check_worker() -> warm_worker.CheckWorker | None:
+    """The warm check worker, started if needed; None when the app runs checks cold."""
+    if not current_app.config.get("CHECK_WORKER", True):
+        return None
+    worker = warm_worker.shared()
+    worker.start()
+    return worker
+
+
+def _mtime(exercise) -> float | None:
+    try:
+        return exercise.exercise_path.stat().st_mtime
+    except OSError:
+        return None
+
+
+# -- pages ---------------------------------------------------------------------
+@bp.get("/")
+def home():
+    lang = _lang()
+    progress = learner_progress.summary(_data_dir())
+    by_step = {e.step: e for e in exercises.all_exercises()}
+    return render_template("workshop/home.html", lang=lang, agenda=AGENDA, by_step=by_step,
+                           progress=progress, exercises=exercises.all_exercises())
+
+
+@bp.get("/exercises")
+def exercise_list():
+    return render_template("workshop/exercises.html", lang=_lang(), exercises=exercises.all_exercises(),
+                           progress=learner_progress.summary(_data_dir()))
+
+
+@bp.get("/exercises/<number>")
+def exercise_page(number):
+    exercise = exercises.get(number)
+    lang = _lang()
+    _check_worker()  # warms up while the learner reads the lesson
+    records = learner_progress.load(_data_dir())
+    return render_template("workshop/exercise.html", lang=lang, exercise=exercise,
+                           lesson=_lesson_html(exercise.number, lang),
+                           hints=[_hint_html(h[lang]) for h in exercise.hints],
+                           source=_source(exercise), record=records.get(str(exercise.number)),
+                           all_exercises=exercises.all_exercises(),
+                           step_title=next((step.title[lang] for step in STEPS if step.name == exercise.step),
+                                           exercise.step))
+
+
+@bp.get("/exercises/<number>/source")
+def exercise_source(number):
+    return jsonify(_source(exercises.get(number)))
+
+
+@bp.get("/exercises/<number>/mtime")
+def exercise_mtime(number):
+    return jsonify(mtime=_mtime(exercises.get(number)))
+
+
+@bp.post("/exercises/<number>/check")
+def exercise_check(number):
+    exercise = exercises.get(number)
+    lang = _lang()
+    if not _check_lock.acquire(blocking=False):
+        return jsonify(busy=True, error={"fr": "Une vérification est déjà en cours.",
+                                         "en": "A check is already running."}[lang]), 409
+    try:
+        mtime = _mtime(exercise)
+        config = current_app.config
+        worker = _check_worker()
+        if worker is not None:
+            # Still importing: waiting for it beats a cold start competing with it for the CPU.
+            worker.wait_ready(WORKER_WAIT_SECONDS)
+        report = runner.run_checks(exercise.number, "exercise", lang,
+                                   wall_seconds=config.get("CHECK_WALL_SECONDS", runner.WALL_SECONDS),
+                                   cpu_seconds=config.get("CHECK_CPU_SECONDS", runner.CPU_SECONDS),
+                                   memory_bytes=config.get("CHECK_MEMORY_BYTES", runner.MEMORY_BYTES),
+                                   env={"AURORE_DATA": _data_dir()}, worker=worker)
+    finally:
+        _check_lock.release()
+    record = learner_progress.record_check(_data_dir(), exercise.number, report)
+    report.update(mtime=mtime, record=record, lang=lang)
+    return jsonify(report)
+
+
+@bp.get("/exercises/<number>/solution")
+def exercise_solution(number):
+    exercise = exercises.get(number)
+    lang = _lang()
+    if not learner_progress.was_checked(_data_dir(), exercise.number):
+        return jsonify(error={"fr": "Lancez d'abord une vérification de votre code : la solution s'affiche ensuite.",
+                              "en": "Run a check of your code first: the solution shows afterwards."}[lang]), 403
+    # The markers and `# STUB:` lines are for the stub derivation, not for the learner.
+    solution = _without_markers(exercise.solution_path.read_text(encoding="utf-8"))
+    try:
+        mine = _without_markers(exercise.exercise_path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        mine = []
+    table = difflib.HtmlDiff(tabsize=4, wrapcolumn=78).make_table(
+        mine, solution, {"fr": "Votre code", "en": "Your code"}[lang], "Solution", context=True, numlines=3)
+    return jsonify(html=table, identical=mine == solution)
+
+
+@bp.post("/exercises/<number>/reset")
+def exercise_reset(number):
+    exercise = exercises.get(number)
+    # aurore.commands.exercises, by its full name: the package also binds `exercises` to aurore.course.exercises.
+    backup = exercises.reset_to_stub(exercise.number)
+    return jsonify(backup=backup, source=_source(exercise))
+
+
+@bp.get("/run")
+def run_page():
+    lang = _lang()
+    steps = job_runner().steps
+    wanted = request.args.get("step")
+    option_steps = {name: [step for step, spec in steps.items() if name in (spec.get("options") or {})]
+                    for name in ("preset", "max_minutes", "restart")}
+    return render_template("workshop/run.html", lang=lang, steps=steps, option_steps=option_steps,
+                           selected=wanted if wanted in steps else next(iter(steps)),
+                           history=job_runner().history(10))
+
+
+@bp.get("/environment")
+def environment_page():
+    data_dir = _data_dir()
+    return render_template("workshop/environment.html", lang=_lang(), versions=environment.versions(),
+                           pieces=environment.pieces(data_dir), disk=environment.disk(data_dir),
+                           data_dir=data_dir, steps=job_runner().steps)
+
+
+@bp.get("/course/<slug>")
+def course_page(slug):
+    lang = _lang()
+    if slug not in course.PAGES:
+        return _error(404, {"fr": f"Il n'y a pas de page de cours « {slug} » : le programme est sur l'accueil.",
+                            "en": f"There is no course page '{slug}': the agenda is on the home page."})
+    return render_template("workshop/course.html", lang=lang, page=course.page(slug, lang),
+                           first=exercises.all_exercises()[0])
+
+
+@bp.get("/environment/gpu")
+def environment_gpu():
+    if not current_app.config.get("ENV_GPU_PROBE", True):
+        return jsonify(ok=False, devices=[], error="GPU probe disabled (ENV_GPU_PROBE=False).")
+    return jsonify(environment.gpu())
+
+
+# -- jobs ------------------------------------------------------------------------
+@bp.post("/jobs")
+def job_start():
+    data = request.get_json(silent=True) or request.form
+    options = data.get("options") if isinstance(data, dict) else None
+    job = job_runner().start(str(data.get("step", "")), str(data.get("variant", "solution")), options)
+    return jsonify(job.record()), 201
+
+
+@bp.get("/jobs/current")
+def job_current():
+    job = job_runner().current()
+    return jsonify(job=job.record() if job else None)
+
+
+@bp.get("/jobs/<job_id>")
+def job_record(job_id):
+    """The job's record and a page of its events: `?after=SEQ&limit=N`, then `next` while `more`."""
+    after = request.args.get("after", -1, type=int)
+    limit = min(max(request.args.get("limit", PAGE_EVENTS, type=int), 1), MAX_PAGE_EVENTS)
+    found = job_runner().page(job_id, after, limit)
+    if found is None:
+        abort(404)
+    job, events, more = found
+    return jsonify(job=job.record(), events=events, more=more,
+                   next=events[-1]["seq"] if events else after)
+
+
+@bp.post("/jobs/<job_id>/cancel")
+def job_cancel(job_id):
+    if job_runner().get(job_id) is None:
+        abort(404)
+    return jsonify(cancelled=job_runner().cancel(job_id))
+
+
+@bp.get("/jobs/<job_id>/events")
+def job_events(job_id):
+    """Server-sent events: the job's events from `Last-Event-ID`/`after`, then `end` with its record."""
+    jobs = job_runner()
+    if jobs.get(job_id) is None:
+        abort(404)
+    start = request.headers.get("Last-Event-ID") or request.args.get("after") or "-1"
+    try:
+        after = int(start)
+    except ValueError:
+        after = -1
+    heartbeat = float(current_app.config.get("SSE_HEARTBEAT_SECONDS", 15))
+
+    def stream():
+        nonlocal after
+        yield "retry: 2000\n\n"
+        while True:
+            events, over = jobs.wait_events(job_id, after, heartbeat)
+            for event in events:
+                after = event["seq"]
+                yield f"id: {after}\ndata: {json.dumps(event, ensure_ascii=False, default=str)}\n\n"
+            if over:
+                job = jobs.get(job_id)
+                yield f"event: end\ndata: {json.dumps(job.record() if job else {}, default=str)}\n\n"
+                return
+            if not events:
+                yield ": still here\n\n"
+
+    return Response(stream(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+# -- app set-up --------------------------------------------------------------------
+def _template_helpers():
+    return {"csrf_token": security.csrf_token, "lang": session.get("lang", "fr")}
+
+
+def init_app(app) -> None:
+    security.ensure_secret_key(app, app.config["DATA_DIR"])
+    app.extensions["aurore_jobs"] = _make_runner(app)
+    app.register_blueprint(bp)
+    app.context_processor(_template_helpers)

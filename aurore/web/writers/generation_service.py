@@ -1,0 +1,348 @@
+"""One loaded model shared by every request: a bounded queue and a batching worker.
+
+(Which models there are, and loading them: `aurore/web/writers/model_pool.py`.)
+
+Why: a model answers several requests faster together (one forward pass per
+step for all rows) than one after the other, and a server must say "come
+back later" (429) rather than pile up work it cannot finish.
+
+- `submit()` admits a request if fewer than `max_queue` are admitted (waiting
+  or running); otherwise it raises `QueueFull` with a Retry-After estimate.
+- One worker thread collects the requests that arrive within `batch_window`
+  seconds (up to `max_batch`) and calls `generator.stream_batch` once for them.
+  When the last batch was bigger than what has arrived, it waits up to
+  `batch_wait` for the others: clients served together tend to come back
+  together, a few milliseconds apart, and a batch that leaves without them
+  makes them wait for a whole generation;
+  with `batching=False` it serves one request at a time (`generator.stream`),
+  the baseline of the load benchmark.
+- A `QueuedRequest` is an iterator of text pieces. Cancelling it (a client
+  that hung up) frees its place in the queue at once; a batch whose rows were
+  all cancelled is stopped.
+
+The generator is injected (the `BatchGenerator` interface, which
+`aurore.generation.generator.Generator` has), so tests drive the queue with a fake one.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol, Sequence
+
+#: The queue's defaults (the app's config and `python app.py`'s options start from these).
+MAX_QUEUE = 32            # requests admitted at once (more: 429)
+MAX_BATCH = 16            # requests generated together
+BATCH_WINDOW = 0.01       # seconds to gather a batch
+BATCH_WAIT = 0.25         # at most, for the clients of the last batch, expected back
+#: Finish reason of a job cancelled by its client.
+CANCELLED = "cancelled"
+
+
+class RowStream(Protocol):
+    """What `stream`/`stream_batch` return: pieces as they come, and live per-row facts."""
+
+    finish_reasons: list[str | None]    # None while a row is still writing
+    new_tokens: list[int]
+
+    def __iter__(self) -> Iterator: ...
+
+    def close(self) -> None: ...
+
+
+class BatchGenerator(Protocol):
+    """The generator a service drives: `aurore.generation.generator.Generator`, or a test's fake."""
+
+    max_context: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, prompt: str, params: Any) -> RowStream: ...
+
+    def stream_batch(self, prompts: Sequence[str], params: Sequence[Any]) -> RowStream: ...
+
+
+class QueueFull(Exception):
+    """Every place is taken: the client should retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int, capacity: int):
+        super().__init__(f"The generation queue is full ({capacity} requests); retry in {retry_after} s.")
+        self.retry_after = retry_after
+        self.capacity = capacity
+
+
+class GenerationFailed(Exception):
+    """The generator raised while producing this job's text."""
+
+
+@dataclass
+class Outcome:
+    """What a finished request reports (the API's final event / response fields).
+
+    The generator's `GenerationResult` fields that the API shows, as the
+    queue saw them (a cancelled row has no GenerationResult), plus its timing.
+    """
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    new_tokens: int
+    seconds: float          # from admission to the last piece, queueing included
+    queued_seconds: float   # waiting for a place in a batch
+
+
+class QueuedRequest:
+    """A request admitted to the service: iterate it for text pieces, then read `outcome`."""
+
+    def __init__(self, service: "GenerationService", prompt: str, params: Any, prompt_tokens: int):
+        self.prompt = prompt
+        self.params = params
+        self.prompt_tokens = prompt_tokens
+        self._service = service
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._cancelled = threading.Event()
+        self._finished = False
+        self._pieces: list[str] = []
+        self.admitted_at = time.monotonic()
+        self.started_at: float | None = None
+        self.outcome: Outcome | None = None
+        self.error: BaseException | None = None
+
+    # --- consumer side (a request thread) ---------------------------------
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def pieces(self, heartbeat: float | None = None) -> Iterator[str | None]:
+        """Text pieces as they come; `None` every `heartbeat` seconds of silence.
+
+        The heartbeat lets a streaming response write something while the job
+        waits, so that a client who left is noticed (the write fails). Raises
+        `GenerationFailed` if the generator failed.
+        """
+        while True:
+            try:
+                kind, value = self._events.get(timeout=heartbeat)
+            except queue.Empty:
+                yield None
+                continue
+            if kind == "piece":
+                yield value
+            elif kind == "done":
+                return
+            else:
+                raise GenerationFailed(str(value)) from value
+
+    def __iter__(self) -> Iterator[str]:
+        return (piece for piece in self.pieces() if piece is not None)
+
+    def result(self) -> Outcome:
+        """Wait for the whole text (non-streaming requests)."""
+        for _ in self:
+            pass
+        assert self.outcome is not None
+        return self.outcome
+
+    def cancel(self) -> None:
+        """The client is gone: free the place now; the worker drops the row."""
+        if self._finished:
+            return
+        self._cancelled.set()
+        self._service._release(self)
+
+    # --- producer side (the worker thread) --------------------------------
+
+    def _put(self, piece: str) -> None:
+        if piece and not self.cancelled:
+            self._pieces.append(piece)
+            self._events.put(("piece", piece))
+
+    def _finish(self, reason: str, new_tokens: int) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        text = "".join(self._pieces)
+        now = time.monotonic()
+        started = self.started_at or now
+        self.outcome = Outcome(text=text, finish_reason=reason if not self.cancelled else CANCELLED,
+                               prompt_tokens=self.prompt_tokens, new_tokens=new_tokens,
+                               seconds=now - self.admitted_at, queued_seconds=started - self.admitted_at)
+        self._service._release(self)
+        self._events.put(("done", None))
+
+    def _fail(self, error: BaseException) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self.error = error
+        self._service._release(self)
+        self._events.put(("error", error))
+
+
+class GenerationService:
+    """The shared model, its bounded queue and its batching worker thread."""
+
+    def __init__(self, generator: BatchGenerator, *, max_queue: int = MAX_QUEUE, max_batch: int = MAX_BATCH,
+                 batch_window: float = BATCH_WINDOW, batch_wait: float = BATCH_WAIT, batching: bool = True,
+                 name: str = "model"):
+        if max_queue < 1 or max_batch < 1:
+            raise ValueError("max_queue and max_batch must be at least 1")
+        self.generator = generator
+        self.name = name
+        self.max_queue = max_queue
+        self.max_batch = max_batch if batching else 1
+        self.batch_window = batch_window if batching else 0.0
+        self.batch_wait = max(batch_wait, self.batch_window) if batching else 0.0
+        self.batching = batching
+        self._lock = threading.Condition()
+        self._admitted: set[QueuedRequest] = set()
+        self._pending: list[QueuedRequest] = []
+        self._stopped = False
+        self._batch_seconds = 1.0      # running average of one batch's duration
+        self.batches_run = 0
+        self.batch_sizes: list[int] = []
+        self._thread = threading.Thread(target=self._run, name=f"aurore-generation-{name}", daemon=True)
+        self._thread.start()
+
+    # --- facts the API reports ---------------------------------------------
+
+    @property
+    def max_context(self) -> int:
+        return int(self.generator.max_context)
+
+    def count_tokens(self, text: str) -> int:
+        return int(self.generator.count_tokens(text))
+
+    def load(self) -> dict:
+        with self._lock:
+            recent = self.batch_sizes[-100:]
+            return {"admitted": len(self._admitted), "waiting": len(self._pending),
+                    "capacity": self.max_queue, "max_batch": self.max_batch, "batching": self.batching,
+                    "batches_run": self.batches_run,
+                    "recent_mean_batch": round(sum(recent) / len(recent), 2) if recent else None,
+                    "recent_batch_seconds": round(self._batch_seconds, 3) if self.batches_run else None}
+
+    # --- admission ----------------------------------------------------------
+
+    def submit(self, prompt: str, params: Any, prompt_tokens: int | None = None) -> QueuedRequest:
+        """Admit a request or raise `QueueFull`."""
+        if prompt_tokens is None:
+            prompt_tokens = self.count_tokens(prompt)
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the generation service is stopped")
+            if len(self._admitted) >= self.max_queue:
+                raise QueueFull(self._retry_after(), self.max_queue)
+            job = QueuedRequest(self, prompt, params, prompt_tokens)
+            self._admitted.add(job)
+            self._pending.append(job)
+            self._lock.notify_all()
+            return job
+
+    def _retry_after(self) -> int:
+        """Seconds until a place is likely free: the batches ahead, at the recent pace."""
+        batches_ahead = max(1, math.ceil(len(self._pending) / self.max_batch))
+        return max(1, math.ceil(batches_ahead * self._batch_seconds))
+
+    def _release(self, job: QueuedRequest) -> None:
+        with self._lock:
+            self._admitted.discard(job)
+            if job in self._pending:
+                self._pending.remove(job)
+            self._lock.notify_all()
+
+    def close(self) -> None:
+        """Stop the worker; jobs still waiting fail."""
+        with self._lock:
+            self._stopped = True
+            waiting, self._pending = self._pending, []
+            self._lock.notify_all()
+        for job in waiting:
+            job._fail(RuntimeError("the server is shutting down"))
+        self._thread.join(timeout=10)
+
+    # --- the worker -----------------------------------------------------------
+
+    def _next_batch(self) -> list[QueuedRequest] | None:
+        """The next requests to generate together.
+
+        Gathering starts once there is work and the worker is free; it lasts
+        `batch_window`, or up to `batch_wait` while fewer requests are here
+        than expected: those waiting plus the clients of the batch that just
+        ended, who usually come back (without this, two half batches would
+        alternate for ever).
+        """
+        with self._lock:
+            free_since = time.monotonic()
+            last = self.batch_sizes[-1] if self.batch_sizes else 1
+            expected = min(self.max_batch, len(self._pending) + last)
+            while not self._pending and not self._stopped:
+                self._lock.wait()
+            if self._stopped:
+                return None
+            start = max(free_since, self._pending[0].admitted_at)
+            while len(self._pending) < self.max_batch and not self._stopped:
+                gathered = time.monotonic() - start
+                if gathered >= self.batch_wait or (gathered >= self.batch_window and len(self._pending) >= expected):
+                    break
+                until = self.batch_window if gathered < self.batch_window else self.batch_wait
+                self._lock.wait(until - gathered)
+            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+            return [job for job in batch if not job.cancelled]
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            batch = [job for job in batch if not job.cancelled]
+            if not batch:
+                continue
+            started = time.monotonic()
+            for job in batch:
+                job.started_at = started
+            # Recorded before running: rows are answered as they end, so a client may look before the batch is over.
+            self.batch_sizes.append(len(batch))
+            del self.batch_sizes[:-1000]
+            try:
+                if len(batch) == 1 and not self.batching:
+                    self._run_single(batch[0])
+                else:
+                    self._run_batch(batch)
+            except Exception as error:  # the generator failed: tell every row, keep serving
+                for job in batch:
+                    job._fail(error)
+            seconds = time.monotonic() - started
+            self._batch_seconds = 0.7 * self._batch_seconds + 0.3 * seconds
+            self.batches_run += 1
+
+    def _run_single(self, job: QueuedRequest) -> None:
+        pieces = self.generator.stream(job.prompt, job.params)
+        try:
+            for piece in pieces:
+                job._put(piece)
+                if job.cancelled:
+                    break
+        finally:
+            pieces.close()
+        job._finish(pieces.finish_reasons[0] or "length", pieces.new_tokens[0])
+
+    def _run_batch(self, batch: list[QueuedRequest]) -> None:
+        steps = self.generator.stream_batch([job.prompt for job in batch], [job.params for job in batch])
+        try:
+            for step in steps:
+                for job, piece in zip(batch, step):
+                    job._put(piece)
+                for job, reason, count in zip(batch, steps.finish_reasons, steps.new_tokens):
+                    if reason is not None:     # this row ended early: answer it now
+                        job._finish(reason, count)
+                if all(job.cancelled or job._finished for job in batch):
+                    break
+        finally:
+            steps.close()
+        for job, reason, count in zip(batch, steps.finish_reasons, steps.new_tokens):
+            job._finish(reason or "length", count)
+

@@ -1,0 +1,134 @@
+"""The writers' page: write the beginning of a text, watch Aurore continue it.
+
+The page itself is static HTML plus `static/js/writers.js`, which calls the
+streaming API (`POST /api/generate/stream`) and keeps the last texts in the
+browser. With no trained model yet, the page says how to get one instead of
+failing. French first; `?lang=en` for English. In public mode, `/` leads here.
+
+After each text, the page asks `POST /generate/memorisation` how much of it
+is copied from the training books (8-word spans, `aurore.evaluation.memorisation`).
+Outside public mode, the page also holds « Mon modèle contre la référence »
+(`aurore.web.writers.comparison`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
+
+from aurore.errors import AuroreError
+from aurore.evaluation import memorisation
+from aurore.generation import sampling
+from aurore.web.writers import api_params
+
+bp = Blueprint("writers", __name__)
+
+LANGS = ("fr", "en")
+
+
+#: The sentences writers.js shows, by language (the page passes one language's as JSON).
+SCRIPT_TEXT = {
+    "writing": ("Aurore écrit…", "Aurore is writing…"),
+    "waiting": ("En attente d'une place…", "Waiting for a free place…"),
+    "stopped": ("Arrêté.", "Stopped."),
+    "done": ("Terminé", "Done"),
+    "tokens": ("jetons", "tokens"),
+    "copied": ("Copié !", "Copied!"),
+    "copy_failed": ("Copie impossible : sélectionnez le texte à la main.", "Cannot copy: select the text by hand."),
+    "empty_prompt": ("Écrivez d'abord le début d'un texte.", "Write the beginning of a text first."),
+    "busy": ("Le serveur est occupé : réessayez dans {s} s.", "The server is busy: try again in {s} s."),
+    "rate_limited": ("Trop de demandes : réessayez dans {s} s.", "Too many requests: try again in {s} s."),
+    "too_long": ("Ce début est trop long pour le modèle : raccourcissez-le.",
+                 "This beginning is too long for the model: shorten it."),
+    "no_model": ("Aucun modèle entraîné : rechargez la page pour savoir comment en obtenir un.",
+                 "No trained model: reload the page to learn how to get one."),
+    "network": ("La connexion au serveur a échoué.", "The connection to the server failed."),
+    "invalid": ("Réglage refusé", "Setting refused"),
+    "restore": ("Reprendre", "Reopen"),
+    "finish_length": ("longueur atteinte", "length reached"),
+    "finish_stop": ("texte d'arrêt rencontré", "stop text met"),
+    "finish_sentence_end": ("fin de phrase", "end of sentence"),
+    "finish_end_of_text": ("fin du texte", "end of text"),
+    "finish_cancelled": ("arrêté", "stopped"),
+    "memorised": ("Copié des livres d'entraînement : {copied} des {spans} passages de {n} mots ({share} %).",
+                  "Copied from the training books: {copied} of the {spans} spans of {n} words ({share}%)."),
+    "memorised_short": ("Trop court pour chercher des passages copiés ({n} mots au moins).",
+                        "Too short to look for copied spans ({n} words at least)."),
+    "memorised_example": ("par exemple", "for example"),
+    "comparing": ("Les deux modèles écrivent…", "Both models are writing…"),
+    "bpc": ("bits par caractère sur le livre de test", "bits per character on the test book"),
+    "not_evaluated": ("pas encore évalué", "not evaluated yet"),
+}
+
+
+def script_text(lang: str) -> dict[str, str]:
+    index = LANGS.index(lang)
+    return {key: pair[index] for key, pair in SCRIPT_TEXT.items()}
+
+
+def page_lang() -> str:
+    """`?lang=` if given (remembered in the session when sessions are on), else the session's, else French."""
+    wanted = request.args.get("lang")
+    if wanted in LANGS:
+        if current_app.secret_key:
+            session["lang"] = wanted
+        return wanted
+    remembered = session.get("lang") if current_app.secret_key else None
+    return remembered if remembered in LANGS else "fr"
+
+
+def form_settings() -> dict:
+    """Defaults and bounds of the form: the API's (`aurore.generation.sampling.limits`, as GET /info reports them).
+
+    The form's inputs need an inclusive lowest value where the API's is
+    exclusive (above 0): the smallest step.
+    """
+    bounds = sampling.limits(current_app.config["GENERATION_MAX_NEW_TOKENS"])
+    return {
+        "max_new_tokens": bounds["max_new_tokens"],
+        "temperature": {**bounds["temperature"], "min": 0.05, "step": 0.05},
+        "top_k": bounds["top_k"],
+        "top_p": {**bounds["top_p"], "min": 0.01, "step": 0.01},
+        "prompt_bytes": api_params.MAX_PROMPT_BYTES,
+    }
+
+
+@bp.get("/generate")
+def page():
+    lang = page_lang()
+    pool = current_app.extensions["aurore_generation"]
+    models = pool.names()
+    if not models:
+        return render_template("writers/no_model.html", lang=lang, models_dir=str(pool.models_dir),
+                               public=current_app.config["PUBLIC"])
+    comparison = None
+    if not current_app.config["PUBLIC"]:
+        from aurore.web.writers import comparison as comparing
+
+        comparison = comparing.context()
+    return render_template("writers/generate.html", lang=lang, models=models, settings=form_settings(),
+                           texts=script_text(lang), comparison=comparison)
+
+
+@bp.post("/generate/memorisation")
+def memorised():
+    """How much of a text is copied from the training books: {spans, copied, share, examples}."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        return jsonify(error={"message": "Send a JSON object with `text`, the text to check.", "field": "text"}), 422
+    try:
+        index = memorisation.index_for(Path(current_app.config["DATA_DIR"]) / "dataset")
+    except AuroreError as error:
+        return jsonify(available=False, reason=str(error))
+    return jsonify(available=True, **index.check(body["text"]))
+
+
+def public_home():
+    return redirect("/generate" + ("?" + request.query_string.decode("latin-1") if request.query_string else ""))
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    if app.config["PUBLIC"]:
+        app.add_url_rule("/", "public_home", public_home)
