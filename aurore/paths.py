@@ -49,13 +49,9 @@ def models_dir() -> Path:
 MINE_SUFFIX = "-mine"
 
 
-def model_dir(preset: str = "cpu", variant: str = "solution") -> Path:
+def model_dir(preset: str, variant: str = "solution") -> Path:
     """The folder of the model a preset trains: the reference's (`--use solution`) or the learner's."""
     return models_dir() / (preset + (MINE_SUFFIX if variant == "exercise" else ""))
-
-
-def default_model_dir() -> Path:
-    return model_dir()
 
 
 def nltk_dir() -> Path:

@@ -56,7 +56,7 @@ def measure(settings: dict, vocab_size: int, steps: int) -> dict:
 
     if settings.get("mixed_precision"):
         keras.mixed_precision.set_global_policy(settings["mixed_precision"])
-    solution = exercises.step_module("train")
+    solution = exercises.rules("train")
     keras.utils.set_random_seed(0)
     lm = solution.build_model(settings, vocab_size)
     solution.compile_model(lm, solution.make_optimizer(settings, settings["max_steps"]),

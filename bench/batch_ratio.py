@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
+from aurore.course import exercises  # noqa: E402
 from aurore.generation.generator import Generator, limit_threads, SamplingParams  # noqa: E402
 
 PROMPTS = ["Il y avait dans ce village une jeune fille qui chantait le soir.",
@@ -74,7 +75,7 @@ def main() -> int:
         from bench.random_model import random_cpu_model
 
         model = random_cpu_model(args.workdir / "cpu")
-    generator = Generator.load(model, xla=True)
+    generator = Generator.load(model, exercises.rules("generate"), xla=True)
     generator.end_of_text_id = -1  # exactly --tokens tokens per row
     params = [SamplingParams(max_new_tokens=args.tokens, strategy="top_p", top_p=0.95, temperature=0.8, seed=s)
               for s in range(args.rows)]

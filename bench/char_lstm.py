@@ -39,11 +39,11 @@ def main() -> None:
     settings = char_lstm.preset(args.preset, args.set)
     load_before = os.getloadavg()
     started = time.monotonic()
-    summary = char_lstm.train(exercises.step_module("char-lstm"), paths.dataset_dir(), args.model, settings,
+    summary = char_lstm.train(exercises.rules("char-lstm"), paths.dataset_dir(), args.model, settings,
                               restart=True, max_minutes=args.minutes)
     wall = time.monotonic() - started
     load_after = os.getloadavg()
-    report = char_lstm.evaluate(args.model, paths.dataset_dir())
+    report = char_lstm.evaluate(args.model, paths.dataset_dir(), rules=exercises.rules("evaluate"))
     char_lstm.save_report(args.model, report)
     speed = training_speed(Path(args.model), settings)
     speed["characters_per_second"] = speed.pop("tokens_per_second")

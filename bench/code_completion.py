@@ -43,22 +43,23 @@ def main() -> None:
                                                                          "files only (default: all, as for the figure)")
     args = parser.parse_args()
 
-    module = code_completion.code_module()
+    module = exercises.rules("code")
     data, tokenizer = paths.code_dataset_dir(), paths.code_tokenizer_dir()
     if not (data / "dataset_dict.json").is_file():
         code_corpus.save(code_corpus.build(module, code_corpus.source_files()), data)
     if not (tokenizer / "tokenizer.json").is_file():
-        code_completion.build_tokenizer(data, tokenizer)
+        code_completion.build_tokenizer(data, tokenizer, exercises.rules("tokenizer"))
     settings = loop.settings_from_args(args.preset, args.set)
     settings["eos_separates_sentences"] = False
     load_before = os.getloadavg()
     started = time.monotonic()
-    summary = loop.train(exercises.step_module("train"), data, tokenizer, args.model, settings, restart=True,
-                             max_minutes=args.minutes, sample_prompt=code_completion.SAMPLE_PROMPT)
+    summary = loop.train(exercises.rules("train"), data, tokenizer, args.model, settings, restart=True,
+                         max_minutes=args.minutes, sample_prompt=code_completion.SAMPLE_PROMPT)
     wall = time.monotonic() - started
     load_after = os.getloadavg()
     report = code_completion.evaluate(args.model, data, module, headers=args.headers,
-                                      max_new_tokens=args.max_new_tokens, max_test_files=args.max_test_files)
+                                      max_new_tokens=args.max_new_tokens, max_test_files=args.max_test_files,
+                                      figures=exercises.rules("evaluate"), sampler=exercises.rules("generate"))
     speed = training_speed(Path(args.model), settings)
     facts = machine.describe()
     print(json.dumps({"minutes": args.minutes, "wall_seconds": round(wall), "training": summary,

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
 from aurore import machine  # noqa: E402
+from aurore.course import exercises  # noqa: E402
 from aurore.generation.generator import Generator, limit_threads, SamplingParams  # noqa: E402
 from bench.random_model import random_cpu_model  # noqa: E402
 
@@ -80,7 +81,7 @@ def main() -> int:
               "| warm tokens per CPU-second |")
         print("|---|---|---|---|---|---|")
         for xla in xla_modes:
-            generator = endless(Generator.load(model_dir, xla=xla))
+            generator = endless(Generator.load(model_dir, exercises.rules("generate"), xla=xla))
             for strategy in ("greedy", "top_k", "top_p"):
                 params = SamplingParams(max_new_tokens=args.new_tokens, strategy=strategy, seed=0)
                 cold, first_ms, rate, cpu_rate = measure(generator, params, args.repeats)
@@ -89,7 +90,7 @@ def main() -> int:
         print("\n| XLA | rows | strategy | warm total tokens/s | per row tokens/s |")
         print("|---|---|---|---|---|")
         for xla in xla_modes:
-            generator = endless(Generator.load(model_dir, xla=xla))
+            generator = endless(Generator.load(model_dir, exercises.rules("generate"), xla=xla))
             for rows in [int(b) for b in args.batch.split(",")]:
                 params = [SamplingParams(max_new_tokens=args.new_tokens, strategy="top_p", seed=i)
                           for i in range(rows)]

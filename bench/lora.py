@@ -43,11 +43,12 @@ def main() -> int:
 
     try:
         base = lora.check_base(args.base)
-        module = exercises.step_module("lora")
-        book = lora.read_book(args.book, module, source=args.source)
+        module = exercises.rules("lora")
+        book = lora.read_book(args.book, module, source=args.source, prepare=exercises.rules("prepare"))
         load_before = os.getloadavg()
         reports = [lora.fine_tune(module, base, book, lora.output_dir(base, book.book_id, full=rank is None),
-                                  rank=rank, max_steps=args.max_steps, max_minutes=args.minutes)
+                                  rank=rank, max_steps=args.max_steps, max_minutes=args.minutes,
+                                  train_rules=exercises.rules("train"), figures=exercises.rules("evaluate"))
                    for rank in (lora.check_rank(args.rank), None)]
         load_after = os.getloadavg()
     except AuroreError as error:

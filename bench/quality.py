@@ -42,18 +42,18 @@ def main() -> None:
     settings = loop.settings_from_args(args.preset, args.set)
     load_before = os.getloadavg()
     started = time.monotonic()
-    summary = loop.train(exercises.step_module("train"), paths.dataset_dir(), paths.tokenizer_dir(),
+    summary = loop.train(exercises.rules("train"), paths.dataset_dir(), paths.tokenizer_dir(),
                              args.model, settings, restart=True, max_minutes=args.minutes)
     wall = time.monotonic() - started
     load_after = os.getloadavg()
-    report = scoring.evaluate(args.model, paths.dataset_dir())
+    report = scoring.evaluate(args.model, paths.dataset_dir(), rules=exercises.rules("evaluate"))
     speed = training_speed(Path(args.model), settings)
     facts = machine.describe()
     samples = []
     try:
         from aurore.generation.generator import Generator, SamplingParams
 
-        generator = Generator.load(args.model)
+        generator = Generator.load(args.model, exercises.rules("generate"))
         for prompt, seed in PROMPTS:
             result = generator.generate(prompt, SamplingParams(max_new_tokens=60, strategy="top_p", temperature=0.8,
                                                                top_p=0.95, seed=seed))

@@ -75,7 +75,7 @@ def measure(settings: dict, vocab_size: int, steps: int, jit: bool) -> dict:
     import keras
     import numpy as np
 
-    solution = exercises.step_module("train")
+    solution = exercises.rules("train")
     keras.utils.set_random_seed(0)
     lm = solution.build_model(settings, vocab_size)
     solution.compile_model(lm, solution.make_optimizer(settings, 10_000), jit_compile=jit)

@@ -21,7 +21,7 @@ from aurore.training import loop
 from fixture_books import make_tiny_dataset
 from tiny_model import tiny_model_dir  # noqa: F401  (a session fixture)
 
-SOLUTION = exercises.step_module("char-lstm")
+SOLUTION = exercises.rules("char-lstm")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def splits(dataset):
-    from aurore.store import saved_dataset as saved_dataset
+    from aurore.store import saved_dataset
 
     return saved_dataset.load(dataset)
 

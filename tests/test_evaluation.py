@@ -34,7 +34,7 @@ def test_summary_on_a_case_computed_by_hand():
 
 
 def test_exercise_5_code_that_returns_no_number_gets_a_clear_message_at_once():
-    solution = exercises.step_module("evaluate")
+    solution = exercises.rules("evaluate")
     scoring.try_rules(solution, with_baselines=True)
     for name, wrong, message in (("perplexity", lambda ll: None, "`perplexity` returned None"),
                                  ("unigram_log_likelihoods", lambda *args: 0.0, "not one value per test token"),

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from aurore import cli
+from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.generation.generator import find_sentence_end, Generator, SamplingParams, TextAssembler
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
@@ -16,7 +17,7 @@ from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
 
 @pytest.fixture(scope="module")
 def generator(tiny_model_dir):  # noqa: F811
-    return Generator.load(tiny_model_dir)
+    return Generator.load(tiny_model_dir, exercises.rules("generate"))
 
 
 def scripted(generator, text):
@@ -139,7 +140,8 @@ def test_stream_batch_rows_stop_independently(generator):
 
 def test_xla_and_plain_graphs_write_the_same(tiny_model_dir):  # noqa: F811
     params = SamplingParams(max_new_tokens=15, strategy="top_k", seed=4)
-    texts = {Generator.load(tiny_model_dir, xla=xla).generate("Nous partirons", params).text for xla in (True, False)}
+    texts = {Generator.load(tiny_model_dir, exercises.rules("generate"), xla=xla).generate("Nous partirons", params).text
+             for xla in (True, False)}
     assert len(texts) == 1
 
 
@@ -232,7 +234,7 @@ def test_end_of_text_separates_sentences(generator):
 
 
 def test_end_of_text_can_end_the_text(tiny_model_dir):  # noqa: F811
-    plain = Generator.load(tiny_model_dir, sentences_separated=False)
+    plain = Generator.load(tiny_model_dir, exercises.rules("generate"), sentences_separated=False)
     eos = plain.tokenizer.eos_token_id
     assert plain.end_of_text_id == eos  # the exercise's loop stops on it
     assert plain._encode("Il partit. Elle") == plain.tokenizer("Il partit. Elle")["input_ids"]
@@ -334,10 +336,10 @@ def test_good_params_are_normalised():
 
 def test_missing_or_broken_model_directory(tmp_path):
     with pytest.raises(AuroreError, match="train"):
-        Generator.load(tmp_path / "nothing")
+        Generator.load(tmp_path / "nothing", exercises.rules("generate"))
     (tmp_path / "half").mkdir()
     with pytest.raises(AuroreError, match="train"):
-        Generator.load(tmp_path / "half")
+        Generator.load(tmp_path / "half", exercises.rules("generate"))
 
 
 def test_bad_prompt_and_batch_arguments(generator):
@@ -354,7 +356,7 @@ def test_an_unfinished_exercise_gives_a_clear_error(tiny_model_dir, tmp_path, mo
 
     (tmp_path / "04_generate.py").write_text(exercises.stub_for(exercises.get(4)), encoding="utf-8")
     monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path))
-    learner = Generator.load(tiny_model_dir, variant="exercise")
+    learner = Generator.load(tiny_model_dir, exercises.rules("generate", "exercise"))
     with pytest.raises(AuroreError, match="check 4"):
         learner.generate("Il", SamplingParams(max_new_tokens=3))
 
@@ -367,8 +369,9 @@ def test_cli_streams_the_text(tiny_model_dir, capsys):  # noqa: F811
                      "--strategy", "greedy"])
     out, err = capsys.readouterr()
     assert code == 0
-    expected = Generator.load(tiny_model_dir).generate("La nuit", SamplingParams(max_new_tokens=8,
-                                                                                 strategy="greedy"))
+    solution = exercises.rules("generate")
+    expected = Generator.load(tiny_model_dir, solution).generate("La nuit", SamplingParams(max_new_tokens=8,
+                                                                                           strategy="greedy"))
     assert out == "La nuit" + expected.text + "\n"
     assert "8 tokens" in err
 

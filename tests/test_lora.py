@@ -34,7 +34,7 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def solution():
-    return exercises.step_module("lora")
+    return exercises.rules("lora")
 
 
 def book() -> lora.BookSplit:
@@ -90,7 +90,7 @@ def test_fine_tuned_model_saves_merged_loads_and_generates(tiny_model_dir, solut
     changed = {path for path in base if not np.allclose(base[path], tuned[path])}
     assert any(path.endswith("query/kernel") for path in changed)
     assert all(any(part in path for part in ADAPTED) for path in changed), sorted(changed)
-    result = Generator.load(out).generate("La nuit", SamplingParams(max_new_tokens=8, strategy="greedy"))
+    result = Generator.load(out, exercises.rules("generate")).generate("La nuit", SamplingParams(max_new_tokens=8, strategy="greedy"))
     assert result.new_tokens > 0 and result.text
     assert out.name in ModelPool(tmp_path).names()          # the writers' page and the API offer it
     assert "| LoRA rank 4 | " in lora.table([report]) and "| base (tiny) |" in lora.table([report])

@@ -23,7 +23,7 @@ def dataset_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def built(dataset_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("tok") / "tokenizer"
-    report = tokenization.build(exercises.step_module("tokenizer"), dataset_dir, out, vocab_size=400)
+    report = tokenization.build(exercises.rules("tokenizer"), dataset_dir, out, vocab_size=400)
     return out, report
 
 
@@ -75,7 +75,7 @@ def test_an_empty_tokenizer_is_refused(tmp_path):
 
 
 def test_missing_dataset_and_tiny_vocabulary_are_clear_errors(tmp_path, dataset_dir):
-    module = exercises.step_module("tokenizer")
+    module = exercises.rules("tokenizer")
     with pytest.raises(AuroreError, match="python -m aurore prepare"):
         tokenization.build(module, tmp_path / "nothing", tmp_path / "tok")
     with pytest.raises(AuroreError, match="at least 300"):

@@ -54,14 +54,14 @@ def test_a_search_writes_both_tables_and_prints_a_line_train_accepts(data, tmp_p
     best = table["best"]["settings"]
     assert settings["hidden_dim"] == best["hidden_dim"] and settings["optimizer"] == best["optimizer"]
     assert settings["learning_rate"] == pytest.approx(best["learning_rate"], rel=1e-2)
-    summary = loop.train(exercises.step_module("train"), data / "dataset", data / "tokenizer",
+    summary = loop.train(exercises.rules("train"), data / "dataset", data / "tokenizer",
                              tmp_path / "model", settings)
     assert summary["step"] == 2
 
 
 def test_a_trial_worse_than_the_pruner_allows_is_stopped_early(data, tmp_path):
     options = tuning.SearchOptions(preset="tiny", minutes=10, trial_minutes=1, max_trials=1)
-    search = tuning.Search(exercises.step_module("train"), data / "dataset", data / "tokenizer", tmp_path,
+    search = tuning.Search(exercises.rules("train"), data / "dataset", data / "tokenizer", tmp_path,
                            options, pruner=optuna.pruners.ThresholdPruner(upper=0.0))  # every figure is > 0
     table = search.run(search.open_study())
     [row] = table["trials"]
@@ -106,7 +106,7 @@ def test_bad_options_and_a_changed_search_are_clear_errors(data, tmp_path, capsy
     assert cli.main(["tune", "--preset", "tiny", "--data", str(tmp_path / "none"), "--out", str(tmp_path)]) == 2
     assert "python -m aurore prepare" in capsys.readouterr().err
 
-    search = tuning.Search(exercises.step_module("train"), data / "dataset", data / "tokenizer", tmp_path,
+    search = tuning.Search(exercises.rules("train"), data / "dataset", data / "tokenizer", tmp_path,
                            tuning.SearchOptions(preset="tiny", trial_minutes=1, max_trials=0))
     search.open_study()
     assert _tune(data, tmp_path, "--vocab-sizes", "300,400") == 2  # same study name, other options
@@ -115,8 +115,8 @@ def test_bad_options_and_a_changed_search_are_clear_errors(data, tmp_path, capsy
 
 def test_each_vocabulary_size_gets_its_own_tokenizer_built_once(data, tmp_path):
     options = tuning.SearchOptions(preset="tiny", vocab_sizes=(300, 400))
-    search = tuning.Search(exercises.step_module("train"), data / "dataset", data / "tokenizer", tmp_path,
-                           options, tokenizer_module=exercises.step_module("tokenizer"))
+    search = tuning.Search(exercises.rules("train"), data / "dataset", data / "tokenizer", tmp_path,
+                           options, tokenizer_module=exercises.rules("tokenizer"))
     assert search.tokenizer_for(400) == data / "tokenizer"  # the prepared one already has 400 tokens
     small = search.tokenizer_for(300)
     assert len(modeldir.load_tokenizer(small)) == 300

@@ -28,7 +28,6 @@ from types import ModuleType
 from aurore import progress
 from aurore.bonus import code_corpus
 from aurore.corpus import tokenization
-from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.evaluation import scoring
 from aurore.store import atomic, modeldir
@@ -44,17 +43,12 @@ SAMPLE_PROMPT = "def is_prime(n):\n"
 REPORT_FILE = "code-evaluation.json"
 
 
-def code_module(variant: str = "solution") -> ModuleType:
-    """Exercise 7's module: the reference solution or the learner's file."""
-    return exercises.step_module("code", variant)
-
-
-def build_tokenizer(dataset_dir, out_dir, vocab_size: int = tokenization.DEFAULT_VOCAB_SIZE) -> dict:
+def build_tokenizer(dataset_dir, out_dir, rules: ModuleType, vocab_size: int = tokenization.DEFAULT_VOCAB_SIZE) -> dict:
+    """Exercise 2's specialisation (`rules`: its module), on the code corpus."""
     """The generic tokenizer specialised on the training files (exercise 2's solution); returns a report."""
     if vocab_size < 300:
         raise AuroreError(f"A vocabulary of {vocab_size} is too small: the 256 bytes and {tokenization.EOS} "
                           "alone take 257 entries. Use at least 300 (8000 is a good size).")
-    rules = exercises.step_module("tokenizer")
     splits = code_corpus.load(dataset_dir)
     generic = tokenization.generic_tokenizer()
     progress.log(f"Specialising the generic tokenizer on {len(splits['train'])} training files "
@@ -147,8 +141,12 @@ def validity(module: ModuleType, headers: list[str], completions: list[tuple[str
 
 def evaluate(model_dir, dataset_dir, module: ModuleType, headers: int = DEFAULT_HEADERS,
              max_new_tokens: int = DEFAULT_NEW_TOKENS, batch_size: int = 16, max_test_files: int | None = None,
-             seed: int = 0) -> dict:
-    """Bits per character on the test files and the validity of completed test functions."""
+             seed: int = 0, *, figures: ModuleType, sampler) -> dict:
+    """Bits per character on the test files and the validity of completed test functions.
+
+    `module`: exercise 7's code; `figures`: exercise 5's (bits per character);
+    `sampler`: exercise 4's (`Generator` rules), as the caller loaded them.
+    """
     from aurore.generation.generator import Generator
 
     if headers < 1 or max_new_tokens < 1:
@@ -159,10 +157,10 @@ def evaluate(model_dir, dataset_dir, module: ModuleType, headers: int = DEFAULT_
     loaded = modeldir.load(model_dir)
     texts = list(data["test"]["text"])[:max_test_files]
     report = {"model": str(Path(model_dir)), "step": loaded.settings.get("step"), "test_files": len(texts),
-              "test": scoring.evaluate_texts(loaded, texts, batch_size)}
+              "test": scoring.evaluate_texts(loaded, texts, figures, batch_size)}
     progress.log(f"test files: {report['test']['bits_per_character']:.3f} bits per character")
     prompts = held_out_headers(module, texts, headers, seed)
-    generator = Generator(loaded, "solution", xla=False, sentences_separated=False)
+    generator = Generator(loaded, sampler, xla=False, sentences_separated=False)
     report["validity"] = validity(module, prompts, complete(generator, prompts, max_new_tokens, batch_size))
     progress.log(f"validity: {report['validity']['valid']} of {report['validity']['functions']} completed "
                  f"functions parse ({100 * report['validity']['validity']:.1f} %); "

@@ -23,7 +23,7 @@ from types import ModuleType
 
 from aurore import paths
 from aurore.errors import AuroreError
-from aurore.store import atomic, saved_dataset as saved_dataset
+from aurore.store import atomic, saved_dataset
 from aurore.store.saved_dataset import SPLITS
 
 STATS_FILE = "stats.json"

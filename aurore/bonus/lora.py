@@ -26,7 +26,6 @@ from types import ModuleType
 
 from aurore import paths, progress
 from aurore.corpus import catalogue, download, sentences
-from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.evaluation import scoring
 from aurore.store import atomic, modeldir
@@ -77,8 +76,9 @@ def check_rank(rank: int | None) -> int | None:
 
 
 def read_book(book_id: int | str, module: ModuleType, held_out_share: float = HELD_OUT_SHARE,
-              source: str | None = None, mirror: str | None = None) -> BookSplit:
-    """Fetch one book, clean it and cut it into sentences (exercise 1's reference), then split it by position."""
+              source: str | None = None, mirror: str | None = None, *, prepare: ModuleType) -> BookSplit:
+    """Fetch one book, clean it and cut it into sentences (`prepare`: exercise 1's reference), then split it by
+    position (`module`: exercise 8's code)."""
     if not 0 < held_out_share < 0.5:
         raise AuroreError(f"--held-out must be a share between 0 and 0.5 (e.g. 0.1 for the last tenth), "
                           f"not {held_out_share}.")
@@ -86,7 +86,6 @@ def read_book(book_id: int | str, module: ModuleType, held_out_share: float = HE
     if book_id in catalogue.training_ids():
         progress.log(f"Note: book {book_id} ({catalogue.title(book_id)}) is one of the training books: the model "
                      "has read it already, its held-out end included.")
-    prepare = exercises.step_module("prepare")
     fetched = download.fetch(book_id, source=source, mirror=mirror)
     paragraphs = prepare.clean_book(fetched.text)
     splitter = sentences.french_splitter("\n\n".join(paragraphs), paths.nltk_dir())
@@ -135,8 +134,12 @@ def _count(module: ModuleType, lm) -> dict[str, int]:
 
 def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir: str | Path, *,
               rank: int | None = DEFAULT_RANK, max_steps: int = DEFAULT_STEPS, max_minutes: float | None = 5,
-              batch_size: int | None = None, learning_rate: float | None = None, seed: int = 1234) -> dict:
+              batch_size: int | None = None, learning_rate: float | None = None, seed: int = 1234,
+              train_rules: ModuleType, figures: ModuleType) -> dict:
     """Fine-tune the base model on the book (LoRA of that rank, or full with rank None); returns the report.
+
+    `module`: exercise 8's code; `train_rules`: exercise 3's (its `pack` cuts the book into blocks);
+    `figures`: exercise 5's (bits per character on the held-out end).
 
     The base model is measured on the held-out end first, the fine-tuned one
     after it is saved, read back from its folder.
@@ -159,10 +162,9 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
 
     with modeldir.training_lock(out_dir):
         loaded = modeldir.load(base_dir)
-        base_bits = _held_out_bits(loaded, book.held_out, "the base model")
+        base_bits = _held_out_bits(loaded, book.held_out, "the base model", figures)
         length = min(int(loaded.settings.get("sequence_length") or loaded.max_length), loaded.max_length)
         batch_size = batch_size or int(loaded.settings.get("batch_size") or 8)
-        train_rules = exercises.step_module("train")
         inputs, targets = train_rules.pack(packing.tokenize(loaded.tokenizer, book.train),
                                            loaded.tokenizer.eos_token_id, length)
         if len(inputs) == 0:
@@ -196,7 +198,7 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
             modeldir.save(tmp, loaded.backbone, loaded.tokenizer, settings)
             if rank is not None:
                 loaded.backbone.save_lora_weights(str(tmp / ADAPTER_FILE))
-        tuned_bits = _held_out_bits(modeldir.load(out_dir), book.held_out, "the fine-tuned model")
+        tuned_bits = _held_out_bits(modeldir.load(out_dir), book.held_out, "the fine-tuned model", figures)
 
     report = {"book": book.book_id, "title": book.title, "method": method, "rank": rank,
               "base": str(base_dir), "model": str(out_dir), "parameters": counts,
@@ -212,9 +214,9 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
     return report
 
 
-def _held_out_bits(loaded: modeldir.LoadedModel, held_out: list[str], what: str) -> float:
+def _held_out_bits(loaded: modeldir.LoadedModel, held_out: list[str], what: str, rules: ModuleType) -> float:
     with progress.task(f"Measuring {what} on the held-out end", total=1, unit="model") as task:
-        figures = scoring.evaluate_texts(loaded, held_out)
+        figures = scoring.evaluate_texts(loaded, held_out, rules)
         task.update(1)
     return figures["bits_per_character"]
 

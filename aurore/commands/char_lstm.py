@@ -39,14 +39,9 @@ def model_dir(variant: str = "solution"):
 
 
 def run(args) -> int:
-    with exercises.unfinished_explained(EXERCISE_STEP):  # a TODO left in the exercise: its clear message
-        return _run(args)
-
-
-def _run(args) -> int:
     if args.max_minutes is not None and not args.max_minutes > 0:
         raise AuroreError(f"--max-minutes {args.max_minutes:g}: give a number of minutes above 0.")
-    module = exercises.step_module(EXERCISE_STEP, args.use)
+    module = exercises.rules(EXERCISE_STEP, args.use)
     settings = char_lstm.preset(args.preset, args.set, max_steps=args.max_steps)
     folder = args.model or model_dir(args.use)
     data = args.data or paths.dataset_dir()
@@ -64,7 +59,7 @@ def _evaluate(folder, data) -> None:
     report = char_lstm.read_report(folder)
     if report is None or "validation" not in report:
         try:
-            report = char_lstm.evaluate(folder, data)
+            report = char_lstm.evaluate(folder, data, rules=exercises.rules("evaluate"))
         except AuroreError as error:   # the model is trained and saved all the same
             progress.log(f"The char-LSTM could not be evaluated: {error}")
             return

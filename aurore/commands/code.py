@@ -61,11 +61,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    with exercises.unfinished_explained("code"):  # a TODO left in the exercise: its clear message
-        return _run(args)
-
-
-def _run(args) -> int:
     data = args.data or paths.code_dataset_dir()
     steps = STEPS if args.action == "all" else (args.action,)
     for step in steps:
@@ -101,7 +96,7 @@ def _show(step: str, report: dict) -> None:
 
 
 def _prepare(args, data) -> None:
-    module = code_completion.code_module(args.use)
+    module = exercises.rules("code", args.use)
     files = code_corpus.source_files(args.source)
     progress.log(f"{len(files)} Python files read from {args.source or code_corpus.stdlib_dir()}.")
     corpus = code_corpus.build(module, files, args.validation_share, args.test_share)
@@ -111,7 +106,7 @@ def _prepare(args, data) -> None:
 
 
 def _tokenizer(args, data) -> None:
-    report = code_completion.build_tokenizer(data, _tokenizer_dir(args), args.vocab_size)
+    report = code_completion.build_tokenizer(data, _tokenizer_dir(args), exercises.rules("tokenizer"), args.vocab_size)
     _show("tokenizer", {key: report[key] for key in ("generic", "specialised", "size", "saved_to")})
 
 
@@ -122,9 +117,9 @@ def _train(args, data) -> None:
                           "first.")
     settings = loop.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
     settings["eos_separates_sentences"] = False     # <|endoftext|> ends a file: completions stop there
-    summary = loop.train(exercises.step_module("train"), data, _tokenizer_dir(args), _model_dir(args),
-                             settings, restart=args.restart, max_minutes=args.max_minutes,
-                             sample_prompt=code_completion.SAMPLE_PROMPT)
+    summary = loop.train(exercises.rules("train"), data, _tokenizer_dir(args), _model_dir(args),
+                         settings, restart=args.restart, max_minutes=args.max_minutes,
+                         sample_prompt=code_completion.SAMPLE_PROMPT)
     _show("train", summary)
 
 
@@ -133,9 +128,10 @@ def _evaluate(args, data) -> None:
         raise AuroreError("--headers and --max-new-tokens must be at least 1.")
     if args.max_test_files is not None and args.max_test_files < 1:
         raise AuroreError("--max-test-files must be at least 1.")
-    report = code_completion.evaluate(_model_dir(args), data, code_completion.code_module(args.use),
+    report = code_completion.evaluate(_model_dir(args), data, exercises.rules("code", args.use),
                                       headers=args.headers, max_new_tokens=args.max_new_tokens,
-                                      max_test_files=args.max_test_files)
+                                      max_test_files=args.max_test_files, figures=exercises.rules("evaluate"),
+                                      sampler=exercises.rules("generate"))
     code_completion.save_report(_model_dir(args), report)
     _show("evaluate", report)
 

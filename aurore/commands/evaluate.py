@@ -16,6 +16,7 @@ from aurore import paths, progress
 from aurore.bonus import char_lstm
 from aurore.commands import add_model_options, add_variant_option
 from aurore.commands.char_lstm import model_dir as char_lstm_dir
+from aurore.corpus import catalogue
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.evaluation import scoring
@@ -37,12 +38,12 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     model_dir = args.model or paths.model_dir(args.preset, args.use)
-    with exercises.step("evaluate", args.use) as rules:
-        report = scoring.evaluate(model_dir, args.data or paths.dataset_dir(), batch_size=max(1, args.batch_size),
-                                     rules=rules, with_baselines=args.baselines)
-        scoring.save_report(model_dir, report)
-        report["comparison"] = comparison(report, model_dir, args.char_lstm or char_lstm_dir(args.use),
-                                          args.data or paths.dataset_dir(), rules, args.use)
+    rules = exercises.rules("evaluate", args.use)
+    report = scoring.evaluate(model_dir, args.data or paths.dataset_dir(), batch_size=max(1, args.batch_size),
+                              rules=rules, reference=exercises.rules("evaluate"), with_baselines=args.baselines)
+    scoring.save_report(model_dir, report)
+    report["comparison"] = comparison(report, model_dir, args.char_lstm or char_lstm_dir(args.use),
+                                      args.data or paths.dataset_dir(), rules, args.use)
     if progress.mode() == "json":    # the run page's log: one readable line per figure
         for line in summary_lines(report):
             progress.log(line)
@@ -70,7 +71,7 @@ def summary_lines(report: dict) -> list[str]:
     return lines
 
 
-def comparison(report: dict, model_dir, lstm_dir, dataset_dir, rules=None, variant: str = "solution") -> list[dict]:
+def comparison(report: dict, model_dir, lstm_dir, dataset_dir, rules, variant: str = "solution") -> list[dict]:
     """One row per system on the test book: GPT-2, the char-LSTM (or why it is missing), xz, the unigram model."""
     rows = [{"model": f"GPT-2 ({Path(model_dir).name})", "bits_per_character": report["test"]["bits_per_character"],
              "note": f"step {report.get('step')}"}]
@@ -96,7 +97,7 @@ def comparison(report: dict, model_dir, lstm_dir, dataset_dir, rules=None, varia
 
 def format_table(rows: list[dict]) -> str:
     """The comparison as a plain-text table (fixed-width columns)."""
-    header = ("test book (La Mare au Diable)", "bits/char", "")
+    header = (f"test book ({catalogue.test_title()})", "bits/char", "")
     cells = [header] + [(row["model"], "—" if row["bits_per_character"] is None
                          else f"{row['bits_per_character']:.3f}", row["note"]) for row in rows]
     widths = [max(len(cell[i]) for cell in cells) for i in range(2)]

@@ -56,7 +56,7 @@ def run(args) -> int:
     if args.threads < 0:
         raise AuroreError(f"--threads must be 0 or more, not {args.threads}.")
     limit_threads(args.threads)
-    generator = Generator.load(model_dir, variant=args.use, xla=args.xla)
+    generator = Generator.load(model_dir, exercises.rules("generate", args.use), xla=args.xla)
     json_mode = progress.mode() == "json"
     stream = generator.stream(args.prompt, params)
     shown_prompt = json_mode

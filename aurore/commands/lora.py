@@ -6,7 +6,7 @@ import json
 
 from aurore import paths, progress
 from aurore.bonus import lora
-from aurore.commands import add_variant_option
+from aurore.commands import add_preset_option, add_variant_option
 from aurore.corpus import download
 from aurore.course import exercises
 from aurore.errors import AuroreError
@@ -22,8 +22,7 @@ def register(subparsers) -> None:
                         help=f"Gutenberg ebook id (default {lora.DEFAULT_BOOK}, Molière's L'Avare)")
     parser.add_argument("--rank", type=int, default=None, help=f"LoRA rank (default {lora.DEFAULT_RANK})")
     parser.add_argument("--full", action="store_true", help="full fine-tuning (every weight) instead of LoRA")
-    parser.add_argument("--preset", default="cpu",
-                        help="which trained model to start from, when --base is not given (cpu)")
+    add_preset_option(parser, "which trained model to start from, when --base is not given", checked=False)
     parser.add_argument("--base", default=None,
                         help="the trained model folder to fine-tune (default: the data folder's models/<preset>, "
                              "or models/<preset>-mine with --use exercise)")
@@ -46,11 +45,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    with exercises.unfinished_explained("lora"):  # a TODO left in the exercise: its clear message
-        return _run(args)
-
-
-def _run(args) -> int:
     if args.full and args.rank is not None:
         raise AuroreError("--full trains every weight and --rank sets LoRA's rank: give one or the other.")
     rank = None if args.full else lora.check_rank(args.rank if args.rank is not None else lora.DEFAULT_RANK)
@@ -60,13 +54,15 @@ def _run(args) -> int:
         raise AuroreError(f"--learning-rate must be between 0 and 1 (e.g. 1e-3), not {args.learning_rate:g}.")
     book_id = download.check_book_id(args.book)
     base = lora.check_base(args.base or paths.model_dir(args.preset, args.use))
-    module = exercises.step_module("lora", args.use)
+    module = exercises.rules("lora", args.use)
     book = lora.read_book(book_id, module, args.held_out, source=args.source,
-                          mirror=download.check_mirror(args.mirror) if args.mirror else None)
+                          mirror=download.check_mirror(args.mirror) if args.mirror else None,
+                          prepare=exercises.rules("prepare"))
     out = args.out or lora.output_dir(base, book_id, full=args.full)
     report = lora.fine_tune(module, base, book, out, rank=rank, max_steps=args.max_steps,
                             max_minutes=args.max_minutes, batch_size=args.batch_size,
-                            learning_rate=args.learning_rate)
+                            learning_rate=args.learning_rate, train_rules=exercises.rules("train"),
+                            figures=exercises.rules("evaluate"))
     for line in lora.table([report]).splitlines():
         progress.log(line)
     progress.log(f"Saved in {report['model']}: generate with `python -m aurore generate --model {report['model']}`.")

@@ -13,15 +13,16 @@ import argparse
 import importlib
 
 from aurore import paths, progress
-from aurore.commands import add_variant_option
+from aurore.commands import add_preset_option, add_variant_option
 from aurore.course import steps
 from aurore.errors import AuroreError
+from aurore.training import presets
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("pipeline",
-                                   help=f"run {' → '.join(step.name for step in steps.pipeline())} (cpu preset)")
-    parser.add_argument("--preset", default="cpu", help="training preset (default: cpu)")
+                                   help=f"run {' → '.join(step.name for step in steps.pipeline())} ({presets.DEFAULT} preset)")
+    add_preset_option(parser, "training preset", checked=False)
     parser.add_argument("--max-minutes", type=float, default=None, help="bound the training time")
     parser.add_argument("--source", default=None, help="passed to `prepare --source` (a folder of raw books)")
     parser.add_argument("--redo", action="append", default=[],

@@ -11,7 +11,7 @@ from aurore.commands import add_variant_option
 from aurore.corpus import catalogue, download, preparation
 from aurore.course import exercises
 from aurore.errors import AuroreError
-from aurore.store import saved_dataset as saved_dataset
+from aurore.store import saved_dataset
 
 
 def register(subparsers) -> None:
@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     where.add_argument("--mirror", metavar="URL",
                        help=f"download from this mirror (env AURORE_MIRROR; default {download.DEFAULT_MIRROR})")
     parser.add_argument("--books", metavar="ID,ID,…", help="training books (default: the workshop's)")
-    parser.add_argument("--test-book", metavar="ID", help="held-out test book (default: La Mare au Diable)")
+    parser.add_argument("--test-book", metavar="ID", help=f"held-out test book (default: {catalogue.test_title()})")
     parser.add_argument("--min-words", metavar="N", help="drop fragments shorter than N words")
     parser.add_argument("--out", metavar="DIR", help="dataset folder (default: data/dataset)")
     add_variant_option(parser)
@@ -52,8 +52,7 @@ def parse_min_words(text: str | None) -> int | None:
 def run(args: argparse.Namespace) -> int:
     books = parse_books(args.books) if args.books is not None else catalogue.training_ids()
     test_book = download.check_book_id(args.test_book) if args.test_book is not None else catalogue.test_id()
-    if test_book in books:
-        raise AuroreError(f"Book {test_book} is both in --books and the --test-book: the test book must be held out.")
+    preparation.check_held_out(books, test_book)   # before any download: a quick answer
     min_words = parse_min_words(args.min_words)
     source = args.source or (None if args.mirror else os.environ.get("AURORE_SOURCE"))
     if source:
@@ -63,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
         raise AuroreError(f"--out {args.out} is a file: give a folder for the dataset.")
 
     started = time.monotonic()
-    with exercises.step("prepare", args.use) as module:
-        out, stats = preparation.prepare(module, book_ids=books, test_book=test_book, source=source,
-                                         mirror=mirror, min_words=min_words, out=args.out)
+    module = exercises.rules("prepare", args.use)
+    out, stats = preparation.prepare(module, book_ids=books, test_book=test_book, source=source,
+                                     mirror=mirror, min_words=min_words, out=args.out)
     progress.log(saved_dataset.format_stats(stats))
     progress.event("dataset", path=str(out), stats=stats)
     progress.log(f"Dataset saved in {out} ({time.monotonic() - started:.1f} s).")

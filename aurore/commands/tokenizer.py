@@ -21,9 +21,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    with exercises.step("tokenizer", args.use) as module:
-        report = tokenization.build(module, args.data or paths.dataset_dir(), args.out or paths.tokenizer_dir(),
-                                    args.vocab_size)
+    module = exercises.rules("tokenizer", args.use)
+    report = tokenization.build(module, args.data or paths.dataset_dir(), args.out or paths.tokenizer_dir(),
+                                args.vocab_size)
     for name in ("generic", "specialised"):
         stats = report[name]
         progress.log(f"{name}: {stats['tokens_per_word']:.3f} tokens per word, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from aurore import paths, progress
-from aurore.commands import add_variant_option
+from aurore.commands import add_preset_option, add_variant_option
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.evaluation import scoring
@@ -20,8 +20,7 @@ def register(subparsers) -> None:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--preset", choices=sorted(presets.PRESETS), default="cpu",
-                        help="model size and training recipe (default: cpu)")
+    add_preset_option(parser, "model size and training recipe")
     parser.add_argument("--model", default=None,
                         help="model directory (default: the data folder's models/<preset>, or "
                              "models/<preset>-mine with --use exercise)")
@@ -41,10 +40,10 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     settings = loop.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
     model_dir = args.model or paths.model_dir(args.preset, args.use)
-    with exercises.step("train", args.use) as module:
-        summary = loop.train(module, args.data or paths.dataset_dir(), args.tokenizer or paths.tokenizer_dir(),
-                                 model_dir, settings, init=args.init, restart=args.restart,
-                                 max_minutes=args.max_minutes, strategy=args.strategy)
+    module = exercises.rules("train", args.use)
+    summary = loop.train(module, args.data or paths.dataset_dir(), args.tokenizer or paths.tokenizer_dir(),
+                         model_dir, settings, init=args.init, restart=args.restart,
+                         max_minutes=args.max_minutes, strategy=args.strategy)
     progress.event("result", step="train", report=summary)
     if progress.mode() != "json":
         print(json.dumps(summary, indent=1))
@@ -58,7 +57,7 @@ def _evaluate(model_dir, dataset_dir) -> None:
     report = scoring.read_report(model_dir)
     if report is None:
         try:
-            report = scoring.evaluate(model_dir, dataset_dir)
+            report = scoring.evaluate(model_dir, dataset_dir, rules=exercises.rules("evaluate"))
         except AuroreError as error:   # the model is trained and saved all the same
             progress.log(f"The trained model could not be evaluated: {error}")
             return

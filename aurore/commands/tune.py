@@ -13,6 +13,7 @@ The best settings are printed as a `python -m aurore train … --set …` line.
 from __future__ import annotations
 
 from aurore import paths, progress
+from aurore.commands import add_preset_option
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.training import presets
@@ -20,8 +21,7 @@ from aurore.training import presets
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("tune", help="search the training settings that learn most in a time budget")
-    parser.add_argument("--preset", choices=sorted(presets.PRESETS), default="cpu",
-                        help="the preset to search around (default: cpu)")
+    add_preset_option(parser, "the preset to search around")
     parser.add_argument("--minutes", type=float, default=20.0, help="budget of the whole search (default 20)")
     parser.add_argument("--trial-minutes", type=float, default=3.0,
                         help="training time of each trial (default 3)")
@@ -77,9 +77,9 @@ def run(args) -> int:
     from aurore.training import tuning
 
     options = options_from_args(args)
-    search = tuning.Search(exercises.step_module("train"), args.data or paths.dataset_dir(),
+    search = tuning.Search(exercises.rules("train"), args.data or paths.dataset_dir(),
                            args.tokenizer or paths.tokenizer_dir(), args.out or paths.data_dir() / "tune",
-                           options, tokenizer_module=exercises.step_module("tokenizer"))
+                           options, tokenizer_module=exercises.rules("tokenizer"))
     study = search.open_study()
     finished = sum(trial.state.is_finished() for trial in study.trials)
     progress.log(f"Search {options.study_name()} in {search.folder}: {finished} trial(s) so far; "

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from aurore.store import saved_dataset
+
 CATALOGUE_FILE = Path(__file__).with_name("books.csv")
 
 
@@ -36,9 +38,14 @@ def test_id() -> int:
     return next(book.id for book in books() if book.role == "test")
 
 
+def test_title() -> str:
+    """The held-out test book's title, as messages and tables name it."""
+    return title(test_id())
+
+
 def title(book_id: int) -> str:
     """The catalogue title, or a neutral label for books outside it."""
     for book in books():
         if book.id == book_id:
             return book.title
-    return f"Gutenberg #{book_id}"
+    return saved_dataset.untitled(book_id)

@@ -14,9 +14,16 @@ from types import ModuleType
 from aurore import paths, progress
 from aurore.corpus import catalogue, download, gutenberg, sentences
 from aurore.errors import AuroreError
-from aurore.store import saved_dataset as saved_dataset
+from aurore.store import saved_dataset
 
 FRENCH = ("french", "français", "francais")
+
+
+def check_held_out(book_ids: list[int], test_book: int) -> None:
+    """The test book measures what the model never read: it must not be a training book."""
+    if test_book in book_ids:
+        raise AuroreError(f"Book {test_book} is both a training book (--books) and the test book (--test-book): "
+                          "the test book must be held out. Choose another --test-book, or leave it out of --books.")
 
 
 def prepare(module: ModuleType, book_ids: list[int] | None = None, test_book: int | None = None,
@@ -29,8 +36,7 @@ def prepare(module: ModuleType, book_ids: list[int] | None = None, test_book: in
     """
     book_ids = list(book_ids or catalogue.training_ids())
     test_book = test_book or catalogue.test_id()
-    if test_book in book_ids:
-        raise AuroreError(f"Book {test_book} cannot be both a training book and the test book.")
+    check_held_out(book_ids, test_book)
 
     paragraphs: dict[int, list[str]] = {}
     with progress.task("Books", total=len(book_ids) + 1, unit="book") as task:
@@ -61,4 +67,4 @@ def prepare(module: ModuleType, book_ids: list[int] | None = None, test_book: in
         dataset = module.build_dataset({b: kept[b] for b in book_ids}, {test_book: kept[test_book]})
     except ValueError as error:  # e.g. too few sentences for a validation split
         raise AuroreError(f"Cannot build the dataset: {error}. Use more books or a smaller --min-words.") from None
-    return saved_dataset.save(dataset, out)
+    return saved_dataset.save(dataset, out, title=catalogue.title)

@@ -26,13 +26,8 @@ from pathlib import Path
 
 from nltk.tokenize.punkt import PunktLanguageVars, PunktParameters, PunktSentenceTokenizer, PunktTrainer
 
+from aurore.corpus.sentence_ends import FRENCH_ABBREVIATIONS
 from aurore.store import atomic
-
-#: Lowercase, without the final period, as Punkt stores abbreviations.
-FRENCH_ABBREVIATIONS = frozenset({
-    "m", "mm", "mme", "mmes", "mlle", "mlles", "mgr", "me", "dr", "st", "ste", "etc", "cf", "p", "pp",
-    "vol", "t", "ch", "chap", "éd", "env", "av", "apr", "ms", "no", "n°", "liv", "sq", "id", "ibid",
-})
 
 CACHE_FORMAT = 1
 

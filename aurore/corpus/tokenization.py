@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 
 from aurore import progress  # noqa: E402
 from aurore.errors import AuroreError  # noqa: E402
-from aurore.store import modeldir, saved_dataset as saved_dataset  # noqa: E402
+from aurore.store import modeldir, saved_dataset  # noqa: E402
 
 EOS = "<|endoftext|>"
 DEFAULT_VOCAB_SIZE = 8000

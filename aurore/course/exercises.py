@@ -22,19 +22,19 @@ fill in).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import inspect
 import re
 import shutil
 import sys
 import time
 import tomllib
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator
 
 from aurore import paths
 from aurore.errors import AuroreError
@@ -268,29 +268,58 @@ def load_module(number: int | str, variant: str = "solution") -> ModuleType:
     return module
 
 
-def step_module(step: str, variant: str = "solution") -> ModuleType:
-    """The module that implements a pipeline step, from the solutions or the learner's code."""
-    return load_module(for_step(step).number, variant)
+def rules(step: str, variant: str = "solution") -> "ExerciseCode":
+    """The code that teaches `step` (the solution, or the learner's file), for the code that runs it.
 
-
-@contextmanager
-def unfinished_explained(step: str) -> Iterator[None]:
-    """A TODO left in the code of `step`'s exercise (NotImplementedError) becomes its clear message."""
-    try:
-        yield
-    except NotImplementedError as error:
-        raise unfinished(error, for_step(step).number) from error
-
-
-@contextmanager
-def step(name: str, variant: str = "solution") -> Iterator[ModuleType]:
-    """The module that teaches a step, for the code that runs it::
-
-        with exercises.step("train", args.use) as module:
-            training.train(module, …)
-
-    A TODO left in the learner's file stops the step with the message that
-    says which function to finish (`unfinished`), never a traceback.
+    The one way the stages get an exercise's functions: the commands and the
+    web app call this and pass the result down (the stages never import the
+    course). A TODO left in the learner's file stops the step with the message
+    that says which function to finish (`unfinished`), never a traceback.
     """
-    with unfinished_explained(name):
-        yield step_module(name, variant)
+    exercise = for_step(step)
+    try:
+        module = load_module(exercise.number, variant)
+    except NotImplementedError as error:
+        raise unfinished(error, exercise.number) from error
+    return ExerciseCode(module, exercise, variant)
+
+
+class ExerciseCode:
+    """An exercise's module whose functions explain a TODO left in them.
+
+    Attributes are the module's; calling one of its functions (or iterating
+    a generator function's result) turns NotImplementedError into the clear
+    "not finished" AuroreError, wherever the call happens: a command, the
+    web app's generation thread, a callback during training.
+    """
+
+    def __init__(self, module: ModuleType, exercise: Exercise, variant: str):
+        self.module, self.exercise, self.variant = module, exercise, variant
+        self._explained: dict[str, object] = {}
+
+    def __getattr__(self, name: str):
+        value = getattr(self.module, name)
+        if not inspect.isfunction(value):
+            return value
+        if name not in self._explained:
+            self._explained[name] = self._explaining(value)
+        return self._explained[name]
+
+    def _explaining(self, function):
+        number = self.exercise.number
+        if inspect.isgeneratorfunction(function):
+            @functools.wraps(function)
+            def explained_generator(*args, **kwargs):
+                try:
+                    return (yield from function(*args, **kwargs))
+                except NotImplementedError as error:
+                    raise unfinished(error, number) from error
+            return explained_generator
+
+        @functools.wraps(function)
+        def explained(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except NotImplementedError as error:
+                raise unfinished(error, number) from error
+        return explained

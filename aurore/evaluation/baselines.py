@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import ModuleType
 
 from aurore import paths
-from aurore.course import exercises
-from aurore.store import atomic, saved_dataset as saved_dataset
+from aurore.store import atomic, saved_dataset
 
 CACHE_FILE = "baselines.json"
 #: Said wherever the figure is shown, so a reader knows where it comes from.
@@ -28,15 +28,16 @@ def _text(sentences) -> str:
     return "".join(f"{sentence}\n" for sentence in sentences if sentence)
 
 
-def xz_bits_per_character(train_sentences, test_sentences) -> float:
+def xz_bits_per_character(rules: ModuleType, train_sentences, test_sentences) -> float:
     """Bits per character of xz on the test sentences, given the training sentences first.
 
-    One formula for the whole product: exercise 5's reference function.
+    One formula for the whole product: exercise 5's `xz_bits_per_character`,
+    from `rules` (the caller passes the reference solution's module).
     """
     test = _text(test_sentences)
     if not test:
         raise ValueError("the test text is empty")
-    return float(exercises.step_module("evaluate").xz_bits_per_character(test, _text(train_sentences)))
+    return float(rules.xz_bits_per_character(test, _text(train_sentences)))
 
 
 def cached(dataset_dir=None, split: str = "test") -> dict | None:
@@ -47,8 +48,12 @@ def cached(dataset_dir=None, split: str = "test") -> dict | None:
         return None
 
 
-def xz_baseline(dataset_dir=None, split: str = "test") -> dict:
-    """{"xz_bits_per_character", "split", "source"}, computed once per dataset (then read back)."""
+def xz_baseline(rules: ModuleType, dataset_dir=None, split: str = "test") -> dict:
+    """{"xz_bits_per_character", "split", "source"}, computed once per dataset (then read back).
+
+    `rules`: exercise 5's reference module (`aurore.course.exercises.rules("evaluate")`):
+    the figure is kept for everyone who uses the dataset.
+    """
     folder = Path(dataset_dir or paths.dataset_dir())
     cache = folder / CACHE_FILE
     try:
@@ -58,7 +63,7 @@ def xz_baseline(dataset_dir=None, split: str = "test") -> dict:
     if split in cached:
         return cached[split]
     data = saved_dataset.load(folder)
-    figure = {"xz_bits_per_character": round(xz_bits_per_character(data["train"]["text"], data[split]["text"]), 4),
+    figure = {"xz_bits_per_character": round(xz_bits_per_character(rules, data["train"]["text"], data[split]["text"]), 4),
               "split": split, "source": XZ_SOURCE}
     try:
         atomic.write_text(cache, json.dumps({**cached, split: figure}, indent=1))

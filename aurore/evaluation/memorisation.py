@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from aurore import paths
-from aurore.store import atomic, saved_dataset as saved_dataset
+from aurore.store import atomic, saved_dataset
 
 SPAN_WORDS = 8
 INDEX_FILE = f"shingles-{SPAN_WORDS}.npy"

@@ -9,8 +9,9 @@ file), so tokenizers of any vocabulary compare fairly, and with a compressor
 such as xz.
 
 The figures themselves, and the two baselines (a unigram model and xz given
-the training books), are computed by exercise 5's functions: the reference
-solution by default, the learner's with `rules=exercises.step_module("evaluate", "exercise")`.
+the training books), are computed by exercise 5's functions, passed in as `rules` by the caller
+(`aurore.course.exercises.rules("evaluate", variant)`): the reference solution
+or the learner's code. This stage never loads the course's code itself.
 
 The report (`evaluate`) also says what a fresh model would score (ln V per
 token: even odds over the V tokens of the vocabulary) and what xz scores on
@@ -30,17 +31,12 @@ from types import ModuleType
 import numpy as np
 
 from aurore import progress
-from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.evaluation.baselines import xz_baseline
-from aurore.store import atomic, modeldir, saved_dataset as saved_dataset
+from aurore.store import atomic, modeldir, saved_dataset
 from aurore.training import packing
 
 REPORT_FILE = "evaluation.json"
-
-
-def _rules(rules: ModuleType | None) -> ModuleType:
-    return rules if rules is not None else exercises.step_module("evaluate")
 
 
 def _number(value, function: str) -> float:
@@ -52,12 +48,11 @@ def _number(value, function: str) -> float:
                           "Check your code with `python -m aurore check 5`.") from None
 
 
-def summarise(log_likelihoods, characters: int, rules: ModuleType | None = None) -> dict:
+def summarise(log_likelihoods, characters: int, rules: ModuleType) -> dict:
     """The three figures from the per-token log-likelihoods (natural log)."""
     log_likelihoods = np.asarray(log_likelihoods, dtype=np.float64)
     if log_likelihoods.size == 0 or characters <= 0:
         raise AuroreError("Nothing to evaluate: the text is empty.")
-    rules = _rules(rules)
     return {"loss_per_token": _number(rules.loss_per_token(log_likelihoods), "loss_per_token"),
             "perplexity": _number(rules.perplexity(log_likelihoods), "perplexity"),
             "bits_per_character": _number(rules.bits_per_character(log_likelihoods, characters),
@@ -125,10 +120,9 @@ def _characters(texts) -> int:
     return sum(len(text) + 1 for text in texts)
 
 
-def try_rules(rules: ModuleType | None = None, with_baselines: bool = False) -> None:
+def try_rules(rules: ModuleType, with_baselines: bool = False) -> None:
     """Run exercise 5's functions once on a tiny case: an unfinished exercise stops at once, not after
     minutes of computation (its NotImplementedError propagates)."""
-    rules = _rules(rules)
     summarise(np.log([0.5, 0.25]), 3, rules)
     if with_baselines:
         _unigram(rules, np.array([0, 1]), np.array([1]), 2)
@@ -143,8 +137,7 @@ def _unigram(rules: ModuleType, train_ids: np.ndarray, test_ids: np.ndarray, voc
     return found
 
 
-def evaluate_texts(loaded: modeldir.LoadedModel, texts, batch_size: int = 16,
-                   rules: ModuleType | None = None) -> dict:
+def evaluate_texts(loaded: modeldir.LoadedModel, texts, rules: ModuleType, batch_size: int = 16) -> dict:
     texts = [text for text in texts if text]
     length = int(loaded.settings.get("sequence_length") or loaded.max_length)
     inputs, targets, mask = windows(_stream(loaded.tokenizer, texts), min(length, loaded.max_length))
@@ -152,13 +145,12 @@ def evaluate_texts(loaded: modeldir.LoadedModel, texts, batch_size: int = 16,
     return summarise(log_likelihoods, _characters(texts), rules)
 
 
-def baselines(tokenizer, train_texts, test_texts, rules: ModuleType | None = None) -> dict:
+def baselines(tokenizer, train_texts, test_texts, rules: ModuleType) -> dict:
     """How a unigram model (with this tokenizer) and xz do on the test text; each has `bits_per_character`.
 
     Both have seen the training books, as the model has: the unigram model
     counts their tokens, xz reads them before the test text.
     """
-    rules = _rules(rules)
     train_texts = [text for text in train_texts if text]
     test_texts = [text for text in test_texts if text]
     characters = _characters(test_texts)
@@ -175,13 +167,15 @@ def baselines(tokenizer, train_texts, test_texts, rules: ModuleType | None = Non
             "xz": {"bits_per_character": _number(xz, "xz_bits_per_character"), "characters": characters}}
 
 
-def evaluate(model_dir, dataset_dir, splits=("test", "validation"), batch_size: int = 16,
-             rules: ModuleType | None = None, with_baselines: bool = False) -> dict:
+def evaluate(model_dir, dataset_dir, splits=("test", "validation"), batch_size: int = 16, *,
+             rules: ModuleType, reference: ModuleType | None = None, with_baselines: bool = False) -> dict:
     """The report `python -m aurore evaluate` prints.
 
-    `rules`: exercise 5's module (the solution by default). With
-    `with_baselines`, the report's `baselines` gives the test book's bits per
-    character for a unigram model and for xz.
+    `rules`: exercise 5's module (the solution's or the learner's).
+    `reference`: the solution's, for the xz figure kept once per dataset
+    (`baselines.xz_baseline`); `rules` when not given. With `with_baselines`,
+    the report's `baselines` gives the test book's bits per character for a
+    unigram model and for xz, computed with `rules`.
     """
     try_rules(rules, with_baselines)
     loaded = modeldir.load(model_dir)
@@ -193,9 +187,9 @@ def evaluate(model_dir, dataset_dir, splits=("test", "validation"), batch_size: 
     report = {"model": str(Path(model_dir)), "step": loaded.settings.get("step"), "vocab_size": vocab_size,
               "fresh_loss": math.log(vocab_size)}
     for split in splits:
-        report[split] = evaluate_texts(loaded, data[split]["text"], batch_size, rules)
+        report[split] = evaluate_texts(loaded, data[split]["text"], rules, batch_size)
     if "test" in splits:
-        report["baseline"] = xz_baseline(dataset_dir, "test")
+        report["baseline"] = xz_baseline(reference or rules, dataset_dir, "test")
     if with_baselines:
         report["baselines"] = baselines(loaded.tokenizer, data["train"]["text"], data["test"]["text"], rules)
     return report

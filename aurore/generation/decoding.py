@@ -12,35 +12,8 @@ from __future__ import annotations
 
 import re
 
+from aurore.corpus.sentence_ends import find_sentence_end
 from aurore.errors import AuroreError
-
-
-_CLOSERS = "»”\"’')]"
-_SENTENCE_END = re.compile(r"[.!?…]+(?:[ \u00a0\u202f]?[" + re.escape(_CLOSERS) + r"])*(?P<space>\s+)(?P<next>\S)")
-_ABBREVIATIONS = {"M", "MM", "Mme", "Mlle", "Mgr", "Dr", "St", "Ste", "etc", "cf", "p", "ch", "vol"}
-_OPENERS = "«\"“—–-("
-
-
-def find_sentence_end(text: str, start: int = 0) -> int | None:
-    """Where the first complete sentence of `text` ends (after its closing quotes), or None.
-
-    A sentence ends with . ! ? or …, maybe closing quotes, then a new line or
-    a space before a capital letter or an opening quote/dash (so that
-    « Venez ! » dit-elle is one sentence). "M. Dupont" is not an end. Only
-    known once the next word has begun, hence the look-ahead.
-    """
-    for match in _SENTENCE_END.finditer(text, start):
-        end = match.start("space")
-        following = match.group("next")
-        newline = "\n" in match.group("space")
-        if not (newline or following.isupper() or following in _OPENERS):
-            continue
-        if text[match.start()] == "." and not newline:
-            word = re.search(r"(\w+)$", text[:match.start()])
-            if word and (word.group(1) in _ABBREVIATIONS or (len(word.group(1)) == 1 and word.group(1).isupper())):
-                continue
-        return end
-    return None
 
 
 class TextAssembler:
@@ -128,22 +101,6 @@ class TextAssembler:
         piece = text[len(self.emitted):]
         self.emitted += piece
         return piece
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of a prompt (see `find_sentence_end`); the last one may be unfinished or empty.
-
-    "Il partit. Elle" -> ["Il partit.", "Elle"]; "Il partit. " -> ["Il partit.", ""];
-    "Il partit." -> ["Il partit."] (maybe more is coming: "Il partit.." is possible).
-    """
-    sentences = []
-    while (end := find_sentence_end(text)) is not None:
-        sentences.append(text[:end])
-        text = text[end:].lstrip()
-    if re.search(r"[.!?…][" + re.escape(_CLOSERS) + r" \u00a0\u202f]*\s$", text):
-        sentences.append(text.rstrip())
-        text = ""
-    return sentences + [text]
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")

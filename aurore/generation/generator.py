@@ -4,7 +4,7 @@ Interface (used by the CLI, the writers' page and the JSON API)::
 
     from aurore.generation.generator import Generator, SamplingParams   # SamplingParams: aurore/generation/sampling.py
 
-    generator = Generator.load(model_dir)             # AuroreError if missing/broken
+    generator = Generator.load(model_dir, exercises.rules("generate"))   # AuroreError if missing/broken
     params = SamplingParams(max_new_tokens=100, strategy="top_p", temperature=0.8,
                             top_k=40, top_p=0.95, seed=1, stop_at_sentence_end=False,
                             stop=("\\n\\n",))          # AuroreError naming a bad field
@@ -73,10 +73,10 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import aurore  # noqa: F401  (Keras backend before keras is imported)
-from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.generation.cached_model import CachedModel, default_xla, limit_threads  # noqa: F401  (re-exported)
-from aurore.generation.decoding import clean_text, find_sentence_end, split_sentences, TextAssembler  # noqa: F401
+from aurore.corpus.sentence_ends import find_sentence_end, split_prompt  # noqa: F401  (find_sentence_end: re-exported)
+from aurore.generation.decoding import clean_text, TextAssembler
 from aurore.generation.sampling import SamplingParams  # also re-exported: part of the generator's interface
 
 #: Prompts longer than this many characters per context token are cut from
@@ -194,9 +194,12 @@ class _Row:
 class Generator:
     """A loaded model ready to write; see the module docstring for the interface."""
 
-    def __init__(self, loaded, variant: str = "solution", xla: bool | None = None,
-                 sentences_separated: bool | None = None):
-        """`sentences_separated`: the model was trained on `<|endoftext|> sentence
+    def __init__(self, loaded, rules, xla: bool | None = None, sentences_separated: bool | None = None):
+        """`rules`: exercise 4's code that chooses the tokens, the solution's or
+        the learner's (`aurore.course.exercises.rules("generate", variant)`,
+        whose functions explain a TODO left in them).
+
+        `sentences_separated`: the model was trained on `<|endoftext|> sentence
         <|endoftext|> sentence …` (Aurore's packing, exercise 3): that token then
         separates sentences, it does not end the text. Prompts are fed the same
         way and generation goes on past it (it becomes a space). Default: the
@@ -206,8 +209,8 @@ class Generator:
         self.tokenizer = loaded.tokenizer
         self.engine = CachedModel(loaded.backbone, xla)
         self.max_context = self.engine.max_context
-        self.variant = variant
-        self.rules = exercises.step_module("generate", variant)
+        self.rules = rules
+        self.variant = rules.variant
         eos = self.tokenizer.eos_token_id
         self.eos_id = int(eos) if eos is not None else None
         if sentences_separated is None:
@@ -217,25 +220,20 @@ class Generator:
         self.end_of_text_id = -1 if self.sentences_separated or self.eos_id is None else self.eos_id
 
     @classmethod
-    def load(cls, model_dir=None, variant: str = "solution", xla: bool | None = None,
+    def load(cls, model_dir, rules, xla: bool | None = None,
              sentences_separated: bool | None = None) -> "Generator":
-        from aurore import paths
         from aurore.store import modeldir
 
-        model_dir = Path(model_dir) if model_dir is not None else paths.default_model_dir()
-        return cls(modeldir.load(model_dir), variant, xla, sentences_separated)
+        return cls(modeldir.load(Path(model_dir)), rules, xla, sentences_separated)
 
     @property
     def name(self) -> str:
         return self.model.name
 
-    def with_rules(self, variant: str) -> "Generator":
-        """The same loaded model and compiled engine, choosing tokens with another exercise-4 module.
-
-        The module is imported afresh, so an edited exercise file is seen.
-        """
+    def with_rules(self, rules) -> "Generator":
+        """The same loaded model and compiled engine, choosing tokens with another exercise-4 module."""
         twin = copy.copy(self)
-        twin.variant, twin.rules = variant, exercises.step_module("generate", variant)
+        twin.rules, twin.variant = rules, rules.variant
         return twin
 
     def count_tokens(self, text: str) -> int:
@@ -278,7 +276,7 @@ class Generator:
         if not self.sentences_separated:
             return encode(prompt)
         ids = [self.eos_id]
-        for sentence in split_sentences(prompt):
+        for sentence in split_prompt(prompt):
             if len(ids) > 1:
                 ids.append(self.eos_id)
             ids.extend(encode(sentence))
@@ -330,20 +328,19 @@ class Generator:
             started = time.perf_counter()
             tokens = iter(())
             try:
-                with exercises.unfinished_explained("generate"):
-                    model = _RowModel(self.engine, row.params.max_new_tokens)
-                    tokens = iter(self.rules.decode(model, row.prompt_ids, row.params, row.rng, self.end_of_text_id))
-                    while row.finish_reason is None:
-                        try:
-                            token = next(tokens)
-                        except StopIteration:
-                            row.finish_reason = ("end_of_text" if row.new_tokens < row.params.max_new_tokens
-                                                 else "length")
-                            piece = row.assembler.finish()
-                        else:
-                            piece = self._accept(row, token, started)
-                        if piece:
-                            yield piece
+                model = _RowModel(self.engine, row.params.max_new_tokens)
+                tokens = iter(self.rules.decode(model, row.prompt_ids, row.params, row.rng, self.end_of_text_id))
+                while row.finish_reason is None:
+                    try:
+                        token = next(tokens)
+                    except StopIteration:
+                        row.finish_reason = ("end_of_text" if row.new_tokens < row.params.max_new_tokens
+                                             else "length")
+                        piece = row.assembler.finish()
+                    else:
+                        piece = self._accept(row, token, started)
+                    if piece:
+                        yield piece
             finally:
                 if hasattr(tokens, "close"):
                     tokens.close()
@@ -373,26 +370,25 @@ class Generator:
 
         def pieces() -> Iterator[list[str]]:
             started = time.perf_counter()
-            with exercises.unfinished_explained("generate"):
-                logits, state = self.engine.prefill([row.prompt_ids for row in rows],
-                                                    max(row.params.max_new_tokens for row in rows))
-                while True:
-                    out, tokens = [], []
-                    for i, row in enumerate(rows):
-                        piece, token = "", 0
-                        if row.finish_reason is None:
-                            token = self.rules.choose_next_token(logits[i], row.params, row.rng)
-                            if token == self.end_of_text_id:
-                                row.finish_reason = "end_of_text"
-                                piece = row.assembler.finish()
-                            else:
-                                piece = self._accept(row, token, started)
-                        out.append(piece)
-                        tokens.append(int(token))
-                    yield out
-                    if all(row.finish_reason for row in rows):
-                        break
-                    logits = self.engine.step(state, tokens)
+            logits, state = self.engine.prefill([row.prompt_ids for row in rows],
+                                                max(row.params.max_new_tokens for row in rows))
+            while True:
+                out, tokens = [], []
+                for i, row in enumerate(rows):
+                    piece, token = "", 0
+                    if row.finish_reason is None:
+                        token = self.rules.choose_next_token(logits[i], row.params, row.rng)
+                        if token == self.end_of_text_id:
+                            row.finish_reason = "end_of_text"
+                            piece = row.assembler.finish()
+                        else:
+                            piece = self._accept(row, token, started)
+                    out.append(piece)
+                    tokens.append(int(token))
+                yield out
+                if all(row.finish_reason for row in rows):
+                    break
+                logits = self.engine.step(state, tokens)
             batch.results = [self._result(row, started) for row in rows]
 
         batch._pieces = pieces()

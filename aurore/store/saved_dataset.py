@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Callable
 
 from aurore import paths
-from aurore.corpus import catalogue
 from aurore.errors import AuroreError
 from aurore.store import atomic
 
@@ -28,8 +28,16 @@ def _count(texts: list[str]) -> dict[str, int]:
             "characters": sum(len(t) for t in texts)}
 
 
-def compute_stats(dataset) -> dict:
-    """Sentences, words and characters per split, and per book inside each split."""
+def untitled(book_id: int) -> str:
+    """A neutral label for a book whose title the caller did not give."""
+    return f"Gutenberg #{book_id}"
+
+
+def compute_stats(dataset, title: Callable[[int], str] = untitled) -> dict:
+    """Sentences, words and characters per split, and per book inside each split.
+
+    `title` names a book (the corpus passes its catalogue's: the store knows no books).
+    """
     stats: dict = {"splits": {}, "books": {}}
     for split in dataset:
         columns = dataset[split].to_dict()  # whole columns at once: row iteration is slow
@@ -40,7 +48,7 @@ def compute_stats(dataset) -> dict:
             by_book.setdefault(int(book), []).append(text)
         for book, book_texts in sorted(by_book.items()):
             stats["books"][f"{split}/{book}"] = {"split": split, "book": book,
-                                                 "title": catalogue.title(book), **_count(book_texts)}
+                                                 "title": title(book), **_count(book_texts)}
     return stats
 
 
@@ -60,13 +68,14 @@ def format_stats(stats: dict) -> str:
     )
 
 
-def save(dataset, out_dir: str | os.PathLike | None = None) -> tuple[Path, dict]:
+def save(dataset, out_dir: str | os.PathLike | None = None,
+         title: Callable[[int], str] = untitled) -> tuple[Path, dict]:
     """Save the DatasetDict and its `stats.json`, replacing any previous one whole."""
     out = Path(out_dir or paths.dataset_dir())
     missing = [split for split in SPLITS if split not in dataset]
     if missing:
         raise ValueError(f"the dataset lacks the split(s) {missing}")
-    stats = compute_stats(dataset)
+    stats = compute_stats(dataset, title)
     from datasets.utils import logging as datasets_logging
 
     with atomic.replace_dir(out) as tmp:

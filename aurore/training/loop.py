@@ -19,7 +19,7 @@ from types import ModuleType
 from aurore import progress
 from aurore.corpus import tokenization
 from aurore.errors import AuroreError
-from aurore.store import atomic, checkpoint, modeldir, saved_dataset as saved_dataset
+from aurore.store import atomic, checkpoint, modeldir, saved_dataset
 from aurore.training import distribute, optimizers, packing, presets
 
 METRICS_FILE = "metrics.jsonl"

@@ -11,6 +11,9 @@ from __future__ import annotations
 from aurore.errors import AuroreError
 from aurore.training import optimizers
 
+#: The preset a command uses when none is named: the best for a CPU in its time.
+DEFAULT = "cpu"
+
 PRESETS: dict[str, dict] = {
     # For tests and checks: a few seconds on any machine.
     "tiny": dict(

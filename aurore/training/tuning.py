@@ -33,7 +33,7 @@ import optuna
 from aurore import machine, progress
 from aurore.corpus import tokenization
 from aurore.errors import AuroreError
-from aurore.store import atomic, modeldir, saved_dataset as saved_dataset
+from aurore.store import atomic, modeldir, saved_dataset
 from aurore.training import loop, packing, presets
 
 #: Heads tried; every width tried is a multiple of all of them.
@@ -46,7 +46,7 @@ REPORT_POINTS = 10
 
 @dataclass
 class SearchOptions:
-    preset: str = "cpu"
+    preset: str = presets.DEFAULT
     minutes: float = 20.0
     trial_minutes: float = 3.0
     max_trials: int | None = None

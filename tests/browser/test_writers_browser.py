@@ -57,6 +57,7 @@ class _SlowSteps:
 @pytest.fixture
 def writers_server(tiny_model_dir, tmp_path):  # noqa: F811
     """Start the app on a free port; `start(models=True)` returns its URL and app."""
+    from aurore.course import exercises
     from aurore.generation.generator import Generator
     from aurore.store import modeldir
 
@@ -67,7 +68,7 @@ def writers_server(tiny_model_dir, tmp_path):  # noqa: F811
         if models:
             modeldir.copy(tiny_model_dir, data / "models" / "tiny")
         app = create_app({"DATA_DIR": str(data), "GENERATION_FACTORY":
-                          lambda path: Slowed(Generator.load(path), delay)})
+                          lambda path: Slowed(Generator.load(path, exercises.rules("generate")), delay)})
         if models:      # compile the model's shapes now: the page tests are about the page, not compilation
             from aurore.generation.generator import SamplingParams
 

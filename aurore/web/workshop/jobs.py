@@ -37,6 +37,7 @@ from pathlib import Path
 from aurore import paths
 from aurore.course import exercises
 from aurore.course.steps import STEPS
+from aurore.training import presets
 from aurore.errors import AuroreError
 from aurore.progress import json_safe
 from aurore.store import atomic
@@ -54,7 +55,7 @@ MAX_PAGE_EVENTS = 5000
 CANCEL_GRACE_SECONDS = 5
 FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
 #: The presets a learner may pick on the run page (gpu needs a GPU and hours: the command line).
-PAGE_PRESETS = ("tiny", "cpu")
+PAGE_PRESETS = ("tiny", presets.DEFAULT)
 MAX_MINUTES = 240
 
 
@@ -74,7 +75,7 @@ def bounded_lines(stream, limit: int):
 
 def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") -> dict[str, dict]:
     """The workshop's steps (aurore/course/steps.py): name → title, argv (placeholders `{python}`, `{variant}`), options."""
-    rules = {"preset": {"choices": list(PAGE_PRESETS), "default": "cpu"},
+    rules = {"preset": {"choices": list(PAGE_PRESETS), "default": presets.DEFAULT},
              "max_minutes": {"default": train_minutes, "min": 0.5, "max": MAX_MINUTES},
              "restart": {"default": False}}
     found = {}

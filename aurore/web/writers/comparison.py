@@ -111,7 +111,7 @@ def compare():
         try:
             generator = _pool().get(name).generator
             if sampler == "exercise":
-                generator = generator.with_rules("exercise")
+                generator = generator.with_rules(exercises.rules("generate", "exercise"))
             result = generator.generate(generation.prompt, params)
         except (NoModel, UnknownModel) as error:
             return _refuse(str(error), role)

@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+from aurore.course import exercises
+from aurore.training import presets
 from aurore.web.writers.generation_service import GenerationService
 
 
@@ -30,7 +32,7 @@ class UnknownModel(Exception):
 def _load_generator(model_dir):
     from aurore.generation.generator import Generator
 
-    return Generator.load(model_dir)
+    return Generator.load(model_dir, exercises.rules("generate"))
 
 
 def _signature(model_dir) -> tuple | None:
@@ -62,7 +64,7 @@ class ModelPool:
     `service_options` are GenerationService's (queue and batching).
     """
 
-    def __init__(self, models_dir, *, factory=None, default: str = "cpu", **service_options):
+    def __init__(self, models_dir, *, factory=None, default: str = presets.DEFAULT, **service_options):
         self.models_dir = Path(models_dir)
         self.factory = factory or _load_generator
         self.default = default

@@ -1,0 +1,102 @@
+"""The package's layout holds: imports flow with the workshop's stages, no loops, no stale paths.
+
+The rules are docs/architecture.md's; tests/import_graph.py reads the imports.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+import import_graph
+from import_graph import ROOT, cycles, import_graph as read_graph, modules_per_folder, rank, upward_imports
+
+GRAPH = read_graph()
+
+
+def test_no_import_climbs_back_up_a_stage():
+    assert upward_imports(GRAPH) == [], (
+        "a stage imports a later one (store < corpus < training < generation < evaluation < bonus < course "
+        "< commands < web): pass what it needs in from the caller instead")
+
+
+def test_there_is_no_import_loop():
+    assert cycles(GRAPH) == []
+
+
+def test_the_checks_see_a_planted_violation_and_a_planted_loop():
+    planted = {"aurore.corpus.catalogue": {"aurore.training.presets"}, "aurore.training.presets": set(),
+               "aurore.web.a": {"aurore.web.b"}, "aurore.web.b": {"aurore.web.a"}}
+    assert upward_imports(planted) == ["aurore.corpus.catalogue imports aurore.training.presets"]
+    assert cycles(planted) == [["aurore.web.a", "aurore.web.b"]]
+
+
+def test_lazy_and_relative_imports_count(tmp_path):
+    package = tmp_path / "aurore"
+    (package / "store").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "store" / "__init__.py").write_text("")
+    (package / "store" / "a.py").write_text("def f():\n    from aurore.web import b\n")
+    (package / "store" / "c.py").write_text("from . import a\n")
+    (package / "web").mkdir()
+    (package / "web" / "__init__.py").write_text("")
+    (package / "web" / "b.py").write_text("")
+    graph = read_graph(tmp_path)
+    assert graph["aurore.store.a"] == {"aurore.web.b"}
+    assert graph["aurore.store.c"] == {"aurore.store.a"}
+    assert upward_imports(graph) == ["aurore.store.a imports aurore.web.b"]
+
+
+def test_every_module_belongs_to_a_layer():
+    for module in GRAPH:
+        rank(module)   # raises, naming the module, when a new folder is not placed in the flow
+
+
+def test_no_folder_holds_more_than_a_dozen_modules():
+    """Small folders whose names are the map; commands/ mirrors the CLI, one module per command."""
+    crowded = {folder: count for folder, count in modules_per_folder().items()
+               if count > 12 and folder != "aurore/commands"}
+    assert crowded == {}
+
+
+_PATH = re.compile(r"\baurore/[\w/]+\.(?:py|csv)\b")
+_DOTTED = re.compile(r"(?<![\w.])aurore(?:\.[a-z_]+)+")
+
+
+def _tracked(*patterns: str) -> list:
+    listed = subprocess.run(["git", "ls-files", *patterns], cwd=ROOT, capture_output=True, text=True, check=True)
+    return [ROOT / name for name in listed.stdout.split()]
+
+
+def _resolves(dotted: str) -> bool:
+    """A module, or a name inside one (`aurore.web.security.refusal`)."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):
+        base = ROOT.joinpath(*parts[:end])
+        if base.with_suffix(".py").is_file() or (base / "__init__.py").is_file():
+            return True
+    return False
+
+
+@pytest.mark.parametrize("patterns", [("*.md",), ("Dockerfile", "docker/*", ".dockerignore"), ("bench/*",),
+                                      ("exercises/info.toml", "course/*"), ("aurore/*", "app.py"),
+                                      ("tests/*",)], ids=["docs", "docker", "bench", "course", "code", "tests"])
+def test_no_stale_path_or_module_name(patterns):
+    stale = []
+    for path in _tracked(*patterns):
+        if path.suffix not in {".md", ".py", ".toml", ".sh", ".txt", ""} or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        stale += [f"{path.relative_to(ROOT)}: {found}" for found in _PATH.findall(text)
+                  if not (ROOT / found).is_file()]
+        stale += [f"{path.relative_to(ROOT)}: {found}" for found in _DOTTED.findall(text)
+                  if not _resolves(found) and not found.startswith("aurore_")]
+    assert stale == []
+
+
+def test_the_graph_script_prints_the_figures_the_architecture_page_quotes():
+    done = subprocess.run(["python3", import_graph.__file__], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "aurore/corpus" in done.stdout and "import arrows between folders" in done.stdout

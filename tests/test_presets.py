@@ -1,0 +1,34 @@
+"""One owner for the default preset: `presets.DEFAULT`, read by every command, page and folder."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from aurore import cli
+from aurore.training import presets
+from import_graph import module_files
+
+
+def _preset_defaults(parser: argparse.ArgumentParser) -> dict[str, object]:
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    return {name: action.default for name, command in commands.choices.items()
+            for action in command._actions if "--preset" in action.option_strings}
+
+
+def test_every_command_defaults_to_the_one_default_preset(monkeypatch):
+    monkeypatch.setattr(presets, "DEFAULT", "tiny")
+    defaults = _preset_defaults(cli.build_parser())
+    # The char-LSTM has presets of its own, named like GPT-2's; code completion trains its own `code` preset.
+    defaults.pop("char-lstm", None)
+    assert defaults.pop("code") == "code"
+    assert {"train", "tune", "pipeline", "generate", "evaluate", "lora"} <= set(defaults)
+    assert set(defaults.values()) == {"tiny"}, defaults
+
+
+def test_no_module_types_the_default_presets_name():
+    """A second "cpu" would drift the day the default changes."""
+    typed = [f"{path.name}:{number}" for module, path in module_files().items()
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if re.search(r"""["']cpu["']""", line) and not line.lstrip().startswith("#")]
+    assert typed and all(name.startswith(("presets.py:", "char_lstm.py:")) for name in typed), typed
