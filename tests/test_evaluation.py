@@ -20,21 +20,24 @@ from aurore.evaluation import scoring
 from aurore.store import modeldir
 from tiny_sand import TEST, TRAIN, VALIDATION, make_dataset
 
+#: Exercise 5's reference code, passed to the evaluation stage as the commands pass it.
+SOLUTION = exercises.rules("evaluate")
+
 
 def test_summary_on_a_case_computed_by_hand():
     # 4 tokens each guessed among 8 equally likely ones: NLL = 4·ln 8 nats = 12 bits,
     # spread over 6 characters → 2 bits per character; perplexity 8.
-    summary = scoring.summarise(np.full(4, -math.log(8)), characters=6)
+    summary = scoring.summarise(np.full(4, -math.log(8)), characters=6, rules=SOLUTION)
     assert summary["loss_per_token"] == pytest.approx(math.log(8))
     assert summary["perplexity"] == pytest.approx(8.0)
     assert summary["bits_per_character"] == pytest.approx(2.0)
     assert (summary["tokens"], summary["characters"]) == (4, 6)
     with pytest.raises(AuroreError):
-        scoring.summarise([], characters=0)
+        scoring.summarise([], characters=0, rules=SOLUTION)
 
 
 def test_exercise_5_code_that_returns_no_number_gets_a_clear_message_at_once():
-    solution = exercises.rules("evaluate")
+    solution = exercises.load_module(5)
     scoring.try_rules(solution, with_baselines=True)
     for name, wrong, message in (("perplexity", lambda ll: None, "`perplexity` returned None"),
                                  ("unigram_log_likelihoods", lambda *args: 0.0, "not one value per test token"),
@@ -72,7 +75,7 @@ def uniform_model(tmp_path_factory):
 def test_a_uniform_model_has_the_vocabulary_size_as_perplexity(uniform_model):
     root, tokenizer = uniform_model
     make_dataset(root / "dataset")
-    report = scoring.evaluate(root / "model", root / "dataset")
+    report = scoring.evaluate(root / "model", root / "dataset", rules=SOLUTION)
     vocab = len(tokenizer)
     for split, texts in (("test", TEST), ("validation", VALIDATION)):
         result = report[split]
@@ -85,7 +88,7 @@ def test_a_uniform_model_has_the_vocabulary_size_as_perplexity(uniform_model):
 
 def test_baselines_count_the_training_tokens_and_let_xz_read_the_training_books(uniform_model):
     root, tokenizer = uniform_model
-    report = scoring.baselines(tokenizer, TRAIN, TEST)
+    report = scoring.baselines(tokenizer, TRAIN, TEST, SOLUTION)
     characters = sum(len(t) + 1 for t in TEST)
     # The unigram model, by hand: counts of the training stream (eos s1 eos … eos, less the first eos) + 1.
     def stream(texts):
@@ -101,7 +104,7 @@ def test_baselines_count_the_training_tokens_and_let_xz_read_the_training_books(
     both = len(lzma.compress(train_file + "".join(t + "\n" for t in TEST).encode()))
     assert report["xz"]["bits_per_character"] == pytest.approx((both - len(lzma.compress(train_file))) * 8 / characters)
     with pytest.raises(AuroreError, match="empty"):
-        scoring.baselines(tokenizer, [], TEST)
+        scoring.baselines(tokenizer, [], TEST, SOLUTION)
 
 
 def test_evaluate_runs_the_learners_exercise_5(uniform_model, tmp_path, monkeypatch):
@@ -126,7 +129,7 @@ def test_evaluate_runs_the_learners_exercise_5(uniform_model, tmp_path, monkeypa
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
-    reference = scoring.evaluate(root / "model", root / "dataset", with_baselines=True)
+    reference = scoring.evaluate(root / "model", root / "dataset", with_baselines=True, rules=SOLUTION)
     assert report["test"]["perplexity"] == pytest.approx(reference["test"]["perplexity"] + 1, rel=1e-5)
     assert report["baselines"]["xz"]["bits_per_character"] == pytest.approx(
         reference["baselines"]["xz"]["bits_per_character"])
@@ -135,9 +138,9 @@ def test_evaluate_runs_the_learners_exercise_5(uniform_model, tmp_path, monkeypa
 def test_missing_model_or_data_are_clear_errors(tmp_path, uniform_model):
     root, _ = uniform_model
     with pytest.raises(AuroreError, match="python -m aurore train"):
-        scoring.evaluate(tmp_path / "nothing", root / "dataset")
+        scoring.evaluate(tmp_path / "nothing", root / "dataset", rules=SOLUTION)
     with pytest.raises(AuroreError, match="python -m aurore prepare"):
-        scoring.evaluate(root / "model", tmp_path / "nothing")
+        scoring.evaluate(root / "model", tmp_path / "nothing", rules=SOLUTION)
     result = subprocess.run([sys.executable, "-m", "aurore", "evaluate", "--model", str(tmp_path / "none"),
                              "--data", str(root / "dataset")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "python -m aurore train" in result.stderr
@@ -151,7 +154,7 @@ def test_the_report_knows_a_fresh_model_and_xz_and_is_kept_until_the_weights_cha
     root, tokenizer = uniform_model
     if not (root / "dataset").exists():
         make_dataset(root / "dataset")
-    report = scoring.evaluate(root / "model", root / "dataset")
+    report = scoring.evaluate(root / "model", root / "dataset", rules=SOLUTION)
     assert report["vocab_size"] == len(tokenizer)
     assert report["fresh_loss"] == pytest.approx(math.log(len(tokenizer)))
     assert report["test"]["loss_per_token"] == pytest.approx(report["fresh_loss"], rel=1e-4)   # uniform = fresh

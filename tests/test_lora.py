@@ -77,7 +77,8 @@ def test_fine_tuned_model_saves_merged_loads_and_generates(tiny_model_dir, solut
 
     out = tmp_path / "tiny-lora-90001"
     report = lora.fine_tune(solution, tiny_model_dir, book(), out, rank=4, max_steps=3, max_minutes=None,
-                            batch_size=4, learning_rate=5e-2)
+                            batch_size=4, learning_rate=5e-2, train_rules=exercises.rules("train"),
+                            figures=exercises.rules("evaluate"))
     assert modeldir.is_model_dir(out) and (out / lora.ADAPTER_FILE).is_file()
     assert report["steps"] == 3 and report["stopped"] == "steps" and report["method"] == "lora"
     assert report["parameters"]["trainable"] < report["parameters"]["total"] / 5
@@ -90,7 +91,8 @@ def test_fine_tuned_model_saves_merged_loads_and_generates(tiny_model_dir, solut
     changed = {path for path in base if not np.allclose(base[path], tuned[path])}
     assert any(path.endswith("query/kernel") for path in changed)
     assert all(any(part in path for part in ADAPTED) for path in changed), sorted(changed)
-    result = Generator.load(out, exercises.rules("generate")).generate("La nuit", SamplingParams(max_new_tokens=8, strategy="greedy"))
+    result = Generator.load(out, exercises.rules("generate")).generate("La nuit", SamplingParams(max_new_tokens=8,
+                                                                                                 strategy="greedy"))
     assert result.new_tokens > 0 and result.text
     assert out.name in ModelPool(tmp_path).names()          # the writers' page and the API offer it
     assert "| LoRA rank 4 | " in lora.table([report]) and "| base (tiny) |" in lora.table([report])
@@ -99,7 +101,7 @@ def test_fine_tuned_model_saves_merged_loads_and_generates(tiny_model_dir, solut
 def test_full_fine_tuning_trains_every_weight(tiny_model_dir, solution, tmp_path):  # noqa: F811
     out = tmp_path / "tiny-full-90001"
     report = lora.fine_tune(solution, tiny_model_dir, book(), out, rank=None, max_steps=2, max_minutes=None,
-                            batch_size=4)
+                            batch_size=4, train_rules=exercises.rules("train"), figures=exercises.rules("evaluate"))
     assert report["method"] == "full" and report["parameters"]["trainable"] == report["parameters"]["total"]
     assert modeldir.is_model_dir(out) and not (out / lora.ADAPTER_FILE).exists()
     assert report["saved_bytes"]["adapter"] is None and report["learning_rate"] == lora.LEARNING_RATES["full"]
@@ -108,7 +110,7 @@ def test_full_fine_tuning_trains_every_weight(tiny_model_dir, solution, tmp_path
 def test_the_held_out_end_comes_from_the_real_book(data_dir, solution, tmp_path):
     source = tmp_path / "books"
     fixture_books.write_fixture_books(source)
-    split = lora.read_book(90002, solution, 0.1, source=str(source))
+    split = lora.read_book(90002, solution, 0.1, source=str(source), prepare=exercises.rules("prepare"))
     assert split.held_out and split.train and len(split.held_out) == -(-(len(split.train) + len(split.held_out)) // 10)
     assert not any(marker in text for marker in fixture_books.LEAK_MARKERS for text in split.train + split.held_out)
 

@@ -32,3 +32,12 @@ def test_no_module_types_the_default_presets_name():
              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if re.search(r"""["']cpu["']""", line) and not line.lstrip().startswith("#")]
     assert typed and all(name.startswith(("presets.py:", "char_lstm.py:")) for name in typed), typed
+
+
+def test_every_preset_sets_every_required_key():
+    """A new preset is one entry in PRESETS: a key it forgets would fail later, mid-training."""
+    required = {key for settings in presets.PRESETS.values() for key in settings} - set(presets.OPTIONAL_KEYS)
+    missing = {name: sorted(required - set(settings)) for name, settings in presets.PRESETS.items()
+               if required - set(settings)}
+    assert missing == {}
+    assert presets.DEFAULT in presets.PRESETS
