@@ -1,6 +1,9 @@
-"""The steps table: it agrees with the exercises and the commands; an unfinished exercise is explained once."""
+"""The steps, built from exercises/info.toml: they agree with the commands; info.toml's mistakes are named;
+an unfinished exercise is explained once."""
 
 import importlib
+import re
+import tomllib
 
 import pytest
 
@@ -13,11 +16,56 @@ from aurore.web.workshop import jobs, pages
 BY_NAME = {step.name: step for step in steps.STEPS}
 
 
-def test_every_exercise_teaches_a_step_of_the_table_and_each_step_names_its_exercise():
+def test_each_exercise_is_one_step_in_its_order_and_each_step_names_its_exercise():
+    assert [step.name for step in steps.STEPS] == [exercise.step for exercise in exercises.all_exercises()]
     for exercise in exercises.all_exercises():
-        assert exercise.step in BY_NAME, f"exercise {exercise.number}: no row for its step {exercise.step!r}"
-        assert BY_NAME[exercise.step].exercise == exercise
+        step = BY_NAME[exercise.step]
+        assert step.exercise == exercise
+        assert (step.title, step.section, step.about) == (exercise.run_title, exercise.section, exercise.about)
     assert len(BY_NAME) == len(steps.STEPS)
+
+
+def test_an_output_is_a_file_of_the_data_folder_in_use(tmp_path, monkeypatch):
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    assert BY_NAME["prepare"].output() == tmp_path / "dataset" / "dataset_dict.json"
+    assert BY_NAME["tokenizer"].output() == tmp_path / "tokenizer" / "tokenizer.json"
+    assert BY_NAME["train"].output is None
+
+
+def info_item(of: int = 2, **changes) -> dict:
+    """Exercise `of`'s entry in info.toml, as tomllib reads it, with `changes` (None: the key removed)."""
+    with exercises.INFO_FILE.open("rb") as handle:
+        item = next(item for item in tomllib.load(handle)["exercise"] if item["number"] == of)
+    item.update(changes)
+    return {key: value for key, value in item.items() if value is not None}
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"run_title": None}, "exercise 2 (02_tokenizer): `run_title` is missing"),
+    ({"agenda": "Tokenisation"}, "exercise 2 (02_tokenizer): `agenda` is not a key of an exercise"),
+    ({"section": {"fr": "Tokenisation"}}, "exercise 2 (02_tokenizer): `section` needs a text in each of fr, en"),
+    ({"bonus": "yes"}, "exercise 2 (02_tokenizer): `bonus` is true or false"),
+    ({"job_args": "all"}, "exercise 2 (02_tokenizer): `job_args` is a list of strings"),
+    ({"output": "data/tokenizer/tokenizer.json"}, "exercise 2 (02_tokenizer): `output` is a file from a data folder"),
+    ({"output": "{home}/tokenizer.json"}, "exercise 2 (02_tokenizer): `output` is a file from a data folder"),
+], ids=["missing", "unknown", "one-language", "not-a-bool", "not-a-list", "no-folder", "unknown-folder"])
+def test_a_mistake_in_info_toml_names_the_exercise_and_the_key(changes, message):
+    with pytest.raises(exercises.InfoError, match=re.escape(message)):
+        exercises.exercise_from_info(info_item(**changes))
+
+
+def test_unknown_run_options_and_a_step_taught_twice_are_refused(monkeypatch):
+    lost = exercises.exercise_from_info(info_item(job_options=["preset", "epochs"]))
+    with pytest.raises(exercises.InfoError, match="exercise 2 .*`job_options` names epochs, unknown here"):
+        steps.step_of(lost)
+    lost = exercises.exercise_from_info(info_item(pipeline_options=["--vocab-size"]))
+    with pytest.raises(exercises.InfoError, match="`pipeline_options` names --vocab-size, unknown here"):
+        steps.step_of(lost)
+    twice = exercises.exercise_from_info(info_item(number=9, slug="09_again"))
+    taught = (*exercises.all_exercises(), twice)
+    monkeypatch.setattr(exercises, "_load_info", lambda: taught)
+    with pytest.raises(exercises.InfoError, match="exercise 9 .*`step` 'tokenizer' is already taught by exercise 2"):
+        steps.all_steps()
 
 
 @pytest.mark.parametrize("step", steps.STEPS, ids=lambda step: step.name)

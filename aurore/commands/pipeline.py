@@ -2,9 +2,9 @@
 
 Each step is the same command you would type yourself (its defaults, its
 `--use`), run in-process through that command's own parser and `run()`; the
-steps and the options each one is given come from aurore/course/steps.py. A step
-whose output already exists is skipped unless `--redo` names it, and
-training resumes from its checkpoint.
+steps and the options each one is given come from exercises/info.toml (through
+aurore/course/steps.py). A step whose output already exists is skipped unless
+`--redo` names it, and training resumes from its checkpoint.
 """
 
 from __future__ import annotations

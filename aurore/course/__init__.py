@@ -1,3 +1,3 @@
 """The course itself: exercises (metadata, stubs derived from solutions,
-loading the learner's code), the steps table, the offline bundle, and checks.
+loading the learner's code), the steps they teach, the offline bundle, and checks.
 """

@@ -2,7 +2,9 @@
 
 Like rustlings, exercises and solutions are parallel numbered trees
 (`exercises/NN_name.py`, `solutions/NN_name.py`) and one metadata file
-(`exercises/info.toml`) holds each exercise's title, lesson, hints and checks.
+(`exercises/info.toml`) holds each exercise's title, lesson, hints and checks,
+and how its step runs (the run page, the agenda, the pipeline: read through
+`aurore.course.steps`). Its keys are checked here, each mistake named.
 
 One source of truth: a stub is *derived* from its solution. In a solution,
 the teaching parts sit between markers::
@@ -50,6 +52,17 @@ _TODO = re.compile(r"^(?P<indent>\s*)# TODO\b")
 _COMMENT = re.compile(r"^(?P<indent>\s*)#")
 _STUB = re.compile(r"^\s*# STUB: (?P<code>.*)$")
 
+#: The keys of an exercise in info.toml: those it must have, and the others with their defaults.
+REQUIRED_KEYS = ("number", "slug", "step", "checks", "title", "lesson", "run_title", "section", "about")
+OPTIONAL_KEYS = {"hints": [], "bonus": False, "job_args": [], "job_options": [], "in_pipeline": True,
+                 "pipeline_options": [], "pipeline_flags": [], "output": ""}
+#: The keys whose value is a text in each of LANGS.
+TEXT_KEYS = ("title", "lesson", "run_title", "section", "about")
+#: The data folders (functions of aurore.paths) an `output` may start from: "{dataset_dir}/dataset_dict.json".
+OUTPUT_FOLDERS = ("data_dir", "dataset_dir", "tokenizer_dir", "code_dataset_dir", "code_tokenizer_dir",
+                  "models_dir")
+_OUTPUT = re.compile(r"\{(?P<folder>\w+)\}/[^{}]+")
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -60,6 +73,18 @@ class Exercise:
     lesson: dict[str, str]
     hints: tuple[dict[str, str], ...] = field(default_factory=tuple)
     checks: str = ""
+    #: How its step shows and runs (see the keys at the top of info.toml).
+    run_title: dict[str, str] = field(default_factory=dict)
+    section: dict[str, str] = field(default_factory=dict)
+    about: dict[str, str] = field(default_factory=dict)
+    bonus: bool = False
+    job_args: tuple[str, ...] = ()
+    job_options: tuple[str, ...] = ()
+    in_pipeline: bool = True
+    pipeline_options: tuple[str, ...] = ()
+    pipeline_flags: tuple[str, ...] = ()
+    #: The file that says its step is done, from a data folder ("{dataset_dir}/…"); "" when none does.
+    output: str = ""
 
     @property
     def filename(self) -> str:
@@ -82,23 +107,89 @@ class Exercise:
             raise AuroreError(f"Unknown code variant {variant!r}: use one of {', '.join(VARIANTS)}.")
         return self.solution_path if variant == "solution" else self.exercise_path
 
+    def output_path(self) -> Path:
+        """The file that says its step is done, in today's data folder (AURORE_DATA moves it)."""
+        return Path(self.output.format(**{folder: getattr(paths, folder)() for folder in OUTPUT_FOLDERS}))
+
+
+class InfoError(AuroreError):
+    """A mistake in exercises/info.toml, naming the exercise and the key."""
+
+    def __init__(self, item: dict | Exercise, key: str, problem: str):
+        if isinstance(item, Exercise):
+            item = {"number": item.number, "slug": item.slug}
+        which = f"exercise {item.get('number', '?')} ({item.get('slug', 'no slug')})"
+        super().__init__(f"{INFO_FILE.name}, {which}: `{key}` {problem}.")
+
+
+def _checked_keys(item: dict) -> dict:
+    """The exercise's keys with the optional ones filled in; a missing or unknown key is refused."""
+    for key in REQUIRED_KEYS:
+        if key not in item:
+            raise InfoError(item, key, "is missing")
+    for key in item:
+        if key not in REQUIRED_KEYS and key not in OPTIONAL_KEYS:
+            raise InfoError(item, key, f"is not a key of an exercise (known: {', '.join(REQUIRED_KEYS)}, "
+                                       f"{', '.join(OPTIONAL_KEYS)})")
+    return {**OPTIONAL_KEYS, **item}
+
+
+def _checked_types(item: dict) -> None:
+    """Texts in every language, lists of strings, true/false where the defaults say so."""
+    for key in TEXT_KEYS:
+        if not isinstance(item[key], dict) or set(item[key]) != set(LANGS):
+            raise InfoError(item, key, f"needs a text in each of {', '.join(LANGS)} ({key}.fr = \"…\")")
+    for key, default in OPTIONAL_KEYS.items():
+        value = item[key]
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise InfoError(item, key, "is true or false")
+        if key != "hints" and isinstance(default, list) and not (
+                isinstance(value, list) and all(isinstance(part, str) for part in value)):
+            raise InfoError(item, key, "is a list of strings")
+
+
+def _checked_output(item: dict) -> None:
+    """An output starts from a data folder of aurore.paths, so AURORE_DATA moves it with the rest."""
+    output = item["output"]
+    if output == "":
+        return
+    start = _OUTPUT.fullmatch(output) if isinstance(output, str) else None
+    if not (start and start.group("folder") in OUTPUT_FOLDERS):
+        raise InfoError(item, "output", "is a file from a data folder, such as \"{dataset_dir}/dataset_dict.json\" "
+                                        f"(folders: {', '.join(OUTPUT_FOLDERS)})")
+
+
+def exercise_from_info(item: dict) -> Exercise:
+    """One `[[exercise]]` of info.toml, checked: a mistake is one clear message, never a KeyError."""
+    item = _checked_keys(item)
+    _checked_types(item)
+    _checked_output(item)
+    return Exercise(
+        number=int(item["number"]),
+        slug=item["slug"],
+        step=item["step"],
+        title=dict(item["title"]),
+        lesson={lang: text.strip() + "\n" for lang, text in item["lesson"].items()},
+        hints=tuple(dict(hint) for hint in item["hints"]),
+        checks=item["checks"],
+        run_title=dict(item["run_title"]),
+        section=dict(item["section"]),
+        about=dict(item["about"]),
+        bonus=item["bonus"],
+        job_args=tuple(item["job_args"]),
+        job_options=tuple(item["job_options"]),
+        in_pipeline=item["in_pipeline"],
+        pipeline_options=tuple(item["pipeline_options"]),
+        pipeline_flags=tuple(item["pipeline_flags"]),
+        output=item["output"],
+    )
+
 
 @lru_cache(maxsize=1)
 def _load_info() -> tuple[Exercise, ...]:
     with INFO_FILE.open("rb") as handle:
         data = tomllib.load(handle)
-    return tuple(
-        Exercise(
-            number=int(item["number"]),
-            slug=item["slug"],
-            step=item["step"],
-            title=dict(item["title"]),
-            lesson={lang: text.strip() + "\n" for lang, text in item["lesson"].items()},
-            hints=tuple(dict(hint) for hint in item.get("hints", [])),
-            checks=item["checks"],
-        )
-        for item in data["exercise"]
-    )
+    return tuple(exercise_from_info(item) for item in data["exercise"])
 
 
 def all_exercises() -> tuple[Exercise, ...]:

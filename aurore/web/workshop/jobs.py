@@ -74,7 +74,7 @@ def bounded_lines(stream, limit: int):
 
 
 def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") -> dict[str, dict]:
-    """The workshop's steps (aurore/course/steps.py): name → title, argv (placeholders `{python}`, `{variant}`), options."""
+    """The workshop's steps (exercises/info.toml): name → title, argv (placeholders `{python}`, `{variant}`), options."""
     rules = {"preset": {"choices": list(PAGE_PRESETS), "default": presets.DEFAULT},
              "max_minutes": {"default": train_minutes, "min": 0.5, "max": MAX_MINUTES},
              "restart": {"default": False}}

@@ -35,7 +35,7 @@ from aurore.web.workshop.rendering import markdown_html
 
 bp = Blueprint("workshop", __name__)
 
-#: The workshop's agenda: the presentation, a section per step (aurore/course/steps.py), the conclusion, the bonus steps.
+#: The workshop's agenda: the presentation, a section per step (exercises/info.toml), the conclusion, the bonus steps.
 #: Sections with an exercise link to it, the others to their course page.
 AGENDA = (
     {"fr": "Présentation", "en": "Presentation", "step": None, "page": "presentation",
