@@ -3,7 +3,9 @@
 Everything generated (book cache, dataset, tokenizer, models, learner
 progress) lives under one data folder, `./data` by default, moved with the
 AURORE_DATA environment variable. The book cache can be moved on its own with
-AURORE_CACHE (a shared, read-mostly folder in a classroom).
+AURORE_CACHE (a shared, read-mostly folder in a classroom). The web app
+has its own data folder (its DATA_DIR): it passes it, `dataset_dir(data)`,
+rather than rebuilding the folders by hand.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get("AURORE_CACHE", data_dir() / "cache" / "books"))
 
 
-def dataset_dir() -> Path:
-    return data_dir() / "dataset"
+def dataset_dir(data: str | Path | None = None) -> Path:
+    """The prepared dataset, in `data` (a server's DATA_DIR) or else the data folder."""
+    return Path(data or data_dir()) / "dataset"
 
 
-def tokenizer_dir() -> Path:
-    return data_dir() / "tokenizer"
+def tokenizer_dir(data: str | Path | None = None) -> Path:
+    return Path(data or data_dir()) / "tokenizer"
 
 
 def code_dataset_dir() -> Path:
@@ -41,8 +44,8 @@ def code_tokenizer_dir() -> Path:
     return data_dir() / "tokenizer-code"
 
 
-def models_dir() -> Path:
-    return data_dir() / "models"
+def models_dir(data: str | Path | None = None) -> Path:
+    return Path(data or data_dir()) / "models"
 
 
 #: A model trained with the learner's own code sits beside the reference: models/cpu-mine next to models/cpu.

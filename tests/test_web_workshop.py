@@ -323,7 +323,7 @@ def test_post_without_csrf_token_or_from_another_origin_is_refused(workshop_env)
     assert client.post("/jobs", json={"step": "fake"}).status_code == 403
     headers = csrf(client)
     response = client.post("/exercises/1/reset", headers={**headers, "Origin": "http://evil.example"})
-    assert response.status_code == 403 and "another site" in response.get_json()["message"]["en"]
+    assert response.status_code == 403 and "un autre site" in response.get_json()["error"]["message"]
     assert workshop_env["learner"].read_text() == exercises.derive_stub(SOLUTION)
     ok = client.post("/exercises/1/reset", headers={**headers, "Origin": "http://localhost"})
     assert ok.status_code == 200
@@ -410,7 +410,7 @@ def test_one_job_at_a_time_and_cancel(workshop_env):
     headers = csrf(client)
     job = client.post("/jobs", json={"step": "slow", "variant": "solution"}, headers=headers).get_json()
     second = client.post("/jobs", json={"step": "fake", "variant": "solution"}, headers=headers)
-    assert second.status_code == 409 and "déjà" in second.get_json()["message"]["fr"]
+    assert second.status_code == 409 and "déjà" in second.get_json()["error"]["message"]
     assert client.get("/jobs/current").get_json()["job"]["id"] == job["id"]
     time.sleep(0.5)
     assert client.post(f"/jobs/{job['id']}/cancel", headers=headers).get_json()["cancelled"] is True
@@ -455,11 +455,11 @@ def test_step_options_are_checked_and_become_arguments(workshop_env):
                              ({"colour": "blue"}, "Unknown option"), ("tiny", "JSON object")):
         refused = client.post("/jobs", json={"step": "echo", "variant": "solution", "options": options},
                               headers=headers)
-        assert refused.status_code == 400 and message in refused.get_json()["message"]["en"], options
+        assert refused.status_code == 400 and message in refused.get_json()["error"]["message"], options
     # A step without options takes none.
     refused = client.post("/jobs", json={"step": "prepare", "variant": "solution", "options": {"preset": "tiny"}},
                           headers=headers)
-    assert refused.status_code == 400 and "Unknown option" in refused.get_json()["message"]["en"]
+    assert refused.status_code == 400 and "Unknown option" in refused.get_json()["error"]["message"]
 
 
 def test_a_job_cut_off_by_a_restart_is_marked_interrupted(workshop_env):

@@ -10,7 +10,9 @@ blueprints:
   page (it may run the learner's sampler: never served in public mode).
 
 `security` guards them all (Host check, access token, headers; see
-docs/security.md).
+docs/security.md). Shared by every part, each with one owner: `errors` (the
+one JSON error shape), `language` (the page language), `model_pool.pool()`
+(the app's models) and `aurore.paths` (the data folders, under DATA_DIR).
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ The workshop runs the learner's code, so the model is (see docs/security.md):
 State-changing requests of the workshop (POST) must carry the session's CSRF
 token (header `X-CSRF-Token` or form field `csrf_token`) and, when the browser
 sends an Origin, come from this very site.
+
+This module owns who may come in; how a refusal reads (its text in both
+languages, JSON on API paths) is `aurore.web.errors`'.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ from flask import Response, abort, current_app, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
-from aurore import paths
 from aurore.store import atomic
+from aurore.web import errors
 
 TOKEN_COOKIE = "aurore_token"
 TOKEN_HEADER = "X-Aurore-Token"
@@ -52,30 +55,6 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
-
-#: Why a request was refused (the 403's description), in both languages.
-REFUSALS = {
-    "loopback": {"fr": "Cette page n'est accessible que depuis cet ordinateur. Pour y accéder d'ailleurs, "
-                       "démarrez l'application avec un jeton : `python app.py --token auto`.",
-                 "en": "This page answers only to this computer. To reach it from elsewhere, start the app "
-                       "with a token: `python app.py --token auto`."},
-    "token": {"fr": "Il faut le jeton d'accès : ouvrez l'adresse affichée au démarrage (…?token=…).",
-              "en": "The access token is needed: open the address printed at start-up (…?token=…), or "
-                    "send it in the X-Aurore-Token header (or as Authorization: Bearer …)."},
-    "host": {"fr": "Requête refusée : ce serveur ne répond pas sous ce nom. Ouvrez http://localhost:… ou "
-                   "http://127.0.0.1:…, ou démarrez l'application avec `--allowed-host NOM`.",
-             "en": "Request refused: this server does not answer under that name. Open http://localhost:… or "
-                   "http://127.0.0.1:…, or start the app with `--allowed-host NAME`."},
-    "csrf": {"fr": "Requête refusée (jeton de formulaire absent ou périmé) : rechargez la page.",
-             "en": "Request refused (form token missing or stale): reload the page."},
-    "origin": {"fr": "Requête refusée : elle vient d'un autre site.",
-               "en": "Request refused: it comes from another site."},
-}
-
-
-def refusal(reason: str | None) -> dict[str, str]:
-    return REFUSALS.get(reason or "", REFUSALS["loopback"])
-
 
 def ensure_secret_key(app, data_dir: str | Path) -> None:
     """Sessions (CSRF tokens, language) need a secret key.
@@ -212,18 +191,6 @@ def check_csrf():
     return None
 
 
-def hide_paths(text: str) -> str:
-    """A message without the server's folders (public mode): `/srv/aurore/data/models/cpu` → `…/cpu`."""
-    config = current_app.config
-    folders = {str(Path(p)) for p in (config.get("GENERATION_MODELS_DIR"), config.get("DATA_DIR"), paths.ROOT,
-                                      Path.home()) if p}
-    folders |= {str(Path(p).resolve()) for p in folders}
-    for folder in sorted(folders, key=len, reverse=True):
-        if len(folder) > 1:
-            text = text.replace(folder, "…")
-    return text
-
-
 class PortSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, under a name that carries the port (two apps, two sessions)."""
 
@@ -239,13 +206,11 @@ def add_headers(response):
 
 def refused(error):
     """The app's 403 outside the blueprints that answer their own (the writers' page, static, unknown paths)."""
-    from aurore.web.writers import api  # (api imports this module)
-
     if error.code != 403:
         return error
-    if api.is_api_path(request.path):
-        return api.http_error(error)
-    return Response(refusal(error.description)["en"] + "\n", 403, mimetype="text/plain")
+    if errors.is_api_path(request.path):
+        return errors.http_error(error)
+    return Response(errors.refusal(error.description)["en"] + "\n", 403, mimetype="text/plain")
 
 
 def init_app(app) -> None:

@@ -18,7 +18,7 @@ import secrets
 from aurore.generation import sampling
 from aurore.web import create_app
 from aurore.web.security import is_loopback_name
-from aurore.web.writers import api_params, generation_service
+from aurore.web.writers import api_params, generation_service, model_pool
 
 #: Seconds a connection may stay silent (no byte either way) before it is closed: slow or idle clients.
 CHANNEL_TIMEOUT = 30
@@ -91,7 +91,7 @@ def preload(app) -> None:
 
     def load():
         try:
-            app.extensions["aurore_generation"].preload()
+            model_pool.pool(app).preload()
         except Exception as error:  # a broken model: requests will get the explanation
             print(f"Aurore: the model could not be preloaded ({error}).", flush=True)
 

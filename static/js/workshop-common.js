@@ -1,4 +1,4 @@
-/* Shared helpers of the workshop pages: JSON fetches with the CSRF token, language. */
+/* Shared helpers of the workshop pages: JSON fetches with the CSRF token, error messages, language. */
 "use strict";
 window.Aurore = (function () {
   const meta = document.querySelector('meta[name="csrf-token"]');
@@ -18,11 +18,18 @@ window.Aurore = (function () {
     try {
       response = await fetch(url, options);
     } catch (error) {
-      return { ok: false, status: 0, data: { error: t("Le serveur ne répond pas.", "The server does not answer.") } };
+      return { ok: false, status: 0,
+               data: { error: { message: t("Le serveur ne répond pas.", "The server does not answer.") } } };
     }
     let data = {};
     try { data = await response.json(); } catch (error) { data = {}; }
     return { ok: response.ok, status: response.status, data };
+  }
+
+  // A refused request's message: errors are {"error": {"message", "type", "code", …}} (aurore/web/errors.py).
+  function errorMessage(answer, fallback) {
+    const error = answer && answer.data && answer.data.error;
+    return (error && error.message) || fallback || "";
   }
 
   function el(tag, className, text) {
@@ -32,5 +39,5 @@ window.Aurore = (function () {
     return node;
   }
 
-  return { lang, t, el, get: (url) => request("GET", url), post: (url, body) => request("POST", url, body) };
+  return { lang, t, el, errorMessage, get: (url) => request("GET", url), post: (url, body) => request("POST", url, body) };
 })();

@@ -6,7 +6,9 @@
   cell.textContent = cell.dataset.searching;
   const answer = await window.Aurore.get("/environment/gpu");
   if (!answer.ok || !answer.data.ok) {
-    cell.textContent = `${cell.dataset.error} ${(answer.data && answer.data.error) || ""}`;
+    // A refused request says why in its error object; a probe that failed, in its `error` text.
+    const why = answer.ok ? answer.data.error : window.Aurore.errorMessage(answer);
+    cell.textContent = `${cell.dataset.error} ${why || ""}`;
     cell.className = "missing";
   } else if (answer.data.devices.length) {
     cell.textContent = `${cell.dataset.found} ${answer.data.devices.join(", ")}`;

@@ -1,7 +1,7 @@
 /* The exercise page: checks (button and watch mode), hints, solution diff, reset. */
 "use strict";
 (function () {
-  const { t, el, get, post } = window.Aurore;
+  const { t, el, get, post, errorMessage } = window.Aurore;
   const root = document.getElementById("exercise");
   if (!root) return;
   const number = root.dataset.number;
@@ -70,7 +70,7 @@
     }
     if (!answer.ok) {
       status.className = "check-status fail";
-      status.textContent = answer.data.error || t("La vérification a échoué.", "The check failed.");
+      status.textContent = errorMessage(answer, t("La vérification a échoué.", "The check failed."));
       root.dataset.state = "error";
       return;
     }
@@ -118,7 +118,7 @@
   const diff = document.getElementById("solution-diff");
   document.getElementById("solution-button").addEventListener("click", async () => {
     const answer = await get(`${base}/solution`);
-    if (!answer.ok) { diff.textContent = answer.data.error || ""; return; }
+    if (!answer.ok) { diff.textContent = errorMessage(answer); return; }
     diff.innerHTML = answer.data.html;
     if (answer.data.identical) diff.prepend(el("p", "ok", t("Votre code est identique à la solution.", "Your code is identical to the solution.")));
   });
@@ -129,7 +129,7 @@
   resetButton.addEventListener("click", async () => {
     if (!window.confirm(resetButton.dataset.confirm)) return;
     const answer = await post(`${base}/reset`, {});
-    if (!answer.ok) { resetStatus.textContent = answer.data.error || ""; return; }
+    if (!answer.ok) { resetStatus.textContent = errorMessage(answer); return; }
     resetStatus.textContent = answer.data.backup
       ? t(`Fichier remis à zéro. Votre version est sauvegardée dans exercises/${answer.data.backup}.`,
           `File reset. Your version is saved as exercises/${answer.data.backup}.`)

@@ -3,7 +3,7 @@
    Training also streams samples (a timeline beside the loss curve) and, at the end, its evaluation. */
 "use strict";
 (function () {
-  const { t, el, get, post } = window.Aurore;
+  const { t, el, get, post, errorMessage } = window.Aurore;
   const form = document.getElementById("run-form");
   const runButton = document.getElementById("run-button");
   const cancelButton = document.getElementById("cancel-button");
@@ -200,7 +200,7 @@
     errorLine.textContent = "";
     const data = new FormData(form);
     const answer = await post("/jobs", { step: data.get("step"), variant: data.get("variant"), options: chosenOptions() });
-    if (!answer.ok) { errorLine.textContent = answer.data.error || t("Impossible de lancer l'étape.", "Could not start the step."); return; }
+    if (!answer.ok) { errorLine.textContent = errorMessage(answer, t("Impossible de lancer l'étape.", "Could not start the step.")); return; }
     follow(answer.data);
   });
 

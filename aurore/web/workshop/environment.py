@@ -73,9 +73,9 @@ def pieces(data_dir: str | Path) -> list[dict]:
     if cache.is_relative_to(paths.data_dir()):
         cache = _under(data_dir, cache)
     books = sorted(cache.glob("*.txt")) if cache.is_dir() else []
-    dataset = _under(data_dir, paths.dataset_dir())
-    tokenizer = _under(data_dir, paths.tokenizer_dir())
-    models = modeldir.find_models(_under(data_dir, paths.models_dir()))
+    dataset = paths.dataset_dir(data_dir)
+    tokenizer = paths.tokenizer_dir(data_dir)
+    models = modeldir.find_models(paths.models_dir(data_dir))
     return [
         {"key": "books", "ok": bool(books), "path": str(cache),
          "what": {"fr": f"Livres en cache : {len(books)}", "en": f"Books cached: {len(books)}"},
@@ -93,7 +93,7 @@ def pieces(data_dir: str | Path) -> list[dict]:
                   "en": "Run the 'tokenizer' step or `python -m aurore tokenizer`."},
          "step": "tokenizer"},
         {"key": "model", "ok": bool(models), "path": ", ".join(str(m) for m in models) or
-         str(_under(data_dir, paths.models_dir())),
+         str(paths.models_dir(data_dir)),
          "what": {"fr": f"Modèles entraînés : {len(models)}", "en": f"Trained models: {len(models)}"},
          "todo": {"fr": "Lancez l'étape « entraîner » ou `python -m aurore train`.",
                   "en": "Run the 'train' step or `python -m aurore train`."},

@@ -5,7 +5,8 @@ answers only to loopback clients or to holders of the access token, and
 these POSTs need the CSRF token (see `security`). The heavy lifting lives in
 small modules: `aurore.course.checks.runner` (limited check subprocess), `jobs` (background
 step runs), `learner_progress` (progress on disk), `environment` (the setup
-page).
+page). The language is `aurore.web.language`'s; an error is a page, or JSON in
+the web layer's one shape (`aurore.web.errors`) for the pages' scripts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 from functools import lru_cache
 
 import markdown
-from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request, session
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from markupsafe import Markup
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -28,7 +29,8 @@ from aurore.course import exercises
 from aurore.course.checks import runner, warm_worker
 from aurore.course.steps import STEPS
 from aurore.errors import AuroreError
-from aurore.web import security
+from aurore.web import errors, security
+from aurore.web.language import page_lang
 from aurore.web.workshop import course, environment, learner_progress
 from aurore.web.workshop.jobs import default_steps, JobError, JobRunner, MAX_PAGE_EVENTS, PAGE_EVENTS
 from aurore.web.workshop.rendering import markdown_html
@@ -59,15 +61,8 @@ _MARKER = re.compile(r"^\s*# (BEGIN SOLUTION|END SOLUTION|STUB: )")
 def guard():
     # Access (Host, token or loopback) is checked for the whole app by security.guard.
     security.check_csrf()
-    wanted = request.args.get("lang")
-    if wanted in exercises.LANGS:
-        session["lang"] = wanted
-    g.lang = session.get("lang", "fr")
+    page_lang()          # a `?lang=` on any workshop address is remembered
     return None
-
-
-def _lang() -> str:
-    return getattr(g, "lang", None) or session.get("lang", "fr")
 
 
 def _wants_json() -> bool:
@@ -75,13 +70,10 @@ def _wants_json() -> bool:
         or request.path.startswith("/jobs") or request.headers.get("X-Requested-With") == "fetch"
 
 
-FORBIDDEN = security.REFUSALS
-
-
 def _error(status: int, message: dict[str, str]):
-    lang = _lang()
+    lang = page_lang()
     if _wants_json():
-        return jsonify(error=message[lang], message=message), status
+        return errors.json_error(status, message[lang])
     return render_template("workshop/error.html", status=status, message=message[lang], lang=lang), status
 
 
@@ -95,7 +87,7 @@ def _aurore_error(error):
 @bp.errorhandler(HTTPException)
 def _http_error(error):
     if error.code == 403:
-        return _error(403, FORBIDDEN.get(error.description, FORBIDDEN["loopback"]))
+        return _error(403, errors.refusal(error.description))
     return _error(error.code or 500, {"fr": f"Erreur {error.code} : {error.name}.",
                                       "en": f"Error {error.code}: {error.name}."})
 
@@ -162,7 +154,7 @@ def _mtime(exercise) -> float | None:
 # -- pages ---------------------------------------------------------------------
 @bp.get("/")
 def home():
-    lang = _lang()
+    lang = page_lang()
     progress = learner_progress.summary(_data_dir())
     by_step = {e.step: e for e in exercises.all_exercises()}
     return render_template("workshop/home.html", lang=lang, agenda=AGENDA, by_step=by_step,
@@ -171,14 +163,14 @@ def home():
 
 @bp.get("/exercises")
 def exercise_list():
-    return render_template("workshop/exercises.html", lang=_lang(), exercises=exercises.all_exercises(),
+    return render_template("workshop/exercises.html", lang=page_lang(), exercises=exercises.all_exercises(),
                            progress=learner_progress.summary(_data_dir()))
 
 
 @bp.get("/exercises/<number>")
 def exercise_page(number):
     exercise = exercises.get(number)
-    lang = _lang()
+    lang = page_lang()
     _check_worker()  # warms up while the learner reads the lesson
     records = learner_progress.load(_data_dir())
     return render_template("workshop/exercise.html", lang=lang, exercise=exercise,
@@ -203,10 +195,10 @@ def exercise_mtime(number):
 @bp.post("/exercises/<number>/check")
 def exercise_check(number):
     exercise = exercises.get(number)
-    lang = _lang()
+    lang = page_lang()
     if not _check_lock.acquire(blocking=False):
-        return jsonify(busy=True, error={"fr": "Une vérification est déjà en cours.",
-                                         "en": "A check is already running."}[lang]), 409
+        message = {"fr": "Une vérification est déjà en cours.", "en": "A check is already running."}
+        return errors.json_error(409, message[lang], "server_busy", "check_running")
     try:
         mtime = _mtime(exercise)
         config = current_app.config
@@ -229,10 +221,11 @@ def exercise_check(number):
 @bp.get("/exercises/<number>/solution")
 def exercise_solution(number):
     exercise = exercises.get(number)
-    lang = _lang()
+    lang = page_lang()
     if not learner_progress.was_checked(_data_dir(), exercise.number):
-        return jsonify(error={"fr": "Lancez d'abord une vérification de votre code : la solution s'affiche ensuite.",
-                              "en": "Run a check of your code first: the solution shows afterwards."}[lang]), 403
+        message = {"fr": "Lancez d'abord une vérification de votre code : la solution s'affiche ensuite.",
+                   "en": "Run a check of your code first: the solution shows afterwards."}
+        return errors.json_error(403, message[lang], code="not_checked_yet")
     # The markers and `# STUB:` lines are for the stub derivation, not for the learner.
     solution = _without_markers(exercise.solution_path.read_text(encoding="utf-8"))
     try:
@@ -254,7 +247,7 @@ def exercise_reset(number):
 
 @bp.get("/run")
 def run_page():
-    lang = _lang()
+    lang = page_lang()
     steps = job_runner().steps
     wanted = request.args.get("step")
     option_steps = {name: [step for step, spec in steps.items() if name in (spec.get("options") or {})]
@@ -267,14 +260,14 @@ def run_page():
 @bp.get("/environment")
 def environment_page():
     data_dir = _data_dir()
-    return render_template("workshop/environment.html", lang=_lang(), versions=environment.versions(),
+    return render_template("workshop/environment.html", lang=page_lang(), versions=environment.versions(),
                            pieces=environment.pieces(data_dir), disk=environment.disk(data_dir),
                            data_dir=data_dir, steps=job_runner().steps)
 
 
 @bp.get("/course/<slug>")
 def course_page(slug):
-    lang = _lang()
+    lang = page_lang()
     if slug not in course.PAGES:
         return _error(404, {"fr": f"Il n'y a pas de page de cours « {slug} » : le programme est sur l'accueil.",
                             "en": f"There is no course page '{slug}': the agenda is on the home page."})
@@ -358,7 +351,7 @@ def job_events(job_id):
 
 # -- app set-up --------------------------------------------------------------------
 def _template_helpers():
-    return {"csrf_token": security.csrf_token, "lang": session.get("lang", "fr")}
+    return {"csrf_token": security.csrf_token, "lang": page_lang()}
 
 
 def init_app(app) -> None:

@@ -7,9 +7,11 @@
                                   ending with `data: [DONE]` (standard clients work unchanged)
 - `GET /v1/models`, `GET /health`, `GET /info`
 
-Every error is JSON: {"error": {"message", "type", "code", "field", "param", "allowed"}}
-(400 malformed, 403 refused (token, Host), 413 too large, 415 not JSON, 422 invalid
-field, 429 busy or rate-limited with Retry-After, 503 no model). POST bodies must
+Every error is JSON: {"error": {"message", "type", "code", "field", "param", "allowed"}},
+the web layer's one error shape (`aurore.web.errors`, which also answers 404, 405 and
+refusals on these paths): 400 malformed, 403 refused (token, Host), 413 too large,
+415 not JSON, 422 invalid field, 429 busy or rate-limited with Retry-After, 503 no
+model (`/info` then also gives `model` and `models`). POST bodies must
 be sent as `Content-Type: application/json`: a cross-site page cannot send that
 without the browser asking first (CORS preflight), so it cannot use the API.
 In public mode, messages never show the server's folders. Generation goes
@@ -24,89 +26,39 @@ import json
 import logging
 import time
 import uuid
-from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from aurore import paths
 from aurore.errors import AuroreError
 from aurore.generation import sampling
-from aurore.web import security
+from aurore.web import errors
+from aurore.web.errors import JsonError, http_error, is_api_path
 from aurore.web.writers import api_params, generation_service
 from aurore.web.writers.api_params import BadRequest, InvalidField
 from aurore.web.writers.generation_service import GenerationFailed, QueueFull
-from aurore.web.writers.model_pool import ModelPool, NoModel, UnknownModel
+from aurore.web.writers.model_pool import EXTENSION, ModelPool, NoModel, UnknownModel, pool
 from aurore.web.writers.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
-
-#: Paths whose errors are answered in JSON, even 404 and 405 raised before any view runs.
-API_PREFIXES = ("/api/", "/v1/")
-API_PATHS = ("/health", "/info", "/api", "/v1")
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 # --- errors -------------------------------------------------------------------------
 
-class ApiError(Exception):
-    """Any refusal the API answers: a status and a JSON body."""
-
-    def __init__(self, status: int, message: str, type_: str, code: str | None = None, *,
-                 field: str | None = None, allowed: str | None = None, headers: dict | None = None,
-                 extra: dict | None = None):
-        super().__init__(message)
-        self.status, self.message, self.type, self.code = status, message, type_, code
-        self.field, self.allowed, self.headers, self.extra = field, allowed, headers or {}, extra or {}
-
-    def body(self) -> dict:
-        error = {"message": self.message, "type": self.type, "code": self.code, "param": self.field,
-                 "field": self.field}
-        if self.allowed is not None:
-            error["allowed"] = self.allowed
-        error.update(self.extra)
-        return {"error": error}
-
-    def response(self) -> Response:
-        if current_app.config.get("PUBLIC"):
-            self.message = security.hide_paths(self.message)
-        response = jsonify(self.body())
-        response.status_code = self.status
-        response.headers.update(self.headers)
-        return response
-
-
-def is_api_path(path: str) -> bool:
-    return path.startswith(API_PREFIXES) or path in API_PATHS
-
-
-def http_error(error: HTTPException) -> Response:
-    """JSON for 404, 405, 413… instead of Flask's HTML pages."""
-    messages = {
-        403: security.refusal(error.description)["en"],
-        404: f"No API endpoint at {request.path}. See GET /info.",
-        405: f"{request.method} is not allowed on {request.path}.",
-        413: f"The body is too large: at most {current_app.config.get('MAX_CONTENT_LENGTH')} bytes.",
-    }
-    response = ApiError(error.code or 500, messages.get(error.code, error.description or error.name),
-                        "invalid_request_error" if (error.code or 500) < 500 else "server_error",
-                        error.name.lower().replace(" ", "_")).response()
-    if error.code == 405 and getattr(error, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(error.valid_methods)
-    return response
-
-
 def unexpected_error(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return http_error(error)
     log.exception("API error on %s", request.path)
-    return ApiError(500, "The server failed while answering; the error is in its log.", "server_error",
-                    "internal_error").response()
+    return JsonError(500, "The server failed while answering; the error is in its log.", "server_error",
+                     "internal_error").response()
 
 
-@bp.errorhandler(ApiError)
-def api_error(error: ApiError) -> Response:
+@bp.errorhandler(JsonError)
+def api_error(error: JsonError) -> Response:
     return error.response()
 
 
@@ -126,10 +78,6 @@ def json_routing_errors():
 
 # --- shared state -----------------------------------------------------------------------
 
-def pool() -> ModelPool:
-    return current_app.extensions["aurore_generation"]
-
-
 def limiter() -> RateLimiter | None:
     return current_app.extensions.get("aurore_rate_limit")
 
@@ -140,18 +88,18 @@ def rate_limit() -> None:
         return
     wait = limit.retry_after(request.remote_addr or "unknown")
     if wait:
-        raise ApiError(429, f"Too many requests from your address: wait {wait} s.", "rate_limit_error",
-                       "rate_limited", headers={"Retry-After": str(wait)})
+        raise JsonError(429, f"Too many requests from your address: wait {wait} s.", "rate_limit_error",
+                        "rate_limited", headers={"Retry-After": str(wait)})
 
 
 def read_body() -> dict:
     if request.mimetype != "application/json":
-        raise ApiError(415, f"Send the body as JSON with the header `Content-Type: application/json` "
-                            f"(not {request.mimetype or 'none'}).", "invalid_request_error", "unsupported_media_type")
+        raise JsonError(415, f"Send the body as JSON with the header `Content-Type: application/json` "
+                             f"(not {request.mimetype or 'none'}).", "invalid_request_error", "unsupported_media_type")
     try:
         return api_params.parse_body(request.get_data(cache=False))
     except BadRequest as error:
-        raise ApiError(400, error.message, "invalid_request_error", "malformed_json") from None
+        raise JsonError(400, error.message, "invalid_request_error", "malformed_json") from None
 
 
 def checked(parse, body: dict):
@@ -161,27 +109,33 @@ def checked(parse, body: dict):
         raise field_error(error) from None
 
 
-def field_error(error: InvalidField) -> ApiError:
-    return ApiError(422, error.message, "invalid_request_error", error.code, field=error.field,
-                    allowed=error.allowed)
+def field_error(error: InvalidField) -> JsonError:
+    return JsonError(422, error.message, "invalid_request_error", error.code, field=error.field,
+                     allowed=error.allowed)
 
 
-def generation_failed(error: GenerationFailed) -> ApiError:
+def generation_failed(error: GenerationFailed) -> JsonError:
     """The model failed while writing: a 500, or the last event of a stream."""
-    return ApiError(500, f"Generation failed: {error}", "server_error", "generation_failed")
+    return JsonError(500, f"Generation failed: {error}", "server_error", "generation_failed")
 
 
 def service_for(name: str | None):
     try:
         return pool().get(name)
     except NoModel:
-        raise ApiError(503, "No trained model yet. Train one with `python -m aurore train` "
-                            "(or the training step of the workshop).", "no_model", "no_model") from None
+        raise JsonError(503, "No trained model yet. Train one with `python -m aurore train` "
+                             "(or the training step of the workshop).", "no_model", "no_model") from None
     except UnknownModel as error:
-        raise ApiError(422, str(error), "invalid_request_error", "unknown_model", field="model",
-                       allowed="one of: " + ", ".join(error.available)) from None
+        raise JsonError(422, str(error), "invalid_request_error", "unknown_model", field="model",
+                        allowed="one of: " + ", ".join(error.available)) from None
     except AuroreError as error:
-        raise ApiError(503, str(error), "model_error", "model_unavailable") from None
+        raise model_unavailable(error) from None
+
+
+def model_unavailable(error: AuroreError) -> JsonError:
+    """A model folder that cannot be loaded: a 503, its message without the server's folders in public mode."""
+    message = errors.hide_paths(str(error)) if current_app.config["PUBLIC"] else str(error)
+    return JsonError(503, message, "model_error", "model_unavailable")
 
 
 def submit(generation):
@@ -190,15 +144,15 @@ def submit(generation):
     prompt_tokens = service.count_tokens(generation.prompt)
     limit = service.max_context - 1
     if prompt_tokens > limit:
-        raise ApiError(422, f"`prompt` is {prompt_tokens} tokens long; the model {service.name} reads at most "
-                            f"{limit} tokens of prompt.", "invalid_request_error", "too_many_tokens",
-                       field="prompt", allowed=f"at most {limit} tokens")
+        raise JsonError(422, f"`prompt` is {prompt_tokens} tokens long; the model {service.name} reads at most "
+                             f"{limit} tokens of prompt.", "invalid_request_error", "too_many_tokens",
+                        field="prompt", allowed=f"at most {limit} tokens")
     try:
         job = service.submit(generation.prompt, generation.sampling, prompt_tokens)
     except QueueFull as error:
-        raise ApiError(429, f"The server is busy ({error.capacity} requests in progress): "
-                            f"retry in {error.retry_after} s.", "server_busy", "queue_full",
-                       headers={"Retry-After": str(error.retry_after)}) from None
+        raise JsonError(429, f"The server is busy ({error.capacity} requests in progress): "
+                             f"retry in {error.retry_after} s.", "server_busy", "queue_full",
+                        headers={"Retry-After": str(error.retry_after)}) from None
     return service, job
 
 
@@ -210,7 +164,7 @@ def wait_for(job):
         for piece in job.pieces(heartbeat=heartbeat):
             if gone is not None and gone():
                 job.cancel()
-                raise ApiError(499, "The client closed the connection.", "client_closed", "client_closed")
+                raise JsonError(499, "The client closed the connection.", "client_closed", "client_closed")
     except GenerationFailed as error:
         raise generation_failed(error) from None
     return job.outcome
@@ -334,8 +288,8 @@ def info():
         try:
             max_context = pool().get(model).max_context
         except AuroreError as error:     # a broken model directory: say so, still answer
-            shown = security.hide_paths(str(error)) if config["PUBLIC"] else str(error)
-            return jsonify(model=model, models=names, error=shown), 503
+            body = model_unavailable(error).body()
+            return jsonify(model=model, models=names, **body), 503
     limit = limiter()
     return jsonify(
         model=model, models=names, max_context=max_context, public=bool(config["PUBLIC"]),
@@ -355,7 +309,7 @@ def info():
 
 def init_app(app) -> None:
     config = app.config
-    config.setdefault("GENERATION_MODELS_DIR", str(Path(config["DATA_DIR"]) / "models"))
+    config.setdefault("GENERATION_MODELS_DIR", str(paths.models_dir(config["DATA_DIR"])))
     config.setdefault("GENERATION_FACTORY", None)          # model_dir -> generator (tests: a fake)
     config.setdefault("GENERATION_QUEUE", generation_service.MAX_QUEUE)
     config.setdefault("GENERATION_MAX_BATCH", generation_service.MAX_BATCH)
@@ -367,7 +321,7 @@ def init_app(app) -> None:
     config.setdefault("RATE_LIMIT_PER_MINUTE", 30 if config["PUBLIC"] else None)
     config.setdefault("RATE_LIMIT_BURST", 10)
 
-    app.extensions["aurore_generation"] = ModelPool(
+    app.extensions[EXTENSION] = ModelPool(
         config["GENERATION_MODELS_DIR"], factory=config["GENERATION_FACTORY"], max_queue=config["GENERATION_QUEUE"],
         max_batch=config["GENERATION_MAX_BATCH"], batch_window=config["GENERATION_BATCH_WINDOW"],
         batch_wait=config["GENERATION_BATCH_WAIT"],

@@ -10,25 +10,26 @@ this blueprint answers only where the workshop does (loopback or access
 token, CSRF on POST) and is never registered in public mode.
 
 Models: a folder named `<preset>-mine` was trained with the learner's code
-(`aurore.paths.model_dir`); the others are references.
+(`aurore.paths.model_dir`); the others are references. Refusals are JSON in
+the web layer's one shape (`aurore.web.errors`), a 403 in the page's language.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import replace
-from pathlib import Path
-
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, current_app, jsonify, request
 
 from aurore import paths
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.evaluation import baselines, memorisation, scoring
+from aurore.web import errors, language
+from aurore.web.errors import json_error
 from aurore.web.workshop import pages
 from aurore.web.writers import api_params
 from aurore.web.writers.api_params import BadRequest, InvalidField
-from aurore.web.writers.model_pool import NoModel, UnknownModel
+from aurore.web.writers.model_pool import NoModel, UnknownModel, pool
 
 bp = Blueprint("comparison", __name__)
 bp.before_request(pages.guard)      # who may run the learner's code: the workshop's rule
@@ -37,21 +38,13 @@ bp.before_request(pages.guard)      # who may run the learner's code: the worksh
 OWN_FIELDS = ("mine", "reference", "sampler")
 
 
-def _pool():
-    return current_app.extensions["aurore_generation"]
-
-
-def _dataset_dir() -> Path:
-    return Path(current_app.config["DATA_DIR"]) / "dataset"
-
-
 def is_mine(name: str) -> bool:
     return name.endswith(paths.MINE_SUFFIX)
 
 
 def model_card(name: str) -> dict:
     """A model's name and its saved test-book figures (None when it has not been evaluated since training)."""
-    report = scoring.read_report(_pool().models_dir / name) or {}
+    report = scoring.read_report(pool().models_dir / name) or {}
     test = report.get("test") or {}
     return {"name": name, "mine": is_mine(name), "test_bits_per_character": test.get("bits_per_character"),
             "step": report.get("step"), "baseline": report.get("baseline")}
@@ -59,27 +52,22 @@ def model_card(name: str) -> dict:
 
 def context() -> dict:
     """What the writers' page needs to show the comparison: both lists of models and the xz figure."""
-    cards = [model_card(name) for name in _pool().names()]
-    baseline = next((card["baseline"] for card in cards if card["baseline"]), None) or baselines.cached(_dataset_dir())
+    cards = [model_card(name) for name in pool().names()]
+    baseline = (next((card["baseline"] for card in cards if card["baseline"]), None)
+                or baselines.cached(paths.dataset_dir(current_app.config["DATA_DIR"])))
     return {"mine": [c for c in cards if c["mine"]], "references": [c for c in cards if not c["mine"]],
             "baseline": baseline}
 
 
-def _refuse(message: str, field: str | None = None, status: int = 422):
-    return jsonify(error={"message": message, "field": field}), status
-
-
 @bp.errorhandler(403)
 def _forbidden(error):
-    """The workshop's explanation (loopback only, token, stale form token), in the page's JSON shape."""
-    reasons = pages.FORBIDDEN
-    lang = session.get("lang", "fr") if current_app.secret_key else "fr"
-    return _refuse(reasons.get(error.description, reasons["loopback"])[lang], status=403)
+    """The workshop's explanation (loopback only, token, stale form token), in the page's language."""
+    return json_error(403, errors.refusal(error.description)[language.page_lang()])
 
 
 def memorisation_of(text: str) -> dict | None:
     try:
-        return memorisation.index_for(_dataset_dir()).check(text)
+        return memorisation.index_for(paths.dataset_dir(current_app.config["DATA_DIR"])).check(text)
     except AuroreError:
         return None
 
@@ -89,19 +77,21 @@ def compare():
     try:
         body = api_params.parse_body(request.get_data(cache=False))
     except BadRequest as error:
-        return _refuse(error.message, status=400)
+        return json_error(400, error.message, code="malformed_json")
     own = {key: body.pop(key, None) for key in OWN_FIELDS}
     sampler = own["sampler"] or "solution"
     if sampler not in exercises.VARIANTS:
-        return _refuse("`sampler` is \"solution\" (the reference's exercise 4) or \"exercise\" (yours).", "sampler")
-    names = _pool().names()
+        return json_error(422, "`sampler` is \"solution\" (the reference's exercise 4) or \"exercise\" (yours).",
+                          code="unknown_sampler", field="sampler", allowed="one of: " + ", ".join(exercises.VARIANTS))
+    names = pool().names()
     for role in ("mine", "reference"):
         if not isinstance(own[role], str) or own[role] not in names:
-            return _refuse(f"`{role}` must name a trained model; available: {', '.join(names) or 'none'}.", role)
+            return json_error(422, f"`{role}` must name a trained model; available: {', '.join(names) or 'none'}.",
+                              code="unknown_model", field=role)
     try:
         generation = api_params.native_request(body, current_app.config["GENERATION_MAX_NEW_TOKENS"])
     except InvalidField as error:
-        return _refuse(error.message, error.field)
+        return json_error(422, error.message, code=error.code, field=error.field, allowed=error.allowed)
     params = generation.sampling
     if params.seed is None:       # the same seed for both, or the comparison means nothing
         params = replace(params, seed=random.SystemRandom().randrange(2**31))
@@ -109,14 +99,15 @@ def compare():
     for role in ("mine", "reference"):
         name = own[role]
         try:
-            generator = _pool().get(name).generator
+            generator = pool().get(name).generator
             if sampler == "exercise":
                 generator = generator.with_rules(exercises.rules("generate", "exercise"))
             result = generator.generate(generation.prompt, params)
         except (NoModel, UnknownModel) as error:
-            return _refuse(str(error), role)
+            return json_error(422, str(error), code="unknown_model", field=role)
         except AuroreError as error:
-            return _refuse(str(error), "sampler" if sampler == "exercise" else role)
+            return json_error(422, str(error), code="generation_failed",
+                              field="sampler" if sampler == "exercise" else role)
         rows.append({"role": role, **model_card(name), "text": result.text, "finish_reason": result.finish_reason,
                      "new_tokens": result.new_tokens, "seconds": round(result.seconds, 3),
                      "memorisation": memorisation_of(result.text)})

@@ -3,6 +3,8 @@
 Why a module of its own: finding, loading and reloading models (a training
 that saves new weights is seen without a restart) is one job; queueing and
 batching requests for one loaded model is another (`generation_service`).
+The app has one pool (made by the API's `init_app`); `pool()` is how every
+page and endpoint reaches it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ import threading
 import time
 from pathlib import Path
 
+from flask import current_app
+
 from aurore.course import exercises
 from aurore.training import presets
 from aurore.web.writers.generation_service import GenerationService
+
+#: Where the app keeps its one pool, in `app.extensions`.
+EXTENSION = "aurore_generation"
 
 
 class NoModel(Exception):
@@ -148,3 +155,8 @@ class ModelPool:
             services, self._services = list(self._services.values()), {}
         for service in services:
             service.close()
+
+
+def pool(app=None) -> ModelPool:
+    """The app's one pool (the current app's by default): pages and endpoints share its loads and queues."""
+    return (app or current_app).extensions[EXTENSION]

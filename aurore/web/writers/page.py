@@ -3,28 +3,29 @@
 The page itself is static HTML plus `static/js/writers.js`, which calls the
 streaming API (`POST /api/generate/stream`) and keeps the last texts in the
 browser. With no trained model yet, the page says how to get one instead of
-failing. French first; `?lang=en` for English. In public mode, `/` leads here.
+failing. French first; `?lang=en` for English (`aurore.web.language`). In public
+mode, `/` leads here.
 
 After each text, the page asks `POST /generate/memorisation` how much of it
 is copied from the training books (8-word spans, `aurore.evaluation.memorisation`).
 Outside public mode, the page also holds « Mon modèle contre la référence »
-(`aurore.web.writers.comparison`).
+(`aurore.web.writers.comparison`). A refusal is JSON in the web layer's one
+shape (`aurore.web.errors`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
-
+from aurore import paths
 from aurore.errors import AuroreError
 from aurore.evaluation import memorisation
 from aurore.generation import sampling
+from aurore.web import errors, language
 from aurore.web.writers import api_params
+from aurore.web.writers.model_pool import pool
 
 bp = Blueprint("writers", __name__)
-
-LANGS = ("fr", "en")
 
 
 #: The sentences writers.js shows, by language (the page passes one language's as JSON).
@@ -63,19 +64,8 @@ SCRIPT_TEXT = {
 
 
 def script_text(lang: str) -> dict[str, str]:
-    index = LANGS.index(lang)
+    index = language.LANGS.index(lang)
     return {key: pair[index] for key, pair in SCRIPT_TEXT.items()}
-
-
-def page_lang() -> str:
-    """`?lang=` if given (remembered in the session when sessions are on), else the session's, else French."""
-    wanted = request.args.get("lang")
-    if wanted in LANGS:
-        if current_app.secret_key:
-            session["lang"] = wanted
-        return wanted
-    remembered = session.get("lang") if current_app.secret_key else None
-    return remembered if remembered in LANGS else "fr"
 
 
 def form_settings() -> dict:
@@ -96,11 +86,10 @@ def form_settings() -> dict:
 
 @bp.get("/generate")
 def page():
-    lang = page_lang()
-    pool = current_app.extensions["aurore_generation"]
-    models = pool.names()
+    lang = language.page_lang()
+    models = pool().names()
     if not models:
-        return render_template("writers/no_model.html", lang=lang, models_dir=str(pool.models_dir),
+        return render_template("writers/no_model.html", lang=lang, models_dir=str(pool().models_dir),
                                public=current_app.config["PUBLIC"])
     comparison = None
     if not current_app.config["PUBLIC"]:
@@ -116,9 +105,10 @@ def memorised():
     """How much of a text is copied from the training books: {spans, copied, share, examples}."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-        return jsonify(error={"message": "Send a JSON object with `text`, the text to check.", "field": "text"}), 422
+        return errors.json_error(422, "Send a JSON object with `text`, the text to check.", code="wrong_type",
+                                 field="text", allowed="a string")
     try:
-        index = memorisation.index_for(Path(current_app.config["DATA_DIR"]) / "dataset")
+        index = memorisation.index_for(paths.dataset_dir(current_app.config["DATA_DIR"]))
     except AuroreError as error:
         return jsonify(available=False, reason=str(error))
     return jsonify(available=True, **index.check(body["text"]))

@@ -3,7 +3,8 @@
 Why: a public server shares one model and a few dozen threads among
 everyone; a single client must not take every place in the queue, nor every
 thread with slow requests. In-process and dependency-free: the app runs as one
-process (waitress threads), so a dict per remote address is enough.
+process (waitress threads), so a dict per remote address is enough. A
+refusal (429) is JSON in the web layer's one shape (`aurore.web.errors`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import math
 import threading
 import time
+
+from aurore.web.errors import error_body
 
 
 class RateLimiter:
@@ -84,10 +87,9 @@ class InFlightLimit:
                 self._counts[key] = self._counts.get(key, 0) + 1
                 refused = False
         if refused:
-            body = json.dumps({"error": {
-                "message": f"Too many requests from your address at once (at most {self.limit}): "
-                           "wait for the others to finish.",
-                "type": "rate_limit_error", "code": "too_many_in_flight", "param": None, "field": None}}).encode()
+            body = json.dumps(error_body(f"Too many requests from your address at once (at most {self.limit}): "
+                                         "wait for the others to finish.", "rate_limit_error",
+                                         "too_many_in_flight")).encode()
             start_response("429 Too Many Requests", [("Content-Type", "application/json"), ("Retry-After", "1"),
                                                      ("Content-Length", str(len(body)))])
             return [body]
