@@ -31,7 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser()      # reads exercises/info.toml: a mistake there is named, not a traceback
+    except AuroreError as error:
+        print(f"aurore: error: {error}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     try:
         return args.handler(args) or 0
     except AuroreError as error:

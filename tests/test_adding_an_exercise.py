@@ -177,3 +177,16 @@ def test_the_app_shows_it_on_the_agenda_and_the_run_page(repository):
     assert 'href="/run?step=word-count"' in pages["/exercises/9"]
     assert '<option value="word-count" selected>Bonus D : compter les mots d&#39;une phrase' in pages[
         "/run?step=word-count"]
+
+
+def test_a_mistake_in_info_toml_is_a_message_not_a_traceback(tmp_path):
+    root = copy_of_the_code(tmp_path / "repository")
+    info = root / "exercises" / "info.toml"
+    info.write_text(info.read_text(encoding="utf-8").replace('run_title.fr = "Préparer le corpus"\n', "", 1),
+                    encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AURORE_") and key != "PYTHONPATH"}
+    env.update(PYTHONPATH=str(root), AURORE_DATA=str(tmp_path / "data"))
+    done = subprocess.run([sys.executable, "-m", "aurore", "exercises", "list"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "exercise 1" in done.stderr and "run_title" in done.stderr, done.stderr
