@@ -35,7 +35,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def greedy_export(tiny_model_dir, tmp_path_factory):  # noqa: F811
     out = tmp_path_factory.mktemp("export") / "served"
     result = _cli("export", "--model", str(tiny_model_dir), "--format", "saved-model", "--out", str(out),
-                  "--sampler", "greedy")
+                  "--strategy", "greedy")
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
@@ -107,7 +107,7 @@ def test_bad_prompt_lengths_are_refused_by_the_graph(greedy_export):
 def test_sampled_export_writes_valid_tokens_and_stops_at_the_context(tiny_model_dir, loaded_model, tmp_path):  # noqa: F811
     import tensorflow as tf
 
-    out = export.export_saved_model(tiny_model_dir, tmp_path / "sampled", sampler="top_p", top_k=5, top_p=0.9,
+    out = export.export_saved_model(tiny_model_dir, tmp_path / "sampled", strategy="top_p", top_k=5, top_p=0.9,
                                     temperature=1.0, seed=3, stop_at_end=False)
     generate = tf.saved_model.load(str(out)).signatures["serving_default"]
     rows, ids, lengths = _batch(loaded_model.tokenizer, PROMPTS)
@@ -138,4 +138,4 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path, tiny_model_dir):  # no
     with pytest.raises(AuroreError, match="not a folder"):
         export.export_saved_model(tiny_model_dir, tmp_path / "file")
     with pytest.raises(AuroreError, match="--top-p"):
-        export.export_saved_model(tiny_model_dir, tmp_path / "o", sampler="top_p", top_p=1.5)
+        export.export_saved_model(tiny_model_dir, tmp_path / "o", strategy="top_p", top_p=1.5)

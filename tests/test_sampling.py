@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -103,7 +104,7 @@ def test_a_server_may_lower_the_new_token_limit_but_not_raise_it(tmp_path):
 def test_the_cli_s_defaults_are_the_settings_defaults():
     parser = cli.build_parser()
     args = parser.parse_args(["generate"])
-    assert sampling.checked({name: getattr(args, name) for name in sampling.FIELDS}) == SamplingParams()
+    assert sampling.checked({name: getattr(args, name) for name in sampling.setting_names()}) == SamplingParams()
 
 
 def test_a_refusal_is_an_aurore_error_naming_the_field_in_the_caller_s_words():
@@ -129,3 +130,84 @@ def test_a_request_is_checked_once(app, monkeypatch):
     client.post("/v1/completions", json={"prompt": "Il", "max_tokens": 2})
     assert len(made) == 2
     assert app.extensions["aurore_generation"].get().generator.params_seen == made
+
+
+# --- FIELDS: a new setting is one entry there ----------------------------------------------
+
+#: A setting no sampler uses: enough to see every place a new one reaches.
+THROWAWAY = sampling.Setting("repetition_penalty", sampling.NUMBER, 1.0, low=1, high=2, step=0.1,
+                             help="make repeated tokens less likely, 1 to 2 (%(default)s)",
+                             label=("Pénalité de répétition", "Repetition penalty"),
+                             form_help=("Moins de mots répétés.", "Fewer repeated words."))
+
+
+def add_setting(monkeypatch, setting: sampling.Setting) -> None:
+    """FIELDS with one more setting and SamplingParams made from it: what one more entry in sampling.py does."""
+    fields = (*sampling.FIELDS, setting)
+    monkeypatch.setattr(sampling, "FIELDS", fields)
+    monkeypatch.setattr(sampling, "SamplingParams", sampling.params_class(fields))
+
+
+@pytest.fixture
+def new_setting(monkeypatch):
+    add_setting(monkeypatch, THROWAWAY)
+    return THROWAWAY
+
+
+def test_a_new_setting_reaches_the_cli(new_setting, tmp_path, capsys):
+    parser = cli.build_parser()
+    assert parser.parse_args(["generate"]).repetition_penalty == 1.0
+    assert parser.parse_args(["generate", "--repetition-penalty", "1.5"]).repetition_penalty == 1.5
+    assert cli.main(["generate", "--model", str(tmp_path / "none"), "--repetition-penalty", "3"]) == 2
+    assert capsys.readouterr().err.strip() == "aurore: error: `repetition_penalty` is 3; it must be in [1, 2]."
+
+
+def test_a_new_setting_reaches_the_writers_form(new_setting, app):
+    client = app.test_client()
+    page = client.get("/generate").get_data(as_text=True)
+    tag = re.search(r'<input[^>]*id="repetition_penalty"[^>]*>', page).group(0)
+    assert 'name="repetition_penalty"' in tag and 'data-setting="number"' in tag and 'value="1.0"' in tag
+    assert form_bounds(page, "repetition_penalty") == ("1", "2") and 'step="0.1"' in tag
+    assert '<label for="repetition_penalty">Pénalité de répétition</label>' in page
+    assert '<label for="repetition_penalty">Repetition penalty</label>' in client.get("/generate?lang=en").get_data(
+        as_text=True)
+
+
+def test_a_new_setting_reaches_the_json_api_and_samplingparams(new_setting, app):
+    client = app.test_client()
+    assert client.get("/info").get_json()["limits"]["repetition_penalty"] == {"min": 1, "max": 2, "default": 1.0}
+    answer = client.post("/api/generate", json={"prompt": "Il", "max_new_tokens": 2, "repetition_penalty": 1.5})
+    assert answer.status_code == 200
+    seen = app.extensions["aurore_generation"].get().generator.params_seen[-1]
+    assert isinstance(seen, sampling.SamplingParams) and seen.repetition_penalty == 1.5
+    refused = client.post("/api/generate", json={"prompt": "Il", "repetition_penalty": 3}).get_json()["error"]
+    assert (refused["field"], refused["code"]) == ("repetition_penalty", "out_of_range")
+
+
+def test_writers_js_reads_the_settings_from_the_form_not_by_name():
+    """A new setting needs no change in writers.js: it looks up none of the form's by name (`$("top_k")`)."""
+    script = (Path(__file__).resolve().parent.parent / "static" / "js" / "writers.js").read_text(encoding="utf-8")
+    on_the_form = [setting.name for setting in sampling.FIELDS if setting.label]
+    assert [name for name in on_the_form if re.search(f"[\"']{name}[\"']", script)] == []
+
+
+def test_export_takes_generate_s_option_names_and_still_the_old_sampler(capsys):
+    parser = cli.build_parser()
+    export_args = parser.parse_args(["export", "--out", "o", "--strategy", "greedy", "--top-k", "5"])
+    assert (export_args.strategy, export_args.top_k) == ("greedy", 5)
+    assert parser.parse_args(["export", "--out", "o"]).strategy == SamplingParams().strategy
+    assert parser.parse_args(["export", "--out", "o", "--sampler", "top_k"]).strategy == "top_k"
+    assert "--sampler is deprecated: use --strategy." in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        parser.parse_args(["export", "--out", "o", "--sampler", "beam"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["export", "--help"])
+    shown = capsys.readouterr().out
+    assert "--strategy" in shown and "--sampler" not in shown and "--stop" not in shown
+
+
+def test_each_choice_on_the_form_is_a_choice_the_api_accepts():
+    for setting in sampling.FIELDS:
+        if setting.kind == sampling.CHOICE:
+            assert sorted(value for value, _, _ in setting.options) == sorted(setting.choices), setting.name

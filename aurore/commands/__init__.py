@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import Collection
 
+from aurore import progress
 from aurore.course import exercises as _exercises
+from aurore.generation import sampling
 from aurore.training import presets as _presets
 
 
@@ -31,3 +34,45 @@ def add_preset_option(parser: argparse.ArgumentParser, what: str, checked: bool 
     parser.add_argument("--preset", default=_presets.DEFAULT,
                         choices=sorted(_presets.PRESETS) if checked else None,
                         help=f"{what} (default: {_presets.DEFAULT})")
+
+
+def add_sampling_options(parser: argparse.ArgumentParser, only: Collection[str] | None = None) -> None:
+    """One option per sampling setting (`--top-k`...), made from `sampling.FIELDS`.
+
+    Why: every command names, bounds and explains a setting the same way; a
+    new setting appears here with no change. `only`: the settings a command
+    can use (`export`'s in-graph sampler has no stop strings).
+    """
+    for setting in sampling.FIELDS:
+        if only is None or setting.name in only:
+            parser.add_argument(setting.flag, dest=setting.name, help=setting.help, **_how_to_read(setting))
+
+
+def _how_to_read(setting: sampling.Setting) -> dict:
+    """argparse's reading of a setting of each kind, with its default."""
+    if setting.kind == sampling.FLAG:
+        return {"action": "store_true", "default": setting.default}
+    if setting.kind == sampling.TEXTS:      # repeatable: a list that argparse appends to
+        return {"action": "append", "metavar": "TEXT", "default": list(setting.default)}
+    if setting.kind == sampling.CHOICE:
+        return {"choices": setting.choices, "default": setting.default}
+    return {"type": int if setting.kind == sampling.INTEGER else float, "default": setting.default}
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old option name that still works, hidden from --help, telling the user the new one."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        progress.log(f"{option_string} is deprecated: use --{self.dest.replace('_', '-')}.")
+        setattr(namespace, self.dest, values)
+
+
+def add_deprecated_alias(parser: argparse.ArgumentParser, old_flag: str, name: str) -> None:
+    """`old_flag` (a setting that takes a value) still sets the setting `name`, so that no user's command breaks.
+
+    Its default is left to the new option's.
+    """
+    setting = next(setting for setting in sampling.FIELDS if setting.name == name)
+    reading = {key: value for key, value in _how_to_read(setting).items() if key in ("type", "choices")}
+    parser.add_argument(old_flag, dest=name, default=argparse.SUPPRESS, action=DeprecatedAlias,
+                        help=argparse.SUPPRESS, **reading)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from aurore import paths
-from aurore.commands.generate import add_sampling_options
+from aurore.commands import add_deprecated_alias, add_sampling_options
 from aurore.errors import AuroreError
 from aurore.generation import export
-from aurore.generation.sampling import DEFAULTS
 
 FORMATS = ("saved-model",)
 
@@ -18,11 +17,8 @@ def register(subparsers) -> None:
                         help="model directory (default: the data folder's models/cpu)")
     parser.add_argument("--format", choices=FORMATS, default="saved-model", help="export format (saved-model)")
     parser.add_argument("--out", required=True, help="folder to write (replaced whole when the export succeeds)")
-    parser.add_argument("--sampler", choices=export.SAMPLERS, default=DEFAULTS.strategy,
-                        help=f"how the served model picks each token (default: {DEFAULTS.strategy}; "
-                             "same names as `generate --strategy`)")
-    add_sampling_options(parser)
-    parser.add_argument("--seed", type=int, default=None, help="sampling seed (default: random)")
+    add_sampling_options(parser, only=export.SETTINGS)
+    add_deprecated_alias(parser, "--sampler", "strategy")    # its name before it was `generate`'s
     parser.add_argument("--no-stop-at-end", dest="stop_at_end", action="store_false",
                         help="keep writing past the end-of-text token (which separates passages)")
     parser.set_defaults(handler=run)
@@ -31,9 +27,9 @@ def register(subparsers) -> None:
 def run(args) -> int:
     if args.format != "saved-model":
         raise AuroreError(f"Unknown export format {args.format!r}: use saved-model.")
-    out = export.export_saved_model(args.model or paths.default_model_dir(), args.out, sampler=args.sampler,
-                                    top_k=args.top_k, top_p=args.top_p, temperature=args.temperature,
-                                    seed=args.seed, stop_at_end=args.stop_at_end)
+    settings = {name: getattr(args, name) for name in export.SETTINGS}
+    out = export.export_saved_model(args.model or paths.default_model_dir(), args.out,
+                                    stop_at_end=args.stop_at_end, **settings)
     print(f"Serve it with TensorFlow Serving, e.g.: docker run -p 8501:8501 "
           f"-v {out.resolve()}:/models/aurore/1 -e MODEL_NAME=aurore tensorflow/serving")
     return 0

@@ -5,27 +5,17 @@ from __future__ import annotations
 import sys
 
 from aurore import paths, progress
-from aurore.commands import add_model_options
+from aurore.commands import add_model_options, add_sampling_options
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.generation import sampling
-from aurore.generation.sampling import DEFAULTS
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("generate", help="write text with a trained model (streamed)")
     add_model_options(parser)
     parser.add_argument("--prompt", default="", help="the beginning of the text (default: none)")
-    parser.add_argument("--max-new-tokens", type=int, default=DEFAULTS.max_new_tokens,
-                        help=f"at most this many new tokens, 1 to {sampling.MAX_NEW_TOKENS} ({DEFAULTS.max_new_tokens})")
-    parser.add_argument("--strategy", choices=sampling.STRATEGIES, default=DEFAULTS.strategy,
-                        help=f"how to choose each token ({DEFAULTS.strategy})")
     add_sampling_options(parser)
-    parser.add_argument("--seed", type=int, default=None, help="same seed, same text (default: random)")
-    parser.add_argument("--stop-at-sentence-end", action="store_true", help="stop after the first sentence")
-    parser.add_argument("--stop", action="append", default=[], metavar="TEXT",
-                        help=f"stop before this text (repeatable: at most {sampling.MAX_STOP_STRINGS}, "
-                             f"each at most {sampling.MAX_STOP_CHARS} characters)")
     parser.add_argument("--xla", action="store_true",
                         help="compile with XLA (faster for batches, but a slower start: off for one command)")
     parser.add_argument("--threads", type=int, default=1,
@@ -36,19 +26,8 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def add_sampling_options(parser) -> None:
-    """--temperature, --top-k and --top-p, with the settings' defaults and limits (also `export`'s)."""
-    parser.add_argument("--temperature", type=float, default=DEFAULTS.temperature,
-                        help=f"top_k and top_p: above 0, at most {sampling.MAX_TEMPERATURE:g}; lower is safer "
-                             f"({DEFAULTS.temperature})")
-    parser.add_argument("--top-k", type=int, default=DEFAULTS.top_k,
-                        help=f"top_k: draw among the k likeliest, 1 to {sampling.MAX_TOP_K} ({DEFAULTS.top_k})")
-    parser.add_argument("--top-p", type=float, default=DEFAULTS.top_p,
-                        help=f"top_p: probability mass kept, above 0, at most 1 ({DEFAULTS.top_p})")
-
-
 def run(args) -> int:
-    params = sampling.checked({name: getattr(args, name) for name in sampling.FIELDS})
+    params = sampling.checked({name: getattr(args, name) for name in sampling.setting_names()})
 
     from aurore.generation.generator import Generator, limit_threads
 

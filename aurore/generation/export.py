@@ -28,27 +28,28 @@ from pathlib import Path
 from aurore import progress
 from aurore.errors import AuroreError
 from aurore.generation import sampling
-from aurore.generation.sampling import DEFAULTS
 from aurore.store import atomic, modeldir
 
-SAMPLERS = sampling.STRATEGIES
-#: The export command's options, named in refusals of their values.
-OPTION_NAMES = {"strategy": "--sampler", "top_k": "--top-k", "top_p": "--top-p", "temperature": "--temperature",
-                "seed": "--seed"}
+#: The sampling settings the exported graph's KerasHub sampler uses (stop strings, for one, it has not).
+SETTINGS = ("strategy", "temperature", "top_k", "top_p", "seed")
 METADATA_FILE = "aurore-export.json"
 TOKENIZER_SUBDIR = Path("assets.extra") / "tokenizer"
 SIGNATURE = "serving_default"
 
 
-def _sampler(name: str, top_k: int, top_p: float, temperature: float, seed: int | None):
-    """A KerasHub sampler: its choice of the next token runs inside the exported graph.
+def checked_settings(settings: dict) -> sampling.SamplingParams:
+    """The export's sampler settings, checked as `generate`'s are; a refusal names the command's option."""
+    unused = sorted(set(settings) - set(SETTINGS))
+    if unused:
+        raise AuroreError(f"The exported sampler has no `{unused[0]}` setting; it has: {', '.join(SETTINGS)}.")
+    flags = {setting.name: setting.flag for setting in sampling.FIELDS}
+    return sampling.checked(settings, names=flags)
 
-    The settings are checked as `generate`'s are (`aurore.generation.sampling`).
-    """
+
+def _sampler(params: sampling.SamplingParams):
+    """A KerasHub sampler: its choice of the next token runs inside the exported graph."""
     import keras_hub
 
-    params = sampling.checked({"strategy": name, "top_k": top_k, "top_p": top_p, "temperature": temperature,
-                               "seed": seed}, names=OPTION_NAMES)
     if params.strategy == "greedy":
         return keras_hub.samplers.GreedySampler()
     if params.strategy == "top_k":
@@ -57,14 +58,15 @@ def _sampler(name: str, top_k: int, top_p: float, temperature: float, seed: int 
                                           seed=params.seed)
 
 
-def export_saved_model(model_path: str | os.PathLike, out: str | os.PathLike, *,
-                       sampler: str = DEFAULTS.strategy, top_k: int = DEFAULTS.top_k, top_p: float = DEFAULTS.top_p,
-                       temperature: float = DEFAULTS.temperature, seed: int | None = None,
-                       stop_at_end: bool = True) -> Path:
+def export_saved_model(model_path: str | os.PathLike, out: str | os.PathLike, *, stop_at_end: bool = True,
+                       **settings) -> Path:
     """Write the model at `model_path` as a SavedModel folder `out`, atomically.
 
-    `out` is replaced whole only once the export is complete, so a crash
-    never leaves a half SavedModel that a server would try to load.
+    `settings`: the sampler's (SETTINGS: strategy, temperature, top_k,
+    top_p, seed), by the names and with the defaults of
+    `aurore.generation.sampling`. `out` is replaced whole only once the
+    export is complete, so a crash never leaves a half SavedModel that a
+    server would try to load.
     """
     import aurore  # noqa: F401
     import keras
@@ -74,8 +76,9 @@ def export_saved_model(model_path: str | os.PathLike, out: str | os.PathLike, *,
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise AuroreError(f"{out} exists and is not a folder: choose another --out.")
+    params = checked_settings(settings)
     loaded = modeldir.load(model_path)
-    chosen = _sampler(sampler, top_k, top_p, temperature, seed)
+    chosen = _sampler(params)
     causal_lm = keras_hub.models.GPT2CausalLM(backbone=loaded.backbone, preprocessor=None)
     causal_lm.compile(sampler=chosen)
     max_length = loaded.max_length
@@ -119,10 +122,11 @@ def export_saved_model(model_path: str | os.PathLike, out: str | os.PathLike, *,
         "max_length": max_length,
         "end_token_id": end_id,
         "stop_at_end": stop_token_ids is not None,
-        "sampler": {"name": sampler, "top_k": top_k, "top_p": top_p, "temperature": temperature, "seed": seed},
+        "sampler": {"name": params.strategy, "top_k": params.top_k, "top_p": params.top_p,
+                    "temperature": params.temperature, "seed": params.seed},
         "settings": loaded.settings,
     }
-    progress.log(f"Exporting {loaded.path} to {out} (sampler: {sampler})…")
+    progress.log(f"Exporting {loaded.path} to {out} (sampler: {params.strategy})…")
     with atomic.replace_dir(out) as tmp:
         # The SavedModel goes into its own sub-folder so that tf.saved_model.save
         # writes into an empty directory; it is moved up afterwards.

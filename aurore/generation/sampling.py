@@ -1,17 +1,23 @@
 """Sampling settings: how a model chooses its tokens, with their defaults and limits.
 
-Why a module of its own: the JSON API, the writers' form, the comparison,
-the `generate` command and the generator all take the same settings; one
-dataclass holds their defaults, one set of limits bounds them, and one
-validation (run when a `SamplingParams` is made) refuses a bad value with a
-message naming the field and what is allowed. It imports no TensorFlow, so
-the web app checks a request before any model is loaded.
+Why a module of its own: the JSON API, the OpenAI-compatible API, the
+writers' form, the comparison, the `generate` and `export` commands and the
+generator all take the same settings. FIELDS describes each one once (name,
+kind, default, limits, CLI help, form label in French and English, OpenAI
+name), and every one of those places is built from it; SamplingParams is a
+dataclass made from FIELDS whose creation refuses a bad value with a message
+naming the field and what is allowed. It imports no TensorFlow, so the web
+app checks a request before any model is loaded.
 
     from aurore.generation.sampling import checked, SamplingParams
 
     SamplingParams(temperature=0.7, seed=1)           # InvalidField (an AuroreError) if out of range
     checked({"max_tokens": 0, ...}, max_new_tokens=50, names={"max_new_tokens": "max_tokens"})
     limits(max_new_tokens=50)                         # the bounds, as GET /info and the form show them
+
+A new setting: one more `Setting` in FIELDS, then the sampler code that
+uses it (exercise 4's `choose_next_token`, the generator, the export's
+KerasHub sampler if it applies there).
 
 Limits: the API's (one request asks for at most 1,024 new tokens, the
 largest context of the presets; temperature at most 2; top_k at most 1,000;
@@ -140,43 +146,148 @@ def check_stop(field: str, value) -> tuple[str, ...]:
     return tuple(items)
 
 
-@dataclass(frozen=True)
-class SamplingParams:
-    """How to choose the tokens; every field checked on creation (`InvalidField` naming it).
+# --- the settings, each described once -------------------------------------------------
 
-    `max_new_tokens_limit` (not stored): a lower limit than MAX_NEW_TOKENS, a server's.
+#: Kinds of setting: how each is checked, read from a command line and shown on the form.
+INTEGER, NUMBER, CHOICE, FLAG, TEXTS = "integer", "number", "choice", "flag", "texts"
+#: `Setting.openai_default` where an OpenAI request that leaves the setting out gets Aurore's default.
+OWN_DEFAULT = "own default"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One sampling setting, described once for every place that takes it.
+
+    Why: the command line (`--top-k`), the writers' form, the JSON API, the
+    OpenAI-compatible API, GET /info and SamplingParams all read their names,
+    defaults, limits and texts from FIELDS, so a new setting is one more
+    `Setting` there (plus the sampler code that uses it).
     """
 
-    max_new_tokens: int = 100
-    strategy: str = "top_p"      # "greedy" | "top_k" | "top_p"
-    temperature: float = 0.8     # in (0, MAX_TEMPERATURE]
-    top_k: int = 40              # 1 to MAX_TOP_K
-    top_p: float = 0.95          # in (0, 1]
-    seed: int | None = None      # None: a random seed, reported in the result
-    stop_at_sentence_end: bool = False
-    stop: tuple[str, ...] = ()   # stop strings, OpenAI-style; may be empty
-    max_new_tokens_limit: InitVar[int] = MAX_NEW_TOKENS
+    name: str                      # the API's and SamplingParams' name; the CLI's is `flag`
+    kind: str                      # INTEGER, NUMBER, CHOICE, FLAG or TEXTS (stop strings)
+    default: Any                   # None: optional (e.g. a seed: random when not given)
+    help: str                      # the CLI's, in English; argparse writes the default for %(default)s
+    low: float | None = None       # INTEGER and NUMBER: the lowest value...
+    high: float | None = None      # ... and the highest
+    low_open: bool = False         # NUMBER: `low` itself refused (above 0)
+    server_limited: bool = False   # a server may lower `high` (`python app.py --max-new-tokens`)
+    choices: tuple[str, ...] = ()  # CHOICE: the values accepted
+    label: tuple[str, str] | None = None        # the writers' form, (French, English); None: not on it (TEXTS)
+    form_help: tuple[str, str] = ("", "")       # the form's explanation, (French, English)
+    step: float = 1                # the form's step, also its lowest value where `low_open`
+    placeholder: tuple[str, str] | None = None  # the form's text in an empty input, (French, English)
+    options: tuple[tuple[str, str, str], ...] = ()  # CHOICE on the form: (value, French, English), in order
+    openai: str | None = None      # its name in an OpenAI request; None: not there
+    openai_default: Any = OWN_DEFAULT  # its value when an OpenAI request leaves it out
+
+    @property
+    def flag(self) -> str:
+        """The command line's option: `top_k` is `--top-k`."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def optional(self) -> bool:
+        return self.default is None
+
+    def highest(self, server_limit: int = MAX_NEW_TOKENS) -> float | None:
+        """`high`, or the server's lower limit where a server may lower it."""
+        return min(server_limit, self.high) if self.server_limited else self.high
+
+    def check(self, value, server_limit: int = MAX_NEW_TOKENS):
+        """The value checked and normalised (a float, a tuple of strings...), or InvalidField naming the setting."""
+        if self.kind == INTEGER:
+            return check_int(self.name, value, self.low, self.highest(server_limit), nullable=self.optional)
+        if self.kind == NUMBER:
+            return check_number(self.name, value, self.low, self.highest(server_limit), low_open=self.low_open)
+        if self.kind == CHOICE:
+            return check_choice(self.name, value, self.choices)
+        if self.kind == FLAG:
+            return check_bool(self.name, value)
+        return check_stop(self.name, value)
+
+    def bounds(self, server_limit: int = MAX_NEW_TOKENS) -> dict:
+        """Lowest, highest and default value, as GET /info reports them."""
+        lowest = "min_exclusive" if self.low_open else "min"
+        return {lowest: self.low, "max": self.highest(server_limit), "default": self.default}
+
+
+#: Every sampling setting, in the order the CLI's help and the form show them.
+FIELDS: tuple[Setting, ...] = (
+    Setting("max_new_tokens", INTEGER, 100, low=1, high=MAX_NEW_TOKENS, server_limited=True,
+            help=f"at most this many new tokens, 1 to {MAX_NEW_TOKENS} (%(default)s)",
+            label=("Longueur", "Length"),
+            form_help=("Combien de jetons (des morceaux de mots) écrire au plus.",
+                       "How many tokens (pieces of words) to write at most."),
+            openai="max_tokens", openai_default=16),
+    Setting("strategy", CHOICE, "top_p", choices=STRATEGIES, help="how to choose each token (%(default)s)",
+            label=("Choix du mot suivant", "Choosing the next word"),
+            form_help=("Glouton : toujours le mot le plus probable (le même texte à chaque fois). "
+                       "top-k et top-p : un tirage au sort parmi les mots probables.",
+                       "Greedy: always the most likely word (the same text every time). "
+                       "top-k and top-p: a draw among the likely words."),
+            options=(("top_p", "top-p", "top-p"), ("top_k", "top-k", "top-k"),
+                     ("greedy", "glouton (greedy)", "greedy"))),
+    Setting("temperature", NUMBER, 0.8, low=0, high=MAX_TEMPERATURE, low_open=True,
+            help=f"top_k and top_p: above 0, at most {MAX_TEMPERATURE:g}; lower is safer (%(default)s)",
+            label=("Température", "Temperature"), step=0.05,
+            form_help=("Plus basse : prudent et répétitif ; plus haute : audacieux, parfois absurde.",
+                       "Lower: careful and repetitive; higher: daring, sometimes absurd."),
+            openai="temperature", openai_default=1.0),
+    Setting("top_k", INTEGER, 40, low=1, high=MAX_TOP_K,
+            help=f"top_k: draw among the k likeliest, 1 to {MAX_TOP_K} (%(default)s)",
+            label=("top-k", "top-k"),
+            form_help=("Tirer seulement parmi les k mots les plus probables (stratégie top-k).",
+                       "Draw only among the k most likely words (top-k strategy)."),
+            openai="top_k"),
+    Setting("top_p", NUMBER, 0.95, low=0, high=1, low_open=True,
+            help="top_p: probability mass kept, above 0, at most 1 (%(default)s)",
+            label=("top-p", "top-p"), step=0.01,
+            form_help=("Tirer parmi les mots les plus probables qui, ensemble, font p de la probabilité "
+                       "(stratégie top-p).",
+                       "Draw among the most likely words that together make p of the probability "
+                       "(top-p strategy)."),
+            openai="top_p", openai_default=1.0),
+    Setting("seed", INTEGER, None, low=0, high=MAX_SEED, help="same seed, same text (default: random)",
+            label=("Graine", "Seed"), placeholder=("au hasard", "random"),
+            form_help=("Même graine et mêmes réglages : même texte. Vide : un texte différent à chaque fois.",
+                       "Same seed and settings: same text. Empty: a different text every time."),
+            openai="seed"),
+    Setting("stop_at_sentence_end", FLAG, False, help="stop after the first sentence",
+            label=("Finir la phrase", "End the sentence"),
+            form_help=("S'arrêter à la fin d'une phrase.", "Stop at the end of a sentence.")),
+    Setting("stop", TEXTS, (), help=f"stop before this text (repeatable: at most {MAX_STOP_STRINGS}, "
+                                    f"each at most {MAX_STOP_CHARS} characters)",
+            openai="stop"),
+)
+
+
+def setting_names() -> tuple[str, ...]:
+    """The settings' names, in order (read when called: FIELDS is the one list)."""
+    return tuple(setting.name for setting in FIELDS)
+
+
+def params_class(fields: tuple[Setting, ...]) -> type:
+    """A frozen dataclass with one field per setting, each checked when an instance is made.
+
+    Why built from FIELDS: a new setting reaches every caller of SamplingParams
+    without a second list to keep in step. `max_new_tokens_limit` (not stored)
+    is a lower limit than MAX_NEW_TOKENS, a server's.
+    """
 
     def __post_init__(self, max_new_tokens_limit: int):
-        limit = min(max_new_tokens_limit, MAX_NEW_TOKENS)
-        checked_values = {
-            "max_new_tokens": check_int("max_new_tokens", self.max_new_tokens, 1, limit),
-            "strategy": check_choice("strategy", self.strategy, STRATEGIES),
-            "temperature": check_number("temperature", self.temperature, 0.0, MAX_TEMPERATURE, low_open=True),
-            "top_k": check_int("top_k", self.top_k, 1, MAX_TOP_K),
-            "top_p": check_number("top_p", self.top_p, 0.0, 1.0, low_open=True),
-            "seed": check_int("seed", self.seed, 0, MAX_SEED, nullable=True),
-            "stop_at_sentence_end": check_bool("stop_at_sentence_end", self.stop_at_sentence_end),
-            "stop": check_stop("stop", self.stop),
-        }
-        for name, value in checked_values.items():
-            object.__setattr__(self, name, value)
+        for field in fields:
+            object.__setattr__(self, field.name, field.check(getattr(self, field.name), max_new_tokens_limit))
+
+    attributes = [(field.name, Any, dataclasses.field(default=field.default)) for field in fields]
+    attributes.append(("max_new_tokens_limit", InitVar[int], dataclasses.field(default=MAX_NEW_TOKENS)))
+    doc = ("How to choose the tokens; every field checked on creation (`InvalidField` naming it).\n\n"
+           "Fields (sampling.FIELDS): " + ", ".join(field.name for field in fields) + ".")
+    namespace = {"__post_init__": __post_init__, "__module__": __name__, "__doc__": doc}
+    return dataclasses.make_dataclass("SamplingParams", attributes, frozen=True, namespace=namespace)
 
 
-#: The settings' names, in order (the fields of SamplingParams).
-FIELDS = tuple(field.name for field in dataclasses.fields(SamplingParams))
-#: The defaults, for argument parsers and forms.
-DEFAULTS = SamplingParams()
+SamplingParams = params_class(FIELDS)
 
 
 def checked(values: Mapping[str, Any], *, max_new_tokens: int = MAX_NEW_TOKENS,
@@ -188,10 +299,11 @@ def checked(values: Mapping[str, Any], *, max_new_tokens: int = MAX_NEW_TOKENS,
     calls it, so that a refusal names the field the user typed.
     """
     names = names or {}
-    unknown = sorted(set(values) - set(FIELDS))
+    known = setting_names()
+    unknown = sorted(set(values) - set(known))
     if unknown:
         field = names.get(unknown[0], unknown[0])
-        raise InvalidField(field, f"Unknown setting `{field}`.", "settings: " + ", ".join(FIELDS), "unknown_field")
+        raise InvalidField(field, f"Unknown setting `{field}`.", "settings: " + ", ".join(known), "unknown_field")
     try:
         return SamplingParams(**values, max_new_tokens_limit=max_new_tokens)
     except InvalidField as error:
@@ -200,11 +312,7 @@ def checked(values: Mapping[str, Any], *, max_new_tokens: int = MAX_NEW_TOKENS,
 
 def limits(max_new_tokens: int = MAX_NEW_TOKENS) -> dict:
     """The bounds and defaults, as GET /info reports them and the writers' form uses them."""
-    return {
-        "max_new_tokens": {"min": 1, "max": min(max_new_tokens, MAX_NEW_TOKENS), "default": DEFAULTS.max_new_tokens},
-        "temperature": {"min_exclusive": 0, "max": MAX_TEMPERATURE, "default": DEFAULTS.temperature},
-        "top_k": {"min": 1, "max": MAX_TOP_K, "default": DEFAULTS.top_k},
-        "top_p": {"min_exclusive": 0, "max": 1, "default": DEFAULTS.top_p},
-        "strategies": list(STRATEGIES),
-        "stop": {"max_strings": MAX_STOP_STRINGS, "max_chars": MAX_STOP_CHARS},
-    }
+    bounded = {setting.name: setting.bounds(max_new_tokens) for setting in FIELDS
+               if setting.kind in (INTEGER, NUMBER) and not setting.optional}    # not the seed: any will do
+    return {**bounded, "strategies": list(STRATEGIES),
+            "stop": {"max_strings": MAX_STOP_STRINGS, "max_chars": MAX_STOP_CHARS}}

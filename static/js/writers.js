@@ -60,26 +60,32 @@
   // --- the form --------------------------------------------------------------
 
   function numberField(id, integer) {
-    const raw = $(id).value.trim();
+    return numberValue($(id), integer);
+  }
+
+  function numberValue(input, integer) {
+    const raw = input.value.trim();
     if (raw === "") return null;
     const value = Number(raw);
     return integer && Number.isInteger(value) ? value : (integer ? raw : value);
   }
 
+  /** A sampling setting's value, read as its kind says (data-setting, written from the server's FIELDS). */
+  function settingValue(input) {
+    switch (input.dataset.setting) {
+      case "flag": return input.checked;
+      case "choice": return input.value;
+      case "integer": return numberValue(input, true);
+      default: return numberValue(input, false);
+    }
+  }
+
+  /** The prompt, the model and every sampling input of the form; an empty one: the server's default. */
   function requestBody() {
-    const body = {
-      prompt: promptBox.value,
-      model: $("model").value,
-      max_new_tokens: numberField("max_new_tokens", true),
-      strategy: $("strategy").value,
-      temperature: numberField("temperature", false),
-      top_k: numberField("top_k", true),
-      top_p: numberField("top_p", false),
-      seed: numberField("seed", true),
-      stop_at_sentence_end: $("stop_at_sentence_end").checked,
-    };
-    for (const key of ["max_new_tokens", "temperature", "top_k", "top_p"]) {
-      if (body[key] === null) delete body[key];
+    const body = { prompt: promptBox.value, model: $("model").value };
+    for (const input of form.querySelectorAll("[data-setting]")) {
+      const value = settingValue(input);
+      if (value !== null) body[input.name] = value;
     }
     return body;
   }

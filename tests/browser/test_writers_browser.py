@@ -18,6 +18,8 @@ from playwright.sync_api import expect
 
 from aurore.web import create_app
 from aurore.web.server import waitress_options
+from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs
+from tests.test_sampling import add_setting, THROWAWAY
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -187,3 +189,26 @@ def test_without_a_model_the_page_says_how_to_train_one(writers_server, page, sc
     expect(page.locator("h1")).to_have_text("Pas encore de modèle entraîné")
     expect(page.locator("main")).to_contain_text("python -m aurore train")
     screenshot(page, "writers-no-model", publish=True)
+
+
+def test_a_new_setting_goes_from_the_form_to_the_api_with_no_change_in_the_script(page, monkeypatch, tmp_path):
+    """One more entry in aurore.generation.sampling.FIELDS: its input is on the form and writers.js sends it."""
+    add_setting(monkeypatch, THROWAWAY)
+    make_fake_model_dirs(tmp_path / "models")
+    fake = FakeGenerator()
+    app = create_app({"DATA_DIR": str(tmp_path), "GENERATION_FACTORY": fake_factory(fake)})
+    server = waitress.create_server(app, host="127.0.0.1", port=0, **waitress_options(8))
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{server.effective_port}/generate")
+        page.fill("#prompt", "Il était")
+        page.click("summary")
+        page.fill("#max_new_tokens", "3")
+        page.fill(f"#{THROWAWAY.name}", "1.5")
+        page.click("#write")
+        expect(page.locator("#status")).to_contain_text("Terminé", timeout=30_000)
+        seen = fake.params_seen[-1]
+        assert (seen.max_new_tokens, getattr(seen, THROWAWAY.name), seen.seed) == (3, 1.5, None)
+    finally:
+        server.close()
+        app.extensions["aurore_generation"].close()

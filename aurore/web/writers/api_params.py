@@ -4,8 +4,9 @@ Why a module of its own: every field is checked the same strict way (a bool
 is not an int, NaN is not a number, unknown fields are refused) and every
 refusal names the field and the allowed range, for both the native API and
 the OpenAI-compatible one. The sampling settings are checked by
-`aurore.generation.sampling` (their one owner); this module reads the prompt, the
-model and the OpenAI-only fields, and maps OpenAI's names and defaults.
+`aurore.generation.sampling` (their one owner, whose FIELDS also give their
+OpenAI names and defaults); this module reads the prompt, the model and the
+OpenAI-only fields, and applies OpenAI's rules (temperature 0 is greedy).
 """
 
 from __future__ import annotations
@@ -110,23 +111,38 @@ class GenerationRequest:
     include_usage: bool = False
 
 
-NATIVE_FIELDS = {"prompt", "model", *sampling.FIELDS}
-
-
 def native_request(body: dict, max_new_tokens_limit: int = sampling.MAX_NEW_TOKENS) -> GenerationRequest:
     """POST /api/generate and /api/generate/stream: the settings' own names and defaults."""
-    refuse_unknown(body, NATIVE_FIELDS)
+    names = sampling.setting_names()
+    refuse_unknown(body, {"prompt", "model", *names})
     prompt = get_prompt(body)
-    settings = sampling.checked({name: body[name] for name in sampling.FIELDS if name in body},
+    settings = sampling.checked({name: body[name] for name in names if name in body},
                                 max_new_tokens=max_new_tokens_limit)
     return GenerationRequest(prompt=prompt, model=get_model(body), sampling=settings)
 
 
-OPENAI_FIELDS = {"model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "stream", "stream_options",
-                 "seed", "stop", "n", "best_of", "echo", "logprobs", "presence_penalty", "frequency_penalty",
-                 "logit_bias", "user", "suffix"}
-#: OpenAI's name for a sampling setting, where it differs.
-OPENAI_NAMES = {"max_new_tokens": "max_tokens"}
+#: The fields of an OpenAI request that are not sampling settings (those: `Setting.openai` in sampling.FIELDS).
+OPENAI_OWN_FIELDS = {"model", "prompt", "stream", "stream_options", "n", "best_of", "echo", "logprobs",
+                     "presence_penalty", "frequency_penalty", "logit_bias", "user", "suffix"}
+
+
+def openai_settings(body: dict) -> dict:
+    """The sampling settings an OpenAI request sets, by Aurore's names; OpenAI's defaults where it is silent."""
+    values = {}
+    for setting in sampling.FIELDS:
+        if setting.openai is None:
+            continue
+        if setting.openai in body:
+            values[setting.name] = body[setting.openai]
+        elif setting.openai_default != sampling.OWN_DEFAULT:
+            values[setting.name] = setting.openai_default
+    return values
+
+
+def openai_names() -> dict[str, str]:
+    """OpenAI's name for a sampling setting, where it differs (`max_new_tokens`: `max_tokens`)."""
+    return {setting.name: setting.openai for setting in sampling.FIELDS
+            if setting.openai is not None and setting.openai != setting.name}
 
 
 def openai_request(body: dict, max_new_tokens_limit: int = sampling.MAX_NEW_TOKENS) -> GenerationRequest:
@@ -135,7 +151,7 @@ def openai_request(body: dict, max_new_tokens_limit: int = sampling.MAX_NEW_TOKE
     temperature 0 means greedy decoding, as OpenAI clients expect; a top_k
     (not OpenAI's) chooses top-k sampling.
     """
-    refuse_unknown(body, OPENAI_FIELDS)
+    refuse_unknown(body, OPENAI_OWN_FIELDS | {setting.openai for setting in sampling.FIELDS if setting.openai})
     prompt = get_prompt(body, allow_list=True)
     for field, accepted, what in (("n", (1, None), "1"), ("best_of", (1, None), "1"),
                                   ("echo", (False, None), "false"), ("logprobs", (None, 0), "null"),
@@ -159,14 +175,13 @@ def openai_request(body: dict, max_new_tokens_limit: int = sampling.MAX_NEW_TOKE
             raise InvalidField("stream_options", "`stream_options` may only hold `include_usage`.",
                                '{"include_usage": true|false}', "wrong_type")
         include_usage = check_bool("include_usage", options.get("include_usage", False))
-    values = {"max_new_tokens": body.get("max_tokens", 16), "temperature": body.get("temperature", 1.0),
-              "top_p": body.get("top_p", 1.0), "seed": body.get("seed"), "stop": body.get("stop"),
-              "strategy": "top_p"}
-    if body.get("top_k") is not None:
-        values.update(top_k=body["top_k"], strategy="top_k")
+    values = openai_settings(body)
+    values["strategy"] = "top_k" if values.get("top_k") is not None else "top_p"
+    if values.get("top_k") is None:
+        values.pop("top_k", None)       # null, as when absent: top-p sampling
     temperature = values["temperature"]
     if not isinstance(temperature, bool) and isinstance(temperature, (int, float)) and temperature == 0:
         values.update(strategy="greedy", temperature=1.0)
-    settings = sampling.checked(values, max_new_tokens=max_new_tokens_limit, names=OPENAI_NAMES)
+    settings = sampling.checked(values, max_new_tokens=max_new_tokens_limit, names=openai_names())
     return GenerationRequest(prompt=prompt, model=get_model(body), sampling=settings, stream=stream,
                              include_usage=include_usage)

@@ -22,7 +22,6 @@ from aurore.errors import AuroreError
 from aurore.evaluation import memorisation
 from aurore.generation import sampling
 from aurore.web import errors, language
-from aurore.web.writers import api_params
 from aurore.web.writers.model_pool import pool
 
 bp = Blueprint("writers", __name__)
@@ -68,20 +67,28 @@ def script_text(lang: str) -> dict[str, str]:
     return {key: pair[index] for key, pair in SCRIPT_TEXT.items()}
 
 
-def form_settings() -> dict:
-    """Defaults and bounds of the form: the API's (`aurore.generation.sampling.limits`, as GET /info reports them).
+def form_settings() -> list[dict]:
+    """The form's sampling inputs, one per setting of `sampling.FIELDS` that has a form label, in their order.
 
-    The form's inputs need an inclusive lowest value where the API's is
-    exclusive (above 0): the smallest step.
+    Why from FIELDS: a new setting appears on the form (and in writers.js's
+    request) with no change here. Defaults and bounds are the API's
+    (`sampling.limits`, as GET /info reports them; a server may lower one).
     """
     bounds = sampling.limits(current_app.config["GENERATION_MAX_NEW_TOKENS"])
-    return {
-        "max_new_tokens": bounds["max_new_tokens"],
-        "temperature": {**bounds["temperature"], "min": 0.05, "step": 0.05},
-        "top_k": bounds["top_k"],
-        "top_p": {**bounds["top_p"], "min": 0.01, "step": 0.01},
-        "prompt_bytes": api_params.MAX_PROMPT_BYTES,
-    }
+    return [form_input(setting, bounds.get(setting.name, {})) for setting in sampling.FIELDS if setting.label]
+
+
+def form_input(setting: sampling.Setting, bounds: dict) -> dict:
+    """What the template writes for one setting: the kind of input, its texts (French, English), value and bounds.
+
+    The form's inputs need an inclusive lowest value where the API's is
+    exclusive (above 0): the smallest step. No largest value where GET /info
+    gives none (a seed: any will do).
+    """
+    return {"name": setting.name, "kind": setting.kind, "label": setting.label, "help": setting.form_help,
+            "value": setting.default, "min": setting.step if setting.low_open else setting.low,
+            "max": bounds.get("max"), "step": setting.step, "placeholder": setting.placeholder,
+            "options": setting.options}
 
 
 @bp.get("/generate")
