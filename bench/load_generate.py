@@ -233,8 +233,10 @@ def main(argv=None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     from aurore import machine, paths
     from aurore.store import modeldir
+    from aurore.training import presets
 
-    model = args.model or (paths.default_model_dir() if modeldir.is_model_dir(paths.default_model_dir()) else None)
+    default = paths.model_dir(presets.DEFAULT)
+    model = args.model or (default if modeldir.is_model_dir(default) else None)
     model_note = f"trained model {model}" if model else "random model of the cpu shape"
     if model is None:
         model = random_cpu_model(workdir / "models" / "cpu")

@@ -250,7 +250,7 @@ def test_the_learners_training_gets_its_own_folder_samples_and_an_evaluation(dat
     import shutil
 
     assert paths.model_dir("tiny", "exercise") == paths.models_dir() / "tiny-mine"
-    assert paths.model_dir("cpu", "solution") == paths.default_model_dir()
+    assert paths.model_dir("cpu", "solution") == paths.models_dir() / "cpu"
     learner = tmp_path / "exercises"
     learner.mkdir()
     shutil.copy2(exercises.get(3).solution_path, learner / exercises.get(3).filename)   # a finished exercise 3

@@ -6,6 +6,7 @@ from aurore import paths
 from aurore.commands import add_deprecated_alias, add_sampling_options
 from aurore.errors import AuroreError
 from aurore.generation import export
+from aurore.training import presets
 
 FORMATS = ("saved-model",)
 
@@ -28,7 +29,7 @@ def run(args) -> int:
     if args.format != "saved-model":
         raise AuroreError(f"Unknown export format {args.format!r}: use saved-model.")
     settings = {name: getattr(args, name) for name in export.SETTINGS}
-    out = export.export_saved_model(args.model or paths.default_model_dir(), args.out,
+    out = export.export_saved_model(args.model or paths.model_dir(presets.DEFAULT), args.out,
                                     stop_at_end=args.stop_at_end, **settings)
     print(f"Serve it with TensorFlow Serving, e.g.: docker run -p 8501:8501 "
           f"-v {out.resolve()}:/models/aurore/1 -e MODEL_NAME=aurore tensorflow/serving")
