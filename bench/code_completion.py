@@ -27,7 +27,8 @@ import aurore  # noqa: E402,F401
 from aurore import machine, paths  # noqa: E402
 from aurore.bonus import code_completion, code_corpus  # noqa: E402
 from aurore.course import exercises  # noqa: E402
-from aurore.training import loop  # noqa: E402
+from aurore.commands.train import sample_writer  # noqa: E402
+from aurore.training import loop, presets  # noqa: E402
 from bench.quality import training_speed  # noqa: E402
 
 
@@ -49,12 +50,13 @@ def main() -> None:
         code_corpus.save(code_corpus.build(module, code_corpus.source_files()), data)
     if not (tokenizer / "tokenizer.json").is_file():
         code_completion.build_tokenizer(data, tokenizer, exercises.rules("tokenizer"))
-    settings = loop.settings_from_args(args.preset, args.set)
+    settings = presets.settings_from_args(args.preset, args.set)
     settings["eos_separates_sentences"] = False
     load_before = os.getloadavg()
     started = time.monotonic()
     summary = loop.train(exercises.rules("train"), data, tokenizer, args.model, settings, restart=True,
-                         max_minutes=args.minutes, sample_prompt=code_completion.SAMPLE_PROMPT)
+                         max_minutes=args.minutes, sampler=sample_writer,
+                         sample_prompt=code_completion.SAMPLE_PROMPT)
     wall = time.monotonic() - started
     load_after = os.getloadavg()
     report = code_completion.evaluate(args.model, data, module, headers=args.headers,

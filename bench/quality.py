@@ -26,7 +26,8 @@ import aurore  # noqa: E402,F401
 from aurore import machine, paths  # noqa: E402
 from aurore.course import exercises  # noqa: E402
 from aurore.evaluation import scoring  # noqa: E402
-from aurore.training import loop  # noqa: E402
+from aurore.commands.train import sample_writer  # noqa: E402
+from aurore.training import loop, presets, resumable  # noqa: E402
 
 PROMPTS = (("", 1), ("La nuit était", 2), ("Madame, dit-il,", 3))
 
@@ -39,11 +40,12 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
 
-    settings = loop.settings_from_args(args.preset, args.set)
+    settings = presets.settings_from_args(args.preset, args.set)
     load_before = os.getloadavg()
     started = time.monotonic()
     summary = loop.train(exercises.rules("train"), paths.dataset_dir(), paths.tokenizer_dir(),
-                             args.model, settings, restart=True, max_minutes=args.minutes)
+                         args.model, settings, restart=True, max_minutes=args.minutes,
+                         sampler=sample_writer)
     wall = time.monotonic() - started
     load_after = os.getloadavg()
     report = scoring.evaluate(args.model, paths.dataset_dir(), rules=exercises.rules("evaluate"))
@@ -74,7 +76,7 @@ def main() -> None:
 
 def training_speed(model_dir: Path, settings: dict) -> dict:
     """Steps and tokens per second over the run, evaluations included (from its metrics.jsonl)."""
-    history = [json.loads(line) for line in (model_dir / loop.METRICS_FILE).read_text().splitlines() if line]
+    history = [json.loads(line) for line in (model_dir / resumable.METRICS_FILE).read_text().splitlines() if line]
     if not history:
         return {"steps_per_second": 0.0, "tokens_per_second": 0.0}
     last = history[-1]

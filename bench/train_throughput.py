@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aurore  # noqa: E402,F401
 from aurore import machine  # noqa: E402
 from aurore.course import exercises  # noqa: E402
-from aurore.training import loop, packing, presets  # noqa: E402
+from aurore.training import packing, presets  # noqa: E402
 
 
 def cpu_peak(fma_units: int) -> dict:
@@ -105,7 +105,7 @@ def main() -> None:
                         help="override a preset setting, as `train --set` does (repeatable)")
     args = parser.parse_args()
 
-    settings = loop.settings_from_args(args.preset, args.set)
+    settings = presets.settings_from_args(args.preset, args.set)
     flops_per_token = presets.training_flops_per_token(settings, args.vocab_size)
     peak = cpu_peak(args.fma_units)
     params = presets.parameter_count(settings, args.vocab_size)

@@ -17,7 +17,7 @@ from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.evaluation import scoring
 from aurore.store import checkpoint
-from aurore.training import loop
+from aurore.training import resumable
 from fixture_books import make_tiny_dataset
 from tiny_model import tiny_model_dir  # noqa: F401  (a session fixture)
 
@@ -103,7 +103,7 @@ def test_training_leaves_a_complete_folder_with_its_curve_and_checkpoint(trained
     folder, summary = trained
     assert summary["step"] == 8 and summary["stopped"] == "reached 8 steps"
     assert char_lstm.is_model_dir(folder) and checkpoint.exists(folder)
-    history = [json.loads(line) for line in (folder / loop.METRICS_FILE).read_text().splitlines()]
+    history = [json.loads(line) for line in (folder / resumable.METRICS_FILE).read_text().splitlines()]
     assert [record["step"] for record in history] == [4, 8]
     assert all(record["val_loss"] > 0 for record in history)
     config = char_lstm.read_config(folder)
@@ -111,14 +111,17 @@ def test_training_leaves_a_complete_folder_with_its_curve_and_checkpoint(trained
     assert not (folder / "tokenizer").exists()        # never listed among the GPT-2 models
 
 
-def test_a_finished_run_says_so_and_another_preset_is_refused(trained, dataset):
+def test_a_finished_run_says_so_and_another_preset_is_refused(trained, dataset, capsys):
     folder, _ = trained
+    capsys.readouterr()
     again = char_lstm.train(SOLUTION, dataset, folder, char_lstm.preset("tiny", max_steps=8))
     assert again["stopped"] == "already finished" and again["step"] == 8
+    assert f"The char-LSTM training in {folder} already finished (step 8)" in capsys.readouterr().out
     state = checkpoint.read_state(folder)
     (checkpoint.directory(folder) / checkpoint.STATE_FILE).write_text(json.dumps({**state, "finished": False}))
     try:
-        with pytest.raises(AuroreError, match="preset 'tiny', not 'cpu'.*--restart"):
+        with pytest.raises(AuroreError, match="unfinished char-LSTM training with the preset 'tiny', not 'cpu'"
+                                              r".*--restart\.$"):
             char_lstm.train(SOLUTION, dataset, folder, char_lstm.preset("cpu"))
     finally:
         (checkpoint.directory(folder) / checkpoint.STATE_FILE).write_text(json.dumps(state))
@@ -132,7 +135,7 @@ def test_the_time_limit_stops_the_training_and_the_next_run_resumes(dataset, tmp
     assert char_lstm.is_model_dir(folder) and not checkpoint.read_state(folder).get("finished")
     resumed = char_lstm.train(SOLUTION, dataset, folder, char_lstm.preset("tiny", max_steps=first["step"] + 4))
     assert resumed["step"] == first["step"] + 4 and resumed["stopped"] == f"reached {first['step'] + 4} steps"
-    steps = [json.loads(line)["step"] for line in (folder / loop.METRICS_FILE).read_text().splitlines()]
+    steps = [json.loads(line)["step"] for line in (folder / resumable.METRICS_FILE).read_text().splitlines()]
     assert steps == sorted(steps) and steps[-1] == first["step"] + 4
     assert checkpoint.read_state(folder)["vocabulary"] == char_lstm.read_config(folder)["vocabulary"]
 

@@ -126,9 +126,9 @@ def test_missing_inputs_and_bad_settings_are_clear_errors(data, tmp_path, soluti
         loop.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", settings,
                        init=str(tmp_path / "missing" / "model"))
     with pytest.raises(AuroreError, match="Unknown training setting"):
-        loop.settings_from_args("tiny", ["colour=blue"])
+        presets.settings_from_args("tiny", ["colour=blue"])
     with pytest.raises(AuroreError, match="key=value"):
-        loop.settings_from_args("tiny", ["batch_size"])
+        presets.settings_from_args("tiny", ["batch_size"])
     with pytest.raises(AuroreError, match="Unknown preset"):
         presets.preset("huge")
 
@@ -223,14 +223,16 @@ def test_a_folder_swap_cut_between_its_two_renames_is_recovered(tmp_path):
     assert not stale.exists() and live.exists() and (folder / "state.json").exists()
 
 
-def test_training_resumes_after_a_crash_mid_swap(data, tmp_path, solution):
+def test_training_resumes_after_a_crash_mid_swap(data, tmp_path, solution, capsys):
     model_dir = tmp_path / "m"
     settings = presets.preset("tiny", max_steps=4, eval_interval=2)
     loop.train(solution, data / "dataset", data / "tokenizer", model_dir, settings)
     os.replace(checkpoint.directory(model_dir), model_dir / f".checkpoint.old-{_dead_pid()}")
+    capsys.readouterr()
     again = loop.train(solution, data / "dataset", data / "tokenizer", model_dir, presets.preset("tiny", max_steps=4,
                                                                                                       eval_interval=2))
     assert again["stopped"] == "already finished" and again["step"] == 4    # not a new run from step 0
+    assert f"Training in {model_dir} already finished (step 4)" in capsys.readouterr().out
     assert checkpoint.exists(model_dir)
 
 
@@ -290,6 +292,7 @@ def test_under_a_time_limit_the_progress_total_is_the_steps_the_time_allows(data
     assert bars[0]["total"] is None  # not max_steps: the speed is not known yet
     totals = [e["total"] for e in bars if e["total"] is not None]
     assert totals and max(totals) < 100_000
+    assert not [e for e in events if e["event"] == "sample"]   # no sampler given: no samples
     # The run ends with the time budget, near where the bar said it would (the last estimate is up to
     # 100 steps old: a CPU that frees up meanwhile runs a few percent more steps).
     assert 0.5 * totals[-1] <= summary["step"] <= 1.1 * totals[-1] + 1
@@ -315,3 +318,53 @@ def test_muon_replaces_adamw_on_request_and_learns(solution):
     assert lm.evaluate(features, x[:, 1:], verbose=0) < before
     with pytest.raises(AuroreError, match="optimizer=muon"):
         presets.preset("tiny", optimizer="sgd")
+
+
+def test_training_imports_no_later_stage():
+    """Stages import only earlier ones: training/ knows nothing of generation, evaluation, the bonuses…"""
+    import ast
+
+    later = ("aurore.generation", "aurore.evaluation", "aurore.bonus", "aurore.course", "aurore.commands",
+             "aurore.web")
+    found = []
+    for source in sorted(Path(loop.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{source.name}: {name}" for name in names if name.startswith(later)]
+    assert found == []
+
+
+def test_the_evaluation_after_training_keeps_a_report_and_survives_a_failure(monkeypatch):
+    from types import SimpleNamespace
+
+    from aurore import progress
+    from aurore.commands import evaluate_after_training
+
+    events, logs = [], []
+    monkeypatch.setattr(progress, "event", lambda kind, **fields: events.append((kind, fields)))
+    monkeypatch.setattr(progress, "log", logs.append)
+    measured = {"test": 1.0, "validation": 2.0}
+    saved = {}
+    reports = SimpleNamespace(read_report=lambda folder: saved.get(folder),
+                              evaluate=lambda folder, data: dict(measured),
+                              save_report=lambda folder, report: saved.update({folder: report}))
+    message = lambda report: f"test {report['test']}"   # noqa: E731
+
+    evaluate_after_training(reports, "m", "d", "The model", message)
+    assert saved == {"m": measured} and events == [("evaluation", {"report": measured, "message": "test 1.0"})]
+    reports.evaluate = lambda folder, data: pytest.fail("a saved report of these weights is not measured again")
+    evaluate_after_training(reports, "m", "d", "The model", message)
+    assert len(events) == 2
+
+    saved["m"] = {"test": 3.0}    # the test book only (as `evaluate` compares): measured again
+    reports.evaluate = lambda folder, data: dict(measured)
+    evaluate_after_training(reports, "m", "d", "The model", message)
+    assert saved["m"] == measured and events[-1][1]["message"] == "test 1.0"
+
+    def failing(folder, data):
+        raise AuroreError("no dataset")
+
+    reports.read_report, reports.evaluate = (lambda folder: None), failing
+    evaluate_after_training(reports, "m", "d", "The model", message)
+    assert logs == ["The model could not be evaluated: no dataset"] and len(events) == 3

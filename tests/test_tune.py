@@ -11,7 +11,7 @@ from aurore import cli
 from aurore.corpus import tokenization
 from aurore.course import exercises
 from aurore.store import modeldir
-from aurore.training import loop, tuning
+from aurore.training import loop, presets, tuning
 from tiny_sand import TRAIN, make_dataset
 
 
@@ -50,7 +50,7 @@ def test_a_search_writes_both_tables_and_prints_a_line_train_accepts(data, tmp_p
     assert printed == table["best"]["command"] and printed.startswith("python -m aurore train --preset tiny")
     args = cli.build_parser().parse_args(shlex.split(printed)[3:])
     assert args.command == "train"
-    settings = loop.settings_from_args(args.preset, args.set, max_steps=2)
+    settings = presets.settings_from_args(args.preset, args.set, max_steps=2)
     best = table["best"]["settings"]
     assert settings["hidden_dim"] == best["hidden_dim"] and settings["optimizer"] == best["optimizer"]
     assert settings["learning_rate"] == pytest.approx(best["learning_rate"], rel=1e-2)

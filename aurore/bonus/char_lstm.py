@@ -2,9 +2,9 @@
 
 The teaching parts (vocabulary, encoding, the model, the loss) come from
 exercise 6's module; this file is the plumbing, as `aurore.training.loop` is for
-GPT-2: the same prepared dataset, the same time limit (`--max-minutes`), the
-same monitor (`aurore.training.callbacks.TrainingMonitor`: metrics events, the best
-model kept, early stopping) and the same resumable checkpoints.
+GPT-2: the same prepared dataset, the same time limit (`--max-minutes`), and
+the same run (`aurore.training.resumable`: resumable checkpoints, the monitor's
+metrics events, the best model kept, early stopping).
 
 A char-LSTM folder (`models/char-lstm`, or `models/char-lstm-mine` for the
 learner's code) holds:
@@ -26,8 +26,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -38,7 +36,7 @@ from aurore.errors import AuroreError
 from aurore.evaluation import scoring
 from aurore.evaluation.baselines import xz_baseline
 from aurore.store import atomic, checkpoint, modeldir, saved_dataset
-from aurore.training import loop
+from aurore.training import presets, resumable
 
 CONFIG_FILE = "char_lstm.json"
 MODEL_FILE = "model.keras"
@@ -58,20 +56,15 @@ PRESETS: dict[str, dict] = {
                 patience=5, max_minutes=15),
 }
 OPTIONAL_KEYS = ("max_minutes",)
+#: How the training's logs and errors name it.
+WORDS = resumable.Words(subject="The char-LSTM training", noun="char-LSTM training", start_over="")
 
 
 def preset(name: str, pairs: list[str] | None = None, **overrides) -> dict:
     """A copy of the named preset, with `--set key=value` pairs and overrides (unknown keys refused)."""
-    if name not in PRESETS:
-        raise AuroreError(f"Unknown char-LSTM preset {name!r}: choose one of {', '.join(PRESETS)}.")
-    chosen = loop.parse_set_pairs(pairs, example="units=256")
-    settings = dict(PRESETS[name], preset=name)
-    for key, value in {**chosen, **overrides}.items():
-        if value is None:
-            continue
-        if key not in PRESETS[name] and key not in OPTIONAL_KEYS:
-            raise AuroreError(f"Unknown char-LSTM setting {key!r}: known settings are {', '.join(PRESETS[name])}.")
-        settings[key] = value
+    chosen = presets.parse_set_pairs(pairs, example="units=256")
+    settings = presets.lookup(PRESETS, name, {**chosen, **overrides}, OPTIONAL_KEYS,
+                              preset_word="char-LSTM preset", setting_word="char-LSTM setting")
     for key in ("units", "embedding_dim", "num_layers", "sequence_length", "batch_size", "eval_length"):
         if not isinstance(settings[key], int) or settings[key] < 1:
             raise AuroreError(f"The char-LSTM setting {key} must be a whole number of at least 1, "
@@ -186,27 +179,12 @@ def _train(module: ModuleType, dataset_dir, model_dir: Path, settings: dict, *, 
            max_minutes: float | None = None, seed: int = 1234) -> dict:
     import keras
 
-    from aurore.training.callbacks import TrainingMonitor
-
-    started = time.monotonic()
+    run = resumable.Run(model_dir, WORDS)
     splits = saved_dataset.load(dataset_dir)
-    if restart:
-        shutil.rmtree(checkpoint.directory(model_dir), ignore_errors=True)
-    resuming = checkpoint.exists(model_dir)
-    if resuming:
-        state = checkpoint.read_state(model_dir)
-        if state.get("finished"):
-            progress.log(f"The char-LSTM training in {model_dir} already finished (step {state['step']}). "
-                         "Use --restart to train again from scratch (on the run page: tick Start over).")
-            return loop.run_summary(model_dir, state, "already finished", started)
-        if state["settings"].get("preset") != settings.get("preset"):
-            raise AuroreError(f"{model_dir} holds an unfinished char-LSTM training with the preset "
-                              f"{state['settings'].get('preset')!r}, not {settings.get('preset')!r}. Resume it "
-                              "with that preset, pick another --model, or start afresh with --restart.")
-        settings = dict(state["settings"], max_steps=settings["max_steps"])
-        vocab = state["vocabulary"]
-    else:
-        vocab = vocabulary(module, splits["train"]["text"])
+    settings = run.open(settings, restart=restart, max_minutes=max_minutes)
+    if run.already_finished:
+        return run.summary("already finished")
+    vocab = run.state["vocabulary"] if run.resuming else vocabulary(module, splits["train"]["text"])
     keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy("float32")
 
@@ -221,44 +199,16 @@ def _train(module: ModuleType, dataset_dir, model_dir: Path, settings: dict, *, 
     if getattr(model, "optimizer", None) is None:
         raise AuroreError("Exercise 6: `compile_model` did not compile the model (model.optimizer is None). "
                           "Check it with `python -m aurore check 6`.")
-    if resuming:
-        state = checkpoint.restore(model_dir, model, model.optimizer)
-        progress.log(f"Resuming from the checkpoint at step {state['step']} (with that run's settings; "
-                     "only --max-steps and --max-minutes apply).")
-    else:
-        state = {"step": 0, "epoch": 0, "history": [], "best_val_loss": None, "wait": 0,
-                 "settings": settings, "vocabulary": vocab, "seconds": 0.0}
-        model_dir.mkdir(parents=True, exist_ok=True)
-        loop.write_metrics(model_dir, [])
-
-    saved_steps: list[int] = []
+    state = run.restore_or_start(model, model.optimizer, vocabulary=vocab)
 
     def save_best(record: dict) -> None:
         save(model_dir, model, vocab, dict(settings, step=record["step"], val_loss=record["val_loss"],
                                            characters=record["tokens"]))
-        saved_steps.append(record["step"])
 
-    def save_checkpoint(current: dict) -> None:
-        checkpoint.save(model_dir, model, model.optimizer, current)
-        loop.write_metrics(model_dir, current["history"])
-
-    limit = max_minutes if max_minutes is not None else settings.get("max_minutes")
-    monitor = TrainingMonitor(state, settings["max_steps"], batch_size * length, settings.get("patience", 0),
-                              save_best, save_checkpoint,
-                              deadline=time.monotonic() + 60 * limit if limit else None,
-                              checkpoint_seconds=settings.get("checkpoint_seconds", 120))
-    interval = settings["eval_interval"]
-    epochs = state["epoch"] + math.ceil(max(settings["max_steps"] - state["step"], 1) / interval) + 1
-    model.fit(_batches(train_inputs, train_targets, batch_size, seed=seed + state["step"]),
-              steps_per_epoch=interval, epochs=epochs, initial_epoch=state["epoch"],
-              validation_data=_batches(val_inputs, val_targets, batch_size, max_batches=settings["eval_batches"]),
-              callbacks=[monitor], verbose=0, shuffle=False)
-    if not saved_steps and not (resuming and is_model_dir(model_dir)):   # no evaluation finished
-        save_best({"step": monitor.step(), "val_loss": None, "tokens": monitor.step() * batch_size * length})
-    reason = monitor.stop_reason or "done"
-    progress.log(f"Char-LSTM training stopped ({reason}) at step {monitor.step()}; best validation loss "
-                 f"{state.get('best_val_loss')} at step {state.get('best_step')}. Model in {model_dir}.")
-    return loop.run_summary(model_dir, state, reason, started)
+    return run.fit(model, _batches(train_inputs, train_targets, batch_size, seed=seed + state["step"]),
+                   _batches(val_inputs, val_targets, batch_size, max_batches=settings["eval_batches"]),
+                   save_best=save_best, is_model_dir=is_model_dir,
+                   save_checkpoint=lambda current: checkpoint.save(model_dir, model, model.optimizer, current))
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -302,6 +252,7 @@ def evaluate(model_dir, dataset_dir, splits=("test", "validation"), *, rules: Mo
     return report
 
 
+#: What training writes into the settings each time it saves better weights: the report's stamp.
 _TRAINED = ("step", "val_loss", "characters")
 
 
@@ -311,19 +262,13 @@ def _stamp(model_dir) -> dict:
 
 
 def save_report(model_dir, report: dict) -> None:
-    """Keep the report beside the weights it measured, stamped as GPT-2's (`evaluation.save_report`)."""
-    atomic.write_text(Path(model_dir) / scoring.REPORT_FILE,
-                      json.dumps({**report, "trained": _stamp(model_dir)}, indent=1))
+    """Keep the report beside the weights it measured, stamped as GPT-2's (`scoring.save_report`)."""
+    scoring.save_report(model_dir, report, stamp=_stamp)
 
 
 def read_report(model_dir) -> dict | None:
     """The saved report, or None if there is none or the weights changed since."""
-    try:
-        report = json.loads((Path(model_dir) / scoring.REPORT_FILE).read_text(encoding="utf-8"))
-        current = _stamp(model_dir)
-    except (OSError, ValueError, AuroreError):
-        return None
-    return report if isinstance(report, dict) and report.get("trained") == current else None
+    return scoring.read_report(model_dir, stamp=_stamp)
 
 
 def test_report(model_dir, dataset_dir, rules: ModuleType) -> dict:

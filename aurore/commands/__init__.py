@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Collection
+from types import ModuleType
+from typing import Callable, Collection
 
 from aurore import progress
 from aurore.course import exercises as _exercises
+from aurore.errors import AuroreError
 from aurore.generation import sampling
 from aurore.training import presets as _presets
 
@@ -25,15 +27,18 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     add_preset_option(parser, "which trained model, when --model is not given", checked=False)
 
 
-def add_preset_option(parser: argparse.ArgumentParser, what: str, checked: bool = True) -> None:
+def add_preset_option(parser: argparse.ArgumentParser, what: str, checked: bool = True, *,
+                      names=None, default: str | None = None, note: str = "") -> None:
     """`--preset NAME`, `presets.DEFAULT` unless named: one default for every command.
 
-    `checked`: only the presets Aurore defines (a command that trains); else any
-    name, as a model folder under models/ may be named anything.
+    `checked`: only the preset `names` (GPT-2's presets unless given) are
+    accepted (a command that trains); else any name, as a model folder under
+    models/ may be named anything. The char-LSTM gives its own `names` and `default`.
     """
-    parser.add_argument("--preset", default=_presets.DEFAULT,
-                        choices=sorted(_presets.PRESETS) if checked else None,
-                        help=f"{what} (default: {_presets.DEFAULT})")
+    default = default or _presets.DEFAULT
+    parser.add_argument("--preset", default=default,
+                        choices=sorted(names or _presets.PRESETS) if checked else None,
+                        help=f"{what} (default: {default}{note})")
 
 
 def add_sampling_options(parser: argparse.ArgumentParser, only: Collection[str] | None = None) -> None:
@@ -76,3 +81,56 @@ def add_deprecated_alias(parser: argparse.ArgumentParser, old_flag: str, name: s
     reading = {key: value for key, value in _how_to_read(setting).items() if key in ("type", "choices")}
     parser.add_argument(old_flag, dest=name, default=argparse.SUPPRESS, action=DeprecatedAlias,
                         help=argparse.SUPPRESS, **reading)
+
+
+def add_training_options(parser: argparse.ArgumentParser, preset_names, default: str, *, folder: str,
+                         preset_note: str = "") -> None:
+    """`--preset`, `--model DIR`, `--data DIR`: what a training command trains, and on which books.
+
+    `folder` names the model's folder under models/ in the help (`<preset>` for GPT-2's).
+    """
+    add_preset_option(parser, "model size and training recipe", names=preset_names, default=default,
+                      note=preset_note)
+    parser.add_argument("--model", default=None,
+                        help=f"model directory (default: the data folder's models/{folder}, or "
+                             f"models/{folder}-mine with --use exercise)")
+    parser.add_argument("--data", default=None, help="dataset folder (default: the data folder's dataset/)")
+
+
+def add_training_limits(parser: argparse.ArgumentParser, *, minutes_note: str, set_example: str) -> None:
+    """`--max-steps`, `--max-minutes`, `--set KEY=VALUE`, `--restart`: how a training starts and how long it runs."""
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in all")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help=f"stop after this many minutes ({minutes_note})")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"override a preset setting, e.g. --set {set_example} (repeatable)")
+    parser.add_argument("--restart", action="store_true", help="discard the checkpoint and start from scratch")
+
+
+def evaluate_after_training(reports: ModuleType, model_dir, dataset_dir, who: str,
+                            message: Callable[[dict], str], rules) -> None:
+    """The `evaluation` event that ends a training (for the run page), its report saved beside the weights.
+
+    `reports` measures and keeps them: `aurore.evaluation.scoring` for GPT-2,
+    `aurore.bonus.char_lstm` for the char-LSTM (`read_report`, `evaluate`,
+    `save_report`); a saved report of these weights with both splits is not
+    measured again. A failure is only logged: the model is trained and saved
+    all the same.
+    """
+    report = reports.read_report(model_dir)
+    if report is None or "validation" not in report:
+        try:
+            report = reports.evaluate(model_dir, dataset_dir, rules=rules)
+        except AuroreError as error:
+            progress.log(f"{who} could not be evaluated: {error}")
+            return
+        reports.save_report(model_dir, report)
+    progress.event("evaluation", report=report, message=message(report))
+
+
+def test_book_figures(report: dict) -> str:
+    """The figures an evaluation message starts with: bits per character on the test book, the validation
+    split and xz."""
+    return (f"{report['test']['bits_per_character']:.3f} bits per character on the test book "
+            f"(validation {report['validation']['bits_per_character']:.3f}; xz "
+            f"{report['baseline']['xz_bits_per_character']:.2f})")

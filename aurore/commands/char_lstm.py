@@ -6,7 +6,8 @@ import json
 
 from aurore import paths, progress
 from aurore.bonus import char_lstm
-from aurore.commands import add_variant_option
+from aurore.commands import (add_training_limits, add_training_options, add_variant_option, evaluate_after_training,
+                             test_book_figures)
 from aurore.course import exercises
 from aurore.errors import AuroreError
 
@@ -15,18 +16,8 @@ EXERCISE_STEP = "char-lstm"
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("char-lstm", help="train the character-level LSTM baseline (bonus exercise 6)")
-    parser.add_argument("--preset", choices=sorted(char_lstm.PRESETS), default="cpu",
-                        help="model size and training recipe (default: cpu; tiny for a test)")
-    parser.add_argument("--model", default=None,
-                        help="model directory (default: the data folder's models/char-lstm, or "
-                             "models/char-lstm-mine with --use exercise)")
-    parser.add_argument("--data", default=None, help="dataset folder (default: the data folder's dataset/)")
-    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in all")
-    parser.add_argument("--max-minutes", type=float, default=None,
-                        help="stop after this many minutes (this run; the cpu preset's default is 15)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a preset setting, e.g. --set units=256 (repeatable)")
-    parser.add_argument("--restart", action="store_true", help="discard the checkpoint and start from scratch")
+    add_training_options(parser, char_lstm.PRESETS, "cpu", folder=char_lstm.MODEL_NAME, preset_note="; tiny for a test")
+    add_training_limits(parser, minutes_note="this run; the cpu preset's default is 15", set_example="units=256")
     parser.add_argument("--no-evaluate", dest="evaluate", action="store_false",
                         help="skip the bits per character on the test book and the validation split at the end")
     add_variant_option(parser)
@@ -50,23 +41,11 @@ def run(args) -> int:
     if progress.mode() != "json":
         print(json.dumps(summary, indent=1))
     if args.evaluate:
-        _evaluate(folder, data)
+        evaluate_after_training(char_lstm, folder, data, "The char-LSTM", _evaluation_message,
+                                exercises.rules("evaluate"))
     return 0
 
 
-def _evaluate(folder, data) -> None:
-    """Bits per character on the test book and the validation split (an `evaluation` event for the run page)."""
-    report = char_lstm.read_report(folder)
-    if report is None or "validation" not in report:
-        try:
-            report = char_lstm.evaluate(folder, data, rules=exercises.rules("evaluate"))
-        except AuroreError as error:   # the model is trained and saved all the same
-            progress.log(f"The char-LSTM could not be evaluated: {error}")
-            return
-        char_lstm.save_report(folder, report)
-    test, validation = report["test"], report["validation"]
-    progress.event("evaluation", report=report,
-                   message=f"Char-LSTM evaluation: {test['bits_per_character']:.3f} bits per character on the "
-                           f"test book (validation {validation['bits_per_character']:.3f}; xz "
-                           f"{report['baseline']['xz_bits_per_character']:.2f}). `python -m aurore evaluate` "
-                           "sets it beside GPT-2's.")
+def _evaluation_message(report: dict) -> str:
+    """Bits per character on the test book and the validation split, for the run page."""
+    return f"Char-LSTM evaluation: {test_book_figures(report)}. `python -m aurore evaluate` sets it beside GPT-2's."

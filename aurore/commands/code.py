@@ -15,6 +15,7 @@ from pathlib import Path
 from aurore import paths, progress
 from aurore.bonus import code_completion, code_corpus
 from aurore.commands import add_variant_option
+from aurore.commands.train import sample_writer
 from aurore.corpus import tokenization
 from aurore.course import exercises
 from aurore.errors import AuroreError
@@ -115,11 +116,11 @@ def _train(args, data) -> None:
     if not (_tokenizer_dir(args) / "tokenizer.json").is_file():
         raise AuroreError(f"No code tokenizer in {_tokenizer_dir(args)}: run `python -m aurore code tokenizer` "
                           "first.")
-    settings = loop.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
+    settings = presets.settings_from_args(args.preset, args.set, max_steps=args.max_steps)
     settings["eos_separates_sentences"] = False     # <|endoftext|> ends a file: completions stop there
     summary = loop.train(exercises.rules("train"), data, _tokenizer_dir(args), _model_dir(args),
                          settings, restart=args.restart, max_minutes=args.max_minutes,
-                         sample_prompt=code_completion.SAMPLE_PROMPT)
+                         sampler=sample_writer, sample_prompt=code_completion.SAMPLE_PROMPT)
     _show("train", summary)
 
 

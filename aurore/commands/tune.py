@@ -53,7 +53,7 @@ def _vocab_sizes(text: str) -> tuple[int, ...]:
 
 
 def options_from_args(args):
-    from aurore.training import loop, tuning
+    from aurore.training import tuning
 
     if args.trial_minutes <= 0 or args.minutes <= 0:
         raise AuroreError("--minutes and --trial-minutes must be positive.")
@@ -62,7 +62,7 @@ def options_from_args(args):
                           f"--minutes ({args.minutes:g}): give the search time for at least one trial.")
     if args.trials is not None and args.trials < 1:
         raise AuroreError("--trials must be at least 1.")
-    extra = loop.settings_from_args(args.preset, args.set)
+    extra = presets.settings_from_args(args.preset, args.set)
     extra = {key: value for key, value in extra.items() if key in _pairs(args.set)}
     return tuning.SearchOptions(preset=args.preset, minutes=args.minutes, trial_minutes=args.trial_minutes,
                                 max_trials=args.trials, vocab_sizes=_vocab_sizes(args.vocab_sizes),

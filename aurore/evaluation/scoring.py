@@ -27,6 +27,7 @@ import json
 import math
 from pathlib import Path
 from types import ModuleType
+from typing import Callable
 
 import numpy as np
 
@@ -204,20 +205,21 @@ def _stamp(model_dir) -> dict:
     return {key: settings.get(key) for key in _TRAINED}
 
 
-def save_report(model_dir, report: dict) -> None:
+def save_report(model_dir, report: dict, stamp: Callable[..., dict] = _stamp) -> None:
     """Keep the report beside the weights it measured, stamped with what training says of them.
 
     The stamp (step, validation loss, tokens) travels with the folder (a copy,
-    a bundle), unlike a file date; a newer training changes it.
+    a bundle), unlike a file date; a newer training changes it. `stamp` reads
+    it from another kind of model folder (the char-LSTM's).
     """
-    atomic.write_text(Path(model_dir) / REPORT_FILE, json.dumps({**report, "trained": _stamp(model_dir)}, indent=1))
+    atomic.write_text(Path(model_dir) / REPORT_FILE, json.dumps({**report, "trained": stamp(model_dir)}, indent=1))
 
 
-def read_report(model_dir) -> dict | None:
+def read_report(model_dir, stamp: Callable[..., dict] = _stamp) -> dict | None:
     """The saved report, or None if there is none or the weights changed since (a newer training)."""
     try:
         report = json.loads((Path(model_dir) / REPORT_FILE).read_text(encoding="utf-8"))
-        current = _stamp(model_dir)
+        current = stamp(model_dir)
     except (OSError, ValueError, AuroreError):
         return None
     return report if isinstance(report, dict) and report.get("trained") == current else None

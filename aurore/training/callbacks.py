@@ -175,31 +175,33 @@ SAMPLE_SEED = 1
 SAMPLE_TOKENS = 40
 
 
+#: Writes a sample: (prompt, seed, max_new_tokens) → the text after the prompt.
+WriteSample = Callable[[str, int, int], str]
+
+
 class SampleWriter(keras.callbacks.Callback):
     """At every evaluation, the model writes from a fixed prompt and seed (a `sample` event).
 
-    It samples with the reference's exercise-4 rules on the weights being
-    trained (no copy, no saving). A failure to sample is reported once and
-    never stops the training.
+    `make_writer`, called at the first evaluation, returns the function that
+    writes on the weights being trained (no copy, no saving): the command that
+    trains chooses how to sample (generation is a later stage than training).
+    A failure to sample is reported once and never stops the training.
     """
 
-    def __init__(self, make_generator: Callable[[], object], prompt: str = SAMPLE_PROMPT,
+    def __init__(self, make_writer: Callable[[], WriteSample], prompt: str = SAMPLE_PROMPT,
                  seed: int = SAMPLE_SEED, max_new_tokens: int = SAMPLE_TOKENS):
         super().__init__()
-        self.make_generator, self.prompt, self.seed, self.max_new_tokens = make_generator, prompt, seed, max_new_tokens
-        self._generator = None
+        self.make_writer, self.prompt, self.seed, self.max_new_tokens = make_writer, prompt, seed, max_new_tokens
+        self._write: WriteSample | None = None
         self._broken = False
 
     def on_epoch_end(self, epoch, logs=None):
         if self._broken:
             return
-        from aurore.generation.sampling import SamplingParams
-
         try:
-            if self._generator is None:
-                self._generator = self.make_generator()
-            params = SamplingParams(max_new_tokens=self.max_new_tokens, seed=self.seed)
-            text = self._generator.generate(self.prompt, params).text
+            if self._write is None:
+                self._write = self.make_writer()
+            text = self._write(self.prompt, self.seed, self.max_new_tokens)
         except Exception as error:  # a sample is a bonus: training goes on without it
             self._broken = True
             progress.log(f"No samples during this training: {error}")

@@ -4,9 +4,14 @@ A preset fixes the architecture (layers, width, context) and the training
 recipe (batch, learning rate, warm-up, evaluation cadence). The vocabulary
 size always comes from the tokenizer. Building the KerasHub model itself is
 the learner's job in exercise 3 (`solutions/03_train.py`).
+
+Choosing a preset and overriding it (`lookup`, `--set key=value` pairs) is the
+same for every model trained here: the char-LSTM's presets use it too.
 """
 
 from __future__ import annotations
+
+import json
 
 from aurore.errors import AuroreError
 from aurore.training import optimizers
@@ -66,20 +71,50 @@ ARCHITECTURE_KEYS = ("num_layers", "num_heads", "hidden_dim", "intermediate_dim"
 
 def preset(name: str, **overrides) -> dict:
     """A copy of the named preset with overrides applied (unknown keys refused)."""
-    if name not in PRESETS:
-        raise AuroreError(f"Unknown preset {name!r}: choose one of {', '.join(PRESETS)}.")
-    settings = dict(PRESETS[name], preset=name)
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key not in PRESETS[name] and key not in OPTIONAL_KEYS:
-            raise AuroreError(f"Unknown training setting {key!r}: known settings are {', '.join(PRESETS[name])}.")
-        settings[key] = value
+    settings = lookup(PRESETS, name, overrides, OPTIONAL_KEYS)
     optimizers.check(settings.get("optimizer", "adamw"))
     if settings["hidden_dim"] % settings["num_heads"]:
         raise AuroreError(f"hidden_dim ({settings['hidden_dim']}) must be a multiple of num_heads "
                           f"({settings['num_heads']}).")
     return settings
+
+
+def lookup(table: dict[str, dict], name: str, overrides: dict, optional_keys=(), *,
+           preset_word: str = "preset", setting_word: str = "training setting") -> dict:
+    """A copy of `table[name]` named by its `preset` key, with overrides (None skipped, unknown keys refused).
+
+    Any model's presets (GPT-2's here, the char-LSTM's) are chosen the same way; the
+    words name whose they are in the messages.
+    """
+    if name not in table:
+        raise AuroreError(f"Unknown {preset_word} {name!r}: choose one of {', '.join(table)}.")
+    settings = dict(table[name], preset=name)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in table[name] and key not in optional_keys:
+            raise AuroreError(f"Unknown {setting_word} {key!r}: known settings are {', '.join(table[name])}.")
+        settings[key] = value
+    return settings
+
+
+def settings_from_args(preset_name: str, pairs: list[str] | None = None, **overrides) -> dict:
+    """Preset + `--set key=value` pairs (values parsed as JSON when they can be)."""
+    return preset(preset_name, **{**parse_set_pairs(pairs), **overrides})
+
+
+def parse_set_pairs(pairs: list[str] | None, example: str = "batch_size=8") -> dict:
+    """`--set key=value` pairs as a dict, values parsed as JSON when they can be (8 → 8, adamw → "adamw")."""
+    parsed = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise AuroreError(f"--set {pair!r}: write it as key=value, e.g. --set {example}.")
+        try:
+            parsed[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key.strip()] = value
+    return parsed
 
 
 def parameter_count(settings: dict, vocab_size: int) -> dict:
