@@ -146,6 +146,13 @@ def main(argv: list[str]) -> int:
         print(f"  {name:28} {count}")
     arrows = arrows_between_folders(root)
     print(f"import arrows between folders: {sum(arrows.values())} module imports over {len(arrows)} folder pairs")
+    graph = import_graph(root)
+    try:
+        against = upward_imports(graph)
+    except ValueError as error:      # an old tree whose modules have no stage
+        against = [f"(not measured: {error})"]
+    print(f"imports against the flow: {len(against)}" + "".join(f"\n  {line}" for line in against))
+    print(f"import loops: {len(cycles(graph))}" + "".join(f"\n  {' ↔ '.join(loop)}" for loop in cycles(graph)))
     return 0
 
 

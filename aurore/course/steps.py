@@ -8,7 +8,7 @@ only turns each exercise into a `Step` for its readers: the `pipeline` command
 the home page's agenda (`aurore/web/workshop/pages.py`). The code that runs a
 step is its command, `aurore/commands/<name>.py` (`-` in the name is `_`
 there); a step run with `--use exercise` before its exercise is done fails
-with one clear message, from `aurore.course.exercises.step`.
+with one clear message, from `aurore.course.exercises.rules`.
 """
 
 from __future__ import annotations
