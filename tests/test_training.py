@@ -124,7 +124,7 @@ def test_missing_inputs_and_bad_settings_are_clear_errors(data, tmp_path, soluti
         loop.train(solution, data / "dataset", tmp_path / "none", tmp_path / "m", settings)
     with pytest.raises(AuroreError, match="no such model directory"):
         loop.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", settings,
-                       init=str(tmp_path / "missing" / "model"))
+                   init=str(tmp_path / "missing" / "model"))
     with pytest.raises(AuroreError, match="Unknown training setting"):
         presets.settings_from_args("tiny", ["colour=blue"])
     with pytest.raises(AuroreError, match="key=value"):
@@ -286,7 +286,7 @@ def test_under_a_time_limit_the_progress_total_is_the_steps_the_time_allows(data
     monkeypatch.setenv("AURORE_PROGRESS", "json")
     settings = presets.preset("tiny", max_steps=100_000, eval_interval=50)
     summary = loop.train(solution, data / "dataset", data / "tokenizer", tmp_path / "m", settings,
-                             max_minutes=0.4)
+                         max_minutes=0.4)
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     bars = [e for e in events if e["event"] == "progress" and e["task"] == "Training"]
     assert bars[0]["total"] is None  # not max_steps: the speed is not known yet

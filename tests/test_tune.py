@@ -55,7 +55,7 @@ def test_a_search_writes_both_tables_and_prints_a_line_train_accepts(data, tmp_p
     assert settings["hidden_dim"] == best["hidden_dim"] and settings["optimizer"] == best["optimizer"]
     assert settings["learning_rate"] == pytest.approx(best["learning_rate"], rel=1e-2)
     summary = loop.train(exercises.rules("train"), data / "dataset", data / "tokenizer",
-                             tmp_path / "model", settings)
+                         tmp_path / "model", settings)
     assert summary["step"] == 2
 
 

@@ -224,7 +224,7 @@ def log_likelihoods(model, stream: np.ndarray, length: int, batch_size: int = 32
         return -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
 
     return scoring.masked_log_likelihoods(batch_log_likelihoods, inputs, targets, mask, batch_size,
-                                             "Evaluating the char-LSTM", "window")
+                                          "Evaluating the char-LSTM", "window")
 
 
 def evaluate(model_dir, dataset_dir, splits=("test", "validation"), *, rules: ModuleType,

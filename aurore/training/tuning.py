@@ -284,7 +284,7 @@ class Search:
         try:
             # No sampler: a trial is judged by its loss, it writes no samples.
             summary = loop.train(self.module, self.dataset_dir, tokenizer_dir, model_dir, settings,
-                                     restart=True, max_minutes=self.options.trial_minutes, callbacks=[pruning])
+                                 restart=True, max_minutes=self.options.trial_minutes, callbacks=[pruning])
         finally:
             shutil.rmtree(model_dir, ignore_errors=True)
         trial.set_user_attr("train_seconds", round(time.monotonic() - started, 1))
