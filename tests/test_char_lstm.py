@@ -22,6 +22,8 @@ from fixture_books import make_tiny_dataset
 from tiny_model import tiny_model_dir  # noqa: F401  (a session fixture)
 
 SOLUTION = exercises.rules("char-lstm")
+#: Exercise 5's reference, which turns log-likelihoods into figures.
+FIGURES = exercises.rules("evaluate")
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +168,7 @@ def test_a_uniform_lstm_scores_log2_of_its_vocabulary(dataset, splits, tmp_path)
     dense = model.layers[-1]
     dense.set_weights([np.zeros_like(w) for w in dense.get_weights()])      # every logit 0: even odds
     char_lstm.save(tmp_path / "uniform", model, vocab, {"eval_length": 50, "step": 0})
-    report = char_lstm.evaluate(tmp_path / "uniform", dataset)
+    report = char_lstm.evaluate(tmp_path / "uniform", dataset, rules=FIGURES)
     for split in ("test", "validation"):
         characters = sum(len(text) + 1 for text in splits[split]["text"] if text)
         assert report[split]["tokens"] == report[split]["characters"] == characters
@@ -177,16 +179,16 @@ def test_a_uniform_lstm_scores_log2_of_its_vocabulary(dataset, splits, tmp_path)
 
 def test_the_trained_lstm_beats_even_odds_and_its_report_is_kept(trained, dataset):
     folder, _ = trained
-    report = char_lstm.evaluate(folder, dataset)
+    report = char_lstm.evaluate(folder, dataset, rules=FIGURES)
     assert report["test"]["bits_per_character"] < math.log2(report["vocab_size"])
     char_lstm.save_report(folder, report)
     assert char_lstm.read_report(folder)["test"] == report["test"]
-    assert char_lstm.test_report(folder, dataset)["test"] == report["test"]
+    assert char_lstm.test_report(folder, dataset, FIGURES)["test"] == report["test"]
 
 
 def test_a_missing_model_is_a_clear_error(tmp_path, dataset):
     with pytest.raises(AuroreError, match="python -m aurore char-lstm"):
-        char_lstm.evaluate(tmp_path / "nothing", dataset)
+        char_lstm.evaluate(tmp_path / "nothing", dataset, rules=FIGURES)
 
 
 # -- the command line ---------------------------------------------------------------------------
@@ -227,7 +229,7 @@ def test_evaluate_sets_gpt2_the_lstm_and_xz_side_by_side(tiny_model_dir, trained
     rows = {row["model"].split(" (")[0]: row for row in report["comparison"]}
     assert list(rows) == ["GPT-2", "char-LSTM", "xz", "unigram"]
     assert rows["GPT-2"]["bits_per_character"] == pytest.approx(report["test"]["bits_per_character"])
-    lstm = char_lstm.evaluate(folder, dataset, splits=("test",))
+    lstm = char_lstm.evaluate(folder, dataset, splits=("test",), rules=FIGURES)
     assert rows["char-LSTM"]["bits_per_character"] == pytest.approx(lstm["test"]["bits_per_character"], rel=1e-5)
     assert rows["xz"]["bits_per_character"] == report["baseline"]["xz_bits_per_character"]
     table = result.stderr[result.stderr.index("test book (La Mare au Diable)"):]
@@ -236,8 +238,8 @@ def test_evaluate_sets_gpt2_the_lstm_and_xz_side_by_side(tiny_model_dir, trained
 
 
 def test_the_table_says_how_to_train_a_missing_lstm(tiny_model_dir, dataset, tmp_path):  # noqa: F811
-    report = scoring.evaluate(tiny_model_dir, dataset, splits=("test",))
-    rows = evaluate_command.comparison(report, tiny_model_dir, tmp_path / "char-lstm-mine", dataset,
+    report = scoring.evaluate(tiny_model_dir, dataset, splits=("test",), rules=FIGURES)
+    rows = evaluate_command.comparison(report, tiny_model_dir, tmp_path / "char-lstm-mine", dataset, FIGURES,
                                        variant="exercise")
     assert rows[1]["bits_per_character"] is None
     assert rows[1]["note"] == "not trained: python -m aurore char-lstm --use exercise"
