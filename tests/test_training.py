@@ -347,24 +347,26 @@ def test_the_evaluation_after_training_keeps_a_report_and_survives_a_failure(mon
     measured = {"test": 1.0, "validation": 2.0}
     saved = {}
     reports = SimpleNamespace(read_report=lambda folder: saved.get(folder),
-                              evaluate=lambda folder, data: dict(measured),
+                              evaluate=lambda folder, data, rules: dict(measured, rules=rules),
                               save_report=lambda folder, report: saved.update({folder: report}))
     message = lambda report: f"test {report['test']}"   # noqa: E731
 
-    evaluate_after_training(reports, "m", "d", "The model", message)
-    assert saved == {"m": measured} and events == [("evaluation", {"report": measured, "message": "test 1.0"})]
-    reports.evaluate = lambda folder, data: pytest.fail("a saved report of these weights is not measured again")
-    evaluate_after_training(reports, "m", "d", "The model", message)
+    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 5")
+    measured_with = dict(measured, rules="exercise 5")     # measured with the rules it was given
+    assert saved == {"m": measured_with} and events == [("evaluation", {"report": measured_with,
+                                                                         "message": "test 1.0"})]
+    reports.evaluate = lambda folder, data, rules: pytest.fail("a saved report of these weights is not measured again")
+    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 5")
     assert len(events) == 2
 
     saved["m"] = {"test": 3.0}    # the test book only (as `evaluate` compares): measured again
-    reports.evaluate = lambda folder, data: dict(measured)
-    evaluate_after_training(reports, "m", "d", "The model", message)
+    reports.evaluate = lambda folder, data, rules: dict(measured)
+    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 5")
     assert saved["m"] == measured and events[-1][1]["message"] == "test 1.0"
 
-    def failing(folder, data):
+    def failing(folder, data, rules):
         raise AuroreError("no dataset")
 
     reports.read_report, reports.evaluate = (lambda folder: None), failing
-    evaluate_after_training(reports, "m", "d", "The model", message)
+    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 5")
     assert logs == ["The model could not be evaluated: no dataset"] and len(events) == 3
