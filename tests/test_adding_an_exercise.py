@@ -18,7 +18,7 @@ import pytest
 
 from aurore import paths
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]   # a module fixture and a test of up to 300 s each
 
 #: What the copy needs to run the CLI, the checks and the app (the learner's stubs come from `sync`).
 COPIED = ("aurore", "solutions", "exercises/info.toml", "tests/checks", "tests/conftest.py", "pytest.ini",

@@ -199,6 +199,7 @@ def run_aurore(*args, env=None):
                           env={**os.environ, **(env or {})})
 
 
+@pytest.mark.timeout(1200)              # a training of up to 600 s, then two refusals
 def test_the_command_trains_and_measures_and_refuses_a_stub(dataset, tmp_path):
     folder = tmp_path / "cli"
     result = run_aurore("char-lstm", "--preset", "tiny", "--model", str(folder), "--data", str(dataset),

@@ -184,6 +184,7 @@ def trained(sources, tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)              # the first one pays for `trained`: `code all` end to end
 def test_code_all_prepares_tokenizes_trains_and_reports_bits_and_validity(trained):
     data, events = trained
     assert code_corpus.load(data / "dataset-code")["test"]
@@ -200,6 +201,7 @@ def test_code_all_prepares_tokenizes_trains_and_reports_bits_and_validity(traine
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)              # the first one pays for `trained`: `code all` end to end
 def test_code_all_again_skips_what_is_done(trained, capsys, monkeypatch):
     data, _ = trained
     monkeypatch.setenv("AURORE_DATA", str(data))
@@ -246,6 +248,7 @@ def test_an_unfinished_exercise_is_named(tmp_path, monkeypatch, capsys, sources)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)              # the first one pays for `trained`: `code all` end to end
 def test_the_api_completes_code_with_the_code_model(trained, tiny_model_dir, tmp_path):  # noqa: F811
     from aurore.web import create_app
 

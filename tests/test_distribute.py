@@ -120,6 +120,7 @@ def test_single_device_training_learns(single_device):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)               # two trainings of up to WORKER_SECONDS each
 def test_mirrored_on_two_cpu_devices_matches_single_device(tmp_path, single_device):
     out = tmp_path / "mirrored.json"
     _wait([_run_worker("mirrored", out, logical_cpus=2)])
@@ -141,6 +142,7 @@ def _val_losses(model_dir: Path) -> list[float]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)               # two trainings of up to WORKER_SECONDS each
 def test_train_command_on_two_workers_matches_one_device(tmp_path):
     """The real deliverable: `python -m aurore train --strategy multiworker` on two processes."""
     from aurore.corpus import tokenization

@@ -156,6 +156,7 @@ def test_stub_is_derived_from_its_solution(exercise):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)              # two check runs of up to 600 s each
 @pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
 def test_solution_passes_and_stub_fails_every_check(exercise, tmp_path):
     solved = runner.run_checks(exercise.number, "solution", wall_seconds=600)

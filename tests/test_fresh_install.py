@@ -31,7 +31,8 @@ import pytest
 from aurore import paths
 from aurore.course import exercises
 
-pytestmark = pytest.mark.slow
+# Installing TensorFlow, then the README's steps (up to 900 s each): past pytest.ini's per-test limit.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 SHARED_BOOKS = paths.ROOT.parent / "shared" / "corpus" / "gutenberg"
 
@@ -69,6 +70,18 @@ def test_requirements_alone_carry_what_the_checks_need(venv_python, newcomer_env
     assert has_pytest.returncode == 0, "pytest must come with requirements.txt: the checks run on it"
     playwright = run(venv_python, "-c", "import playwright", env=newcomer_env)
     assert playwright.returncode != 0, "test-only tools belong in requirements-dev.txt"
+
+
+def test_the_suite_without_the_dev_tools_says_what_to_install(venv_python, newcomer_env):
+    """tests/conftest.py: the tests needing a missing tool are left out, and one line names the install command."""
+    one_file = run(venv_python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_sentences.py",
+                   env=newcomer_env)
+    assert one_file.returncode == 0, one_file.stdout[-3000:] + one_file.stderr[-3000:]
+    assert "install them with `python3 -m pip install -r requirements-dev.txt`" in one_file.stdout
+    browser = run(venv_python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/browser", env=newcomer_env)
+    output = (browser.stdout + browser.stderr).strip()
+    assert browser.returncode == pytest.ExitCode.USAGE_ERROR and "Traceback" not in output
+    assert output.splitlines() == [next(line for line in output.splitlines() if "requirements-dev.txt" in line)]
 
 
 @pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)

@@ -3,7 +3,8 @@
 DNS rebinding (foreign Host), the access token on loopback and on the API,
 Content-Type, waitress limits (body size, slow clients, requests in flight),
 bounded job output and its pages, non-finite numbers, model loading beside
-/health, learners' backups, and the headers of every answer.
+/health, learners' backups, the headers of every answer, and the client's
+address behind a reverse proxy (`--proxy N`) and without one.
 """
 
 from __future__ import annotations
@@ -453,6 +454,92 @@ def test_public_errors_show_no_server_folder(make_app, tmp_path):
         assert answer.status_code == 503 and str(tmp_path) not in text and "damaged" in text
     workshop = make_app(GENERATION_FACTORY=broken).test_client()
     assert str(tmp_path) in workshop.post("/api/generate", json=GENERATE).get_data(as_text=True)
+
+
+# --- 11. behind a reverse proxy (--proxy N) ---------------------------------------------------------
+
+ALICE, BOB = "203.0.113.5", "198.51.100.7"          # two clients on the internet, behind the proxy
+
+
+def through_proxy(client: str | None, **headers) -> dict:
+    """What the test client sends as the proxy on 127.0.0.1: X-Forwarded-For naming `client` (None: no header)."""
+    forwarded = {"X-Forwarded-For": client} if client else {}
+    return {"environ_base": {"REMOTE_ADDR": "127.0.0.1"}, "headers": {"Host": "127.0.0.1:5000", **forwarded,
+                                                                       **headers}}
+
+
+def test_without_proxy_forged_forwarded_headers_change_nothing(monkeypatch, tmp_path, make_app):
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    workshop = command_line(monkeypatch)["app"].test_client()
+    assert workshop.get("/info", **through_proxy(ALICE)).status_code == 200          # still this machine
+    assert workshop.get("/info", **through_proxy(ALICE, **{"X-Forwarded-Host": FOREIGN})).status_code == 200
+    assert workshop.get("/info", environ_base={"REMOTE_ADDR": ALICE},
+                        headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 403
+    assert workshop.get("/info", headers={"Host": FOREIGN, "X-Forwarded-Host": "localhost"}).status_code == 403
+    public = make_app(PUBLIC=True, RATE_LIMIT_PER_MINUTE=60, RATE_LIMIT_BURST=1).test_client()
+    assert public.post("/api/generate", json=GENERATE, headers={"X-Forwarded-For": ALICE}).status_code == 200
+    refused = public.post("/api/generate", json=GENERATE, headers={"X-Forwarded-For": BOB})
+    assert refused.status_code == 429                           # one address, one limit, whatever it claims
+
+
+def test_behind_one_proxy_each_client_has_its_own_limits(make_app, serve):
+    app = make_app(FakeGenerator(step_delay=0.05), PUBLIC=True, PROXY_HOPS=1, RATE_LIMIT_PER_MINUTE=60,
+                   RATE_LIMIT_BURST=2, MAX_IN_FLIGHT_PER_CLIENT=1)
+    port = serve(app, proxy_hops=1)                     # waitress keeps the X-Forwarded-* headers, as with --proxy
+    alice, bob = {"X-Forwarded-For": ALICE}, {"X-Forwarded-For": BOB}
+
+    def refusal(headers):
+        status, _, body = fetch(port, "POST", "/api/generate", GENERATE, headers=headers)
+        return status == 429 and strict_json(body)["error"]["code"]
+
+    assert [fetch(port, "POST", "/api/generate", GENERATE, headers=bob)[0] for _ in range(2)] == [200, 200]
+    assert refusal(bob) == "rate_limited"                                       # Bob's burst of 2 is spent…
+    assert fetch(port, "POST", "/api/generate", GENERATE, headers=alice)[0] == 200    # …not Alice's
+    stream = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    stream.request("POST", "/api/generate/stream", body=json.dumps({"prompt": "a", "max_new_tokens": 500}),
+                   headers={"Content-Type": "application/json", **alice})
+    response = stream.getresponse()
+    try:
+        assert response.status == 200 and response.readline().startswith(b"event: start")
+        assert refusal(alice) == "too_many_in_flight"                           # her one place is taken…
+        assert refusal(bob) == "rate_limited"                                   # …not Bob's
+    finally:
+        response.close()
+        stream.close()
+
+
+def test_behind_one_proxy_only_a_client_on_this_machine_is_trusted_as_loopback(monkeypatch, tmp_path):
+    """The proxy connects from 127.0.0.1 for everyone: the client is the one it names, or nobody."""
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    client = command_line(monkeypatch, "--proxy", "1")["app"].test_client()
+    assert client.get("/info", **through_proxy(ALICE)).status_code == 403
+    assert client.get("/info", **through_proxy(None)).status_code == 403         # a proxy that names no one
+    assert client.get("/info", **through_proxy("127.0.0.1")).status_code == 200  # a browser on the server
+    assert client.get("/info", **through_proxy("127.0.0.1", **{"X-Forwarded-Host": FOREIGN})).status_code == 403
+
+
+def test_behind_one_proxy_a_forged_extra_hop_is_not_believed(monkeypatch, tmp_path, make_app):
+    """Alice sends X-Forwarded-For herself; the proxy appends her real address: only that last one counts."""
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    workshop = command_line(monkeypatch, "--proxy", "1")["app"].test_client()
+    assert workshop.get("/info", **through_proxy(f"127.0.0.1, {ALICE}")).status_code == 403
+    rebound = through_proxy("127.0.0.1", **{"X-Forwarded-Host": f"localhost, {FOREIGN}"})   # a rebound page
+    assert workshop.get("/info", **rebound).status_code == 403
+    public = make_app(PUBLIC=True, PROXY_HOPS=1, RATE_LIMIT_PER_MINUTE=60, RATE_LIMIT_BURST=1).test_client()
+    assert public.post("/api/generate", json=GENERATE, **through_proxy(f"10.0.0.1, {ALICE}")).status_code == 200
+    assert public.post("/api/generate", json=GENERATE, **through_proxy(f"10.0.0.2, {ALICE}")).status_code == 429
+
+
+def test_the_proxy_option_counts_proxies(monkeypatch, tmp_path):
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    alone = command_line(monkeypatch)
+    assert alone["app"].config["PROXY_HOPS"] == 0 and alone["clear_untrusted_proxy_headers"] is True
+    behind = command_line(monkeypatch, "--proxy", "2")
+    assert behind["app"].config["PROXY_HOPS"] == 2 and behind["clear_untrusted_proxy_headers"] is False
+    assert command_line(monkeypatch, "--public")["host"] == "0.0.0.0"
+    assert command_line(monkeypatch, "--public", "--proxy", "1")["host"] == "127.0.0.1"     # only the proxy reaches it
+    with pytest.raises(SystemExit):
+        command_line(monkeypatch, "--proxy", "-1")
 
 
 if __name__ == "__main__":

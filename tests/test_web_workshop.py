@@ -161,6 +161,24 @@ def test_exercise_page_renders_lesson_code_and_hidden_hints(workshop_env):
     assert "/static/pygments.css" in page
 
 
+def test_hints_are_rendered_by_the_lessons_markdown(workshop_env, monkeypatch):
+    """One renderer (rendering.markdown_html) for lessons, hints and course pages: a hint's table and code too."""
+    import dataclasses
+    import re
+
+    from aurore.web.workshop.rendering import markdown_html
+
+    hint = "| n | n² |\n|---|---|\n| 3 | 9 |\n\n```python\nadd(1, 2)\n```\n"
+    rich = dataclasses.replace(exercises.get(1), hints=({"fr": hint, "en": hint},))
+    monkeypatch.setattr(exercises, "_load_info", lambda: (rich,))
+    page = workshop_env["make_app"]().test_client().get("/exercises/1").get_data(as_text=True)
+    assert f'<li class="hint" hidden>{markdown_html(hint)}</li>' in page
+    assert "<table>" in page and '<div class="highlight"><pre>' in markdown_html(hint)
+    importers = [path.relative_to(paths.ROOT).as_posix() for path in sorted((paths.ROOT / "aurore").rglob("*.py"))
+                 if re.search(r"^\s*(import|from) markdown\b", path.read_text(encoding="utf-8"), re.M)]
+    assert importers == ["aurore/web/workshop/rendering.py"]
+
+
 def test_course_pages_are_reachable_from_the_agenda_in_both_languages(workshop_env):
     client = workshop_env["make_app"]().test_client()
     home = client.get("/").get_data(as_text=True)

@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
         ACCESS_TOKEN=None,     # when set, every client must present it (outside public mode)
         BIND_HOST="127.0.0.1", # the interface the server listens on (the Host check depends on it)
         ALLOWED_HOSTS=(),      # Host names accepted besides localhost / 127.0.0.1 / [::1]
+        PROXY_HOPS=0,          # reverse proxies in front (their X-Forwarded-* headers are believed)
         DATA_DIR=str(paths.data_dir()),
         MAX_CONTENT_LENGTH=api_params.MAX_BODY_BYTES,
         CHECK_WORKER=True,     # checks fork from a warm worker (TensorFlow imported once)
@@ -58,4 +59,5 @@ def create_app(config: dict | None = None) -> Flask:
         comparison.init_app(app)
     else:
         rate_limit.limit_in_flight(app)
+    security.trust_proxies(app)    # last: outermost, every part sees the client behind the proxies
     return app

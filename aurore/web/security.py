@@ -14,6 +14,9 @@ The workshop runs the learner's code, so the model is (see docs/security.md):
   `Authorization: Bearer …` (OpenAI clients).
 - `--public` serves only the writers' page, the API and static files, to
   anyone, with per-client limits; `/health` is always open (Docker's check).
+- Behind N reverse proxies (`--proxy N`), the client's address, scheme and
+  Host are the ones the proxies forwarded (werkzeug's ProxyFix, last N hops);
+  without `--proxy` forwarded headers are ignored.
 
 State-changing requests of the workshop (POST) must carry the session's CSRF
 token (header `X-CSRF-Token` or form field `csrf_token`) and, when the browser
@@ -34,6 +37,8 @@ from urllib.parse import urlencode, urlsplit
 from flask import Response, abort, current_app, redirect, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_list_header
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aurore.store import atomic
 from aurore.web import errors
@@ -149,9 +154,33 @@ def check_access():
         if _same(_given_token(), token):
             return None
         abort(403, description="token")
-    if is_loopback(request.remote_addr) and is_loopback_name(host_name(request.host)):
+    if is_local_client() and is_loopback_name(host_name(request.host)):
         return None
     abort(403, description="loopback")
+
+
+def proxy_hops(app=None) -> int:
+    """How many reverse proxies stand in front of the app (`--proxy N`; 0: none, forwarded headers ignored)."""
+    return int((app or current_app).config.get("PROXY_HOPS") or 0)
+
+
+def proxies_named_the_client(hops: int) -> bool:
+    """Whether X-Forwarded-For holds the `hops` addresses our proxies add (so ProxyFix took the client's)."""
+    return len(parse_list_header(request.headers.get("X-Forwarded-For", ""))) >= hops
+
+
+def is_local_client() -> bool:
+    """The client runs on this machine: its address is loopback.
+
+    Behind proxies, only when they named the client. A request without
+    X-Forwarded-For came straight to the server, or through a proxy that does
+    not set the header: its loopback address is then the proxy's, which every
+    client behind it would share.
+    """
+    hops = proxy_hops()
+    if hops and not proxies_named_the_client(hops):
+        return False
+    return is_loopback(request.remote_addr)
 
 
 def guard():
@@ -211,6 +240,20 @@ def refused(error):
     if errors.is_api_path(request.path):
         return errors.http_error(error)
     return Response(errors.refusal(error.description)["en"] + "\n", 403, mimetype="text/plain")
+
+
+def trust_proxies(app) -> None:
+    """Behind N proxies, take the client's address, scheme and Host from the last N forwarded values.
+
+    Only those were written by our proxies: a client can send any
+    X-Forwarded-* header, and a proxy appends to it, so values before the last
+    N are the client's own and are not believed. Called last by create_app:
+    the outermost middleware, so that the limits of rate_limit.py, the access
+    check and the logs all see the client, not the proxy.
+    """
+    hops = proxy_hops(app)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def init_app(app) -> None:

@@ -1,4 +1,4 @@
-"""Start the app: `python app.py [--host H] [--port P] [--token T] [--public]`.
+"""Start the app: `python app.py [--host H] [--port P] [--token T] [--public] [--proxy N]`.
 
 Served by waitress, a production WSGI server, in every mode. By default the
 workshop listens on 127.0.0.1 only; `--public` serves the writers' page, the
@@ -7,7 +7,9 @@ endpoints, and with per-client limits (`--rate-limit`, requests in flight).
 Listening beyond loopback without `--public` needs an access token (one is
 made when none is given). Generation options: `--queue` (requests admitted
 at once, more get 429), `--max-batch`, `--no-batching` (one request at a time:
-the load benchmark's baseline), `--max-new-tokens`. See docs/security.md.
+the load benchmark's baseline), `--max-new-tokens`. Behind a reverse proxy,
+`--proxy N` (N proxies in front) makes the app believe their X-Forwarded-For,
+-Proto and -Host headers, and no more than theirs. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ CLEANUP_INTERVAL = 5
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python app.py", description="Serve the Aurore workshop.")
-    parser.add_argument("--host", default=None, help="interface to listen on (127.0.0.1; 0.0.0.0 with --public)")
+    parser.add_argument("--host", default=None,
+                        help="interface to listen on (127.0.0.1; 0.0.0.0 with --public, unless behind --proxy)")
     parser.add_argument("--port", type=int, default=5000, help="port (5000)")
     parser.add_argument("--token", default=None,
                         help="access token that every client must present (use --token auto to generate "
@@ -36,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                         help="a Host name the server answers to besides localhost, 127.0.0.1 and [::1] "
                              "(its public name behind a proxy; repeatable)")
+    parser.add_argument("--proxy", type=int, default=0, metavar="N",
+                        help="behind N reverse proxies: the client's address, scheme and Host come from the "
+                             "last N values of their X-Forwarded-For/-Proto/-Host headers (0: those headers "
+                             "are ignored, as anyone can send them)")
     parser.add_argument("--public", action="store_true",
                         help="serve only the writers' page, the API and static files, on all interfaces")
     parser.add_argument("--threads", type=int, default=48,
@@ -69,7 +76,7 @@ def generation_config(args) -> dict:
 
 
 def waitress_options(threads: int, *, body_bytes: int = api_params.MAX_BODY_BYTES, channel_timeout: int = CHANNEL_TIMEOUT,
-                     cleanup_interval: int = CLEANUP_INTERVAL) -> dict:
+                     cleanup_interval: int = CLEANUP_INTERVAL, proxy_hops: int = 0) -> dict:
     """How waitress serves Aurore (shared with the tests' live servers).
 
     channel_request_lookahead keeps reading a connection while its request
@@ -78,11 +85,14 @@ def waitress_options(threads: int, *, body_bytes: int = api_params.MAX_BODY_BYTE
     seconds is closed (a slow or stalled client holds no place for long; a
     running request, a stream included, is never cut). Bodies: twice the
     app's limit, so that a body a little too large still gets the API's JSON
-    413, and a huge one is refused at once, never spooled to disk.
+    413, and a huge one is refused at once, never spooled to disk. waitress
+    drops X-Forwarded-* headers unless told otherwise: behind proxies
+    (`proxy_hops`) they are kept for the app's ProxyFix, which believes only
+    the last `proxy_hops` values.
     """
     return {"threads": threads, "channel_timeout": channel_timeout, "cleanup_interval": cleanup_interval,
             "ident": "aurore", "channel_request_lookahead": 1, "max_request_body_size": 2 * body_bytes,
-            "max_request_header_size": 64 * 1024}
+            "max_request_header_size": 64 * 1024, "clear_untrusted_proxy_headers": not proxy_hops}
 
 
 def preload(app) -> None:
@@ -98,13 +108,24 @@ def preload(app) -> None:
     threading.Thread(target=load, name="aurore-preload", daemon=True).start()
 
 
+def default_host(args) -> str:
+    """Every interface in public mode, else loopback; loopback behind proxies too.
+
+    Behind proxies, clients must reach the app only through them: one reaching
+    it directly could name itself in X-Forwarded-For.
+    """
+    return "0.0.0.0" if args.public and not args.proxy else "127.0.0.1"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not 1 <= args.max_new_tokens <= sampling.MAX_NEW_TOKENS:
         parser.error(f"--max-new-tokens must be from 1 to {sampling.MAX_NEW_TOKENS} (a server may lower the "
                      f"limit, not raise it), not {args.max_new_tokens}.")
-    host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
+    if args.proxy < 0:
+        parser.error(f"--proxy is a number of proxies (0 or more), not {args.proxy}.")
+    host = args.host or default_host(args)
     beyond_loopback = not is_loopback_name(host.lower())
     if args.public:
         token = None       # nothing in public mode needs one: the workshop is not served
@@ -113,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         token = args.token
     app = create_app({"PUBLIC": args.public, "ACCESS_TOKEN": token, "BIND_HOST": host,
-                      "ALLOWED_HOSTS": tuple(args.allowed_host), **generation_config(args)})
+                      "ALLOWED_HOSTS": tuple(args.allowed_host), "PROXY_HOPS": args.proxy,
+                      **generation_config(args)})
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{args.port}/" + ("generate" if args.public else "")
     if token:
@@ -124,5 +146,5 @@ def main(argv: list[str] | None = None) -> int:
 
     preload(app)
     waitress.serve(app, host=host, port=args.port, _quiet=True,
-                   **waitress_options(args.threads, body_bytes=app.config["MAX_CONTENT_LENGTH"]))
+                   **waitress_options(args.threads, body_bytes=app.config["MAX_CONTENT_LENGTH"], proxy_hops=args.proxy))
     return 0

@@ -1,8 +1,13 @@
-"""Shared fixtures for browser tests: Debian's Chromium driven by Playwright,
+"""Shared fixtures for browser tests: Debian's Chromium driven by pytest-playwright,
 and a live Aurore server (waitress, in a subprocess) on a free loopback port.
 
-- `browser`: a headless Chromium (fails, never skips, when it is missing);
-- `page`: a fresh page (own context) per test, closed afterwards;
+- `browser`, `context`, `page`: pytest-playwright's, launched with Debian's
+  Chromium (`browser_type_launch_args`; the test fails, never skips, when it
+  is missing; `--browser-channel chrome` picks an installed Chrome instead),
+  a 1280×900 French context (`browser_context_args`), and every request
+  leaving 127.0.0.1 refused and reported (`context`). A failed test keeps
+  its trace (`--tracing retain-on-failure`, set in tests/conftest.py) in
+  `test-output/playwright/<test>/trace.zip`: `python3 -m playwright show-trace` it;
 - `live_server(config=None, env=None, data=None)`: a factory; starts the real
   app with `create_app(config)` in a subprocess whose AURORE_DATA (`data`, or
   a fresh temp folder) and AURORE_EXERCISES (a temp folder with the exercise
@@ -69,23 +74,26 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium (Playwright cannot download its own here), unless `--browser-channel` names another."""
+    if browser_type_launch_args.get("channel"):
+        return {**browser_type_launch_args, "args": CHROMIUM_ARGS}
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"Chromium is missing at {CHROMIUM}: install it with `apt-get install -y chromium` "
                     "(or set AURORE_CHROMIUM to its path). Browser tests need it.", pytrace=False)
-    from playwright.sync_api import sync_playwright
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """The pages as a French learner sees them on a laptop."""
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}, "locale": "fr-FR"}
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+def context(context):
+    """Offline: any request leaving 127.0.0.1 is a bug (no CDN, no external fonts); the test fails naming it."""
     context.set_default_timeout(30_000)
-    # Offline: any request leaving 127.0.0.1 is a bug (no CDN, no external fonts).
     outside: list[str] = []
 
     def route(request_route):
@@ -97,9 +105,7 @@ def page(browser):
             request_route.abort()
 
     context.route("**/*", route)
-    page = context.new_page()
-    yield page
-    context.close()
+    yield context
     assert not outside, f"the page tried to reach outside the app: {outside}"
 
 

@@ -20,7 +20,7 @@ from aurore.course import exercises
 from aurore.store import modeldir
 from tiny_sand import TRAIN, make_dataset
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(1200)]   # a training and waits of TRAINING_SECONDS each
 
 TRAINING_SECONDS = 300      # TensorFlow's start-up and a tiny training, on a loaded 2-core machine
 

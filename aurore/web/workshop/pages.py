@@ -17,7 +17,6 @@ import re
 import threading
 from functools import lru_cache
 
-import markdown
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from markupsafe import Markup
 from pygments import highlight
@@ -115,10 +114,6 @@ def _lesson_html(number: int, lang: str) -> Markup:
     return markdown_html(exercises.get(number).lesson[lang])
 
 
-def _hint_html(text: str) -> Markup:
-    return Markup(markdown.markdown(text, extensions=["fenced_code", "codehilite"]))
-
-
 def _source(exercise) -> dict:
     """The learner's file, highlighted, with its modification time (for watch mode)."""
     path = exercise.exercise_path
@@ -175,7 +170,7 @@ def exercise_page(number):
     records = learner_progress.load(_data_dir())
     return render_template("workshop/exercise.html", lang=lang, exercise=exercise,
                            lesson=_lesson_html(exercise.number, lang),
-                           hints=[_hint_html(h[lang]) for h in exercise.hints],
+                           hints=[markdown_html(h[lang]) for h in exercise.hints],
                            source=_source(exercise), record=records.get(str(exercise.number)),
                            all_exercises=exercises.all_exercises(),
                            step_title=next((step.title[lang] for step in STEPS if step.name == exercise.step),

@@ -1,4 +1,4 @@
-"""Markdown to HTML for the learners' reading: the lessons and the course pages look alike."""
+"""Markdown to HTML for the learners' reading: lessons, hints and course pages, one configuration, so they look alike."""
 
 from __future__ import annotations
 

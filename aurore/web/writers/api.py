@@ -52,7 +52,7 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 def unexpected_error(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return http_error(error)
-    log.exception("API error on %s", request.path)
+    log.exception("API error on %s (client %s)", request.path, request.remote_addr)
     return JsonError(500, "The server failed while answering; the error is in its log.", "server_error",
                      "internal_error").response()
 
