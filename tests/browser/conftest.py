@@ -2,7 +2,8 @@
 and a live Aurore server (waitress, in a subprocess) on a free loopback port.
 
 - `browser`: a headless Chromium (fails, never skips, when it is missing);
-- `page`: a fresh page (own context) per test, closed afterwards;
+- `page`: a fresh page (own context) per test, closed afterwards; `phone_page`: the same on a
+  375 px wide, high-density phone screen;
 - `live_server(config=None, env=None, data=None)`: a factory; starts the real
   app with `create_app(config)` in a subprocess whose AURORE_DATA (`data`, or
   a fresh temp folder) and AURORE_EXERCISES (a temp folder with the exercise
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +83,11 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+@contextmanager
+def offline_page(browser, **context_options):
+    """A page in its own context (a desktop, unless `context_options` say otherwise), kept offline."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, "locale": "fr-FR",
+                                     **context_options})
     context.set_default_timeout(30_000)
     # Offline: any request leaving 127.0.0.1 is a bug (no CDN, no external fonts).
     outside: list[str] = []
@@ -97,10 +101,25 @@ def page(browser):
             request_route.abort()
 
     context.route("**/*", route)
-    page = context.new_page()
-    yield page
-    context.close()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
     assert not outside, f"the page tried to reach outside the app: {outside}"
+
+
+@pytest.fixture
+def page(browser):
+    with offline_page(browser) as page:
+        yield page
+
+
+@pytest.fixture
+def phone_page(browser):
+    """A phone: 375 CSS px wide, two device pixels per CSS pixel (a high-density screen)."""
+    with offline_page(browser, viewport={"width": 375, "height": 812}, device_scale_factor=2,
+                      is_mobile=True, has_touch=True) as page:
+        yield page
 
 
 @pytest.fixture
