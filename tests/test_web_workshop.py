@@ -271,6 +271,11 @@ def test_pages_use_only_local_assets(workshop_env):
         for asset in ("/static/css/aurore.css", "/static/pygments.css"):
             assert asset in page
             assert client.get(asset).status_code == 200
+    # The loss chart's library is vendored (static/vendor/README.md), not fetched from a CDN.
+    page = client.get("/run").get_data(as_text=True)
+    for asset in ("/static/vendor/uplot/uPlot.iife.min.js", "/static/vendor/uplot/uPlot.min.css"):
+        assert asset in page
+        assert client.get(asset).status_code == 200
 
 
 # -- checks, progress, solution, reset ----------------------------------------------

@@ -1,52 +1,151 @@
-/* A small line chart on a canvas, for the live loss curve (no library, nothing from a CDN). */
+/* The run page's live loss curve, drawn by uPlot (vendored in static/vendor/uplot/: no CDN).
+   Two series share one step axis: the training loss (a point at every progress event) and the
+   validation loss (a point at every evaluation, so sparse). uPlot wants aligned columns
+   [steps, training, validation]; a step where a series has no value holds `undefined`, which uPlot
+   joins over (the validation line links its points) and which its cursor skips (hovering snaps to
+   the nearest point within `HOVER_RADIUS`). Points are only ever added: the whole history stays.
+   Colours come from CSS variables (--chart-*) read on the container, so a theme can restyle them. */
 "use strict";
-window.AuroreChart = function (canvas) {
-  const series = { loss: [], val_loss: [] };
-  const colours = { loss: "#2563eb", val_loss: "#ea580c" };
-  const ctx = canvas.getContext("2d");
+window.AuroreChart = function (container, summary) {
+  const { t, lang } = window.Aurore;
+  const HOVER_RADIUS = 24;                 // CSS px: how far the cursor reaches for a sparse point
+  const FALLBACK_COLOURS = { training: "#2563eb", validation: "#c2410c", ink: "#5b6472", grid: "#e3e0d8" };
+  const steps = [], training = [], validation = [];
+  const columns = { loss: training, val_loss: validation };
+  const latest = { loss: null, val_loss: null };     // {step, value} of each series' furthest point
+  const stepFormat = new Intl.NumberFormat(lang, { maximumFractionDigits: 0 });
+  const lossFormat = new Intl.NumberFormat(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const tickFormat = new Intl.NumberFormat(lang, { maximumFractionDigits: 3 });
+  let plot = null;
+  let drawPending = false;
 
-  function draw() {
-    const w = canvas.width, h = canvas.height, pad = 40;
-    ctx.clearRect(0, 0, w, h);
-    const points = series.loss.concat(series.val_loss);
-    if (!points.length) return;
-    const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
-    const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 1);
-    let y0 = Math.min(...ys), y1 = Math.max(...ys);
-    if (y1 - y0 < 1e-9) { y0 -= 0.5; y1 += 0.5; }
-    const px = (x) => pad + (x - x0) / (x1 - x0) * (w - 2 * pad);
-    const py = (y) => h - pad + (y0 - y) / (y1 - y0) * (h - 2 * pad);
-    ctx.strokeStyle = "#9ca3af"; ctx.lineWidth = 1;
-    ctx.beginPath(); ctx.moveTo(pad, pad / 2); ctx.lineTo(pad, h - pad); ctx.lineTo(w - pad / 2, h - pad); ctx.stroke();
-    ctx.fillStyle = "#4b5563"; ctx.font = "12px sans-serif";
-    ctx.fillText(y1.toFixed(2), 2, py(y1) + 4); ctx.fillText(y0.toFixed(2), 2, py(y0));
-    ctx.fillText(String(x0), pad, h - pad + 16); ctx.fillText(String(x1), w - pad - 20, h - pad + 16);
-    for (const name of Object.keys(series)) {
-      const data = series[name];
-      if (!data.length) continue;
-      ctx.strokeStyle = colours[name]; ctx.fillStyle = colours[name]; ctx.lineWidth = 2;
-      ctx.beginPath();
-      data.forEach(([x, y], i) => (i ? ctx.lineTo(px(x), py(y)) : ctx.moveTo(px(x), py(y))));
-      ctx.stroke();
-      data.forEach(([x, y]) => { ctx.beginPath(); ctx.arc(px(x), py(y), 2.5, 0, 2 * Math.PI); ctx.fill(); });
+  container.setAttribute("aria-label", t("Courbe de la perte par pas : entraînement et validation",
+                                         "Loss curve by step: training and validation"));
+
+  // -- data: a step's row is found by binary search (steps usually come in order: appending is the fast path)
+  function rowOf(step) {
+    let low = 0, high = steps.length;
+    if (high && steps[high - 1] < step) low = high;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (steps[middle] < step) low = middle + 1; else high = middle;
     }
+    if (steps[low] !== step) {
+      steps.splice(low, 0, step);
+      training.splice(low, 0, undefined);
+      validation.splice(low, 0, undefined);
+    }
+    return low;
   }
 
+  function put(name, step, value) {
+    columns[name][rowOf(step)] = value;
+    if (!latest[name] || step >= latest[name].step) latest[name] = { step, value };
+  }
+
+  const finite = (value) => value !== undefined && value !== null && Number.isFinite(Number(value));
+
+  // -- drawing
+  function colour(name) {
+    const value = getComputedStyle(container).getPropertyValue(`--chart-${name}`).trim();
+    return value || FALLBACK_COLOURS[name];
+  }
+
+  // Whole numbers only on the step axis (no "step 2.5" tick on a short run).
+  const STEP_INCREMENTS = [];
+  for (let power = 1; power <= 1e8; power *= 10) STEP_INCREMENTS.push(power, 2 * power, 5 * power);
+
+  function options(width) {
+    const ink = colour("ink"), grid = colour("grid");
+    const axis = (label, format) => ({
+      label, stroke: ink, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
+      values: (self, splits) => splits.map((value) => format.format(value)),
+    });
+    const lossValue = (self, value) => (finite(value) ? tickFormat.format(value) : "—");
+    return {
+      ...sizeFor(width),
+      scales: { x: { time: false } },
+      cursor: { drag: { x: false, y: false }, hover: { prox: HOVER_RADIUS }, points: { size: 9 } },
+      legend: { live: true },
+      axes: [{ ...axis(t("pas", "step"), stepFormat), incrs: STEP_INCREMENTS },
+             { ...axis(t("perte", "loss"), tickFormat), size: 56 }],
+      series: [
+        { label: t("pas", "step"), value: (self, value) => (finite(value) ? stepFormat.format(value) : "—") },
+        { label: t("entraînement", "training"), stroke: colour("training"), width: 2, spanGaps: true,
+          value: lossValue },
+        // Dashed with filled dots: told apart from training without relying on colour.
+        { label: t("validation", "validation"), stroke: colour("validation"), width: 2, dash: [6, 4],
+          spanGaps: true, value: lossValue,
+          points: { show: true, size: 8, fill: colour("validation"), stroke: colour("validation") } },
+      ],
+    };
+  }
+
+  // Narrow screens get a shorter chart, so that the legend and the samples stay in view.
+  function sizeFor(width) {
+    return { width, height: width < 480 ? 220 : 280 };
+  }
+
+  function build() {
+    if (plot) plot.destroy();
+    plot = new window.uPlot(options(container.clientWidth || 640), [steps, training, validation], container);
+    container.uplot = plot;          // for the browser tests (and a curious learner's devtools)
+  }
+
+  // Many events can arrive in one frame (a reload replays a whole run): draw once per frame.
+  function scheduleDraw() {
+    if (drawPending) return;
+    drawPending = true;
+    requestAnimationFrame(() => {
+      drawPending = false;
+      plot.setData([steps, training, validation]);
+      describe();
+    });
+  }
+
+  // The text alternative: where the run is, in words (what a screen reader reads for the chart).
+  function describe() {
+    const last = latest.loss, check = latest.val_loss;
+    if (!last && !check) { summary.textContent = ""; return; }
+    const step = stepFormat.format(last ? last.step : check.step);
+    const loss = last ? lossFormat.format(last.value) : "—";
+    summary.textContent = check
+      ? t(`Pas ${step} : perte d'entraînement ${loss} ; validation ${lossFormat.format(check.value)} (pas ${stepFormat.format(check.step)}).`,
+          `Step ${step}: training loss ${loss}; validation ${lossFormat.format(check.value)} (step ${stepFormat.format(check.step)}).`)
+      : t(`Pas ${step} : perte d'entraînement ${loss}.`, `Step ${step}: training loss ${loss}.`);
+  }
+
+  // A theme change (dark mode) restyles the page's variables: rebuild with the new colours.
+  const rebuild = () => { build(); describe(); };
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", rebuild);
+  new MutationObserver(rebuild).observe(document.documentElement,
+                                        { attributes: true, attributeFilter: ["class", "data-theme"] });
+
+  build();
+
+  // Follow the container's width (phones, a resized window); a hidden container measures 0: wait.
+  new ResizeObserver((entries) => {
+    const width = Math.floor(entries[0].contentRect.width);
+    if (width > 0 && width !== plot.width) plot.setSize(sizeFor(width));
+  }).observe(container);
+
   return {
+    // values: {loss, val_loss}; each finite one becomes a point of its series. True if any did.
     add(step, values) {
       let added = false;
-      for (const name of Object.keys(series)) {
-        const value = Number(values[name]);
-        if (values[name] !== undefined && values[name] !== null && Number.isFinite(value)) {
-          series[name].push([Number(step), value]);
-          series[name].sort((a, b) => a[0] - b[0]);
+      for (const name of Object.keys(columns)) {
+        if (finite(values[name]) && finite(step)) {
+          put(name, Number(step), Number(values[name]));
           added = true;
         }
       }
-      if (added) draw();
+      if (added) scheduleDraw();
       return added;
     },
-    clear() { series.loss = []; series.val_loss = []; draw(); },
-    count() { return series.loss.length + series.val_loss.length; },
+    clear() {
+      for (const column of [steps, training, validation]) column.length = 0;
+      latest.loss = latest.val_loss = null;
+      scheduleDraw();
+    },
   };
 };

@@ -17,7 +17,7 @@
   const count = document.getElementById("job-count");
   const figure = document.getElementById("loss-figure");
   const text = document.getElementById("job-text");
-  const chart = window.AuroreChart(document.getElementById("loss-chart"));
+  const chart = window.AuroreChart(document.getElementById("loss-chart"), document.getElementById("loss-summary"));
   const stepSelect = document.getElementById("run-step");
   const modelLine = document.getElementById("run-model");
   const modelDir = document.getElementById("run-model-dir");
@@ -34,7 +34,6 @@
   };
   let source = null;
   let current = null;
-  let evaluated = false;
 
   function setStatus(status) {
     statusBadge.textContent = statusText[status] || status;
@@ -138,13 +137,13 @@
       task.textContent = event.task || "";
       if (event.total) { bar.max = event.total; bar.value = event.done; count.textContent = `${event.done} / ${event.total} ${event.unit || ""}`; }
       else { bar.removeAttribute("value"); count.textContent = `${event.done} ${event.unit || ""}`; }
-      // The per-batch loss of progress events draws the curve until evaluations (metrics events) come.
+      // Every progress event adds its training loss: evaluations add points, they never replace the curve.
       const [step, values] = metricsOf(event);
-      if (!evaluated && chart.add(step, { loss: values.loss, val_loss: values.val_loss })) figure.hidden = false;
+      if (chart.add(step, { loss: values.loss })) figure.hidden = false;
     } else if (event.event === "metrics") {
+      // An evaluation: its validation loss, and the training loss at that step.
       const [step, values] = metricsOf(event);
-      if (!evaluated && values.loss !== undefined) { chart.clear(); evaluated = true; }
-      if (chart.add(step, values)) figure.hidden = false;
+      if (chart.add(step, { loss: values.loss, val_loss: values.val_loss })) figure.hidden = false;
       const shown = Object.entries(event).filter(([k]) => !["event", "seq", "t", "message"].includes(k))
         .map(([k, v]) => `${k}=${typeof v === "number" ? Number(v.toPrecision(4)) : JSON.stringify(v)}`).join(" ");
       appendLog(event.message || `[${t("mesure", "metrics")}] ${shown}`);
@@ -177,7 +176,6 @@
     samplesList.replaceChildren();
     samples.hidden = true;
     evaluation.hidden = true;
-    evaluated = false;
     figure.hidden = true;
     bar.value = 0; count.textContent = ""; task.textContent = "";
     setStatus(job.status);

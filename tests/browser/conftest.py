@@ -8,6 +8,7 @@ and a live Aurore server (waitress, in a subprocess) on a free loopback port.
   leaving 127.0.0.1 refused and reported (`context`). A failed test keeps
   its trace (`--tracing retain-on-failure`, set in tests/conftest.py) in
   `test-output/playwright/<test>/trace.zip`: `python3 -m playwright show-trace` it;
+- `phone_page`: a page on a 375 px wide, high-density phone screen (own context, offline too);
 - `live_server(config=None, env=None, data=None)`: a factory; starts the real
   app with `create_app(config)` in a subprocess whose AURORE_DATA (`data`, or
   a fresh temp folder) and AURORE_EXERCISES (a temp folder with the exercise
@@ -90,9 +91,8 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1280, "height": 900}, "locale": "fr-FR"}
 
 
-@pytest.fixture
-def context(context):
-    """Offline: any request leaving 127.0.0.1 is a bug (no CDN, no external fonts); the test fails naming it."""
+def _kept_offline(context) -> list[str]:
+    """Refuse, and note, every request leaving 127.0.0.1: no CDN, no external fonts."""
     context.set_default_timeout(30_000)
     outside: list[str] = []
 
@@ -105,7 +105,27 @@ def context(context):
             request_route.abort()
 
     context.route("**/*", route)
+    return outside
+
+
+@pytest.fixture
+def context(context):
+    """Offline: any request leaving 127.0.0.1 is a bug (no CDN, no external fonts); the test fails naming it."""
+    outside = _kept_offline(context)
     yield context
+    assert not outside, f"the page tried to reach outside the app: {outside}"
+
+
+@pytest.fixture
+def phone_page(browser, browser_context_args):
+    """A phone: 375 CSS px wide, two device pixels per CSS pixel (a high-density screen)."""
+    context = browser.new_context(**{**browser_context_args, "viewport": {"width": 375, "height": 812},
+                                     "device_scale_factor": 2, "is_mobile": True, "has_touch": True})
+    outside = _kept_offline(context)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
     assert not outside, f"the page tried to reach outside the app: {outside}"
 
 
