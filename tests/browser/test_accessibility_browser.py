@@ -131,10 +131,10 @@ def servers(live_server, fake_writers, tmp_path):
 
 # -- visiting every page ---------------------------------------------------------
 
-def write_a_text(page, words: int = len(SAND_WORDS)) -> None:
+def write_a_text(page) -> None:
     page.fill("#prompt", PROMPT)
     page.click(".writers-settings summary")
-    page.fill("#max_new_tokens", str(words))
+    page.fill("#max_new_tokens", str(len(SAND_WORDS)))
     page.click("#write")
     expect(page.locator("#status")).to_contain_text("Terminé", timeout=30_000)
 
