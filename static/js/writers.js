@@ -3,6 +3,8 @@
 // stop on demand, copy or download the result, keep the last texts in
 // localStorage; say how much of each text is copied from the training books;
 // outside public mode, compare the learner's model with the reference.
+// Its keyboard shortcuts (Ctrl+Enter, Escape) are static/js/shortcuts.js's; #status (role=status)
+// announces the end of a text once, never each token.
 "use strict";
 
 (function () {
@@ -14,6 +16,7 @@
   const promptBox = $("prompt");
   const writeButton = $("write");
   const stopButton = $("stop");
+  const output = $("output");
   const outputPrompt = $("output-prompt");
   const outputText = $("output-text");
   const statusLine = $("status");
@@ -120,11 +123,18 @@
     copyButton.disabled = running || !current || !current.text;
     downloadButton.disabled = copyButton.disabled;
     form.setAttribute("aria-busy", String(running));
+    output.setAttribute("aria-busy", String(running));     // assistive technology waits for the whole text
   }
 
-  function describeEnd(done) {
+  function wordCount(written) {
+    return written.split(/\s+/).filter(Boolean).length;
+  }
+
+  /** The end of a text, said once by #status (role=status): why it ended, how many words and tokens, how long. */
+  function describeEnd(done, written) {
     const reason = text["finish_" + done.finish_reason] || done.finish_reason;
-    return `${text.done} (${reason}) — ${done.new_tokens} ${text.tokens}, ${done.seconds.toFixed(1)} s`;
+    return `${text.done} (${reason}) — ${wordCount(written)} ${text.words}, ${done.new_tokens} ${text.tokens}, `
+      + `${done.seconds.toFixed(1)} s`;
   }
 
   async function write(event) {
@@ -166,7 +176,7 @@
           outputText.textContent = current.text;
         } else if (message.event === "done") {
           finished = true;
-          statusLine.textContent = describeEnd(message.data);
+          statusLine.textContent = describeEnd(message.data, current.text);
           showMemorisation(memorisationLine, current.text);
         } else if (message.event === "error") {
           showError(message.data.error.message);
@@ -403,9 +413,6 @@
   $("clear-history").addEventListener("click", () => {
     localStorage.removeItem(HISTORY_KEY);
     renderHistory();
-  });
-  promptBox.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
   });
   renderHistory();
   setUpComparison();

@@ -34,6 +34,7 @@ SCRIPT_TEXT = {
     "stopped": ("Arrêté.", "Stopped."),
     "done": ("Terminé", "Done"),
     "tokens": ("jetons", "tokens"),
+    "words": ("mots", "words"),
     "copied": ("Copié !", "Copied!"),
     "copy_failed": ("Copie impossible : sélectionnez le texte à la main.", "Cannot copy: select the text by hand."),
     "empty_prompt": ("Écrivez d'abord le début d'un texte.", "Write the beginning of a text first."),
