@@ -41,3 +41,21 @@ def test_every_preset_sets_every_required_key():
                if required - set(settings)}
     assert missing == {}
     assert presets.DEFAULT in presets.PRESETS
+
+
+def test_set_values_are_checked_against_the_presets_types():
+    import pytest
+    from aurore.errors import AuroreError
+
+    settings = presets.settings_from_args("tiny", ["dropout=0", "learning_rate=1e-3", "batch_size=8",
+                                                   "mixed_precision=mixed_float16", "jit_compile=true"])
+    assert settings["dropout"] == 0.0 and isinstance(settings["dropout"], float)
+    assert (settings["batch_size"], settings["mixed_precision"], settings["jit_compile"]) == (8, "mixed_float16", True)
+    for pair, message in (("batch_size=eight", "batch_size is a whole number (the tiny preset has 4)"),
+                          ("batch_size=8.5", "batch_size is a whole number"),
+                          ("batch_size=true", "batch_size is a whole number"),
+                          ("jit_compile=1", "jit_compile is true or false"),
+                          ("learning_rate=fast", "learning_rate is a number"),
+                          ("mixed_precision=16", "mixed_precision is a word")):
+        with pytest.raises(AuroreError, match=re.escape(message)):
+            presets.settings_from_args("tiny", [pair])

@@ -94,8 +94,31 @@ def lookup(table: dict[str, dict], name: str, overrides: dict, optional_keys=(),
             continue
         if key not in table[name] and key not in optional_keys:
             raise AuroreError(f"Unknown {setting_word} {key!r}: known settings are {', '.join(table[name])}.")
-        settings[key] = value
+        settings[key] = _typed(key, value, table[name].get(key), name) if key in table[name] else value
     return settings
+
+
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a word"}
+
+
+def _typed(key: str, value, reference, preset_name: str):
+    """`value` as the preset's own value of `key` is typed: `--set batch_size=eight` is refused by name.
+
+    A whole number stands for a number (`--set dropout=0`); a setting the
+    preset leaves empty (None) takes a word or stays empty.
+    """
+    if reference is None:
+        if value is None or isinstance(value, str):
+            return value
+        expected = str
+    else:
+        expected = type(reference)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
+            return value
+    raise AuroreError(f"{key}={value!r}: {key} is {_KINDS.get(expected, expected.__name__)} "
+                      f"(the {preset_name} preset has {reference!r}).")
 
 
 def settings_from_args(preset_name: str, pairs: list[str] | None = None, **overrides) -> dict:
@@ -104,7 +127,10 @@ def settings_from_args(preset_name: str, pairs: list[str] | None = None, **overr
 
 
 def parse_set_pairs(pairs: list[str] | None, example: str = "batch_size=8") -> dict:
-    """`--set key=value` pairs as a dict, values parsed as JSON when they can be (8 → 8, adamw → "adamw")."""
+    """`--set key=value` pairs as a dict, values parsed as JSON when they can be (8 → 8, adamw → "adamw").
+
+    `lookup` then checks each against the type of the preset's own value.
+    """
     parsed = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
