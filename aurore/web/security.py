@@ -210,7 +210,7 @@ def refused(error):
         return error
     if errors.is_api_path(request.path):
         return errors.http_error(error)
-    return Response(errors.refusal(error.description)["en"] + "\n", 403, mimetype="text/plain")
+    return Response(errors.refusal(error.description) + "\n", 403, mimetype="text/plain")
 
 
 def init_app(app) -> None:
