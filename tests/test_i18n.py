@@ -61,7 +61,8 @@ def test_the_checks_see_a_french_sentence_added_to_a_script():
     for line in ('  status.textContent = "Enregistré";\n',                                   # straight to the page
                  '  const note = "Votre code a été enregistré.";\n',                          # a sentence anywhere
                  '  results.append(el("li", "check", "Vérifiez votre code"));\n',             # el's text
-                 '  const later = `Réessayez dans ${seconds} s.`;\n'):                        # a template literal
+                 '  const later = `Réessayez dans ${seconds} s.`;\n',                         # a template literal
+                 '  const hidden = `(${_("your code")})`;\n'):                              # a msgid pybabel misses
         assert script_literals(source.replace(anchor, line + anchor, 1)), line
     assert script_literals(source.replace(anchor, '  status.textContent = _("Saved.");\n' + anchor, 1)) == []
 

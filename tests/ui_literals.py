@@ -12,7 +12,8 @@ user-facing:
   sentence or pick a language (`'…' if en else '…'`);
 - scripts: string literals outside `_()`/`pgettext()` that read like a
   sentence, or that go straight to the page (`textContent =`, `el(tag,
-  class, text)`, `append(…)`, `confirm(…)`…).
+  class, text)`, `append(…)`, `confirm(…)`…); and `_()` inside a template
+  literal's `${…}`, where `pybabel extract` does not look.
 
 "Reads like a sentence": two words or more with an accented letter, a
 capital or a final punctuation mark; lower-case words alone read as code
@@ -194,6 +195,9 @@ def script_literals(source: str) -> list[str]:
             if call[0] in GETTEXT_CALLS:
                 continue
             text = value[1:-1]
+            if kind == "template" and re.search(r"\$\{[^}]*\b(?:_|pgettext)\(", text):
+                found.append(text)     # pybabel does not look into `${…}`: that msgid would never be translated
+                continue
             assigned = before == ("operator", "=") and index > 1 and tokens[index - 2][0] == "name" \
                 and tokens[index - 2][1].rsplit(".", 1)[-1] in TEXT_PROPERTIES
             shown = call[0] in TEXT_CALLS and TEXT_CALLS[call[0]] in (None, call[1])

@@ -24,7 +24,7 @@ window.Aurore = (function () {
   function pick(texts) { return (texts && (texts[lang] || texts.en)) || ""; }
 
   /** A number as the page's language writes it, with exactly `digits` decimals ("1,682" in French). */
-  function number(value, digits) {
+  function decimal(value, digits) {
     if (typeof value !== "number" || !Number.isFinite(value)) return "—";
     return new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
   }
@@ -62,6 +62,6 @@ window.Aurore = (function () {
     return node;
   }
 
-  return { lang, _, pgettext, pick, number, el, errorMessage,
+  return { lang, _, pgettext, pick, decimal, el, errorMessage,
            get: (url) => request("GET", url), post: (url, body) => request("POST", url, body) };
 })();

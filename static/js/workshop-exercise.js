@@ -1,7 +1,7 @@
 /* The exercise page: checks (button and watch mode), hints, solution diff, reset. */
 "use strict";
 (function () {
-  const { _, pick, number, el, get, post, errorMessage } = window.Aurore;
+  const { _, pick, decimal, el, get, post, errorMessage } = window.Aurore;
   const root = document.getElementById("exercise");
   if (!root) return;
   const number = root.dataset.number;
@@ -33,12 +33,12 @@
     status.className = "check-status " + (report.all_passed ? "ok" : "fail");
     if (report.all_passed) {
       status.textContent = _("All good: %(passed)s / %(total)s checks passed (%(seconds)s s). Exercise done!",
-                             { passed: report.passed, total, seconds: number(report.seconds, 1) });
+                             { passed: report.passed, total, seconds: decimal(report.seconds, 1) });
     } else if (report.detail) {
       status.textContent = pick(report.detail);
     } else {
       status.textContent = _("%(passed)s / %(total)s checks passed (%(seconds)s s): read the messages below.",
-                             { passed: report.passed, total, seconds: number(report.seconds, 1) });
+                             { passed: report.passed, total, seconds: decimal(report.seconds, 1) });
     }
     output.textContent = report.output || "";
     outputBox.hidden = !report.output || (report.status === "ok" && report.all_passed);

@@ -3,7 +3,7 @@
    Training also streams samples (a timeline beside the loss curve) and, at the end, its evaluation. */
 "use strict";
 (function () {
-  const { _, number, el, get, post, errorMessage } = window.Aurore;
+  const { _, decimal, el, get, post, errorMessage } = window.Aurore;
   const form = document.getElementById("run-form");
   const runButton = document.getElementById("run-button");
   const cancelButton = document.getElementById("cancel-button");
@@ -112,19 +112,19 @@
       if (!figures) continue;
       const row = el("tr");
       row.dataset.split = split;
-      row.append(el("th", "", names[split]), el("td", "", number(figures.loss_per_token, 3)),
-                 el("td", "", number(figures.perplexity, 1)), el("td", "", number(figures.bits_per_character, 3)));
+      row.append(el("th", "", names[split]), el("td", "", decimal(figures.loss_per_token, 3)),
+                 el("td", "", decimal(figures.perplexity, 1)), el("td", "", decimal(figures.bits_per_character, 3)));
       evaluationRows.append(row);
     }
     const notes = [];
     if (report.vocab_size) {
       notes.push(_("Fresh model: ln(%(vocab)s) = %(loss)s per token.",
-                   { vocab: report.vocab_size, loss: number(report.fresh_loss, 3) }));
+                   { vocab: report.vocab_size, loss: decimal(report.fresh_loss, 3) }));
     }
     const xz = report.baseline && report.baseline.xz_bits_per_character;
     if (typeof xz === "number") {
       notes.push(_("xz on the test book, knowing the training books: %(bits)s bits per character.",
-                   { bits: number(xz, 2) }));
+                   { bits: decimal(xz, 2) }));
     }
     evaluationReference.textContent = notes.join(" ");
   }
@@ -165,7 +165,8 @@
     current = job;
     jobBox.hidden = false;
     const preset = job.options && job.options.preset ? `, ${job.options.preset}` : "";
-    title.textContent = `${job.step} (${job.variant === "solution" ? _("solution") : _("your code")}${preset})`;
+    const code = job.variant === "solution" ? _("solution") : _("your code");
+    title.textContent = `${job.step} (${code}${preset})`;
     log.textContent = "";
     text.textContent = "";
     text.hidden = true;

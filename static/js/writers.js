@@ -3,13 +3,13 @@
 // stop on demand, copy or download the result, keep the last texts in
 // localStorage; say how much of each text is copied from the training books;
 // outside public mode, compare the learner's model with the reference. Texts and
-// numbers in the page's language: workshop-common.js's `_()` and `number()`.
+// numbers in the page's language: workshop-common.js's `_()` and `decimal()`.
 "use strict";
 
 (function () {
   const HISTORY_KEY = "aurore.writers.history";
   const HISTORY_SIZE = 10;
-  const { _, number } = window.Aurore;
+  const { _, decimal } = window.Aurore;
   // Why a text ended (the API's finish_reason), as the status line says it.
   const finishReasons = {
     length: _("length reached"), stop: _("stop text met"), sentence_end: _("end of sentence"),
@@ -131,7 +131,7 @@
   function describeEnd(done) {
     return _("Done (%(reason)s) — %(tokens)s tokens, %(seconds)s s", {
       reason: finishReasons[done.finish_reason] || done.finish_reason, tokens: done.new_tokens,
-      seconds: number(done.seconds, 1) });
+      seconds: decimal(done.seconds, 1) });
   }
 
   async function write(event) {
@@ -241,7 +241,7 @@
       line.replaceChildren();
       if (typeof model.test_bits_per_character === "number") {
         const strong = document.createElement("strong");
-        strong.textContent = number(model.test_bits_per_character, 3);
+        strong.textContent = decimal(model.test_bits_per_character, 3);
         line.append(strong, " " + _("bits per character on the test book"));
       } else {
         line.textContent = _("not evaluated yet");

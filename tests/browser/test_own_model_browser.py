@@ -81,7 +81,7 @@ def test_a_learner_trains_their_own_model_and_compares_it_with_the_reference(liv
     evaluation = page.locator("#evaluation")
     expect(evaluation).to_be_visible()
     for split in ("validation", "test"):
-        expect(evaluation.locator(f"tr[data-split={split}] td").nth(2)).to_have_text(re.compile(r"^\d+\.\d{3}$"))
+        expect(evaluation.locator(f"tr[data-split={split}] td").nth(2)).to_have_text(re.compile(r"^\d+,\d{3}$"))  # French decimals
     expect(evaluation.locator("tr[data-split=test] th")).to_contain_text("La Mare au Diable")
     expect(page.locator("#evaluation-reference")).to_contain_text("ln(400)")
     expect(page.locator("#evaluation-reference")).to_contain_text("xz")
