@@ -76,7 +76,7 @@ class CompiledDomain(Domain):
         self.scripts: dict[str, dict[str, str]] = {}
 
     def get_translations(self):
-        return self.catalogues.get(str(get_locale()), None) or NullTranslations()
+        return self.catalogues.get(str(get_locale())) or NullTranslations()
 
 
 class CompiledBabel(Babel):
