@@ -534,7 +534,8 @@ def test_the_writers_page_offers_the_models_in_french_then_english(make_app):
     assert "Écrire avec Aurore" in page and '<option value="cpu">' in page and '<option value="gpu">' in page
     assert 'src="/static/js/writers.js"' in page and "http://" not in page and "https://" not in page
     english = client.get("/generate?lang=en").get_data(as_text=True)
-    assert "Write with Aurore" in english and '"copied": "Copied!"' in english
+    assert "Write with Aurore" in english
+    assert '"Copied!": "Copié !"' in page and 'id="aurore-messages">{}<' in english   # writers.js's texts (gettext)
 
 
 def test_without_a_model_the_page_explains_and_hides_server_paths_in_public(make_app, tmp_path):

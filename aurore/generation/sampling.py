@@ -3,8 +3,8 @@
 Why a module of its own: the JSON API, the OpenAI-compatible API, the
 writers' form, the comparison, the `generate` and `export` commands and the
 generator all take the same settings. FIELDS describes each one once (name,
-kind, default, limits, CLI help, form label in French and English, OpenAI
-name), and every one of those places is built from it; SamplingParams is a
+kind, default, limits, CLI help, form texts (English msgids, translated by
+the web layer's gettext catalogues), OpenAI name), and every one of those places is built from it; SamplingParams is a
 dataclass made from FIELDS whose creation refuses a bad value with a message
 naming the field and what is allowed. It imports no TensorFlow, so the web
 app checks a request before any model is loaded.
@@ -15,8 +15,8 @@ app checks a request before any model is loaded.
     checked({"max_tokens": 0, ...}, max_new_tokens=50, names={"max_new_tokens": "max_tokens"})
     limits(max_new_tokens=50)                         # the bounds, as GET /info and the form show them
 
-A new setting: one more `Setting` in FIELDS, then the sampler code that
-uses it (exercise 4's `choose_next_token`, the generator, the export's
+A new setting: one more `Setting` in FIELDS (and its form texts' French in
+translations/, README "Translations"), then the sampler code that uses it (exercise 4's `choose_next_token`, the generator, the export's
 KerasHub sampler if it applies there).
 
 Limits: the API's (one request asks for at most 1,024 new tokens, the
@@ -173,11 +173,11 @@ class Setting:
     low_open: bool = False         # NUMBER: `low` itself refused (above 0)
     server_limited: bool = False   # a server may lower `high` (`python app.py --max-new-tokens`)
     choices: tuple[str, ...] = ()  # CHOICE: the values accepted
-    label: tuple[str, str] | None = None        # the writers' form, (French, English); None: not on it (TEXTS)
-    form_help: tuple[str, str] = ("", "")       # the form's explanation, (French, English)
+    label: str | None = None       # the writers' form (a msgid, N_); None: not on it (TEXTS)
+    form_help: str = ""            # the form's explanation (a msgid)
     step: float = 1                # the form's step, also its lowest value where `low_open`
-    placeholder: tuple[str, str] | None = None  # the form's text in an empty input, (French, English)
-    options: tuple[tuple[str, str, str], ...] = ()  # CHOICE on the form: (value, French, English), in order
+    placeholder: str | None = None  # the form's text in an empty input (a msgid)
+    options: tuple[tuple[str, str], ...] = ()  # CHOICE on the form: (value, its msgid), in order
     openai: str | None = None      # its name in an OpenAI request; None: not there
     openai_default: Any = OWN_DEFAULT  # its value when an OpenAI request leaves it out
 
@@ -212,50 +212,43 @@ class Setting:
         return {lowest: self.low, "max": self.highest(server_limit), "default": self.default}
 
 
+def N_(text: str) -> str:  # noqa: N802  (gettext's name for it)
+    """Marks a form text for `pybabel extract`: the web layer translates it when it shows the form."""
+    return text
+
+
 #: Every sampling setting, in the order the CLI's help and the form show them.
 FIELDS: tuple[Setting, ...] = (
     Setting("max_new_tokens", INTEGER, 100, low=1, high=MAX_NEW_TOKENS, server_limited=True,
             help=f"at most this many new tokens, 1 to {MAX_NEW_TOKENS} (%(default)s)",
-            label=("Longueur", "Length"),
-            form_help=("Combien de jetons (des morceaux de mots) écrire au plus.",
-                       "How many tokens (pieces of words) to write at most."),
+            label=N_("Length"), form_help=N_("How many tokens (pieces of words) to write at most."),
             openai="max_tokens", openai_default=16),
     Setting("strategy", CHOICE, "top_p", choices=STRATEGIES, help="how to choose each token (%(default)s)",
-            label=("Choix du mot suivant", "Choosing the next word"),
-            form_help=("Glouton : toujours le mot le plus probable (le même texte à chaque fois). "
-                       "top-k et top-p : un tirage au sort parmi les mots probables.",
-                       "Greedy: always the most likely word (the same text every time). "
-                       "top-k and top-p: a draw among the likely words."),
-            options=(("top_p", "top-p", "top-p"), ("top_k", "top-k", "top-k"),
-                     ("greedy", "glouton (greedy)", "greedy"))),
+            label=N_("Choosing the next word"),
+            form_help=N_("Greedy: always the most likely word (the same text every time). "
+                         "top-k and top-p: a draw among the likely words."),
+            options=(("top_p", N_("top-p")), ("top_k", N_("top-k")), ("greedy", N_("greedy")))),
     Setting("temperature", NUMBER, 0.8, low=0, high=MAX_TEMPERATURE, low_open=True,
             help=f"top_k and top_p: above 0, at most {MAX_TEMPERATURE:g}; lower is safer (%(default)s)",
-            label=("Température", "Temperature"), step=0.05,
-            form_help=("Plus basse : prudent et répétitif ; plus haute : audacieux, parfois absurde.",
-                       "Lower: careful and repetitive; higher: daring, sometimes absurd."),
+            label=N_("Temperature"), step=0.05,
+            form_help=N_("Lower: careful and repetitive; higher: daring, sometimes absurd."),
             openai="temperature", openai_default=1.0),
     Setting("top_k", INTEGER, 40, low=1, high=MAX_TOP_K,
             help=f"top_k: draw among the k likeliest, 1 to {MAX_TOP_K} (%(default)s)",
-            label=("top-k", "top-k"),
-            form_help=("Tirer seulement parmi les k mots les plus probables (stratégie top-k).",
-                       "Draw only among the k most likely words (top-k strategy)."),
+            label=N_("top-k"), form_help=N_("Draw only among the k most likely words (top-k strategy)."),
             openai="top_k"),
     Setting("top_p", NUMBER, 0.95, low=0, high=1, low_open=True,
             help="top_p: probability mass kept, above 0, at most 1 (%(default)s)",
-            label=("top-p", "top-p"), step=0.01,
-            form_help=("Tirer parmi les mots les plus probables qui, ensemble, font p de la probabilité "
-                       "(stratégie top-p).",
-                       "Draw among the most likely words that together make p of the probability "
-                       "(top-p strategy)."),
+            label=N_("top-p"), step=0.01,
+            form_help=N_("Draw among the most likely words that together make p of the probability "
+                         "(top-p strategy)."),
             openai="top_p", openai_default=1.0),
     Setting("seed", INTEGER, None, low=0, high=MAX_SEED, help="same seed, same text (default: random)",
-            label=("Graine", "Seed"), placeholder=("au hasard", "random"),
-            form_help=("Même graine et mêmes réglages : même texte. Vide : un texte différent à chaque fois.",
-                       "Same seed and settings: same text. Empty: a different text every time."),
+            label=N_("Seed"), placeholder=N_("random"),
+            form_help=N_("Same seed and settings: same text. Empty: a different text every time."),
             openai="seed"),
     Setting("stop_at_sentence_end", FLAG, False, help="stop after the first sentence",
-            label=("Finir la phrase", "End the sentence"),
-            form_help=("S'arrêter à la fin d'une phrase.", "Stop at the end of a sentence.")),
+            label=N_("End the sentence"), form_help=N_("Stop at the end of a sentence.")),
     Setting("stop", TEXTS, (), help=f"stop before this text (repeatable: at most {MAX_STOP_STRINGS}, "
                                     f"each at most {MAX_STOP_CHARS} characters)",
             openai="stop"),

@@ -11,7 +11,8 @@ blueprints:
 
 `security` guards them all (Host check, access token, headers; see
 docs/security.md). Shared by every part, each with one owner: `errors` (the
-one JSON error shape), `language` (the page language), `model_pool.pool()`
+one JSON error shape), `language` (the page language) with `translations`
+(the gettext catalogues, Flask-Babel), `model_pool.pool()`
 (the app's models) and `aurore.paths` (the data folders, under DATA_DIR).
 """
 
@@ -45,9 +46,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False  # French text stays readable in JSON answers
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    from aurore.web import security
+    from aurore.web import security, translations
     from aurore.web.writers import api, page, rate_limit
 
+    translations.init_app(app)
     security.init_app(app)
     page.init_app(app)
     api.init_app(app)

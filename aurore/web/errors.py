@@ -9,7 +9,8 @@ helps, what is `allowed`:
     {"error": {"message": …, "type": …, "code": …, "param": …, "field": …, "allowed": …}}
 
 `message` is in the page's language where the page has one (the workshop,
-the comparison's refusals), English on the API; `code` is stable, for
+the comparison's refusals: gettext, `aurore.web.translations`), English on
+the API; `code` is stable, for
 scripts. This module owns that shape (`error_body`, `JsonError`), which
 paths answer in JSON whatever happens (`is_api_path`, `http_error`), why
 the guard refuses (`REFUSALS`), and keeping the server's folders out of
@@ -22,38 +23,43 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Response, current_app, jsonify, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from aurore import paths
 
+
+def N_(text: str) -> str:  # noqa: N802  (gettext's name for it)
+    """Marks a text for `pybabel extract`; `gettext` translates it where a page shows it."""
+    return text
+
+
 #: Paths whose errors are answered in JSON, even 404 and 405 raised before any view runs.
 API_PREFIXES = ("/api/", "/v1/")
 API_PATHS = ("/health", "/info", "/api", "/v1")
 
-#: Why a request was refused (the 403's description), in both languages.
+#: Why a request was refused (the 403's description): English msgids, in the page's language through gettext.
 REFUSALS = {
-    "loopback": {"fr": "Cette page n'est accessible que depuis cet ordinateur. Pour y accéder d'ailleurs, "
-                       "démarrez l'application avec un jeton : `python app.py --token auto`.",
-                 "en": "This page answers only to this computer. To reach it from elsewhere, start the app "
-                       "with a token: `python app.py --token auto`."},
-    "token": {"fr": "Il faut le jeton d'accès : ouvrez l'adresse affichée au démarrage (…?token=…).",
-              "en": "The access token is needed: open the address printed at start-up (…?token=…), or "
-                    "send it in the X-Aurore-Token header (or as Authorization: Bearer …)."},
-    "host": {"fr": "Requête refusée : ce serveur ne répond pas sous ce nom. Ouvrez http://localhost:… ou "
-                   "http://127.0.0.1:…, ou démarrez l'application avec `--allowed-host NOM`.",
-             "en": "Request refused: this server does not answer under that name. Open http://localhost:… or "
-                   "http://127.0.0.1:…, or start the app with `--allowed-host NAME`."},
-    "csrf": {"fr": "Requête refusée (jeton de formulaire absent ou périmé) : rechargez la page.",
-             "en": "Request refused (form token missing or stale): reload the page."},
-    "origin": {"fr": "Requête refusée : elle vient d'un autre site.",
-               "en": "Request refused: it comes from another site."},
+    "loopback": N_("This page answers only to this computer. To reach it from elsewhere, start the app "
+                   "with a token: `python app.py --token auto`."),
+    "token": N_("The access token is needed: open the address printed at start-up (…?token=…), or "
+                "send it in the X-Aurore-Token header (or as Authorization: Bearer …)."),
+    "host": N_("Request refused: this server does not answer under that name. Open http://localhost:… or "
+               "http://127.0.0.1:…, or start the app with `--allowed-host NAME`."),
+    "csrf": N_("Request refused (form token missing or stale): reload the page."),
+    "origin": N_("Request refused: it comes from another site."),
 }
 
 
-def refusal(reason: str | None) -> dict[str, str]:
-    """The explanation of a 403 whose description is one of REFUSALS' reasons (loopback otherwise)."""
+def refusal(reason: str | None) -> str:
+    """The explanation of a 403 whose description is one of REFUSALS' reasons (loopback otherwise), in English."""
     return REFUSALS.get(reason or "", REFUSALS["loopback"])
+
+
+def page_refusal(reason: str | None) -> str:
+    """The same explanation in the page's language (the workshop's pages, the comparison)."""
+    return gettext(refusal(reason))
 
 
 def is_api_path(path: str) -> bool:
@@ -118,7 +124,7 @@ def http_error(error: HTTPException) -> Response:
     """JSON on API paths for 403, 404, 405, 413… instead of Flask's HTML pages (English, as the API)."""
     status = error.code or 500
     messages = {
-        403: refusal(error.description)["en"],
+        403: refusal(error.description),
         404: f"No API endpoint at {request.path}. See GET /info.",
         405: f"{request.method} is not allowed on {request.path}.",
         413: f"The body is too large: at most {current_app.config.get('MAX_CONTENT_LENGTH')} bytes.",

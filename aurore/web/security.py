@@ -239,7 +239,7 @@ def refused(error):
         return error
     if errors.is_api_path(request.path):
         return errors.http_error(error)
-    return Response(errors.refusal(error.description)["en"] + "\n", 403, mimetype="text/plain")
+    return Response(errors.refusal(error.description) + "\n", 403, mimetype="text/plain")
 
 
 def trust_proxies(app) -> None:

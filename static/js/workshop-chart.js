@@ -7,7 +7,7 @@
    Colours come from CSS variables (--chart-*) read on the container, so a theme can restyle them. */
 "use strict";
 window.AuroreChart = function (container, summary) {
-  const { t, lang } = window.Aurore;
+  const { _, pgettext, lang } = window.Aurore;
   const HOVER_RADIUS = 24;                 // CSS px: how far the cursor reaches for a sparse point
   const FALLBACK_COLOURS = { training: "#2563eb", validation: "#c2410c", ink: "#5b6472", grid: "#e3e0d8" };
   const steps = [], training = [], validation = [];
@@ -19,8 +19,7 @@ window.AuroreChart = function (container, summary) {
   let plot = null;
   let drawPending = false;
 
-  container.setAttribute("aria-label", t("Courbe de la perte par pas : entraînement et validation",
-                                         "Loss curve by step: training and validation"));
+  container.setAttribute("aria-label", _("Loss curve by step: training and validation"));
 
   // -- data: a step's row is found by binary search (steps usually come in order: appending is the fast path)
   function rowOf(step) {
@@ -67,14 +66,14 @@ window.AuroreChart = function (container, summary) {
       scales: { x: { time: false } },
       cursor: { drag: { x: false, y: false }, hover: { prox: HOVER_RADIUS }, points: { size: 9 } },
       legend: { live: true },
-      axes: [{ ...axis(t("pas", "step"), stepFormat), incrs: STEP_INCREMENTS },
-             { ...axis(t("perte", "loss"), tickFormat), size: 56 }],
+      axes: [{ ...axis(pgettext("loss chart", "step"), stepFormat), incrs: STEP_INCREMENTS },
+             { ...axis(pgettext("loss chart", "loss"), tickFormat), size: 56 }],
       series: [
-        { label: t("pas", "step"), value: (self, value) => (finite(value) ? stepFormat.format(value) : "—") },
-        { label: t("entraînement", "training"), stroke: colour("training"), width: 2, spanGaps: true,
+        { label: pgettext("loss chart", "step"), value: (self, value) => (finite(value) ? stepFormat.format(value) : "—") },
+        { label: pgettext("loss chart", "training"), stroke: colour("training"), width: 2, spanGaps: true,
           value: lossValue },
         // Dashed with filled dots: told apart from training without relying on colour.
-        { label: t("validation", "validation"), stroke: colour("validation"), width: 2, dash: [6, 4],
+        { label: pgettext("loss chart", "validation"), stroke: colour("validation"), width: 2, dash: [6, 4],
           spanGaps: true, value: lossValue,
           points: { show: true, size: 8, fill: colour("validation"), stroke: colour("validation") } },
       ],
@@ -110,9 +109,9 @@ window.AuroreChart = function (container, summary) {
     const step = stepFormat.format(last ? last.step : check.step);
     const loss = last ? lossFormat.format(last.value) : "—";
     summary.textContent = check
-      ? t(`Pas ${step} : perte d'entraînement ${loss} ; validation ${lossFormat.format(check.value)} (pas ${stepFormat.format(check.step)}).`,
-          `Step ${step}: training loss ${loss}; validation ${lossFormat.format(check.value)} (step ${stepFormat.format(check.step)}).`)
-      : t(`Pas ${step} : perte d'entraînement ${loss}.`, `Step ${step}: training loss ${loss}.`);
+      ? _("Step %(step)s: training loss %(loss)s; validation %(validation)s (step %(checked)s).",
+          { step, loss, validation: lossFormat.format(check.value), checked: stepFormat.format(check.step) })
+      : _("Step %(step)s: training loss %(loss)s.", { step, loss });
   }
 
   // A theme change (dark mode) restyles the page's variables: rebuild with the new colours.

@@ -1,10 +1,33 @@
-/* Shared helpers of the workshop pages: JSON fetches with the CSRF token, error messages, language. */
+/* Shared helpers of the pages: JSON fetches with the CSRF token, error messages, the language's texts and numbers.
+   The texts are gettext's: `_("English msgid", {name: value})` reads the page's catalogue, which base.html
+   embeds (aurore/web/translations.py; `pybabel extract` finds the msgids here as in the templates). */
 "use strict";
 window.Aurore = (function () {
   const meta = document.querySelector('meta[name="csrf-token"]');
-  const lang = document.documentElement.lang === "en" ? "en" : "fr";
+  const lang = document.documentElement.lang || "fr";
+  const catalogue = document.getElementById("aurore-messages");
+  const messages = catalogue ? JSON.parse(catalogue.textContent) : {};
 
-  function t(fr, en) { return lang === "en" ? en : fr; }
+  /** A text with its `%(name)s` values filled in (and `%%` as %), as Python's gettext does. */
+  function format(text, values) {
+    if (!values) return text;
+    return text.replace(/%\((\w+)\)s|%%/g, (whole, name) => (whole === "%%" ? "%" : (name in values ? String(values[name]) : whole)));
+  }
+
+  /** The page language's translation of an English msgid (the msgid itself when there is none). */
+  function _(msgid, values) { return format(messages[msgid] || msgid, values); }
+
+  /** The same, for a msgid that needs a context (one English word, two French ones). */
+  function pgettext(context, msgid, values) { return format(messages[context + "\u0004" + msgid] || msgid, values); }
+
+  /** A course text (`{"fr": …, "en": …}`, from the server) in the page's language, else English. */
+  function pick(texts) { return (texts && (texts[lang] || texts.en)) || ""; }
+
+  /** A number as the page's language writes it, with exactly `digits` decimals ("1,682" in French). */
+  function decimal(value, digits) {
+    if (typeof value !== "number" || !Number.isFinite(value)) return "—";
+    return new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  }
 
   async function request(method, url, body) {
     const options = { method, headers: { Accept: "application/json", "X-Requested-With": "fetch" },
@@ -19,7 +42,7 @@ window.Aurore = (function () {
       response = await fetch(url, options);
     } catch (error) {
       return { ok: false, status: 0,
-               data: { error: { message: t("Le serveur ne répond pas.", "The server does not answer.") } } };
+               data: { error: { message: _("The server does not answer.") } } };
     }
     let data = {};
     try { data = await response.json(); } catch (error) { data = {}; }
@@ -39,5 +62,6 @@ window.Aurore = (function () {
     return node;
   }
 
-  return { lang, t, el, errorMessage, get: (url) => request("GET", url), post: (url, body) => request("POST", url, body) };
+  return { lang, _, pgettext, pick, decimal, el, errorMessage,
+           get: (url) => request("GET", url), post: (url, body) => request("POST", url, body) };
 })();

@@ -1,7 +1,7 @@
 /* The exercise page: checks (button and watch mode), hints, solution diff, reset. */
 "use strict";
 (function () {
-  const { t, el, get, post, errorMessage } = window.Aurore;
+  const { _, pick, decimal, el, get, post, errorMessage } = window.Aurore;
   const root = document.getElementById("exercise");
   if (!root) return;
   const number = root.dataset.number;
@@ -24,7 +24,7 @@
     for (const entry of report.checks || []) {
       const passed = entry.outcome === "passed";
       const item = el("li", "check " + (passed ? "passed" : "failed"));
-      item.append(el("span", "mark", passed ? "✔" : "✘"), el("span", "title", entry.title[window.Aurore.lang]));
+      item.append(el("span", "mark", passed ? "✔" : "✘"), el("span", "title", pick(entry.title)));
       if (entry.message) item.append(el("div", "message", entry.message));
       if (entry.where) item.append(el("div", "where", "→ " + entry.where));
       results.append(item);
@@ -32,13 +32,13 @@
     const total = (report.passed || 0) + (report.failed || 0);
     status.className = "check-status " + (report.all_passed ? "ok" : "fail");
     if (report.all_passed) {
-      status.textContent = t(`Tout est bon : ${report.passed} / ${total} vérifications réussies (${report.seconds} s). Exercice terminé !`,
-                             `All good: ${report.passed} / ${total} checks passed (${report.seconds} s). Exercise done!`);
+      status.textContent = _("All good: %(passed)s / %(total)s checks passed (%(seconds)s s). Exercise done!",
+                             { passed: report.passed, total, seconds: decimal(report.seconds, 1) });
     } else if (report.detail) {
-      status.textContent = report.detail[window.Aurore.lang];
+      status.textContent = pick(report.detail);
     } else {
-      status.textContent = t(`${report.passed} / ${total} vérifications réussies (${report.seconds} s) : lisez les messages ci-dessous.`,
-                             `${report.passed} / ${total} checks passed (${report.seconds} s): read the messages below.`);
+      status.textContent = _("%(passed)s / %(total)s checks passed (%(seconds)s s): read the messages below.",
+                             { passed: report.passed, total, seconds: decimal(report.seconds, 1) });
     }
     output.textContent = report.output || "";
     outputBox.hidden = !report.output || (report.status === "ok" && report.all_passed);
@@ -48,8 +48,8 @@
   async function refreshSource() {
     const answer = await get(`${base}/source`);
     if (answer.ok) {
-      source.innerHTML = answer.data.exists ? answer.data.html
-        : `<p class="warning">${t("Le fichier est absent.", "The file is missing.")}</p>`;
+      if (answer.data.exists) source.innerHTML = answer.data.html;
+      else source.replaceChildren(el("p", "warning", _("The file is missing.")));
       mtime = answer.data.mtime;
     }
   }
@@ -59,7 +59,7 @@
     checking = true;
     checkButton.disabled = true;
     status.className = "check-status running";
-    status.textContent = t("Vérification en cours…", "Checking…");
+    status.textContent = _("Checking…");
     root.dataset.state = "checking";
     const answer = await post(`${base}/check`, {});
     checking = false;
@@ -70,7 +70,7 @@
     }
     if (!answer.ok) {
       status.className = "check-status fail";
-      status.textContent = errorMessage(answer, t("La vérification a échoué.", "The check failed."));
+      status.textContent = errorMessage(answer, _("The check failed."));
       root.dataset.state = "error";
       return;
     }
@@ -120,7 +120,7 @@
     const answer = await get(`${base}/solution`);
     if (!answer.ok) { diff.textContent = errorMessage(answer); return; }
     diff.innerHTML = answer.data.html;
-    if (answer.data.identical) diff.prepend(el("p", "ok", t("Votre code est identique à la solution.", "Your code is identical to the solution.")));
+    if (answer.data.identical) diff.prepend(el("p", "ok", _("Your code is identical to the solution.")));
   });
 
   // Reset to the starting file, keeping a backup.
@@ -131,9 +131,8 @@
     const answer = await post(`${base}/reset`, {});
     if (!answer.ok) { resetStatus.textContent = errorMessage(answer); return; }
     resetStatus.textContent = answer.data.backup
-      ? t(`Fichier remis à zéro. Votre version est sauvegardée dans exercises/${answer.data.backup}.`,
-          `File reset. Your version is saved as exercises/${answer.data.backup}.`)
-      : t("Fichier remis à zéro.", "File reset.");
+      ? _("File reset. Your version is saved as exercises/%(backup)s.", { backup: answer.data.backup })
+      : _("File reset.");
     source.innerHTML = answer.data.source.html;
     mtime = answer.data.source.mtime;
   });

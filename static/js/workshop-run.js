@@ -3,7 +3,7 @@
    Training also streams samples (a timeline beside the loss curve) and, at the end, its evaluation. */
 "use strict";
 (function () {
-  const { t, el, get, post, errorMessage } = window.Aurore;
+  const { _, decimal, el, get, post, errorMessage } = window.Aurore;
   const form = document.getElementById("run-form");
   const runButton = document.getElementById("run-button");
   const cancelButton = document.getElementById("cancel-button");
@@ -27,10 +27,10 @@
   const evaluation = document.getElementById("evaluation");
   const evaluationRows = document.getElementById("evaluation-rows");
   const evaluationReference = document.getElementById("evaluation-reference");
+  // A job's status as the page names it (run.html's history names them alike).
   const statusText = {
-    running: t("en cours", "running"), cancelling: t("annulation…", "cancelling…"),
-    succeeded: t("réussi", "succeeded"), failed: t("échoué", "failed"),
-    cancelled: t("annulé", "cancelled"), interrupted: t("interrompu", "interrupted"),
+    running: _("running"), cancelling: _("cancelling…"), succeeded: _("succeeded"), failed: _("failed"),
+    cancelled: _("cancelled"), interrupted: _("interrupted"),
   };
   let source = null;
   let current = null;
@@ -88,20 +88,16 @@
   }
 
   // -- samples and evaluation
-  function number(value, digits) {
-    return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "—";
-  }
-
   // A barely trained model writes stray control bytes: show them as "�", not as invisible characters.
   const visible = (value) => String(value || "").replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "\ufffd");
 
   function addSample(event) {
     samples.hidden = false;
-    samplesAbout.textContent = t(`« ${event.prompt} », graine ${event.seed}, à chaque évaluation :`,
-                                 `"${event.prompt}", seed ${event.seed}, at every evaluation:`);
+    samplesAbout.textContent = _("\"%(prompt)s\", seed %(seed)s, at every evaluation:",
+                                 { prompt: event.prompt, seed: event.seed });
     const item = el("li", "sample");
     item.dataset.step = event.step;
-    item.append(el("span", "sample-step", t(`pas ${event.step}`, `step ${event.step}`)), " ",
+    item.append(el("span", "sample-step", _("step %(step)s", { step: event.step })), " ",
                 el("span", "sample-prompt", event.prompt), el("span", "sample-text", visible(event.text)));
     samplesList.append(item);
   }
@@ -109,25 +105,25 @@
   function showEvaluation(report) {
     evaluation.hidden = false;
     evaluationRows.replaceChildren();
-    const names = { validation: t("validation", "validation"), test: t("test (La Mare au Diable)", "test (La Mare au Diable)") };
+    const names = { validation: _("validation"), test: _("test (La Mare au Diable)") };
     for (const split of ["validation", "test"]) {
       const figures = report[split];
       if (!figures) continue;
       const row = el("tr");
       row.dataset.split = split;
-      row.append(el("th", "", names[split]), el("td", "", number(figures.loss_per_token, 3)),
-                 el("td", "", number(figures.perplexity, 1)), el("td", "", number(figures.bits_per_character, 3)));
+      row.append(el("th", "", names[split]), el("td", "", decimal(figures.loss_per_token, 3)),
+                 el("td", "", decimal(figures.perplexity, 1)), el("td", "", decimal(figures.bits_per_character, 3)));
       evaluationRows.append(row);
     }
     const notes = [];
     if (report.vocab_size) {
-      notes.push(t(`Modèle neuf : ln(${report.vocab_size}) = ${number(report.fresh_loss, 3)} par jeton.`,
-                   `Fresh model: ln(${report.vocab_size}) = ${number(report.fresh_loss, 3)} per token.`));
+      notes.push(_("Fresh model: ln(%(vocab)s) = %(loss)s per token.",
+                   { vocab: report.vocab_size, loss: decimal(report.fresh_loss, 3) }));
     }
     const xz = report.baseline && report.baseline.xz_bits_per_character;
     if (typeof xz === "number") {
-      notes.push(t(`xz sur le livre de test, connaissant les livres d'entraînement : ${number(xz, 2)} bits par caractère.`,
-                   `xz on the test book, knowing the training books: ${number(xz, 2)} bits per character.`));
+      notes.push(_("xz on the test book, knowing the training books: %(bits)s bits per character.",
+                   { bits: decimal(xz, 2) }));
     }
     evaluationReference.textContent = notes.join(" ");
   }
@@ -146,7 +142,7 @@
       if (chart.add(step, { loss: values.loss, val_loss: values.val_loss })) figure.hidden = false;
       const shown = Object.entries(event).filter(([k]) => !["event", "seq", "t", "message"].includes(k))
         .map(([k, v]) => `${k}=${typeof v === "number" ? Number(v.toPrecision(4)) : JSON.stringify(v)}`).join(" ");
-      appendLog(event.message || `[${t("mesure", "metrics")}] ${shown}`);
+      appendLog(event.message || "[" + _("metrics") + "] " + shown);
     } else if (event.event === "sample") {
       addSample(event);
     } else if (event.event === "evaluation") {
@@ -168,7 +164,8 @@
     current = job;
     jobBox.hidden = false;
     const preset = job.options && job.options.preset ? `, ${job.options.preset}` : "";
-    title.textContent = `${job.step} (${job.variant === "solution" ? t("solution", "solution") : t("votre code", "your code")}${preset})`;
+    const code = job.variant === "solution" ? _("solution") : _("your code");
+    title.textContent = `${job.step} (${code}${preset})`;
     log.textContent = "";
     text.textContent = "";
     text.hidden = true;
@@ -186,10 +183,10 @@
       source = null;
       const record = JSON.parse(message.data);
       setStatus(record.status);
-      if (record.status === "succeeded") appendLog(t("— Terminé avec succès.", "— Finished successfully."));
-      else if (record.status === "cancelled") appendLog(t("— Annulé.", "— Cancelled."));
-      else if (record.status === "interrupted") appendLog(t("— Interrompu (l'application s'est arrêtée pendant l'exécution).", "— Interrupted (the app stopped during the run)."));
-      else appendLog(t(`— Échec (code ${record.returncode}) : lisez les dernières lignes ci-dessus.`, `— Failed (exit code ${record.returncode}): read the last lines above.`));
+      if (record.status === "succeeded") appendLog(_("— Finished successfully."));
+      else if (record.status === "cancelled") appendLog(_("— Cancelled."));
+      else if (record.status === "interrupted") appendLog(_("— Interrupted (the app stopped during the run)."));
+      else appendLog(_("— Failed (exit code %(code)s): read the last lines above.", { code: record.returncode }));
     });
   }
 
@@ -198,7 +195,7 @@
     errorLine.textContent = "";
     const data = new FormData(form);
     const answer = await post("/jobs", { step: data.get("step"), variant: data.get("variant"), options: chosenOptions() });
-    if (!answer.ok) { errorLine.textContent = errorMessage(answer, t("Impossible de lancer l'étape.", "Could not start the step.")); return; }
+    if (!answer.ok) { errorLine.textContent = errorMessage(answer, _("Could not start the step.")); return; }
     follow(answer.data);
   });
 

@@ -2,7 +2,8 @@
 // comes (fetch + server-sent events parsed by hand: EventSource cannot POST),
 // stop on demand, copy or download the result, keep the last texts in
 // localStorage; say how much of each text is copied from the training books;
-// outside public mode, compare the learner's model with the reference.
+// outside public mode, compare the learner's model with the reference. Texts and
+// numbers in the page's language: workshop-common.js's `_()` and `decimal()`.
 // Its keyboard shortcuts (Ctrl+Enter, Escape) are static/js/shortcuts.js's; #status (role=status)
 // announces the end of a text once, never each token.
 "use strict";
@@ -10,7 +11,12 @@
 (function () {
   const HISTORY_KEY = "aurore.writers.history";
   const HISTORY_SIZE = 10;
-  const text = JSON.parse(document.getElementById("writers-text").textContent);
+  const { _, decimal } = window.Aurore;
+  // Why a text ended (the API's finish_reason), as the status line says it.
+  const finishReasons = {
+    length: _("length reached"), stop: _("stop text met"), sentence_end: _("end of sentence"),
+    end_of_text: _("end of text"), cancelled: _("stopped"),
+  };
   const $ = (id) => document.getElementById(id);
   const form = $("writers-form");
   const promptBox = $("prompt");
@@ -101,18 +107,18 @@
   function errorMessage(response, payload) {
     const error = (payload && payload.error) || {};
     const wait = response.headers.get("Retry-After") || "?";
-    if (error.code === "queue_full") return text.busy.replace("{s}", wait);
-    if (error.code === "rate_limited") return text.rate_limited.replace("{s}", wait);
-    if (error.code === "too_many_tokens") return text.too_long;
-    if (error.code === "no_model") return text.no_model;
+    if (error.code === "queue_full") return _("The server is busy: try again in %(seconds)s s.", { seconds: wait });
+    if (error.code === "rate_limited") return _("Too many requests: try again in %(seconds)s s.", { seconds: wait });
+    if (error.code === "too_many_tokens") return _("This beginning is too long for the model: shorten it.");
+    if (error.code === "no_model") return _("No trained model: reload the page to learn how to get one.");
     if (error.field) {
       if (error.field !== "prompt") {
         const input = $(error.field);
         if (input) input.focus();
       } else if (error.code === "blank") {
-        return text.empty_prompt;
+        return _("Write the beginning of a text first.");
       }
-      return `${text.invalid} (${error.field}) : ${error.message}`;
+      return _("Setting refused (%(field)s): %(message)s", { field: error.field, message: error.message });
     }
     return error.message || `HTTP ${response.status}`;
   }
@@ -132,9 +138,9 @@
 
   /** The end of a text, said once by #status (role=status): why it ended, how many words and tokens, how long. */
   function describeEnd(done, written) {
-    const reason = text["finish_" + done.finish_reason] || done.finish_reason;
-    return `${text.done} (${reason}) — ${wordCount(written)} ${text.words}, ${done.new_tokens} ${text.tokens}, `
-      + `${done.seconds.toFixed(1)} s`;
+    return _("Done (%(reason)s) — %(words)s words, %(tokens)s tokens, %(seconds)s s", {
+      reason: finishReasons[done.finish_reason] || done.finish_reason, words: wordCount(written),
+      tokens: done.new_tokens, seconds: decimal(done.seconds, 1) });
   }
 
   async function write(event) {
@@ -142,7 +148,7 @@
     if (controller) return;
     showError("");
     if (!promptBox.value.trim()) {
-      showError(text.empty_prompt);
+      showError(_("Write the beginning of a text first."));
       promptBox.focus();
       return;
     }
@@ -151,7 +157,7 @@
     outputPrompt.textContent = body.prompt;
     outputText.textContent = "";
     memorisationLine.hidden = true;
-    statusLine.textContent = text.waiting;
+    statusLine.textContent = _("Waiting for a free place…");
     controller = new AbortController();
     setRunning(true);
     let finished = false;
@@ -170,7 +176,7 @@
       }
       for await (const message of readEvents(response)) {
         if (message.event === "start") {
-          statusLine.textContent = text.writing;
+          statusLine.textContent = _("Aurore is writing…");
         } else if (message.event === "message") {
           current.text += message.data.text;
           outputText.textContent = current.text;
@@ -183,14 +189,14 @@
         }
       }
     } catch (error) {
-      if (error.name === "AbortError") statusLine.textContent = text.stopped;
-      else showError(text.network);
+      if (error.name === "AbortError") statusLine.textContent = _("Stopped.");
+      else showError(_("The connection to the server failed."));
     } finally {
       controller = null;
       if (current.text) saveToHistory(current);
       setRunning(false);
-      if (!finished && !errorLine.textContent && statusLine.textContent !== text.stopped) {
-        statusLine.textContent = text.stopped;
+      if (!finished && !errorLine.textContent && statusLine.textContent !== _("Stopped.")) {
+        statusLine.textContent = _("Stopped.");
       }
     }
   }
@@ -203,11 +209,11 @@
 
   function describeMemorisation(report) {
     if (!report || report.available === false || report.error) return "";
-    if (!report.spans) return text.memorised_short.replace("{n}", report.span_words);
-    const share = (100 * report.share).toLocaleString(document.documentElement.lang, { maximumFractionDigits: 1 });
-    let line = text.memorised.replace("{copied}", report.copied).replace("{spans}", report.spans)
-      .replace("{n}", report.span_words).replace("{share}", share);
-    if (report.examples && report.examples.length) line += ` ${text.memorised_example} : « ${report.examples[0]} »`;
+    if (!report.spans) return _("Too short to look for copied spans (%(words)s words at least).", { words: report.span_words });
+    const share = (100 * report.share).toLocaleString(window.Aurore.lang, { maximumFractionDigits: 1 });
+    let line = _("Copied from the training books: %(copied)s of the %(spans)s spans of %(words)s words (%(share)s%%).",
+                 { copied: report.copied, spans: report.spans, words: report.span_words, share });
+    if (report.examples && report.examples.length) line += " " + _("for example: “%(example)s”", { example: report.examples[0] });
     return line;
   }
 
@@ -244,10 +250,10 @@
       line.replaceChildren();
       if (typeof model.test_bits_per_character === "number") {
         const strong = document.createElement("strong");
-        strong.textContent = model.test_bits_per_character.toFixed(3);
-        line.append(strong, ` ${text.bpc}`);
+        strong.textContent = decimal(model.test_bits_per_character, 3);
+        line.append(strong, " " + _("bits per character on the test book"));
       } else {
-        line.textContent = text.not_evaluated;
+        line.textContent = _("not evaluated yet");
       }
     }
 
@@ -267,7 +273,7 @@
       event.preventDefault();
       compareError.hidden = true;
       if (!promptBox.value.trim()) {
-        compareError.textContent = text.empty_prompt;
+        compareError.textContent = _("Write the beginning of a text first.");
         compareError.hidden = false;
         promptBox.focus();
         return;
@@ -283,7 +289,7 @@
       for (const column of Object.values(columns)) {
         column.querySelector(".compare-prompt").textContent = body.prompt;
         column.querySelector(".compare-text").textContent = "";
-        column.querySelector(".compare-memorised").textContent = text.comparing;
+        column.querySelector(".compare-memorised").textContent = _("Both models are writing…");
       }
       try {
         const response = await fetch("/generate/compare", {
@@ -309,7 +315,7 @@
           column.querySelector(".compare-memorised").textContent = describeMemorisation(row.memorisation);
         }
       } catch (error) {
-        compareError.textContent = text.network;
+        compareError.textContent = _("The connection to the server failed.");
         compareError.hidden = false;
       } finally {
         button.disabled = false;
@@ -340,9 +346,9 @@
         area.remove();
         if (!ok) throw new Error("copy refused");
       }
-      statusLine.textContent = text.copied;
+      statusLine.textContent = _("Copied!");
     } catch (error) {
-      showError(text.copy_failed);
+      showError(_("Cannot copy: select the text by hand."));
     }
   }
 
@@ -388,10 +394,10 @@
       const whole = item.prompt + (item.text || "");
       excerpt.textContent = whole.length > 140 ? whole.slice(0, 140) + "…" : whole;
       const meta = document.createElement("small");
-      meta.textContent = ` ${item.model || ""} · ${new Date(item.date).toLocaleString(document.documentElement.lang)}`;
+      meta.textContent = ` ${item.model || ""} · ${new Date(item.date).toLocaleString(window.Aurore.lang)}`;
       const reopen = document.createElement("button");
       reopen.type = "button";
-      reopen.textContent = text.restore;
+      reopen.textContent = _("Reopen");
       reopen.addEventListener("click", () => {
         current = { ...item };
         promptBox.value = item.prompt;

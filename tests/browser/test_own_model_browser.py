@@ -81,7 +81,7 @@ def test_a_learner_trains_their_own_model_and_compares_it_with_the_reference(liv
     evaluation = page.locator("#evaluation")
     expect(evaluation).to_be_visible()
     for split in ("validation", "test"):
-        expect(evaluation.locator(f"tr[data-split={split}] td").nth(2)).to_have_text(re.compile(r"^\d+\.\d{3}$"))
+        expect(evaluation.locator(f"tr[data-split={split}] td").nth(2)).to_have_text(re.compile(r"^\d+,\d{3}$"))  # French decimals
     expect(evaluation.locator("tr[data-split=test] th")).to_contain_text("La Mare au Diable")
     expect(page.locator("#evaluation-reference")).to_contain_text("ln(400)")
     expect(page.locator("#evaluation-reference")).to_contain_text("xz")
@@ -96,8 +96,8 @@ def test_a_learner_trains_their_own_model_and_compares_it_with_the_reference(liv
     expect(page.locator("#compare-reference")).to_have_value("tiny")
     for role in ("mine", "reference"):
         expect(page.locator(f".compare-column[data-role={role}] .compare-bpc")).to_contain_text(
-            re.compile(r"\d\.\d{3} bits par caractère"))
-    expect(page.locator("#compare-baseline")).to_contain_text(re.compile(r"xz.*\d\.\d\d bits par caractère"))
+            re.compile(r"\d,\d{3} bits par caractère"))                # French decimals
+    expect(page.locator("#compare-baseline")).to_contain_text(re.compile(r"xz.*\d,\d\d bits par caractère"))
 
     page.fill("#prompt", "La nuit était douce et")
     page.click("summary")

@@ -117,7 +117,7 @@ def test_a_run_streams_its_progress_reattaches_and_can_be_cancelled(live_server,
     page.reload()
     expect(page.locator("#job")).to_have_attribute("data-status", "cancelled")
     expect(page.locator("#job-log")).to_contain_text("Training with the solution")
-    expect(page.locator("#history")).to_contain_text("cancelled")
+    expect(page.locator("#history")).to_contain_text("annulé")          # the status in the page's language
 
 
 DIVERGING_TRAINING = textwrap.dedent('''\

@@ -3,7 +3,8 @@
 Versions come from package metadata (no heavy import in the web process);
 the GPU is probed once, in a subprocess that imports TensorFlow, because
 that import takes seconds and memory the app should not keep. For every
-missing piece the page says what to do (a command or a button).
+missing piece the page says what to do (a command or a button), in the
+page's language (gettext: `pieces` is called while answering the request).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+
+from flask_babel import gettext
 
 from aurore import paths
 from aurore.store import modeldir
@@ -67,7 +70,7 @@ def _nonempty(path: Path) -> bool:
 
 
 def pieces(data_dir: str | Path) -> list[dict]:
-    """Each piece of data the pipeline makes: present or not, and how to make it."""
+    """Each piece of data the pipeline makes: present or not, what it is and how to make it (translated)."""
     data_dir = Path(data_dir)
     cache = paths.cache_dir()
     if cache.is_relative_to(paths.data_dir()):
@@ -78,25 +81,21 @@ def pieces(data_dir: str | Path) -> list[dict]:
     models = modeldir.find_models(paths.models_dir(data_dir))
     return [
         {"key": "books", "ok": bool(books), "path": str(cache),
-         "what": {"fr": f"Livres en cache : {len(books)}", "en": f"Books cached: {len(books)}"},
-         "todo": {"fr": "Lancez l'étape « préparer » (bouton ci-dessous) ou `python -m aurore prepare`.",
-                  "en": "Run the 'prepare' step (button below) or `python -m aurore prepare`."},
+         "what": gettext("Books cached: %(count)s", count=len(books)),
+         "todo": gettext("Run the 'prepare' step (button below) or `python -m aurore prepare`."),
          "step": "prepare"},
         {"key": "dataset", "ok": _nonempty(dataset), "path": str(dataset),
-         "what": {"fr": "Jeu de données", "en": "Dataset"},
-         "todo": {"fr": "Lancez l'étape « préparer » ou `python -m aurore prepare`.",
-                  "en": "Run the 'prepare' step or `python -m aurore prepare`."},
+         "what": gettext("Dataset"),
+         "todo": gettext("Run the 'prepare' step or `python -m aurore prepare`."),
          "step": "prepare"},
         {"key": "tokenizer", "ok": _nonempty(tokenizer), "path": str(tokenizer),
-         "what": {"fr": "Tokenizer spécialisé", "en": "Specialised tokenizer"},
-         "todo": {"fr": "Lancez l'étape « tokenizer » ou `python -m aurore tokenizer`.",
-                  "en": "Run the 'tokenizer' step or `python -m aurore tokenizer`."},
+         "what": gettext("Specialised tokenizer"),
+         "todo": gettext("Run the 'tokenizer' step or `python -m aurore tokenizer`."),
          "step": "tokenizer"},
         {"key": "model", "ok": bool(models), "path": ", ".join(str(m) for m in models) or
          str(paths.models_dir(data_dir)),
-         "what": {"fr": f"Modèles entraînés : {len(models)}", "en": f"Trained models: {len(models)}"},
-         "todo": {"fr": "Lancez l'étape « entraîner » ou `python -m aurore train`.",
-                  "en": "Run the 'train' step or `python -m aurore train`."},
+         "what": gettext("Trained models: %(count)s", count=len(models)),
+         "todo": gettext("Run the 'train' step or `python -m aurore train`."),
          "step": "train"},
     ]
 

@@ -34,6 +34,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from flask_babel import gettext
+
 from aurore import paths
 from aurore.course import exercises
 from aurore.course.steps import STEPS
@@ -41,6 +43,7 @@ from aurore.training import presets
 from aurore.errors import AuroreError
 from aurore.progress import json_safe
 from aurore.store import atomic
+from aurore.web.errors import N_
 
 #: Events kept per job; past it, only non-progress events are kept.
 MAX_EVENTS = 20_000
@@ -97,15 +100,14 @@ def option_argv(spec: dict, options: dict | None) -> tuple[dict, list[str]]:
     options = dict(options or {})
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise JobError({"fr": f"Option inconnue pour cette étape : {', '.join(unknown)}.",
-                        "en": f"Unknown option for this step: {', '.join(unknown)}."}, 400)
+        raise JobError(N_("Unknown option for this step: %(options)s."), 400, options=", ".join(unknown))
     chosen, argv = {}, []
     for name, rule in allowed.items():
         value = options.get(name, rule.get("default"))
         if name == "preset":
             if value not in rule["choices"]:
-                raise JobError({"fr": f"Préréglage inconnu : {value!r} (choisissez {', '.join(rule['choices'])}).",
-                                "en": f"Unknown preset: {value!r} (choose {', '.join(rule['choices'])})."}, 400)
+                raise JobError(N_("Unknown preset: %(value)s (choose %(choices)s)."), 400, value=repr(value),
+                               choices=", ".join(rule["choices"]))
             argv += ["--preset", value]
         elif name == "max_minutes":
             try:
@@ -113,14 +115,12 @@ def option_argv(spec: dict, options: dict | None) -> tuple[dict, list[str]]:
             except (TypeError, ValueError):
                 value = float("nan")
             if not rule["min"] <= value <= rule["max"]:     # False for NaN too
-                raise JobError({"fr": f"La durée doit être entre {rule['min']:g} et {rule['max']:g} minutes.",
-                                "en": f"The duration must be between {rule['min']:g} and {rule['max']:g} minutes."},
-                               400)
+                raise JobError(N_("The duration must be between %(low)s and %(high)s minutes."), 400,
+                               low=f"{rule['min']:g}", high=f"{rule['max']:g}")
             argv += ["--max-minutes", f"{value:g}"]
         elif name == "restart":
             if not isinstance(value, bool):
-                raise JobError({"fr": "« Recommencer à zéro » vaut vrai ou faux.",
-                                "en": "'Start over' is true or false."}, 400)
+                raise JobError(N_("'Start over' is true or false."), 400)
             argv += ["--restart"] if value else []
         chosen[name] = value
     return chosen, argv
@@ -156,11 +156,19 @@ class Job:
 
 
 class JobError(AuroreError):
-    """A job that cannot start (another runs, unknown step…): `status` is the HTTP status."""
+    """A job that cannot start (another runs, unknown step…): `status` is the HTTP status.
 
-    def __init__(self, message: dict[str, str], status: int = 400):
-        super().__init__(message["en"])
-        self.message, self.status = message, status
+    Its text is a msgid with `%(name)s` values: str() is English (logs, tests), `message` is in the page's
+    language (read while answering the request).
+    """
+
+    def __init__(self, msgid: str, status: int = 400, **values):
+        super().__init__(msgid % values)
+        self.msgid, self.values, self.status = msgid, values, status
+
+    @property
+    def message(self) -> str:
+        return gettext(self.msgid, **self.values)
 
 
 class JobRunner:
@@ -283,20 +291,17 @@ class JobRunner:
 
     def start(self, step: str, variant: str, options: dict | None = None) -> Job:
         if step not in self.steps:
-            raise JobError({"fr": f"Étape inconnue : {step!r}.", "en": f"Unknown step: {step!r}."}, 404)
+            raise JobError(N_("Unknown step: %(step)s."), 404, step=repr(step))
         if variant not in exercises.VARIANTS:
-            raise JobError({"fr": "Choisissez « solution » ou « exercise ».",
-                            "en": "Choose 'solution' or 'exercise'."}, 400)
+            raise JobError(N_("Choose 'solution' or 'exercise'."), 400)
         if options is not None and not isinstance(options, dict):
-            raise JobError({"fr": "Les options d'une étape forment un objet JSON.",
-                            "en": "A step's options are a JSON object."}, 400)
+            raise JobError(N_("A step's options are a JSON object."), 400)
         chosen, _ = option_argv(self.steps[step], options)
         with self._lock:
             if self._running:
                 running = self._jobs[self._running]
-                raise JobError({"fr": f"L'étape « {running.step} » tourne déjà : attendez sa fin ou annulez-la.",
-                                "en": f"The step '{running.step}' is already running: wait for it or cancel it."},
-                               409)
+                raise JobError(N_("The step '%(step)s' is already running: wait for it or cancel it."), 409,
+                               step=running.step)
             job = Job(id=f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}", step=step,
                       variant=variant, argv=self.argv(step, variant, chosen), options=chosen)
             self._dir(job.id).mkdir(parents=True)
@@ -306,8 +311,7 @@ class JobRunner:
                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                            start_new_session=True)
             except OSError as error:
-                raise JobError({"fr": f"Impossible de lancer l'étape : {error}",
-                                "en": f"Could not start the step: {error}"}, 500) from error
+                raise JobError(N_("Could not start the step: %(error)s"), 500, error=str(error)) from error
             job.pid = process.pid
             self._jobs[job.id] = job
             self._processes[job.id] = process

@@ -5,8 +5,9 @@ answers only to loopback clients or to holders of the access token, and
 these POSTs need the CSRF token (see `security`). The heavy lifting lives in
 small modules: `aurore.course.checks.runner` (limited check subprocess), `jobs` (background
 step runs), `learner_progress` (progress on disk), `environment` (the setup
-page). The language is `aurore.web.language`'s; an error is a page, or JSON in
-the web layer's one shape (`aurore.web.errors`) for the pages' scripts.
+page). The language is `aurore.web.language`'s, the texts gettext's
+(`aurore.web.translations`); an error is a page, or JSON in the web layer's
+one shape (`aurore.web.errors`) for the pages' scripts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 from functools import lru_cache
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask_babel import gettext
 from markupsafe import Markup
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -29,7 +31,7 @@ from aurore.course.checks import runner, warm_worker
 from aurore.course.steps import STEPS
 from aurore.errors import AuroreError
 from aurore.web import errors, security
-from aurore.web.language import page_lang
+from aurore.web.language import content_lang, localized, page_lang
 from aurore.web.workshop import course, environment, learner_progress
 from aurore.web.workshop.jobs import default_steps, JobError, JobRunner, MAX_PAGE_EVENTS, PAGE_EVENTS
 from aurore.web.workshop.rendering import markdown_html
@@ -37,16 +39,16 @@ from aurore.web.workshop.rendering import markdown_html
 bp = Blueprint("workshop", __name__)
 
 #: The workshop's agenda: the presentation, a section per step (exercises/info.toml), the conclusion, the bonus steps.
-#: Sections with an exercise link to it, the others to their course page.
+#: Sections with an exercise link to it, the others to their course page. A title or an `about` is a
+#: course text (`{"fr", "en"}`, from info.toml) or a msgid (marked N_): the template shows either (`localized`).
 AGENDA = (
-    {"fr": "Présentation", "en": "Presentation", "step": None, "page": "presentation",
-     "about": {"fr": "Ce qu'est un modèle de langue, et ce que nous allons construire.",
-               "en": "What a language model is, and what we are going to build."}},
-    *({**step.section, "step": step.name, "about": step.about} for step in STEPS if step.section and not step.bonus),
-    {"fr": "Conclusion", "en": "Conclusion", "step": None, "page": "conclusion",
-     "about": {"fr": "Ce que le modèle sait, ce qu'il ignore, et la suite.",
-               "en": "What the model knows, what it does not, and what comes next."}},
-    *({**step.section, "step": step.name, "about": step.about} for step in STEPS if step.section and step.bonus),
+    {"title": errors.N_("Presentation"), "step": None, "page": "presentation",
+     "about": errors.N_("What a language model is, and what we are going to build.")},
+    *({"title": step.section, "step": step.name, "about": step.about}
+      for step in STEPS if step.section and not step.bonus),
+    {"title": errors.N_("Conclusion"), "step": None, "page": "conclusion",
+     "about": errors.N_("What the model knows, what it does not, and what comes next.")},
+    *({"title": step.section, "step": step.name, "about": step.about} for step in STEPS if step.section and step.bonus),
 )
 
 _check_lock = threading.Lock()
@@ -69,26 +71,25 @@ def _wants_json() -> bool:
         or request.path.startswith("/jobs") or request.headers.get("X-Requested-With") == "fetch"
 
 
-def _error(status: int, message: dict[str, str]):
-    lang = page_lang()
+def _error(status: int, message: str):
+    """A refusal in the page's language (`message` is translated already): JSON for the scripts, else a page."""
     if _wants_json():
-        return errors.json_error(status, message[lang])
-    return render_template("workshop/error.html", status=status, message=message[lang], lang=lang), status
+        return errors.json_error(status, message)
+    return render_template("workshop/error.html", status=status, message=message), status
 
 
 @bp.errorhandler(AuroreError)
 def _aurore_error(error):
     if isinstance(error, JobError):
         return _error(error.status, error.message)
-    return _error(404, {"fr": str(error), "en": str(error)})
+    return _error(404, str(error))
 
 
 @bp.errorhandler(HTTPException)
 def _http_error(error):
     if error.code == 403:
-        return _error(403, errors.refusal(error.description))
-    return _error(error.code or 500, {"fr": f"Erreur {error.code} : {error.name}.",
-                                      "en": f"Error {error.code}: {error.name}."})
+        return _error(403, errors.page_refusal(error.description))
+    return _error(error.code or 500, gettext("Error %(code)s: %(name)s.", code=error.code, name=error.name))
 
 
 # -- helpers -------------------------------------------------------------------
@@ -111,6 +112,7 @@ def _make_runner(app) -> JobRunner:
 
 @lru_cache(maxsize=32)
 def _lesson_html(number: int, lang: str) -> Markup:
+    """The lesson in a course language (`content_lang`), rendered once."""
     return markdown_html(exercises.get(number).lesson[lang])
 
 
@@ -149,31 +151,29 @@ def _mtime(exercise) -> float | None:
 # -- pages ---------------------------------------------------------------------
 @bp.get("/")
 def home():
-    lang = page_lang()
     progress = learner_progress.summary(_data_dir())
     by_step = {e.step: e for e in exercises.all_exercises()}
-    return render_template("workshop/home.html", lang=lang, agenda=AGENDA, by_step=by_step,
+    return render_template("workshop/home.html", agenda=AGENDA, by_step=by_step,
                            progress=progress, exercises=exercises.all_exercises())
 
 
 @bp.get("/exercises")
 def exercise_list():
-    return render_template("workshop/exercises.html", lang=page_lang(), exercises=exercises.all_exercises(),
+    return render_template("workshop/exercises.html", exercises=exercises.all_exercises(),
                            progress=learner_progress.summary(_data_dir()))
 
 
 @bp.get("/exercises/<number>")
 def exercise_page(number):
     exercise = exercises.get(number)
-    lang = page_lang()
     _check_worker()  # warms up while the learner reads the lesson
     records = learner_progress.load(_data_dir())
-    return render_template("workshop/exercise.html", lang=lang, exercise=exercise,
-                           lesson=_lesson_html(exercise.number, lang),
-                           hints=[markdown_html(h[lang]) for h in exercise.hints],
+    return render_template("workshop/exercise.html", exercise=exercise,
+                           lesson=_lesson_html(exercise.number, content_lang()),
+                           hints=[markdown_html(localized(hint)) for hint in exercise.hints],
                            source=_source(exercise), record=records.get(str(exercise.number)),
                            all_exercises=exercises.all_exercises(),
-                           step_title=next((step.title[lang] for step in STEPS if step.name == exercise.step),
+                           step_title=next((localized(step.title) for step in STEPS if step.name == exercise.step),
                                            exercise.step))
 
 
@@ -190,10 +190,9 @@ def exercise_mtime(number):
 @bp.post("/exercises/<number>/check")
 def exercise_check(number):
     exercise = exercises.get(number)
-    lang = page_lang()
+    lang = content_lang()        # the checks' own messages are course texts
     if not _check_lock.acquire(blocking=False):
-        message = {"fr": "Une vérification est déjà en cours.", "en": "A check is already running."}
-        return errors.json_error(409, message[lang], "server_busy", "check_running")
+        return errors.json_error(409, gettext("A check is already running."), "server_busy", "check_running")
     try:
         mtime = _mtime(exercise)
         config = current_app.config
@@ -216,11 +215,9 @@ def exercise_check(number):
 @bp.get("/exercises/<number>/solution")
 def exercise_solution(number):
     exercise = exercises.get(number)
-    lang = page_lang()
     if not learner_progress.was_checked(_data_dir(), exercise.number):
-        message = {"fr": "Lancez d'abord une vérification de votre code : la solution s'affiche ensuite.",
-                   "en": "Run a check of your code first: the solution shows afterwards."}
-        return errors.json_error(403, message[lang], code="not_checked_yet")
+        return errors.json_error(403, gettext("Run a check of your code first: the solution shows afterwards."),
+                                 code="not_checked_yet")
     # The markers and `# STUB:` lines are for the stub derivation, not for the learner.
     solution = _without_markers(exercise.solution_path.read_text(encoding="utf-8"))
     try:
@@ -228,7 +225,7 @@ def exercise_solution(number):
     except OSError:
         mine = []
     table = difflib.HtmlDiff(tabsize=4, wrapcolumn=78).make_table(
-        mine, solution, {"fr": "Votre code", "en": "Your code"}[lang], "Solution", context=True, numlines=3)
+        mine, solution, gettext("Your code"), gettext("Solution"), context=True, numlines=3)
     return jsonify(html=table, identical=mine == solution)
 
 
@@ -242,12 +239,11 @@ def exercise_reset(number):
 
 @bp.get("/run")
 def run_page():
-    lang = page_lang()
     steps = job_runner().steps
     wanted = request.args.get("step")
     option_steps = {name: [step for step, spec in steps.items() if name in (spec.get("options") or {})]
                     for name in ("preset", "max_minutes", "restart")}
-    return render_template("workshop/run.html", lang=lang, steps=steps, option_steps=option_steps,
+    return render_template("workshop/run.html", steps=steps, option_steps=option_steps,
                            selected=wanted if wanted in steps else next(iter(steps)),
                            history=job_runner().history(10))
 
@@ -255,18 +251,16 @@ def run_page():
 @bp.get("/environment")
 def environment_page():
     data_dir = _data_dir()
-    return render_template("workshop/environment.html", lang=page_lang(), versions=environment.versions(),
+    return render_template("workshop/environment.html", versions=environment.versions(),
                            pieces=environment.pieces(data_dir), disk=environment.disk(data_dir),
                            data_dir=data_dir, steps=job_runner().steps)
 
 
 @bp.get("/course/<slug>")
 def course_page(slug):
-    lang = page_lang()
     if slug not in course.PAGES:
-        return _error(404, {"fr": f"Il n'y a pas de page de cours « {slug} » : le programme est sur l'accueil.",
-                            "en": f"There is no course page '{slug}': the agenda is on the home page."})
-    return render_template("workshop/course.html", lang=lang, page=course.page(slug, lang),
+        return _error(404, gettext("There is no course page '%(slug)s': the agenda is on the home page.", slug=slug))
+    return render_template("workshop/course.html", page=course.page(slug, content_lang()),
                            first=exercises.all_exercises()[0])
 
 
@@ -346,7 +340,7 @@ def job_events(job_id):
 
 # -- app set-up --------------------------------------------------------------------
 def _template_helpers():
-    return {"csrf_token": security.csrf_token, "lang": page_lang()}
+    return {"csrf_token": security.csrf_token}
 
 
 def init_app(app) -> None:

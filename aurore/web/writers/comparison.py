@@ -24,7 +24,7 @@ from aurore import paths
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.evaluation import baselines, memorisation, scoring
-from aurore.web import errors, language
+from aurore.web import errors
 from aurore.web.errors import json_error
 from aurore.web.workshop import pages
 from aurore.web.writers import api_params
@@ -62,7 +62,7 @@ def context() -> dict:
 @bp.errorhandler(403)
 def _forbidden(error):
     """The workshop's explanation (loopback only, token, stale form token), in the page's language."""
-    return json_error(403, errors.refusal(error.description)[language.page_lang()])
+    return json_error(403, errors.page_refusal(error.description))
 
 
 def memorisation_of(text: str) -> dict | None:

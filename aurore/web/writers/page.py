@@ -3,7 +3,8 @@
 The page itself is static HTML plus `static/js/writers.js`, which calls the
 streaming API (`POST /api/generate/stream`) and keeps the last texts in the
 browser. With no trained model yet, the page says how to get one instead of
-failing. French first; `?lang=en` for English (`aurore.web.language`). In public
+failing. French first; `?lang=en` for English (`aurore.web.language`; the
+texts are gettext's, writers.js's too, through workshop-common.js). In public
 mode, `/` leads here.
 
 After each text, the page asks `POST /generate/memorisation` how much of it
@@ -21,51 +22,14 @@ from aurore import paths
 from aurore.errors import AuroreError
 from aurore.evaluation import memorisation
 from aurore.generation import sampling
-from aurore.web import errors, language
+from aurore.web import errors
 from aurore.web.writers.model_pool import pool
 
 bp = Blueprint("writers", __name__)
 
 
-#: The sentences writers.js shows, by language (the page passes one language's as JSON).
-SCRIPT_TEXT = {
-    "writing": ("Aurore écrit…", "Aurore is writing…"),
-    "waiting": ("En attente d'une place…", "Waiting for a free place…"),
-    "stopped": ("Arrêté.", "Stopped."),
-    "done": ("Terminé", "Done"),
-    "tokens": ("jetons", "tokens"),
-    "words": ("mots", "words"),
-    "copied": ("Copié !", "Copied!"),
-    "copy_failed": ("Copie impossible : sélectionnez le texte à la main.", "Cannot copy: select the text by hand."),
-    "empty_prompt": ("Écrivez d'abord le début d'un texte.", "Write the beginning of a text first."),
-    "busy": ("Le serveur est occupé : réessayez dans {s} s.", "The server is busy: try again in {s} s."),
-    "rate_limited": ("Trop de demandes : réessayez dans {s} s.", "Too many requests: try again in {s} s."),
-    "too_long": ("Ce début est trop long pour le modèle : raccourcissez-le.",
-                 "This beginning is too long for the model: shorten it."),
-    "no_model": ("Aucun modèle entraîné : rechargez la page pour savoir comment en obtenir un.",
-                 "No trained model: reload the page to learn how to get one."),
-    "network": ("La connexion au serveur a échoué.", "The connection to the server failed."),
-    "invalid": ("Réglage refusé", "Setting refused"),
-    "restore": ("Reprendre", "Reopen"),
-    "finish_length": ("longueur atteinte", "length reached"),
-    "finish_stop": ("texte d'arrêt rencontré", "stop text met"),
-    "finish_sentence_end": ("fin de phrase", "end of sentence"),
-    "finish_end_of_text": ("fin du texte", "end of text"),
-    "finish_cancelled": ("arrêté", "stopped"),
-    "memorised": ("Copié des livres d'entraînement : {copied} des {spans} passages de {n} mots ({share} %).",
-                  "Copied from the training books: {copied} of the {spans} spans of {n} words ({share}%)."),
-    "memorised_short": ("Trop court pour chercher des passages copiés ({n} mots au moins).",
-                        "Too short to look for copied spans ({n} words at least)."),
-    "memorised_example": ("par exemple", "for example"),
-    "comparing": ("Les deux modèles écrivent…", "Both models are writing…"),
-    "bpc": ("bits par caractère sur le livre de test", "bits per character on the test book"),
-    "not_evaluated": ("pas encore évalué", "not evaluated yet"),
-}
-
-
-def script_text(lang: str) -> dict[str, str]:
-    index = language.LANGS.index(lang)
-    return {key: pair[index] for key, pair in SCRIPT_TEXT.items()}
+#: The form's example beginning: French in every language, as the model writes French.
+EXAMPLE_PROMPT = "Il était une fois, au bord de la Creuse,"
 
 
 def form_settings() -> list[dict]:
@@ -80,7 +44,7 @@ def form_settings() -> list[dict]:
 
 
 def form_input(setting: sampling.Setting, bounds: dict) -> dict:
-    """What the template writes for one setting: the kind of input, its texts (French, English), value and bounds.
+    """What the template writes for one setting: the kind of input, its texts (msgids), value and bounds.
 
     The form's inputs need an inclusive lowest value where the API's is
     exclusive (above 0): the smallest step. No largest value where GET /info
@@ -94,18 +58,17 @@ def form_input(setting: sampling.Setting, bounds: dict) -> dict:
 
 @bp.get("/generate")
 def page():
-    lang = language.page_lang()
     models = pool().names()
     if not models:
-        return render_template("writers/no_model.html", lang=lang, models_dir=str(pool().models_dir),
+        return render_template("writers/no_model.html", models_dir=str(pool().models_dir),
                                public=current_app.config["PUBLIC"])
     comparison = None
     if not current_app.config["PUBLIC"]:
         from aurore.web.writers import comparison as comparing
 
         comparison = comparing.context()
-    return render_template("writers/generate.html", lang=lang, models=models, settings=form_settings(),
-                           texts=script_text(lang), comparison=comparison)
+    return render_template("writers/generate.html", models=models, settings=form_settings(),
+                           example_prompt=EXAMPLE_PROMPT, comparison=comparison)
 
 
 @bp.post("/generate/memorisation")
