@@ -32,12 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        parser = build_parser()      # reads exercises/info.toml: a mistake there is named, not a traceback
-    except AuroreError as error:
-        print(f"aurore: error: {error}", file=sys.stderr)
-        return 2
-    args = parser.parse_args(argv)
-    try:
+        args = build_parser().parse_args(argv)   # reads exercises/info.toml: a mistake there is a message too
         return args.handler(args) or 0
     except AuroreError as error:
         print(f"aurore: error: {error}", file=sys.stderr)

@@ -9,9 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from aurore import cli
+from aurore.corpus.sentence_ends import find_sentence_end
 from aurore.course import exercises
 from aurore.errors import AuroreError
-from aurore.generation.generator import find_sentence_end, Generator, SamplingParams, TextAssembler
+from aurore.generation.generator import Generator, SamplingParams, TextAssembler
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
 
 

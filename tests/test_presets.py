@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import re
 
+import pytest
+
 from aurore import cli
+from aurore.errors import AuroreError
 from aurore.training import presets
 from import_graph import module_files
 
@@ -44,9 +47,6 @@ def test_every_preset_sets_every_required_key():
 
 
 def test_set_values_are_checked_against_the_presets_types():
-    import pytest
-    from aurore.errors import AuroreError
-
     settings = presets.settings_from_args("tiny", ["dropout=0", "learning_rate=1e-3", "batch_size=8",
                                                    "mixed_precision=mixed_float16", "jit_compile=true"])
     assert settings["dropout"] == 0.0 and isinstance(settings["dropout"], float)

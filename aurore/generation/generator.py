@@ -75,7 +75,7 @@ from typing import Iterator, Sequence
 import aurore  # noqa: F401  (Keras backend before keras is imported)
 from aurore.errors import AuroreError
 from aurore.generation.cached_model import CachedModel, default_xla, limit_threads  # noqa: F401  (re-exported)
-from aurore.corpus.sentence_ends import find_sentence_end, split_prompt  # noqa: F401  (find_sentence_end: re-exported)
+from aurore.corpus.sentence_ends import split_prompt
 from aurore.generation.decoding import clean_text, TextAssembler
 from aurore.generation.sampling import SamplingParams  # also re-exported: part of the generator's interface
 
