@@ -26,6 +26,10 @@ from aurore.store import atomic
 from aurore.training import presets
 
 FILE = paths.ROOT / "course" / "figures.json"
+#: The instructor's guide carries the whole table, rewritten by `record` between these two lines.
+DOCS = paths.ROOT / "docs" / "instructor.md"
+DOCS_BEGIN = "<!-- figures:begin (written from course/figures.json by aurore/course/figures.py; do not edit) -->"
+DOCS_END = "<!-- figures:end -->"
 
 #: `{{key}}`, `{{key:machine}}`, `{{key:date}}`; a key is lower-case words joined by dots.
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+(?:\.[a-z0-9_]+)+)(?::(value|machine|date))?\s*\}\}")
@@ -44,17 +48,26 @@ def _epoch_steps(figures: dict) -> float:
     return tokens / (cpu["batch_size"] * cpu["sequence_length"])
 
 
-#: key: (how it is computed from the measured figures, decimals shown, whose machine and date it takes).
+_CORPUS = ("corpus.train_characters", "tokenizer.characters_per_token", "the cpu preset's tokens a step")
+
+#: key: (how it is computed from the measured figures, decimals shown, whose machine and date it takes,
+#: what it is, what it comes from).
 DERIVED = {
     "corpus.train_tokens_millions": (
         lambda f: f["corpus.train_characters"]["value"] / f["tokenizer.characters_per_token"]["value"] / 1e6,
-        1, "tokenizer.characters_per_token"),
-    "gpt2.epoch_steps": (_epoch_steps, -2, "tokenizer.characters_per_token"),
-    "gpt2.5min.epochs": (lambda f: f["gpt2.5min.steps"]["value"] / _epoch_steps(f), 1, "gpt2.5min.steps"),
-    "gpt2.15min.epochs": (lambda f: f["gpt2.15min.steps"]["value"] / _epoch_steps(f), 1, "gpt2.15min.steps"),
+        1, "tokenizer.characters_per_token", "tokens of the training books, in millions",
+        ("corpus.train_characters", "tokenizer.characters_per_token")),
+    "gpt2.epoch_steps": (_epoch_steps, -2, "tokenizer.characters_per_token",
+                         "training steps of the cpu preset in one epoch (one pass over the training books)", _CORPUS),
+    "gpt2.5min.epochs": (lambda f: f["gpt2.5min.steps"]["value"] / _epoch_steps(f), 1, "gpt2.5min.steps",
+                         "epochs the run page's 5 minutes covered", ("gpt2.5min.steps", *_CORPUS)),
+    "gpt2.15min.epochs": (lambda f: f["gpt2.15min.steps"]["value"] / _epoch_steps(f), 1, "gpt2.15min.steps",
+                          "epochs the cpu preset's 15 minutes covered", ("gpt2.15min.steps", *_CORPUS)),
     "tokenizer.gain": (lambda f: f["tokenizer.characters_per_token"]["value"]
                        / f["tokenizer.generic_characters_per_token"]["value"], 1,
-                       "tokenizer.characters_per_token"),
+                       "tokenizer.characters_per_token",
+                       "how many times fewer tokens the specialised tokenizer needs than the generic one",
+                       ("tokenizer.characters_per_token", "tokenizer.generic_characters_per_token")),
 }
 
 
@@ -75,13 +88,13 @@ def load(path: Path | None = None) -> dict[str, dict]:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise AuroreError(f"Cannot read the course's figures in {path}: {error}. "
                           "Restore it with `git checkout course/figures.json`.") from error
-    for key, (compute, decimals, like) in DERIVED.items():
+    for key, (compute, decimals, like, what, sources) in DERIVED.items():
         try:
             value = compute(figures)
         except KeyError:
             continue
-        figures[key] = {**figures[like], "value": value, "decimals": decimals,
-                        "what": f"derived: {key}", "derived": True}
+        figures[key] = {**figures[like], "value": value, "decimals": decimals, "what": what,
+                        "derived": True, "derived_from": ", ".join(sources)}
     _cache[path] = (stamp, figures)
     return dict(figures)
 
@@ -159,7 +172,38 @@ def record(values: dict[str, float | list], *, command: str, load_average: str =
                                 "decimals": (decimals or {}).get(key, old.get("decimals", 2)),
                                 **stamp, "value": value}
     atomic.write_text(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    if path == FILE:
+        refresh_docs()
     return sorted(values)
+
+
+def docs_table(known: dict[str, dict] | None = None) -> str:
+    """The Markdown table of every figure, in English, for the instructor's guide."""
+    known = load() if known is None else known
+    lines = ["| figure | value | what | machine | date | measured with |", "|---|---:|---|---|---|---|"]
+    for key in sorted(known):
+        figure = known[key]
+        command = figure.get("command", "")
+        how = f"derived from `{figure.get('derived_from', '')}`" if figure.get("derived") else f"`{command}`"
+        if figure.get("load"):
+            how += f", load {figure['load']}"
+        what = figure["what"].replace("|", "/")
+        lines.append(f"| `{key}` | {format_value(figure, 'en')} | {what} | "
+                     f"{describe_machine(figure.get('machine', {}), 'en')} | {figure.get('date', '')} | {how} |")
+    return "\n".join(lines)
+
+
+def refresh_docs(path: Path = DOCS, known: dict[str, dict] | None = None) -> bool:
+    """Rewrite the table between DOCS_BEGIN and DOCS_END; False where the guide has no such place."""
+    if not path.exists():
+        return False
+    text = path.read_text(encoding="utf-8")
+    before, begin, rest = text.partition(DOCS_BEGIN)
+    _, end, after = rest.partition(DOCS_END)
+    if not begin or not end:
+        return False
+    atomic.write_text(path, f"{before}{DOCS_BEGIN}\n{docs_table(known)}\n{DOCS_END}{after}")
+    return True
 
 
 def add_record_option(parser) -> None:
