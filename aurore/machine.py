@@ -39,7 +39,7 @@ def cpu_name(cpuinfo: str | None = None) -> str:
     for line in cpuinfo.splitlines():
         key, _, value = line.partition(":")
         if key.strip() in ("model name", "Model", "Hardware") and value.strip():
-            return " ".join(value.split())
+            return " ".join(value.replace("(R)", "").replace("(TM)", "").split())
     return platform.processor() or platform.machine() or "unknown CPU"
 
 

@@ -150,7 +150,7 @@ def figure_file(tmp_path):
 def test_figures_are_written_as_the_page_language_writes_numbers(figure_file):
     known = figures.load(figure_file)
     text = "{{gpt2.15min.bpc}} · {{serving.batching_ratio}} · {{gpt2.15min.steps}} · {{gpt2.15min.steps:machine}}"
-    assert figures.render(text, "fr", known) == "1,68 · 1,9–2,1 · 6\u202f092 · AMD EPYC, 2 cœurs, AVX2, limité à AVX2"
+    assert figures.render(text, "fr", known) == "1,68 · 1,9–2,1 · 6\u202f092 · un processeur AMD EPYC, 2 cœurs, AVX2, limité à AVX2"
     assert figures.render(text, "en", known) == "1.68 · 1.9–2.1 · 6,092 · AMD EPYC, 2 cores, AVX2, capped at AVX2"
     assert figures.render("{{serving.batching_ratio:machine}}, {{gpt2.15min.bpc:date}}", "fr", known) \
         == "un portable, 2026-12-06"

@@ -37,8 +37,8 @@ PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+(?:\.[a-z0-9_]+)+)(?::(value|machin
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 #: The words around the machine facts, in each course language.
-_MACHINE_WORDS = {"fr": {"cores": "{n} cœurs", "capped": "limité à {isa}"},
-                  "en": {"cores": "{n} cores", "capped": "capped at {isa}"}}
+_MACHINE_WORDS = {"fr": {"cpu": "un processeur {name}", "cores": "{n} cœurs", "capped": "limité à {isa}"},
+                  "en": {"cpu": "{name}", "cores": "{n} cores", "capped": "capped at {isa}"}}
 
 
 def _epoch_steps(figures: dict) -> float:
@@ -115,12 +115,12 @@ def format_value(figure: dict, lang: str) -> str:
 
 
 def describe_machine(facts: dict, lang: str) -> str:
-    """"AMD EPYC 9R45, 2 cœurs, AVX-512" or the figure's own label ("un portable à 2 cœurs AVX2")."""
+    """"un processeur AMD EPYC, 2 cœurs, AVX-512" or the figure's own label ("un portable à 2 cœurs AVX2")."""
     lang = lang if lang in _MACHINE_WORDS else "fr"
     if facts.get("label"):
         return facts["label"][lang]
     words = _MACHINE_WORDS[lang]
-    parts = [facts.get("cpu") or "CPU", words["cores"].format(n=facts.get("cores", "?")), facts.get("simd", "")]
+    parts = [words["cpu"].format(name=facts.get("cpu") or "CPU"), words["cores"].format(n=facts.get("cores", "?")), facts.get("simd", "")]
     if facts.get("capped_at"):
         parts.append(words["capped"].format(isa=facts["capped_at"]))
     return ", ".join(part for part in parts if part)
