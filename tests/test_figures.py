@@ -72,14 +72,13 @@ def _learner_texts():
         for lang in exercises.LANGS:
             yield f"course/{slug}.{lang}.md", lang, (course.COURSE_DIR / f"{slug}.{lang}.md").read_text(encoding="utf-8")
     catalogue = read_po((paths.ROOT / "translations/fr/LC_MESSAGES/messages.po").open("rb"))
+    pages = {"en": [], "fr": []}                 # the pages' own texts: English msgids, French translations
     for message in catalogue:
         if message.id:
-            ids = [message.id] if isinstance(message.id, str) else list(message.id)
-            strings = [message.string] if isinstance(message.string, str) else list(message.string)
-            for text in ids:
-                yield f"page text {ids[0][:40]!r}", "en", text
-            for text in strings:
-                yield f"page text {ids[0][:40]!r}", "fr", text
+            pages["en"] += [message.id] if isinstance(message.id, str) else list(message.id)
+            pages["fr"] += [message.string] if isinstance(message.string, str) else list(message.string)
+    for lang, texts in pages.items():
+        yield "the pages' texts (translations/fr/LC_MESSAGES/messages.po)", lang, "\n\n".join(texts)
 
 
 def unexplained_numbers(text: str) -> list[str]:
