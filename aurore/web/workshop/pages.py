@@ -113,7 +113,7 @@ def _make_runner(app) -> JobRunner:
 @lru_cache(maxsize=32)
 def _lesson_html(number: int, lang: str) -> Markup:
     """The lesson in a course language (`content_lang`), rendered once."""
-    return markdown_html(exercises.get(number).lesson[lang])
+    return markdown_html(exercises.get(number).lesson[lang], lang)
 
 
 def _source(exercise) -> dict:
@@ -170,7 +170,7 @@ def exercise_page(number):
     records = learner_progress.load(_data_dir())
     return render_template("workshop/exercise.html", exercise=exercise,
                            lesson=_lesson_html(exercise.number, content_lang()),
-                           hints=[markdown_html(localized(hint)) for hint in exercise.hints],
+                           hints=[markdown_html(localized(hint), content_lang()) for hint in exercise.hints],
                            source=_source(exercise), record=records.get(str(exercise.number)),
                            all_exercises=exercises.all_exercises(),
                            step_title=next((localized(step.title) for step in STEPS if step.name == exercise.step),
