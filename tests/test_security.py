@@ -26,7 +26,7 @@ from aurore.web import create_app, server
 from aurore.web.server import waitress_options
 from aurore.web.workshop import jobs
 from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs
-from tests.test_api import error_of, make_app  # noqa: F401  (fixture)
+from tests.test_api import FakeLive, error_of, make_app  # noqa: F401  (fixture)
 from tests.test_web_workshop import SOLUTION, csrf, wait_finished, workshop_env  # noqa: F401  (fixture)
 
 FOREIGN = "rebound.attacker.example"
@@ -160,7 +160,7 @@ def test_the_api_takes_only_json_bodies(make_app, serve, content_type):
 def command_line(monkeypatch, *argv):
     """server.main without serving: the app it makes and waitress's options."""
     calls = {}
-    monkeypatch.setattr(waitress, "serve", lambda app, **options: calls.update(app=app, **options))
+    monkeypatch.setattr(waitress, "create_server", lambda app, **options: FakeLive(calls, app=app, **options))
     monkeypatch.setattr(server, "preload", lambda app: None)
     server.main(list(argv))
     return calls
