@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                       "LOCAL_KEY": local_key, **generation_config(args)})
     per_address = args.max_connections if args.public and not args.proxy else 0
     try:            # bind first: nothing says "running" before the port is ours
-        live = create_server(app, host, args.port, per_address, _quiet=True,
+        live = create_server(app, host, args.port, per_address,
                              **waitress_options(args.threads, body_bytes=app.config["MAX_CONTENT_LENGTH"],
                                                 proxy_hops=args.proxy))
     except OSError as error:
