@@ -818,3 +818,15 @@ def test_the_server_announces_itself_while_it_runs_and_not_after(monkeypatch, tm
     assert not running_app.file_path(tmp_path).exists()
     server.main(["--public", "--port", "8125"])             # no workshop: nothing to announce
     assert not running_app.file_path(tmp_path).exists()
+
+
+def test_the_check_command_imports_neither_tensorflow_nor_nltk():
+    """Through the running app a check answers in a second or two: the command must not spend them importing."""
+    import subprocess
+
+    from aurore import paths
+
+    script = ("import sys\nfrom aurore import cli\ncli.build_parser(['check', '1'])\n"
+              "print(sorted(name for name in ('tensorflow', 'nltk', 'keras') if name in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=paths.ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
