@@ -130,3 +130,17 @@ def test_the_learner_s_sampler_never_runs_in_the_server(app_with_two_models):
     # The server goes on: the reference sampler still writes.
     assert client.post("/generate/compare", json={**body, "sampler": "solution"},
                        headers=csrf(client)).status_code == 200
+
+
+def test_a_learner_s_sampler_that_hangs_is_stopped(app_with_two_models):
+    import time
+
+    app, data, learner = app_with_two_models
+    app.config["SAMPLER_WALL_SECONDS"] = 20
+    client = app.test_client()
+    (learner / exercises.for_step("generate").filename).write_text("import time\ntime.sleep(10_000)\n")
+    body = {"prompt": "La nuit", "max_new_tokens": 5, "mine": "tiny-mine", "reference": "tiny", "sampler": "exercise"}
+    started = time.monotonic()
+    answer = client.post("/generate/compare", json=body, headers=csrf(client))
+    assert answer.status_code == 422 and "longer than 20 s" in answer.get_json()["error"]["message"]
+    assert time.monotonic() - started < 120
