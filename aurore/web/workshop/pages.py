@@ -35,6 +35,7 @@ from aurore.web.language import content_lang, localized, page_lang
 from aurore.web.workshop import course, environment, learner_progress
 from aurore.web.workshop.jobs import default_steps, JobError, JobRunner, MAX_PAGE_EVENTS, PAGE_EVENTS
 from aurore.web.workshop.rendering import markdown_html
+from aurore.web.writers import api_params
 
 bp = Blueprint("workshop", __name__)
 
@@ -274,7 +275,13 @@ def environment_gpu():
 # -- jobs ------------------------------------------------------------------------
 @bp.post("/jobs")
 def job_start():
-    data = request.get_json(silent=True) or request.form
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        data = request.form
+    else:
+        try:
+            data = api_params.request_json()
+        except api_params.BadRequest as error:
+            return errors.json_error(400, error.message, code="malformed_json")
     options = data.get("options") if isinstance(data, dict) else None
     job = job_runner().start(str(data.get("step", "")), str(data.get("variant", "solution")), options)
     return jsonify(job.record()), 201
