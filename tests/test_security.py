@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import re
 import socket
 import sys
 import threading
@@ -22,7 +23,7 @@ import waitress
 
 from aurore.course import exercises
 from aurore.errors import AuroreError
-from aurore.web import create_app, server
+from aurore.web import create_app, security, server
 from aurore.web.server import waitress_options
 from aurore.web.workshop import jobs
 from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs
@@ -131,10 +132,12 @@ def test_with_a_token_loopback_clients_present_it_too(workshop_env, serve):
     assert fetch(port, "GET", "/generate")[0] == 403
     assert fetch(port, "GET", "/health")[0] == 200                      # Docker's HEALTHCHECK
     assert fetch(port, "GET", "/static/js/writers.js")[0] == 200
-    # The token: in the URL once (then a cookie), in a header, or as a bearer (OpenAI clients).
-    status, headers, _ = fetch(port, "GET", "/exercises/1?token=s3cret")
-    assert status == 302 and f"aurore_token_{port}=s3cret" in headers["Set-Cookie"]
-    assert fetch(port, "GET", "/exercises/1/source", headers={"Cookie": f"aurore_token_{port}=s3cret"})[0] == 200
+    # The token: in the URL once (kept by the page for its origin), in a header, or as a bearer (OpenAI clients).
+    status, headers, body = fetch(port, "GET", "/exercises/1?token=s3cret")
+    assert status == 200 and b'data-token="s3cret"' in body and b'data-next="/exercises/1"' in body
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Set-Cookie"].startswith(f"aurore_token_{port}={security.page_pass('s3cret')};")
+    assert "s3cret" not in headers["Set-Cookie"]
     assert fetch(port, "GET", "/exercises/1/source", headers={"X-Aurore-Token": "s3cret"})[0] == 200
     assert fetch(port, "POST", "/api/generate", GENERATE, headers={"Authorization": "Bearer s3cret"})[0] == 200
     assert fetch(port, "POST", "/api/generate", GENERATE, headers={"Authorization": "Bearer wrong"})[0] == 403
@@ -578,14 +581,40 @@ def test_every_cookie_is_same_site(workshop_env, serve):
     assert all("SameSite=" in cookie for cookie in headers.get_all("Set-Cookie"))
 
 
-def test_docs_say_plainly_that_a_token_cookie_reaches_other_ports():
-    """Browsers share a host's cookies with every port: no token protects against other local users."""
+def test_cookies_another_port_captures_open_pages_but_run_no_code(workshop_env, serve):
+    """Browsers send a host's cookies to every port: what another port's server gets must not run code.
+
+    The cookie holds a page pass (reading), the token lives in the page's storage for its origin and goes
+    in the X-Aurore-Token header, which an action needs.
+    """
+    port = serve(workshop_env["make_app"](ACCESS_TOKEN="s3cret"))
+    _, landing, _ = fetch(port, "GET", "/?token=s3cret")
+    page_pass = landing["Set-Cookie"].split(";")[0]
+    _, page, body = fetch(port, "GET", "/exercises/1", headers={"Cookie": page_pass})
+    session_cookie = page["Set-Cookie"].split(";")[0]
+    csrf_value = re.search(rb'name="csrf-token" content="([^"]+)"', body).group(1).decode()
+    captured = {"Cookie": f"{page_pass}; {session_cookie}", "X-CSRF-Token": csrf_value}
+    assert fetch(port, "GET", "/exercises/1/source", headers=captured)[0] == 200        # reading: yes
+    status, _, refusal = fetch(port, "POST", "/exercises/1/check", {}, headers=captured)
+    assert status == 403 and b"?token=" in refusal                                      # acting: no
+    assert fetch(port, "POST", "/jobs", {"step": "fake", "variant": "solution"}, headers=captured)[0] == 403
+    assert fetch(port, "GET", "/", headers={"Cookie": f"aurore_token_{port}=s3cret"})[0] == 403  # not the token
+    # The page's own script adds the token: the same request with it gets past the access check.
+    status, _, _ = fetch(port, "POST", "/jobs", {"step": "fake", "variant": "solution"},
+                         headers={**captured, "X-Aurore-Token": "s3cret"})
+    assert status == 201
+    # A program's GET of the API with ?token= is redirected (no landing page), with the pass only.
+    status, headers, _ = fetch(port, "GET", "/info?token=s3cret")
+    assert status == 302 and "s3cret" not in headers["Set-Cookie"]
+
+
+def test_docs_say_what_a_captured_cookie_gives():
     from aurore import paths
 
     doc = (paths.ROOT / "docs" / "security.md").read_text(encoding="utf-8")
     other_users = doc.split("**Other users of the same machine.**")[1].split("\n- ")[0]
-    assert "every port" in other_users and "--token auto" not in other_users
-    assert "cannot be done without HTTPS" in doc
+    assert "every port" in other_users and "never runs code" in other_users
+    assert "page pass" in doc and "localStorage" in doc
 
 
 def test_finished_jobs_leave_memory_and_stay_readable(workshop_env):

@@ -45,6 +45,8 @@ REFUSALS = {
                    "with a token: `python app.py --token auto`."),
     "token": N_("The access token is needed: open the address printed at start-up (…?token=…), or "
                 "send it in the X-Aurore-Token header (or as Authorization: Bearer …)."),
+    "token_action": N_("This action needs the access token, which this page keeps in the browser for this "
+                       "address only: open the address printed at start-up (…?token=…) again in this browser."),
     "host": N_("Request refused: this server does not answer under that name. Open http://localhost:… or "
                "http://127.0.0.1:…, or start the app with `--allowed-host NAME`."),
     "csrf": N_("Request refused (form token missing or stale): reload the page."),

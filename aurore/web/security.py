@@ -9,9 +9,14 @@ The workshop runs the learner's code, so the model is (see docs/security.md):
 - Without an access token, the app (workshop, writers' page, API) answers
   only to loopback clients that address it by a loopback name.
 - With an access token (`ACCESS_TOKEN`, `python app.py --token …`), every
-  client presents it, loopback included: once as `?token=…` (as with
-  Jupyter), which sets a cookie, or in the `X-Aurore-Token` header, or as
-  `Authorization: Bearer …` (OpenAI clients).
+  client presents it, loopback included: in the `X-Aurore-Token` header, or
+  as `Authorization: Bearer …` (OpenAI clients), or once as `?token=…` (as
+  with Jupyter). That address answers a landing page which keeps the token in
+  the browser's storage for this origin (port included: `static/js/token.js`
+  then adds the header to every fetch of the pages) and sets a cookie holding
+  a *page pass* derived from the token. Browsers send a host's cookies to every
+  port, so a server on another port may see that cookie: it only opens pages
+  (GET), never an action (POST: a check, a run), which needs the token itself.
 - `--public` serves only the writers' page, the API and static files, to
   anyone, with per-client limits; `/health` is always open (Docker's check).
 - Behind N reverse proxies (`--proxy N`), the client's address, scheme and
@@ -28,13 +33,14 @@ languages, JSON on API paths) is `aurore.web.errors`'.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import secrets
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from flask import Response, abort, current_app, redirect, request, session
+from flask import Response, abort, current_app, redirect, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_list_header
@@ -46,6 +52,8 @@ from aurore.web import errors
 
 TOKEN_COOKIE = "aurore_token"
 TOKEN_HEADER = "X-Aurore-Token"
+#: Requests a page pass (the cookie) may make: reading, never acting.
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -130,10 +138,29 @@ def cookie_name(base: str) -> str:
 
 
 def _given_token() -> str | None:
+    """The token sent by a program or by the pages' script: the bearer or the X-Aurore-Token header."""
     bearer = request.headers.get("Authorization", "")
     if bearer[:7].lower() == "bearer ":
         return bearer[7:].strip()
-    return request.headers.get(TOKEN_HEADER) or request.cookies.get(cookie_name(TOKEN_COOKIE))
+    return request.headers.get(TOKEN_HEADER)
+
+
+def page_pass(token: str) -> str:
+    """What the cookie holds: derived from the token, it cannot be turned back into it."""
+    return hmac.new(token.encode(), b"aurore page pass", hashlib.sha256).hexdigest()
+
+
+def _landing(token: str):
+    """The answer to `?token=…`: store the token for this origin, then open the address without it."""
+    args = {k: v for k, v in request.args.items() if k != "token"}
+    target = request.path + ("?" + urlencode(args) if args else "")
+    if errors.is_api_path(request.path):
+        response = redirect(target)
+    else:
+        response = Response(render_template("token_landing.html", token=token, target=target), 200)
+        response.headers["Cache-Control"] = "no-store"
+    response.set_cookie(cookie_name(TOKEN_COOKIE), page_pass(token), httponly=True, samesite="Strict")
+    return response
 
 
 def presents_local_key() -> bool:
@@ -150,21 +177,21 @@ def presents_local_key() -> bool:
 def check_access():
     """The access token when there is one; otherwise a loopback client using a loopback name.
 
-    Returns a redirect (token given in the URL: set the cookie and drop it
-    from the address) or None; aborts with 403 otherwise.
+    Returns the landing page (token given in the URL: keep it, set the page
+    pass, open the address without it) or None; aborts with 403 otherwise.
     """
     if presents_local_key():
         return None
     token = current_app.config.get("ACCESS_TOKEN")
     if token:
         if _same(request.args.get("token"), token):
-            args = {k: v for k, v in request.args.items() if k != "token"}
-            target = request.path + ("?" + urlencode(args) if args else "")
-            response = redirect(target)
-            response.set_cookie(cookie_name(TOKEN_COOKIE), token, httponly=True, samesite="Strict")
-            return response
+            return _landing(token)
         if _same(_given_token(), token):
             return None
+        if _same(request.cookies.get(cookie_name(TOKEN_COOKIE)), page_pass(token)):
+            if request.method in READ_METHODS:
+                return None
+            abort(403, description="token_action")
         abort(403, description="token")
     if is_local_client() and is_loopback_name(host_name(request.host)):
         return None
