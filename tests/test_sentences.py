@@ -14,16 +14,21 @@ from aurore.course import exercises
 
 @pytest.fixture(scope="module")
 def solution():
+    return exercises.load_module(2, "solution")
+
+
+@pytest.fixture(scope="module")
+def cleaning():
     return exercises.load_module(1, "solution")
 
 
 @pytest.fixture(scope="module")
-def training_text(solution, tmp_path_factory):
+def training_text(cleaning, tmp_path_factory):
     folder = tmp_path_factory.mktemp("books")
     fixture_books.write_fixture_books(folder)
     paragraphs = []
     for book in fixture_books.TRAIN_IDS:
-        paragraphs += solution.clean_book(text_encoding.decode((folder / f"{book}.txt").read_bytes()))
+        paragraphs += cleaning.clean_book(text_encoding.decode((folder / f"{book}.txt").read_bytes()))
     return "\n\n".join(paragraphs)
 
 
@@ -64,9 +69,9 @@ def test_title_of_address_never_ends_a_sentence():
     assert split("Il partit. Elle resta.") == ["Il partit.", "Elle resta."]
 
 
-def test_chapter_headings_never_glue_nor_survive(solution, split):
+def test_chapter_headings_never_glue_nor_survive(solution, cleaning, split):
     text = "II\n\n\nLe lendemain, il partit.\n\nCHAPITRE III\nIl revint le soir. Tout dormait.\n"
-    found = solution.split_sentences(solution.to_paragraphs(text), split)
+    found = solution.split_sentences(cleaning.to_paragraphs(text), split)
     assert found == ["Le lendemain, il partit.", "Il revint le soir.", "Tout dormait."]
 
 

@@ -1,4 +1,4 @@
-"""`python -m aurore prepare`: books in, sentence dataset out (exercise 1's step)."""
+"""`python -m aurore prepare`: books in, sentence dataset out (exercise 2's step, with exercise 1's cleaning)."""
 
 from __future__ import annotations
 
@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise AuroreError(f"--out {args.out} is a file: give a folder for the dataset.")
 
     started = time.monotonic()
-    module = exercises.rules("prepare", args.use)
-    out, stats = preparation.prepare(module, book_ids=books, test_book=test_book, source=source,
+    cleaning, recipe = exercises.rules("clean", args.use), exercises.rules("prepare", args.use)
+    out, stats = preparation.prepare(cleaning, recipe, book_ids=books, test_book=test_book, source=source,
                                      mirror=mirror, min_words=min_words, out=args.out)
     progress.log(saved_dataset.format_stats(stats))
     progress.event("dataset", path=str(out), stats=stats)

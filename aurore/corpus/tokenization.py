@@ -3,7 +3,7 @@
 No hub is reachable in a workshop room, so the *generic* tokenizer is built
 here: a byte-level BPE (GPT-2's scheme: any byte sequence can be encoded,
 nothing is ever unknown) trained on a short, general English and French text
-the project ships. Exercise 2 then specialises it on the training books with
+the project ships. Exercise 3 then specialises it on the training books with
 `train_new_from_iterator`, which keeps the generic tokenizer's byte-level
 pre-tokenizer, decoder and `<|endoftext|>` token and learns new merges.
 """
@@ -117,7 +117,7 @@ def in_batches(texts: Iterable[str], size: int = 1000) -> Iterator[list[str]]:
 def build(module: ModuleType, dataset_dir, out_dir, vocab_size: int = DEFAULT_VOCAB_SIZE) -> dict:
     """The tokenizer step: generic → shown → specialised → saved → reloaded → measured.
 
-    `module` is exercise 2 (solution or the learner's code); returns the report.
+    `module` is exercise 3 (solution or the learner's code); returns the report.
     """
     if vocab_size < 300:
         raise AuroreError(f"A vocabulary of {vocab_size} is too small: the 256 bytes and {EOS} alone "

@@ -1,4 +1,4 @@
-"""Exercise 3: train GPT-2 from scratch with TensorFlow and KerasHub.
+"""Exercise 4: train GPT-2 from scratch with TensorFlow and KerasHub.
 
 Four pieces, the heart of training a language model:
 1. pack the tokenized sentences into fixed-length blocks (no padding wasted);

@@ -1,4 +1,4 @@
-"""Exercise 4: make the model write.
+"""Exercise 5: make the model write.
 
 The model reads a text and gives, for the next token, one score (a "logit")
 per token of the vocabulary: the larger, the likelier. Writing is a loop:
@@ -51,14 +51,18 @@ def sort_descending(logits) -> np.ndarray:
 
 def greedy(logits) -> int:
     """The index of the most likely token."""
+    # BEGIN SOLUTION
     # TODO: return the index (an int) of the largest logit (np.argmax).
-    raise NotImplementedError("TODO")
+    return int(np.argmax(logits))
+    # END SOLUTION
 
 
 def apply_temperature(logits, temperature: float) -> np.ndarray:
     """Logits divided by the temperature (a new float array)."""
+    # BEGIN SOLUTION
     # TODO: divide the logits by the temperature (convert them to a float array first).
-    raise NotImplementedError("TODO")
+    return np.asarray(logits, dtype=np.float64) / temperature
+    # END SOLUTION
 
 
 def top_k_filter(logits, k: int) -> np.ndarray:
@@ -68,9 +72,14 @@ def top_k_filter(logits, k: int) -> np.ndarray:
     win, as with np.argmax, so that top-k with k = 1 is greedy.
     """
     logits = np.asarray(logits, dtype=np.float64)
+    # BEGIN SOLUTION
     # TODO: find the indices of the k largest logits (sort_descending(logits)[:k]),
     # TODO: and return a copy where every other logit is -np.inf.
-    raise NotImplementedError("TODO")
+    keep = sort_descending(logits)[:k]
+    filtered = np.full_like(logits, -np.inf)
+    filtered[keep] = logits[keep]
+    return filtered
+    # END SOLUTION
 
 
 def top_p_filter(logits, p: float) -> np.ndarray:
@@ -79,9 +88,17 @@ def top_p_filter(logits, p: float) -> np.ndarray:
     The likeliest token is always kept; the others become -inf.
     """
     logits = np.asarray(logits, dtype=np.float64)
+    # BEGIN SOLUTION
     # TODO: sort the tokens from likeliest to least likely (sort_descending), add up their
     # TODO: probabilities (np.cumsum), keep a token while the probability BEFORE it is still below p.
-    raise NotImplementedError("TODO")
+    order = sort_descending(logits)
+    probabilities = softmax(logits)[order]
+    before = np.cumsum(probabilities) - probabilities
+    keep = order[before < p]
+    filtered = np.full_like(logits, -np.inf)
+    filtered[keep] = logits[keep]
+    return filtered
+    # END SOLUTION
 
 
 def choose_next_token(logits, params, rng: np.random.Generator) -> int:
@@ -91,10 +108,20 @@ def choose_next_token(logits, params, rng: np.random.Generator) -> int:
     `top_k` and `top_p`. Draw with `rng` only (never np.random directly): the
     same seed must give the same text.
     """
+    # BEGIN SOLUTION
     # TODO: greedy: no randomness at all.
     # TODO: otherwise: temperature first, then the top-k or top-p filter,
     # TODO: then probabilities (softmax) and one draw: rng.choice(len(probabilities), p=probabilities).
-    raise NotImplementedError("TODO")
+    if params.strategy == "greedy":
+        return greedy(logits)
+    scaled = apply_temperature(logits, params.temperature)
+    if params.strategy == "top_k":
+        scaled = top_k_filter(scaled, params.top_k)
+    elif params.strategy == "top_p":
+        scaled = top_p_filter(scaled, params.top_p)
+    probabilities = softmax(scaled)
+    return int(rng.choice(len(probabilities), p=probabilities))
+    # END SOLUTION
 
 
 def decode(model, prompt_ids: list[int], params, rng: np.random.Generator, end_of_text_id: int):
@@ -106,7 +133,16 @@ def decode(model, prompt_ids: list[int], params, rng: np.random.Generator, end_o
     Stop after `params.max_new_tokens` tokens, or as soon as the model
     chooses `end_of_text_id` (that token is not yielded).
     """
+    # BEGIN SOLUTION
     # TODO: logits for the first new token: model.start(prompt_ids).
     # TODO: then, at most params.max_new_tokens times: choose a token, stop on end_of_text_id,
     # TODO: yield it, and (if another token is wanted) get the next logits with model.next(token).
-    raise NotImplementedError("TODO")
+    logits = model.start(prompt_ids)
+    for step in range(params.max_new_tokens):
+        token = choose_next_token(logits, params, rng)
+        if token == end_of_text_id:
+            return
+        yield token
+        if step + 1 < params.max_new_tokens:
+            logits = model.next(token)
+    # END SOLUTION

@@ -1,4 +1,4 @@
-"""Exercise 5: measure how well the model writes George Sand's French.
+"""Exercise 6: measure how well the model writes George Sand's French.
 
 The trained model reads a book it never saw (La Mare au Diable) and gives,
 at every position, a probability to the real next token. The library collects

@@ -1,4 +1,4 @@
-"""Exercise 6 (bonus A): a character-level LSTM, the baseline GPT-2 must beat.
+"""Exercise 7 (bonus A): a character-level LSTM, the baseline GPT-2 must beat.
 
 Before transformers, language models read text one character at a time with
 a recurrent network: an LSTM keeps a memory (its state) that it updates at
@@ -34,7 +34,7 @@ def build_vocabulary(texts) -> list[str]:
 
 
 def encode(texts, vocabulary: list[str]) -> np.ndarray:
-    """One int32 stream `SEP s1 SEP s2 SEP … sN SEP` of character ids (as exercise 3's `pack` lays out tokens).
+    """One int32 stream `SEP s1 SEP s2 SEP … sN SEP` of character ids (as exercise 4's `pack` lays out tokens).
 
     A character missing from the vocabulary becomes id 0 (UNKNOWN).
     """

@@ -1,4 +1,4 @@
-"""Exercise 2: specialise a tokenizer on George Sand's books.
+"""Exercise 3: specialise a tokenizer on George Sand's books.
 
 A language model reads numbers, not letters: a *tokenizer* cuts the text into
 pieces (tokens) and gives each one a number. GPT-2 uses byte-level BPE: it
@@ -19,15 +19,20 @@ def show_tokens(tokenizer, sentence: str) -> list[str]:
 
     Example: "Bonjour Madame" → ["Bon", "jour", " Mad", "ame"].
     """
+    # BEGIN SOLUTION
     # TODO: encode the sentence into ids, then decode each id on its own.
-    raise NotImplementedError("TODO")
+    ids = tokenizer(sentence)["input_ids"]
+    return [tokenizer.decode([token_id]) for token_id in ids]
+    # END SOLUTION
 
 
 def specialise(generic, texts, vocab_size: int):
     """A new tokenizer with the generic one's rules, its merges learned on `texts`."""
+    # BEGIN SOLUTION
     # TODO: call generic.train_new_from_iterator with the texts in batches
     # (aurore.corpus.tokenization.in_batches) and the vocabulary size.
-    raise NotImplementedError("TODO")
+    return generic.train_new_from_iterator(in_batches(texts), vocab_size=vocab_size, show_progress=False)
+    # END SOLUTION
 
 
 def measure(tokenizer, texts) -> dict:
@@ -36,8 +41,14 @@ def measure(tokenizer, texts) -> dict:
     Words are the pieces between spaces (`text.split()`); characters count
     every character of the texts, spaces included.
     """
+    # BEGIN SOLUTION
     # TODO: count the tokens, the words and the characters of all the texts.
-    raise NotImplementedError("TODO")
+    tokens = words = characters = 0
+    for ids, text in zip(tokenizer(list(texts))["input_ids"], texts):
+        tokens += len(ids)
+        words += len(text.split())
+        characters += len(text)
+    # END SOLUTION
     return {
         "tokens": tokens,
         "words": words,

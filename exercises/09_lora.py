@@ -1,10 +1,10 @@
-"""Exercise 8 (bonus): teach a trained GPT-2 one new book with LoRA.
+"""Exercise 9 (bonus): teach a trained GPT-2 one new book with LoRA.
 
 Fine-tuning continues the training of a model that already writes French on
 new text: here one single book (by default Molière's L'Avare, a play the
 model never read). Two ways:
 
-- full fine-tuning: every weight moves, as in exercise 3;
+- full fine-tuning: every weight moves, as in exercise 4;
 - LoRA (Low-Rank Adaptation): the weights stay frozen, and beside some of
   the big matrices W (the attention's query and value projections) the model
   learns a small correction A·B, with A of shape (d, r) and B of shape (r, d')
@@ -12,10 +12,10 @@ model never read). Two ways:
   the optimizer, and to save: the correction is the "adapter".
 
 To measure honestly, the end of the book is held out: the model learns on
-its beginning and is scored (bits per character, exercise 5) on the last
+its beginning and is scored (bits per character, exercise 6) on the last
 pages, which it never saw.
 
-The rest (reading and cleaning the book with exercise 1's code, the
+The rest (reading the book with the code of exercises 1 and 2, the
 training loop, saving, evaluating) is in `aurore/bonus/lora.py`.
 Run it: `python -m aurore lora` (or `--use exercise` for your code).
 """

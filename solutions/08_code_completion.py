@@ -1,4 +1,4 @@
-"""Exercise 7 (bonus): teach GPT-2 to complete Python code, and check that its code parses.
+"""Exercise 8 (bonus): teach GPT-2 to complete Python code, and check that its code parses.
 
 The same pipeline as for George Sand, on another language: Python's own
 standard library (its source files are on every machine that has Python, no
@@ -14,7 +14,7 @@ download). Three ideas are new:
    **parse**: header + body must be valid Python for `ast.parse`.
 
 The rest (reading the files, the tokenizer, training, generating, bits per
-character) is in `aurore/`, with the solutions of exercises 2, 3 and 5.
+character) is in `aurore/`, with the solutions of exercises 3, 4 and 6.
 Run it: `python -m aurore code all` (or `--use exercise` for your code).
 """
 
