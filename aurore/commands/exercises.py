@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from aurore.course import exercises
+from aurore import paths
+from aurore.course import exercises, migration
 from aurore.course.checks import runner
 from aurore.errors import AuroreError
 
@@ -37,6 +38,10 @@ def _list(args) -> int:
 
 
 def _sync(args) -> int:
+    for line in exercises.migrate():
+        print(line)
+    if migration.migrate_progress(paths.data_dir()):
+        print(f"renumbered your progress in {migration.progress_file(paths.data_dir())}")
     kept = []
     for exercise, action, backup in exercises.sync(force=args.force):
         if action == "kept":

@@ -257,6 +257,19 @@ def stub_for(exercise: Exercise) -> str:
     return derive_stub(exercise.solution_path.read_text(encoding="utf-8"))
 
 
+def stubs(slug: str) -> tuple[str, ...]:
+    """The stubs a learner's file may start from, the default one first."""
+    exercise = next((exercise for exercise in all_exercises() if exercise.slug == slug), None)
+    return (stub_for(exercise),) if exercise else ()
+
+
+def migrate() -> list[str]:
+    """Carry the learner's files of a former numbering over to today's (see aurore.course.migration)."""
+    from aurore.course import migration
+
+    return migration.migrate_files(stubs)
+
+
 def backup(exercise: Exercise) -> str | None:
     """Copy the learner's file beside it under a name no other backup has; returns that name.
 
@@ -299,6 +312,7 @@ def sync(force: bool = False) -> list[tuple[Exercise, str, str | None]]:
     A file that differs from its stub may hold work: it is left as it is
     ("kept"), unless `force`, and then it is backed up first ("replaced").
     Returns (exercise, what was done, backup name) for each exercise.
+    Files of a former numbering are carried over first (`migrate`).
     """
     done = []
     for exercise in all_exercises():

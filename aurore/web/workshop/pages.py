@@ -345,6 +345,8 @@ def _template_helpers():
 
 def init_app(app) -> None:
     security.ensure_secret_key(app, app.config["DATA_DIR"])
+    for line in learner_progress.migrate(app.config["DATA_DIR"]):
+        app.logger.warning("exercises: %s", line)
     app.extensions["aurore_jobs"] = _make_runner(app)
     app.register_blueprint(bp)
     app.context_processor(_template_helpers)
