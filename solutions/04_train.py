@@ -44,9 +44,10 @@ def build_model(settings: dict, vocab_size: int):
     import keras_hub
 
     # BEGIN SOLUTION
-    # TODO: a keras_hub.models.GPT2Backbone (vocabulary size, layers, heads,
-    # hidden and intermediate sizes, dropout, max_sequence_length), then a
-    # GPT2CausalLM on it with preprocessor=None (we feed token ids ourselves).
+    # TODO: a keras_hub.models.GPT2Backbone with vocabulary_size=vocab_size and the preset's
+    # settings: num_layers, num_heads, hidden_dim, intermediate_dim and dropout (same names
+    # as the settings' keys), and max_sequence_length=settings["sequence_length"];
+    # then a keras_hub.models.GPT2CausalLM(backbone=…, preprocessor=None) (we feed token ids ourselves).
     backbone = keras_hub.models.GPT2Backbone(
         vocabulary_size=vocab_size,
         num_layers=settings["num_layers"],
@@ -65,10 +66,11 @@ def make_optimizer(settings: dict, total_steps: int):
     import keras
 
     # BEGIN SOLUTION
-    # TODO: a keras.optimizers.schedules.CosineDecay starting at 0, warming up
-    # to settings["learning_rate"] in settings["warmup_steps"] steps and
-    # decaying to a tenth of it; then keras.optimizers.AdamW with it, the
-    # preset's weight decay, beta_2=0.95 and gradient clipping (clipnorm=1.0).
+    # TODO: warmup = min(settings["warmup_steps"], total_steps - 1) steps (a short run warms up less);
+    # a keras.optimizers.schedules.CosineDecay starting at 0, warming up to settings["learning_rate"]
+    # in warmup steps, then decaying over the other total_steps - warmup steps to a tenth of it
+    # (alpha=0.1); then keras.optimizers.AdamW with that schedule, settings["weight_decay"],
+    # beta_2=0.95 and gradient clipping (clipnorm=1.0).
     warmup = min(settings["warmup_steps"], max(total_steps - 1, 0))
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0,

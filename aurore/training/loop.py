@@ -111,7 +111,8 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
 
     run = resumable.Run(model_dir)
     splits = saved_dataset.load(dataset_dir)
-    settings = run.open(settings, restart=restart, max_minutes=max_minutes)
+    # A resumed run's settings come back from JSON: Settings again, so that a wrong key names the right ones.
+    settings = presets.Settings(run.open(settings, restart=restart, max_minutes=max_minutes))
     if run.already_finished:
         return run.summary("already finished")
 

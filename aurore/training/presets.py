@@ -79,6 +79,22 @@ def preset(name: str, **overrides) -> dict:
     return settings
 
 
+class UnknownSetting(AuroreError, KeyError):
+    """A key a preset lacks, asked for by name (`settings["hidden_size"]`): the message lists the right ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class Settings(dict):
+    """A preset's settings: a dict whose missing key says which keys there are, not a bare KeyError."""
+
+    def __missing__(self, key):
+        known = ", ".join(sorted(str(name) for name in self))
+        raise UnknownSetting(f"{key!r} is not a setting of the preset {self.get('preset', '')!r}: its settings "
+                             f"are {known} (aurore/training/presets.py).")
+
+
 def lookup(table: dict[str, dict], name: str, overrides: dict, optional_keys=(), *,
            preset_word: str = "preset", setting_word: str = "training setting") -> dict:
     """A copy of `table[name]` named by its `preset` key, with overrides (None skipped, unknown keys refused).
@@ -88,7 +104,7 @@ def lookup(table: dict[str, dict], name: str, overrides: dict, optional_keys=(),
     """
     if name not in table:
         raise AuroreError(f"Unknown {preset_word} {name!r}: choose one of {', '.join(table)}.")
-    settings = dict(table[name], preset=name)
+    settings = Settings(table[name], preset=name)
     for key, value in overrides.items():
         if value is None:
             continue
