@@ -1,21 +1,21 @@
-"""Exercise 1 — Clean a Project Gutenberg file.
+"""Exercice 1 — Nettoyer un fichier du Projet Gutenberg.
 
-A raw Gutenberg file holds much more than the novel: an English header, the
-licence, production credits, and the story hard-wrapped at about 70
-characters. Three functions turn it into the story's paragraphs:
+Un fichier Gutenberg brut contient bien plus que le roman : un en-tête en
+anglais, la licence, des crédits de production, et le récit coupé en lignes
+d'environ 70 caractères. Trois fonctions en font les paragraphes du récit :
 
-1. `strip_gutenberg`: keep the story, between the licence's START and END markers;
-2. `to_paragraphs`: join the hard-wrapped lines into paragraphs;
-3. `remove_credits`: drop the production credits and edition notes.
+1. `strip_gutenberg` : garder le récit, entre les marqueurs START et END de la licence ;
+2. `to_paragraphs` : recoller les lignes en paragraphes ;
+3. `remove_credits` : retirer les crédits de production et les notes d'édition.
 
-`clean_book` chains them: a raw file in, the story's paragraphs out.
-The patterns of Gutenberg's markers, credits and headings are given in
-`aurore/corpus/gutenberg.py`: `gutenberg.START_MARKER`, `gutenberg.END_MARKER`,
-`gutenberg.CREDITS`, `gutenberg.HEADING` (compiled regular expressions), and
-`gutenberg.best_effort_bounds(text)`, which returns `(start, end)`, the
-positions where the story probably starts and ends when a marker is missing.
-Try it: `python -m aurore clean --use exercise`; exercise 2 cuts these
-paragraphs into sentences.
+`clean_book` les enchaîne : un fichier brut en entrée, les paragraphes du récit en sortie.
+Les motifs des marqueurs, des crédits et des titres sont donnés dans
+`aurore/corpus/gutenberg.py` : `gutenberg.START_MARKER`, `gutenberg.END_MARKER`,
+`gutenberg.CREDITS`, `gutenberg.HEADING` (des expressions régulières compilées), et
+`gutenberg.best_effort_bounds(text)`, qui renvoie `(start, end)` : les positions où le
+récit commence et finit probablement quand un marqueur manque.
+Essayez : `python -m aurore clean --use exercise` ; l'exercice 2 découpe ces
+paragraphes en phrases.
 """
 
 from __future__ import annotations
@@ -27,35 +27,36 @@ from aurore.corpus import gutenberg
 
 
 def strip_gutenberg(text: str) -> str:
-    """The story alone: what lies between the licence's START and END markers."""
-    text = gutenberg.normalise(text)  # Unix newlines, no byte-order marks
-    # TODO: find the START marker with gutenberg.START_MARKER.search(text),
-    # TODO: then the END marker *after* it with gutenberg.END_MARKER.search(text, position),
-    # TODO: and return the text between the end of one (match.end()) and the start of the other (match.start()).
-    # TODO: If a marker is missing (search returns None), warn with progress.log("…") and use
-    # gutenberg.best_effort_bounds(text), which returns (start, end): the positions to cut at.
+    """Le récit seul : ce qui se trouve entre les marqueurs START et END de la licence."""
+    # Fins de ligne Unix, sans marque d'ordre des octets (BOM).
+    text = gutenberg.normalise(text)
+    # TODO: trouvez le marqueur de début avec gutenberg.START_MARKER.search(text),
+    # TODO: puis le marqueur de fin *après* lui avec gutenberg.END_MARKER.search(text, position),
+    # TODO: et renvoyez le texte entre la fin de l'un (match.end()) et le début de l'autre (match.start()).
+    # TODO: S'il manque un marqueur (search renvoie None), prévenez avec progress.log("…") et utilisez
+    # gutenberg.best_effort_bounds(text), qui renvoie (start, end) : les positions où couper.
     raise NotImplementedError("TODO")
 
 
 def to_paragraphs(text: str) -> list[str]:
-    """One string per paragraph: wrapped lines joined, italics underscores dropped."""
+    """Un texte par paragraphe : les lignes recollées, les soulignés de l'italique retirés."""
     paragraphs = []
-    # TODO: paragraphs are separated by blank lines: re.split(r"\n\s*\n", text) gives the blocks.
-    # TODO: In each block, join the lines with spaces, remove the "_" marking italics,
-    # TODO: squeeze runs of spaces into one, and skip empty paragraphs.
-    # TODO: A word cut after its hyphen at a line end ("vingt-" / "huit") is joined without a space.
-    # TODO: A heading line ("II", "CHAPITRE III": gutenberg.HEADING.fullmatch(line) is not None)
-    # glued above the text becomes its own paragraph.
+    # TODO: les paragraphes sont séparés par des lignes vides : re.split(r"\n\s*\n", text) donne les blocs.
+    # TODO: Dans chaque bloc, recollez les lignes avec des espaces, retirez les "_" de l'italique,
+    # TODO: réduisez les suites d'espaces à une seule, et sautez les paragraphes vides.
+    # TODO: Un mot coupé après son tiret en fin de ligne ("vingt-" / "huit") se recolle sans espace.
+    # TODO: Une ligne de titre ("II", "CHAPITRE III" : gutenberg.HEADING.fullmatch(line) n'est pas None)
+    # collée au-dessus du texte devient son propre paragraphe.
     raise NotImplementedError("TODO")
     return paragraphs
 
 
 def remove_credits(paragraphs: list[str]) -> list[str]:
-    """Drop the paragraphs that are production credits or edition notes."""
-    # TODO: keep only the paragraphs in which gutenberg.CREDITS.search(paragraph) finds nothing (None).
+    """Retire les paragraphes qui sont des crédits de production ou des notes d'édition."""
+    # TODO: gardez seulement les paragraphes où gutenberg.CREDITS.search(paragraph) ne trouve rien (None).
     raise NotImplementedError("TODO")
 
 
 def clean_book(raw_text: str) -> list[str]:
-    """A raw Gutenberg file in, the story's paragraphs out."""
+    """Un fichier Gutenberg brut en entrée, les paragraphes du récit en sortie."""
     return remove_credits(to_paragraphs(strip_gutenberg(raw_text)))

@@ -1,12 +1,12 @@
-"""Exercise 3: specialise a tokenizer on George Sand's books.
+"""Exercice 3 : spécialiser un tokenizer sur les livres de George Sand.
 
-A language model reads numbers, not letters: a *tokenizer* cuts the text into
-pieces (tokens) and gives each one a number. GPT-2 uses byte-level BPE: it
-starts from the 256 bytes and learns *merges* of the most frequent pairs. A
-generic tokenizer learned its merges on everyday text; George Sand's French
-("mademoiselle", "cœur", "Consuelo"…) deserves merges of its own.
+Un modèle de langue lit des nombres, pas des lettres : un *tokenizer* découpe le
+texte en morceaux (les jetons) et donne un numéro à chacun. GPT-2 utilise le BPE au
+niveau des octets : il part des 256 octets et apprend des *fusions* des paires les
+plus fréquentes. Un tokenizer générique a appris ses fusions sur du texte courant ;
+le français de George Sand ("mademoiselle", "cœur", "Consuelo"…) mérite les siennes.
 
-Run it: `python -m aurore tokenizer` (or `--use exercise` for your code).
+Lancez-le : `python -m aurore tokenizer` (ou `--use exercise` pour votre code).
 """
 
 from __future__ import annotations
@@ -15,28 +15,29 @@ from aurore.corpus.tokenization import in_batches
 
 
 def show_tokens(tokenizer, sentence: str) -> list[str]:
-    """The sentence cut token by token, each token as readable text.
+    """La phrase découpée jeton par jeton, chaque jeton en texte lisible.
 
-    Example: "Bonjour Madame" → ["Bon", "jour", " Mad", "ame"].
+    Exemple : "Bonjour Madame" → ["Bon", "jour", " Mad", "ame"].
     """
-    # TODO: encode the sentence into ids, then decode each id on its own.
+    # TODO: encodez la phrase en numéros (tokenizer(sentence)["input_ids"]), puis décodez
+    # chaque numéro seul (tokenizer.decode([token_id])).
     raise NotImplementedError("TODO")
 
 
 def specialise(generic, texts, vocab_size: int):
-    """A new tokenizer with the generic one's rules, its merges learned on `texts`."""
-    # TODO: call generic.train_new_from_iterator with the texts in batches
-    # (aurore.corpus.tokenization.in_batches) and the vocabulary size.
+    """Un nouveau tokenizer aux règles du générique, ses fusions apprises sur `texts`."""
+    # TODO: appelez generic.train_new_from_iterator avec les textes par paquets
+    # (in_batches(texts), déjà importée) et la taille de vocabulaire (vocab_size=vocab_size).
     raise NotImplementedError("TODO")
 
 
 def measure(tokenizer, texts) -> dict:
-    """How finely the tokenizer cuts: tokens per word and characters per token.
+    """La finesse du découpage : jetons par mot et caractères par jeton.
 
-    Words are the pieces between spaces (`text.split()`); characters count
-    every character of the texts, spaces included.
+    Les mots sont les morceaux entre les espaces (`text.split()`) ; les caractères
+    comptent chaque caractère des textes, espaces compris.
     """
-    # TODO: count the tokens, the words and the characters of all the texts.
+    # TODO: comptez les jetons (tokens), les mots (words) et les caractères (characters) de tous les textes.
     raise NotImplementedError("TODO")
     return {
         "tokens": tokens,

@@ -1,13 +1,13 @@
-"""Exercise 4: train GPT-2 from scratch with TensorFlow and KerasHub.
+"""Exercice 4 : entraîner GPT-2 de zéro avec TensorFlow et KerasHub.
 
-Four pieces, the heart of training a language model:
-1. pack the tokenized sentences into fixed-length blocks (no padding wasted);
-2. build GPT-2 from a configuration (KerasHub's GPT2Backbone + GPT2CausalLM);
-3. an AdamW optimizer whose learning rate warms up, then decays;
-4. compile: the loss compares the predicted next token with the real one.
+Quatre pièces, le cœur de l'entraînement d'un modèle de langue :
+1. mettre bout à bout les phrases en jetons, en blocs de longueur fixe (sans remplissage perdu) ;
+2. construire GPT-2 à partir d'un préréglage (GPT2Backbone + GPT2CausalLM de KerasHub) ;
+3. un optimiseur AdamW dont le taux d'apprentissage monte doucement, puis décroît ;
+4. compiler : la perte compare le jeton suivant prédit au vrai.
 
-The rest (tf.data pipeline, callbacks, checkpoints, resuming) is in `aurore/`.
-Run it: `python -m aurore train` (or `--use exercise` for your code).
+Le reste (pipeline tf.data, rappels, points de sauvegarde, reprise) est dans `aurore/`.
+Lancez-le : `python -m aurore train` (ou `--use exercise` pour votre code).
 """
 
 from __future__ import annotations
@@ -16,50 +16,50 @@ import numpy as np
 
 
 def pack(token_lists, eos_id: int, length: int):
-    """Pack sentences into blocks of `length` tokens for next-token prediction.
+    """Met les phrases bout à bout en blocs de `length` jetons, pour prédire le jeton suivant.
 
-    The stream is `eos s1 eos s2 eos … sN eos`: every sentence is preceded and
-    followed by the end-of-text token. It is cut into as many full blocks of
-    `length` tokens as fit, each with its targets: the same stream shifted by
-    one token (the target of a position is the token that follows it).
-    Returns `(inputs, targets)`, two int32 arrays of shape (blocks, length).
+    Le flux est `eos p1 eos p2 eos … pN eos` : chaque phrase est précédée et suivie du
+    jeton de fin de texte. On le coupe en autant de blocs complets de `length` jetons
+    qu'il en tient, chacun avec ses cibles : le même flux décalé d'un jeton (la cible
+    d'une position est le jeton qui la suit).
+    Renvoie `(inputs, targets)`, deux tableaux int32 de forme (blocs, length).
     """
-    # TODO: build the stream (eos before every sentence and one at the end),
-    # then cut inputs = stream[:-1] and targets = stream[1:] into full blocks.
+    # TODO: construisez le flux stream (eos_id avant chaque phrase et un à la fin), puis coupez
+    # inputs = stream[:-1] et targets = stream[1:] en blocs complets (np.asarray(…, dtype=np.int32), .reshape).
     raise NotImplementedError("TODO")
     return inputs, targets
 
 
 def build_model(settings: dict, vocab_size: int):
-    """A fresh GPT-2 (random weights) shaped by the preset's settings."""
+    """Un GPT-2 neuf (poids aléatoires), de la forme que dit le préréglage."""
     import keras_hub
 
-    # TODO: a keras_hub.models.GPT2Backbone with vocabulary_size=vocab_size and the preset's
-    # settings: num_layers, num_heads, hidden_dim, intermediate_dim and dropout (same names
-    # as the settings' keys), and max_sequence_length=settings["sequence_length"];
-    # then a keras_hub.models.GPT2CausalLM(backbone=…, preprocessor=None) (we feed token ids ourselves).
+    # TODO: un keras_hub.models.GPT2Backbone avec vocabulary_size=vocab_size et les réglages du
+    # préréglage : num_layers, num_heads, hidden_dim, intermediate_dim et dropout (les mêmes noms
+    # que les clés de settings), et max_sequence_length=settings["sequence_length"] ;
+    # puis un keras_hub.models.GPT2CausalLM(backbone=…, preprocessor=None) (on lui donne les numéros nous-mêmes).
     raise NotImplementedError("TODO")
 
 
 def make_optimizer(settings: dict, total_steps: int):
-    """AdamW with a linear warm-up to the peak learning rate, then a cosine decay."""
+    """AdamW avec une montée linéaire jusqu'au taux d'apprentissage maximal, puis une décroissance en cosinus."""
     import keras
 
-    # TODO: warmup = min(settings["warmup_steps"], total_steps - 1) steps (a short run warms up less);
-    # a keras.optimizers.schedules.CosineDecay starting at 0, warming up to settings["learning_rate"]
-    # in warmup steps, then decaying over the other total_steps - warmup steps to a tenth of it
-    # (alpha=0.1); then keras.optimizers.AdamW with that schedule, settings["weight_decay"],
-    # beta_2=0.95 and gradient clipping (clipnorm=1.0).
+    # TODO: warmup = min(settings["warmup_steps"], total_steps - 1) pas (un entraînement court monte moins) ;
+    # un keras.optimizers.schedules.CosineDecay qui part de 0, monte jusqu'à settings["learning_rate"]
+    # en warmup pas, puis décroît sur les total_steps - warmup autres pas jusqu'au dixième de ce taux
+    # (alpha=0.1) ; puis keras.optimizers.AdamW avec ce planning, settings["weight_decay"],
+    # beta_2=0.95 et l'écrêtage des gradients (clipnorm=1.0).
     raise NotImplementedError("TODO")
-    # Biases, layer norms and embeddings are not decayed (as in GPT-2's recipe).
+    # Ni les biais, ni les normalisations, ni les plongements ne sont freinés (comme dans la recette de GPT-2).
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "embeddings"])
     return optimizer
 
 
 def compile_model(model, optimizer, jit_compile: bool = False) -> None:
-    """Attach the optimizer and the next-token loss to the model."""
+    """Attache au modèle l'optimiseur et la perte du jeton suivant."""
     import keras
 
-    # TODO: model.compile with the optimizer, a SparseCategoricalCrossentropy
-    # loss on logits (from_logits=True), and jit_compile.
+    # TODO: model.compile avec l'optimiseur, une perte keras.losses.SparseCategoricalCrossentropy
+    # sur des logits (from_logits=True), et jit_compile=jit_compile.
     raise NotImplementedError("TODO")

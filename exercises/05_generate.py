@@ -1,21 +1,22 @@
-"""Exercise 5: make the model write.
+"""Exercice 5 : faire écrire le modèle.
 
-The model reads a text and gives, for the next token, one score (a "logit")
-per token of the vocabulary: the larger, the likelier. Writing is a loop:
-choose one token from those scores, append it, ask again. How we choose
-changes everything:
+Le modèle lit un texte et donne, pour le jeton suivant, un score (un « logit ») par
+jeton du vocabulaire : plus il est grand, plus le jeton est probable. Écrire est une
+boucle : choisir un jeton d'après ces scores, l'ajouter, redemander. La façon de
+choisir change tout :
 
-- greedy: always the most likely token (deterministic, often repetitive);
-- temperature: divide the logits by T before turning them into
-  probabilities; T < 1 sharpens the distribution, T > 1 flattens it;
-- top-k: draw only among the k likeliest tokens;
-- top-p (nucleus): draw only among the smallest set of likeliest tokens whose
-  probabilities add up to at least p.
+- greedy (glouton) : toujours le jeton le plus probable (déterministe, souvent répétitif) ;
+- température : diviser les logits par T avant d'en faire des probabilités ;
+  T < 1 creuse les écarts, T > 1 les aplatit ;
+- top-k : ne tirer que parmi les k jetons les plus probables ;
+- top-p (noyau) : ne tirer que dans le plus petit groupe des jetons les plus probables
+  dont les probabilités font au moins p.
 
-Everything here works on a plain NumPy vector of logits for ONE next token.
-Aurore's library (`aurore/generation/generator.py`) runs the model fast (compiled
-steps, a key/value cache, batching, streaming text) and calls these functions
-to choose every token: they are the one place where the rules live.
+Tout ici travaille sur un simple vecteur NumPy de logits pour UN jeton suivant.
+La bibliothèque d'Aurore (`aurore/generation/generator.py`) fait tourner le modèle vite
+(étapes compilées, cache de clés et de valeurs, plusieurs demandes à la fois, texte
+envoyé au fil de l'eau) et appelle ces fonctions pour choisir chaque jeton : c'est
+le seul endroit où vivent les règles.
 """
 
 from __future__ import annotations
@@ -24,18 +25,18 @@ import numpy as np
 
 
 def softmax(logits) -> np.ndarray:
-    """Probabilities from logits; a logit of -inf gets probability 0."""
+    """Des probabilités à partir des logits ; un logit de -inf reçoit la probabilité 0."""
     logits = np.asarray(logits, dtype=np.float64)
     shifted = np.exp(logits - np.max(logits))
     return shifted / shifted.sum()
 
 
 def sort_descending(logits) -> np.ndarray:
-    """Token indices from the largest logit to the smallest; equal logits keep their index order.
+    """Les indices des jetons, du plus grand logit au plus petit ; à égalité, dans l'ordre des indices.
 
-    The same order as np.argsort(-logits, kind="stable"), about four times
-    faster on a whole vocabulary: a quick sort, which puts equal logits in
-    any order, then each (rare) group of equal logits put back in index order.
+    Le même ordre que np.argsort(-logits, kind="stable"), environ quatre fois plus
+    vite sur tout un vocabulaire : un tri rapide, qui range les logits égaux dans
+    n'importe quel ordre, puis chaque groupe (rare) de logits égaux remis dans l'ordre.
     """
     logits = np.asarray(logits, dtype=np.float64)
     order = np.argsort(-logits)
@@ -44,69 +45,71 @@ def sort_descending(logits) -> np.ndarray:
     if ties.size > 32 or (ordered.size and np.isnan(ordered[-1])):
         return np.argsort(-logits, kind="stable")
     for value in np.unique(ordered[ties]):
-        group = np.flatnonzero(ordered == value)  # side by side once sorted
+        # Côte à côte une fois triés.
+        group = np.flatnonzero(ordered == value)
         order[group] = np.sort(order[group])
     return order
 
 
 def greedy(logits) -> int:
-    """The index of the most likely token."""
-    # TODO: return the index (an int) of the largest logit (np.argmax).
+    """L'indice du jeton le plus probable."""
+    # TODO: renvoyez l'indice (un int) du plus grand logit (np.argmax).
     raise NotImplementedError("TODO")
 
 
 def apply_temperature(logits, temperature: float) -> np.ndarray:
-    """Logits divided by the temperature (a new float array)."""
-    # TODO: divide the logits by the temperature (convert them to a float array first).
+    """Les logits divisés par la température (un nouveau tableau de flottants)."""
+    # TODO: divisez les logits par la température (changez-les d'abord en tableau de flottants,
+    # np.asarray(logits, dtype=np.float64)).
     raise NotImplementedError("TODO")
 
 
 def top_k_filter(logits, k: int) -> np.ndarray:
-    """Keep the k largest logits; every other one becomes -inf (probability 0).
+    """Garde les k plus grands logits ; tous les autres deviennent -inf (probabilité 0).
 
-    Exactly k are kept, even when several logits are equal: the first ones
-    win, as with np.argmax, so that top-k with k = 1 is greedy.
+    Exactement k sont gardés, même quand plusieurs logits sont égaux : les premiers
+    gagnent, comme avec np.argmax, pour que top-k avec k = 1 soit greedy.
     """
     logits = np.asarray(logits, dtype=np.float64)
-    # TODO: find the indices of the k largest logits (sort_descending(logits)[:k]),
-    # TODO: and return a copy where every other logit is -np.inf.
+    # TODO: trouvez les indices des k plus grands logits (sort_descending(logits)[:k]),
+    # TODO: et renvoyez une copie où chaque autre logit vaut -np.inf (partez de np.full_like(logits, -np.inf)).
     raise NotImplementedError("TODO")
 
 
 def top_p_filter(logits, p: float) -> np.ndarray:
-    """Keep the smallest set of likeliest tokens whose probabilities reach p.
+    """Garde le plus petit groupe des jetons les plus probables dont les probabilités atteignent p.
 
-    The likeliest token is always kept; the others become -inf.
+    Le jeton le plus probable est toujours gardé ; les autres deviennent -inf.
     """
     logits = np.asarray(logits, dtype=np.float64)
-    # TODO: sort the tokens from likeliest to least likely (sort_descending), add up their
-    # TODO: probabilities (np.cumsum), keep a token while the probability BEFORE it is still below p.
+    # TODO: triez les jetons du plus probable au moins probable (sort_descending), additionnez leurs
+    # TODO: probabilités (softmax, np.cumsum), gardez un jeton tant que la probabilité AVANT lui est sous p.
     raise NotImplementedError("TODO")
 
 
 def choose_next_token(logits, params, rng: np.random.Generator) -> int:
-    """One token id chosen from the logits following the sampling params.
+    """Un numéro de jeton choisi d'après les logits, selon les réglages d'échantillonnage.
 
-    `params` has `strategy` ("greedy", "top_k" or "top_p"), `temperature`,
-    `top_k` and `top_p`. Draw with `rng` only (never np.random directly): the
-    same seed must give the same text.
+    `params` a `strategy` ("greedy", "top_k" ou "top_p"), `temperature`, `top_k` et
+    `top_p`. Tirez avec `rng` seulement (jamais np.random directement) : la même graine
+    doit donner le même texte.
     """
-    # TODO: greedy: no randomness at all.
-    # TODO: otherwise: temperature first, then the top-k or top-p filter,
-    # TODO: then probabilities (softmax) and one draw: rng.choice(len(probabilities), p=probabilities).
+    # TODO: greedy : aucun hasard.
+    # TODO: sinon : la température d'abord, puis le filtre top-k ou top-p,
+    # TODO: puis les probabilités (softmax) et un tirage : rng.choice(len(probabilities), p=probabilities).
     raise NotImplementedError("TODO")
 
 
 def decode(model, prompt_ids: list[int], params, rng: np.random.Generator, end_of_text_id: int):
-    """Yield new token ids one at a time: the writing loop.
+    """Donne (yield) les nouveaux numéros de jetons un par un : la boucle d'écriture.
 
-    `model.start(prompt_ids)` reads the prompt and returns the logits of the
-    next token; `model.next(token_id)` appends one token and returns the
-    logits of the one after (the model keeps what it has read in a cache).
-    Stop after `params.max_new_tokens` tokens, or as soon as the model
-    chooses `end_of_text_id` (that token is not yielded).
+    `model.start(prompt_ids)` lit le début (le prompt) et renvoie les logits du jeton
+    suivant ; `model.next(token_id)` ajoute un jeton et renvoie les logits du suivant
+    (le modèle garde ce qu'il a lu dans un cache). Arrêtez-vous après
+    `params.max_new_tokens` jetons, ou dès que le modèle choisit `end_of_text_id`
+    (ce jeton-là n'est pas donné).
     """
-    # TODO: logits for the first new token: model.start(prompt_ids).
-    # TODO: then, at most params.max_new_tokens times: choose a token, stop on end_of_text_id,
-    # TODO: yield it, and (if another token is wanted) get the next logits with model.next(token).
+    # TODO: les logits du premier nouveau jeton : model.start(prompt_ids).
+    # TODO: puis, au plus params.max_new_tokens fois : choisissez un jeton, arrêtez-vous sur end_of_text_id,
+    # TODO: donnez-le (yield), et (s'il en faut un autre) demandez les logits suivants avec model.next(token).
     raise NotImplementedError("TODO")

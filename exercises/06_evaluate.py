@@ -1,23 +1,23 @@
-"""Exercise 6: measure how well the model writes George Sand's French.
+"""Exercice 6 : mesurer si le modèle écrit bien le français de George Sand.
 
-The trained model reads a book it never saw (La Mare au Diable) and gives,
-at every position, a probability to the real next token. The library collects
-the natural logarithm of each of those probabilities: the per-token
-log-likelihoods, all negative (a probability is at most 1). From them:
+Le modèle entraîné lit un livre qu'il n'a jamais vu (La Mare au Diable) et donne, à
+chaque position, une probabilité au vrai jeton suivant. La bibliothèque relève le
+logarithme népérien de chacune de ces probabilités : les log-vraisemblances par
+jeton, toutes négatives (une probabilité vaut au plus 1). On en tire :
 
-- the loss per token: the mean of −ln p, the figure training lowers;
-- the perplexity: exp(loss), among how many equally likely tokens the model
-  hesitates on average;
-- the bits per character: the total −ln p in bits (÷ ln 2) per character of
-  text. The first two depend on how the tokenizer cuts the text; bits per
-  character do not, so they compare any models, and compressors.
+- la perte par jeton : la moyenne de −ln p, le chiffre que l'entraînement fait baisser ;
+- la perplexité : exp(perte), entre combien de jetons également probables le modèle
+  hésite en moyenne ;
+- les bits par caractère : la somme des −ln p en bits (÷ ln 2) par caractère de texte.
+  Les deux premiers dépendent du découpage du tokenizer ; les bits par caractère, non :
+  ils comparent tous les modèles, et les compresseurs.
 
-A figure means little without something to beat. Two baselines:
-- a unigram model, which gives each token its frequency in the training books
-  and ignores what comes before it;
-- the xz compressor, which has read the training books first.
+Un chiffre ne veut pas dire grand-chose sans point de comparaison. En voici deux :
+- un modèle unigramme, qui donne à chaque jeton sa fréquence dans les livres
+  d'entraînement et ignore ce qui le précède ;
+- le compresseur xz, qui a d'abord lu les livres d'entraînement.
 
-Run it: `python -m aurore evaluate` (or `--use exercise` for your code).
+Lancez-le : `python -m aurore evaluate` (ou `--use exercise` pour votre code).
 """
 
 from __future__ import annotations
@@ -29,44 +29,44 @@ import numpy as np
 
 
 def loss_per_token(log_likelihoods) -> float:
-    """The mean negative log-likelihood per token, in nats (natural log)."""
-    # TODO: the mean of −ln p over the tokens (np.mean), as a Python float.
+    """La moyenne des log-vraisemblances négatives par jeton, en nats (logarithme népérien)."""
+    # TODO: la moyenne de −ln p sur les jetons (np.mean de log_likelihoods, changée de signe), en float Python.
     raise NotImplementedError("TODO")
 
 
 def perplexity(log_likelihoods) -> float:
-    """exp(loss per token): a model that guesses among V equally likely tokens has perplexity V."""
-    # TODO: the exponential (math.exp) of the loss per token.
+    """exp(perte par jeton) : un modèle qui hésite entre V jetons également probables a une perplexité V."""
+    # TODO: l'exponentielle (math.exp) de la perte par jeton (loss_per_token, juste au-dessus).
     raise NotImplementedError("TODO")
 
 
 def bits_per_character(log_likelihoods, characters: int) -> float:
-    """The total negative log-likelihood in bits, divided by the number of characters."""
-    # TODO: add up −ln p over all the tokens, turn nats into bits (divide by math.log(2)),
-    # and divide by the number of characters.
+    """La somme des log-vraisemblances négatives en bits, divisée par le nombre de caractères."""
+    # TODO: additionnez −ln p sur tous les jetons (np.sum), passez des nats aux bits (divisez par
+    # math.log(2)), et divisez par le nombre de caractères (characters).
     raise NotImplementedError("TODO")
 
 
 def unigram_log_likelihoods(train_ids, test_ids, vocab_size: int) -> np.ndarray:
-    """ln p of each test token under a unigram model learned on the training tokens.
+    """Le ln p de chaque jeton de test selon un modèle unigramme appris sur les jetons d'entraînement.
 
-    A unigram model gives every token the same probability wherever it is:
-    its count in the training tokens, plus one (so that a token never seen
-    keeps a small chance), divided by the total of those counts.
+    Un modèle unigramme donne à chaque jeton la même probabilité où qu'il soit : son
+    nombre d'apparitions dans les jetons d'entraînement, plus un (pour qu'un jeton
+    jamais vu garde une petite chance), divisé par le total de ces comptes.
     """
-    # TODO: count each token id in train_ids (np.bincount with minlength=vocab_size) and add 1,
-    # divide by the sum to get probabilities, and return the log (np.log) of those of test_ids.
+    # TODO: comptez chaque numéro de train_ids (np.bincount avec minlength=vocab_size) et ajoutez 1,
+    # divisez par la somme pour avoir des probabilités, et renvoyez le log (np.log) de celles de test_ids.
     raise NotImplementedError("TODO")
 
 
 def xz_bits_per_character(text: str, given: str = "") -> float:
-    """Bits per character xz needs for `text` once it has read `given` (the training books).
+    """Les bits par caractère qu'il faut à xz pour `text` une fois qu'il a lu `given` (les livres d'entraînement).
 
-    A compressor is a model too: it writes likely text in few bits. What it
-    needs for the text alone is the size of `given + text` compressed, less
-    the size of `given` compressed (with nothing given, that takes off the
-    few bytes of xz's header and footer).
+    Un compresseur est aussi un modèle : il écrit en peu de bits le texte probable. Ce
+    qu'il lui faut pour le texte seul, c'est la taille de `given + text` compressé, moins
+    celle de `given` compressé (sans rien de donné, cela retire les quelques octets de
+    l'en-tête et de la fin de xz).
     """
-    # TODO: compress (lzma.compress, default settings) given + text and given alone, both encoded
-    # in UTF-8; the difference in bytes, times 8, is the text's share in bits: divide it by len(text).
+    # TODO: compressez (lzma.compress, réglages par défaut) given + text et given seul, tous deux encodés
+    # en UTF-8 ; la différence en octets, fois 8, est la part du texte en bits : divisez-la par len(text).
     raise NotImplementedError("TODO")

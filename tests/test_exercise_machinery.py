@@ -1,6 +1,7 @@
 """The exercise machinery: stub derivation, stubs in step with solutions,
 every stub failing its checks and every solution passing them."""
 
+import ast
 import io
 import os
 import re
@@ -106,16 +107,81 @@ def instructions(source: str) -> list[str]:
     return [" ".join(lines) for lines in found]
 
 
+@pytest.mark.parametrize("lang", exercises.LANGS)
 @pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
-def test_stub_instructions_are_the_solutions_and_end_whole(exercise):
+def test_stub_instructions_are_the_solutions_and_end_whole(exercise, lang):
     """A stub keeps every instruction of its solution, whole (an instruction cut short misleads)."""
-    solution = instructions(exercise.solution_path.read_text(encoding="utf-8"))
+    solution = instructions(exercises.solution_in(exercise, lang))
     assert solution, f"{exercise.filename}: the solution has no TODO instruction"
-    assert instructions(exercises.stub_for(exercise)) == solution
-    assert instructions(exercise.exercise_path.read_text(encoding="utf-8")) == solution
+    assert instructions(exercises.stub_for(exercise, lang)) == solution
     for text in solution:
         assert not text.endswith((",", "(", ";", ":")), f"{exercise.filename}: instruction cut short: {text!r}"
         assert text.endswith((".", "?", "!")), f"{exercise.filename}: instruction ends mid-sentence: {text!r}"
+
+
+def _code_and_todos(source: str) -> tuple[str, list[tuple[str, int]]]:
+    """A source's code without docstrings nor comments, and its TODO instructions counted per function, in order."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            body[0].value.value = "docstring"
+    where = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for line in range(node.lineno, node.end_lineno + 1):
+                where[line] = node.name
+    counts = []
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT and token.string.lstrip("#").strip().startswith("TODO"):
+            name = where.get(token.start[0], "(module)")
+            if counts and counts[-1][0] == name:
+                counts[-1] = (name, counts[-1][1] + 1)
+            else:
+                counts.append((name, 1))
+    return ast.dump(tree), counts
+
+
+@pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
+def test_both_languages_come_from_the_one_solution_and_cannot_drift(exercise):
+    """French and English stubs: the same code and identifiers, as many TODO lines in the same places,
+    and every docstring and comment of the solution written in both languages (none left untranslated)."""
+    french, english = (exercises.stub_for(exercise, lang) for lang in ("fr", "en"))
+    (french_code, french_todos), (english_code, english_todos) = _code_and_todos(french), _code_and_todos(english)
+    assert french_code == english_code
+    assert french_todos == english_todos and french_todos
+    assert "[fr]" not in french + english and "[en]" not in french + english
+    solution = exercise.solution_path.read_text(encoding="utf-8")
+    for number, line in enumerate(solution.splitlines(), 1):
+        comment = line.strip()
+        if comment.startswith("#") and not re.match(r"#:? \[(fr|en)\] |# (BEGIN SOLUTION|END SOLUTION|STUB: )", comment):
+            pytest.fail(f"{exercise.filename}:{number}: a comment in one language only: {comment!r}")
+    french_docs = [ast.get_docstring(node) for node in ast.walk(ast.parse(french))
+                   if isinstance(node, (ast.Module, ast.FunctionDef)) and ast.get_docstring(node)]
+    english_docs = [ast.get_docstring(node) for node in ast.walk(ast.parse(english))
+                    if isinstance(node, (ast.Module, ast.FunctionDef)) and ast.get_docstring(node)]
+    assert len(french_docs) == len(english_docs)
+    untranslated = [doc for doc, other in zip(french_docs, english_docs) if doc == other]
+    assert not untranslated, f"{exercise.filename}: docstrings with no French: {untranslated}"
+
+
+def test_the_learners_file_is_french_unless_they_ask(tmp_path, monkeypatch):
+    monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path))
+    exercise = exercises.get(1)
+    assert exercises.sync()[0][1] == "written"
+    assert "# TODO: trouvez le marqueur de début" in exercise.exercise_path.read_text(encoding="utf-8")
+    assert exercises.untouched_lang(exercise) == "fr"
+    assert exercises.reset_to_stub(1, "en") is not None          # the French stub is kept as a backup
+    assert "# TODO: find the START marker" in exercise.exercise_path.read_text(encoding="utf-8")
+    assert exercises.sync()[0][1] == "unchanged"                # an English stub stays English…
+    assert [action for _, action, _ in exercises.sync(lang="fr")][0] == "written"     # …unless asked
+    assert exercises.untouched_lang(exercise) == "fr"
+    edited = exercise.exercise_path.read_text(encoding="utf-8") + "\n# mine\n"
+    exercise.exercise_path.write_text(edited, encoding="utf-8")
+    assert [action for _, action, _ in exercises.sync(lang="en")][0] == "kept"        # work is never rewritten
+    assert exercise.exercise_path.read_text(encoding="utf-8") == edited
+    assert exercises.language_of(exercise, edited) == "fr"
 
 
 @pytest.mark.parametrize("bad", [
@@ -151,8 +217,8 @@ def test_metadata_is_complete():
 
 @pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
 def test_stub_is_derived_from_its_solution(exercise):
-    """exercises/ must be regenerated (`python -m aurore exercises sync`) when a solution changes."""
-    assert exercise.exercise_path.read_text(encoding="utf-8") == exercises.stub_for(exercise)
+    """exercises/ must be regenerated (`python -m aurore exercises sync`) when a solution changes; it is French."""
+    assert exercise.exercise_path.read_text(encoding="utf-8") == exercises.stub_for(exercise, "fr")
 
 
 @pytest.mark.slow

@@ -66,7 +66,7 @@ def test_the_split_exercise_carries_each_finished_function_to_its_half(learner):
 
     first = (learner / "01_clean_gutenberg.py").read_text(encoding="utf-8")
     second = (learner / "02_prepare_dataset.py").read_text(encoding="utf-8")
-    assert solved_credits in first and "Exercise 1 — Clean a Project Gutenberg file." in first
+    assert solved_credits in first and "Exercice 1 — Nettoyer un fichier du Projet Gutenberg." in first
     new_stub = exercises.stub_for(exercises.get(1))
     unfinished = new_stub[new_stub.index("def strip_gutenberg"):new_stub.index("def remove_credits")]
     assert unfinished in first                  # what was not done starts from today's stub, today's TODOs

@@ -7,6 +7,7 @@ folder) keeps these tests independent of the real exercises; checks and jobs
 run in real subprocesses.
 """
 
+import dataclasses
 import json
 import sys
 import time
@@ -282,7 +283,7 @@ def test_pages_use_only_local_assets(workshop_env):
 def test_check_cycle_records_progress_that_survives_a_restart(workshop_env):
     client = workshop_env["make_app"]().test_client()
     headers = csrf(client)
-    assert client.get("/exercises/1/solution").status_code == 403      # no check run yet
+    assert client.get("/exercises/1/solution").status_code == 403      # not passed, not asked for
 
     report = client.post("/exercises/1/check", headers=headers).get_json()
     assert report["all_passed"] is False
@@ -290,9 +291,12 @@ def test_check_cycle_records_progress_that_survives_a_restart(workshop_env):
     assert entry["outcome"] == "failed" and "TODO" in entry["message"]
     assert entry["title"]["fr"] == "add additionne"
 
-    diff = client.get("/exercises/1/solution").get_json()
+    assert client.get("/exercises/1/solution").status_code == 403      # a failed check does not open it
+    diff = client.get("/exercises/1/solution?confirm=1").get_json()      # the learner confirmed they want it
     assert "return&nbsp;a&nbsp;+&nbsp;b" in diff["html"] and diff["identical"] is False
     assert "SOLUTION" not in diff["html"]
+    saved = json.loads((workshop_env["data"] / "workshop" / "progress.json").read_text())
+    assert saved["exercises"]["1"]["solution_seen"]["how"] == "asked_before_passing"
 
     workshop_env["learner"].write_text(SOLUTION.replace("a + b", "a - b"), encoding="utf-8")
     report = client.post("/exercises/1/check", headers=headers).get_json()
@@ -309,6 +313,24 @@ def test_check_cycle_records_progress_that_survives_a_restart(workshop_env):
     assert "1 / 1" in home
     saved = json.loads((workshop_env["data"] / "workshop" / "progress.json").read_text())
     assert saved["exercises"]["1"]["done"] is True and saved["exercises"]["1"]["runs"] == 3
+    assert saved["exercises"]["1"]["solution_seen"]["how"] == "asked_before_passing"    # the first way is kept
+
+
+def test_a_passing_check_shows_the_next_exercise_and_opens_the_solution(workshop_env, monkeypatch):
+    second = dataclasses.replace(exercises.get(1), number=2, slug="02_fake", title={"fr": "Suite", "en": "Next"})
+    first = exercises.get(1)
+    monkeypatch.setattr(exercises, "_load_info", lambda: (first, second))
+    client = workshop_env["make_app"]().test_client()
+    page = client.get("/exercises/1").get_data(as_text=True)
+    assert 'href="/exercises/2"' in page and 'id="next-exercise" hidden' in page   # shown by the passing check
+    workshop_env["learner"].write_text(SOLUTION, encoding="utf-8")
+    assert client.post("/exercises/1/check", headers=csrf(client)).get_json()["all_passed"] is True
+    page = client.get("/exercises/1").get_data(as_text=True)
+    assert 'id="next-exercise" >' in page or 'id="next-exercise">' in page
+    assert "Suivant : exercice 2 — Suite" in page
+    assert client.get("/exercises/1/solution").status_code == 200                 # passed: no question asked
+    saved = json.loads((workshop_env["data"] / "workshop" / "progress.json").read_text())
+    assert saved["exercises"]["1"]["solution_seen"]["how"] == "after_passing"
 
 
 def test_check_messages_follow_the_language(workshop_env):

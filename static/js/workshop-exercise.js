@@ -77,8 +77,12 @@
     showReport(answer.data);
     root.dataset.state = answer.data.all_passed ? "passed" : "failed";
     root.dataset.checked = "true";
-    document.getElementById("solution-button").disabled = false;
-    document.getElementById("solution-note").hidden = true;
+    if (answer.data.all_passed) {
+      root.dataset.passed = "true";
+      document.getElementById("solution-note").hidden = true;
+      const next = document.getElementById("next-exercise");
+      if (next) next.hidden = false;
+    }
     if (pending) { pending = false; runCheck(); }
   }
 
@@ -116,8 +120,11 @@
 
   // The solution, as a diff against the learner's code.
   const diff = document.getElementById("solution-diff");
-  document.getElementById("solution-button").addEventListener("click", async () => {
-    const answer = await get(`${base}/solution`);
+  const solutionButton = document.getElementById("solution-button");
+  solutionButton.addEventListener("click", async () => {
+    const passed = root.dataset.passed === "true";
+    if (!passed && !window.confirm(solutionButton.dataset.confirm)) return;
+    const answer = await get(passed ? `${base}/solution` : `${base}/solution?confirm=1`);
     if (!answer.ok) { diff.textContent = errorMessage(answer); return; }
     diff.innerHTML = answer.data.html;
     if (answer.data.identical) diff.prepend(el("p", "ok", _("Your code is identical to the solution.")));

@@ -41,8 +41,26 @@ def record_check(data_dir: str | Path, number: int, report: dict) -> dict:
         records = load(data_dir)
         previous = records.get(str(number), {})
         entry["runs"] = int(previous.get("runs", 0)) + 1
+        if "solution_seen" in previous:
+            entry["solution_seen"] = previous["solution_seen"]
         records[str(number)] = entry
         atomic.write_text(_file(data_dir), json.dumps({"numbering": migration.NUMBERING, "exercises": records}, indent=1))
+    return entry
+
+
+#: How the learner came to see an exercise's solution: after passing its checks, or asking before.
+SOLUTION_AFTER_PASSING, SOLUTION_ASKED = "after_passing", "asked_before_passing"
+
+
+def record_solution(data_dir: str | Path, number: int, how: str) -> dict:
+    """Remember that the learner opened the solution, and how (the first way is kept, with its time)."""
+    with _lock:
+        records = load(data_dir)
+        entry = dict(records.get(str(number), {}))
+        entry.setdefault("solution_seen", {"how": how, "at": time.time()})
+        records[str(number)] = entry
+        atomic.write_text(_file(data_dir), json.dumps({"numbering": migration.NUMBERING, "exercises": records},
+                                                      indent=1))
     return entry
 
 
