@@ -2,6 +2,7 @@
 every stub failing its checks and every solution passing them."""
 
 import ast
+import builtins
 import io
 import os
 import re
@@ -212,7 +213,7 @@ def test_metadata_is_complete():
             assert len(exercise.lesson[lang]) > 200, f"exercise {exercise.number}: lesson ({lang}) too short"
         assert exercise.hints, f"exercise {exercise.number} has no hints"
         for hint in exercise.hints:
-            assert set(hint) == set(exercises.LANGS)
+            assert all(set(hint[rung]) == set(exercises.LANGS) for rung in exercises.HINT_RUNGS)
 
 
 @pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
@@ -245,7 +246,8 @@ def _french_prose():
     for exercise in exercises.all_exercises():
         yield f"exercise {exercise.number}", exercise.title["fr"] + "\n" + exercise.lesson["fr"]
         for hint in exercise.hints:
-            yield f"exercise {exercise.number} (hint)", hint["fr"]
+            for rung in exercises.HINT_RUNGS:
+                yield f"exercise {exercise.number} (hint)", hint[rung]["fr"]
     for slug in course.PAGES:
         yield f"course/{slug}.fr.md", (course.COURSE_DIR / f"{slug}.fr.md").read_text(encoding="utf-8")
 
@@ -256,3 +258,101 @@ def test_french_prose_says_jetons(where, text):
     prose = re.sub(r"`[^`\n]*`", "", text).replace("(*tokens*)", "").replace("*tokens*", "")
     found = re.findall(r"[^\n]{0,30}\btokens?\b[^\n]{0,30}", prose)
     assert not found, f"{where}: say « jeton » in French: {found}"
+
+
+# -- hints: one ladder per function, the answer only on its last rung ------------------------------
+def _code_spans(text: str) -> list[ast.AST]:
+    """The hint's `code` spans that parse as Python (an ellipsis … stands for what the learner writes)."""
+    found = []
+    for span in re.findall(r"`([^`]+)`", text):
+        span = span.replace("…", "None").strip()
+        for attempt in (span, span.rstrip(":") if span.endswith(":") else None, f"{span} pass" if span.endswith(":")
+                        else None, f"try:\n    pass\n{span}"):
+            if attempt is None:
+                continue
+            try:
+                found.append(ast.parse(attempt))
+                break
+            except SyntaxError:
+                continue
+    return found
+
+
+def _names_a_learner_has(exercise, function: str) -> set[str]:
+    """Names a hint may use in a function: the stub's module names, builtins, the function's parameters, and
+    the names its solution binds (which the learner will write)."""
+    solution = ast.parse(exercises.solution_in(exercise))
+    names = set(dir(builtins))
+    for node in solution.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            names |= {arg.arg for arg in ast.walk(node.args) if isinstance(arg, ast.arg)}
+            names |= {name.id for name in ast.walk(node) if isinstance(name, ast.Name)}
+            names |= {arg.arg for arg in ast.walk(node) if isinstance(arg, ast.arg)}
+    return names
+
+
+def hint_problems(exercise, hint: dict) -> list[str]:
+    """What is wrong with one ladder: a name the learner's code lacks, another function's answer."""
+    function, problems = hint["function"], []
+    solution_words = set(re.findall(r"[A-Za-z_]\w*", exercise.solution_path.read_text(encoding="utf-8")))
+    has = _names_a_learner_has(exercise, function)
+    texts = [hint[rung][lang] for rung in exercises.HINT_RUNGS for lang in exercises.LANGS]
+    trees = [tree for text in texts for tree in _code_spans(text)]
+    trees.append(ast.parse(exercises.hint_code(exercise, function)))
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id not in has:
+                problems.append(f"{function}: `{node.id}` is no name of the learner's code")
+            words = [node.attr] if isinstance(node, ast.Attribute) else [node.arg] if isinstance(node, ast.keyword) \
+                and node.arg else []
+            problems += [f"{function}: `{word}` is not in the solution" for word in words if word not in solution_words]
+    hinted = {ast.dump(node) for tree in trees for node in ast.walk(tree)}
+    own = {ast.dump(node) for node in ast.walk(ast.parse(exercises.hint_code(exercise, function)))}
+
+    def answers(code: str):
+        """Each statement of a function's answer, and the expression it computes (`return x` gives x too)."""
+        for statement in ast.walk(ast.parse(code)):
+            if isinstance(statement, ast.stmt):
+                yield statement
+                if isinstance(getattr(statement, "value", None), ast.expr):
+                    yield statement.value
+
+    for other in exercise.hints:
+        if other["function"] == function:
+            continue
+        for piece in answers(exercises.hint_code(exercise, other["function"])):
+            # Code both functions share (the filters' last two lines) is this function's answer as well.
+            if len(ast.unparse(piece)) >= 20 and ast.dump(piece) in hinted and ast.dump(piece) not in own:
+                problems.append(f"{function}: gives away {other['function']}'s `{ast.unparse(piece)}`")
+    return problems
+
+
+@pytest.mark.parametrize("exercise", exercises.all_exercises(), ids=lambda e: e.slug)
+def test_hints_are_one_ladder_per_function_and_give_away_nothing_else(exercise):
+    functions = [hint["function"] for hint in exercise.hints]
+    stub = exercises.stub_for(exercise)
+    todo_functions = {node.name for node in ast.walk(ast.parse(stub)) if isinstance(node, ast.FunctionDef)
+                      and "NotImplementedError" in ast.get_source_segment(stub, node)}
+    if re.search(r"^[A-Z_]+ = None$", stub, re.M):
+        todo_functions |= set(re.findall(r"^([A-Z_]+) = None$", stub, re.M))
+    assert sorted(functions) == sorted(todo_functions), "one ladder for each function (or constant) to write"
+    problems = [problem for hint in exercise.hints for problem in hint_problems(exercise, hint)]
+    assert not problems, problems
+
+
+def test_the_hint_rules_catch_what_issue_24_found():
+    """Exercise 6's old first hint used `lv`, a name the stub lacks, and solved three functions at once."""
+    evaluate = exercises.for_step("evaluate")
+    old = {"function": "loss_per_token",
+           "idea": {"fr": "…", "en": "…"},
+           "pointer": {lang: "`-float(np.mean(lv))`, `math.exp(loss_per_token(log_likelihoods))`" for lang in
+                       exercises.LANGS}}
+    problems = hint_problems(evaluate, old)
+    assert any("`lv` is no name" in problem for problem in problems)
+    assert any("gives away perplexity's" in problem for problem in problems)

@@ -94,8 +94,8 @@ def workshop_env(tmp_path, monkeypatch):
                     title={"fr": "Additionner", "en": "Adding up"},
                     lesson={"fr": "# Leçon\n\nUne **addition** :\n\n```python\nadd(1, 2)\n```\n",
                             "en": "# Lesson\n\nAn **addition**.\n"},
-                    hints=({"fr": "Premier indice", "en": "First hint"},
-                           {"fr": "Second indice", "en": "Second hint"}),
+                    hints=({"function": "add", "idea": {"fr": "Premier indice", "en": "First hint"},
+                            "pointer": {"fr": "Second indice", "en": "Second hint"}},),
                     checks=str(check_file))
     monkeypatch.setattr(exercises, "_load_info", lambda: (fake,))
     monkeypatch.setattr(paths, "solutions_dir", lambda: solutions)
@@ -156,8 +156,9 @@ def test_exercise_page_renders_lesson_code_and_hidden_hints(workshop_env):
     page = client.get("/exercises/1").get_data(as_text=True)
     assert "<strong>addition</strong>" in page                      # Markdown → HTML
     assert 'class="highlight"' in page and "NotImplementedError" in page   # the learner's file, highlighted
-    assert page.count('class="hint" hidden') == 2
-    assert "Second indice" in page
+    assert page.count('class="hint" hidden') == 3                 # one ladder: the idea, the pointer, the code
+    assert "Second indice" in page and "<code>add</code>" in page
+    assert page.index("Premier indice") < page.index("Second indice") < page.index("a</span> <span class=\"o\">+")
     assert "Lesson" in client.get("/exercises/1?lang=en").get_data(as_text=True)
     assert "/static/pygments.css" in page
 
@@ -170,10 +171,11 @@ def test_hints_are_rendered_by_the_lessons_markdown(workshop_env, monkeypatch):
     from aurore.web.workshop.rendering import markdown_html
 
     hint = "| n | n² |\n|---|---|\n| 3 | 9 |\n\n```python\nadd(1, 2)\n```\n"
-    rich = dataclasses.replace(exercises.get(1), hints=({"fr": hint, "en": hint},))
+    rich = dataclasses.replace(exercises.get(1), hints=({"function": "add", "idea": {"fr": hint, "en": hint},
+                                                         "pointer": {"fr": "…", "en": "…"}},))
     monkeypatch.setattr(exercises, "_load_info", lambda: (rich,))
     page = workshop_env["make_app"]().test_client().get("/exercises/1").get_data(as_text=True)
-    assert f'<li class="hint" hidden>{markdown_html(hint)}</li>' in page
+    assert f'<li class="hint" hidden><strong class="rung">L’idée</strong> {markdown_html(hint)}</li>' in page
     assert "<table>" in page and '<div class="highlight"><pre>' in markdown_html(hint)
     importers = [path.relative_to(paths.ROOT).as_posix() for path in sorted((paths.ROOT / "aurore").rglob("*.py"))
                  if re.search(r"^\s*(import|from) markdown\b", path.read_text(encoding="utf-8"), re.M)]

@@ -40,6 +40,7 @@ import inspect
 import re
 import shutil
 import sys
+import textwrap
 import time
 import tomllib
 import traceback
@@ -85,7 +86,8 @@ class Exercise:
     step: str
     title: dict[str, str]
     lesson: dict[str, str]
-    hints: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    #: One ladder per function: {"function", "idea": {fr, en}, "pointer": {fr, en}}; its code is the solution's.
+    hints: tuple[dict, ...] = field(default_factory=tuple)
     checks: str = ""
     #: How its step shows and runs (see the keys at the top of info.toml).
     run_title: dict[str, str] = field(default_factory=dict)
@@ -162,6 +164,25 @@ def _checked_types(item: dict) -> None:
             raise InfoError(item, key, "is a list of strings")
 
 
+#: A hint's rungs written in info.toml, in the order they open; the last rung, the code, comes from the solution.
+HINT_RUNGS = ("idea", "pointer")
+
+
+def _checked_hints(item: dict) -> None:
+    """Each hint is one function's ladder: its name, the idea, the pointer (each in every language)."""
+    if not isinstance(item["hints"], list):
+        raise InfoError(item, "hints", "is a list of [[exercise.hints]] tables")
+    for number, hint in enumerate(item["hints"], 1):
+        if not isinstance(hint, dict) or set(hint) != {"function", *HINT_RUNGS} or not isinstance(
+                hint["function"], str):
+            raise InfoError(item, "hints", f"number {number} needs exactly `function` (a name of the solution) and "
+                                           f"{', '.join(HINT_RUNGS)} (idea.fr = \"…\", idea.en = \"…\")")
+        for rung in HINT_RUNGS:
+            if not isinstance(hint[rung], dict) or set(hint[rung]) != set(LANGS):
+                raise InfoError(item, "hints", f"number {number} ({hint['function']}): `{rung}` needs a text in "
+                                               f"each of {', '.join(LANGS)}")
+
+
 def _checked_output(item: dict) -> None:
     """An output starts from a data folder of aurore.paths, so AURORE_DATA moves it with the rest."""
     output = item["output"]
@@ -177,6 +198,7 @@ def exercise_from_info(item: dict) -> Exercise:
     """One `[[exercise]]` of info.toml, checked: a mistake is one clear message, never a KeyError."""
     item = _checked_keys(item)
     _checked_types(item)
+    _checked_hints(item)
     _checked_output(item)
     return Exercise(
         number=int(item["number"]),
@@ -328,6 +350,34 @@ def derive_stub(solution_source: str, lang: str = DEFAULT_LANG) -> str:
         out.extend(stubs or [f'{indent}raise NotImplementedError("TODO")\n'])
         i = j + 1
     return "".join(out)
+
+
+def hint_code(exercise: Exercise, function: str, lang: str = DEFAULT_LANG) -> str:
+    """A hint's last rung: the solution's code for that one function (or constant), its instructions left out."""
+    lines = solution_in(exercise, lang).splitlines(keepends=True)
+    tree = ast.parse("".join(lines))
+    owner = next((node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.name == function), None)
+    for start, line in enumerate(lines):
+        begin = _BEGIN.match(line)
+        if not begin:
+            continue
+        end = next(j for j in range(start + 1, len(lines)) if _END.match(lines[j]))
+        body = lines[start + 1:end]
+        inside = owner is not None and owner.lineno <= start + 1 <= owner.end_lineno
+        assigns = owner is None and any(re.match(rf"\s*{re.escape(function)}\s*=", part) for part in body)
+        if inside or assigns:
+            kept, instruction = [], None
+            for part in body:
+                todo, comment = _TODO.match(part), _COMMENT.match(part)
+                if todo:
+                    instruction = todo.group("indent")
+                elif not (comment and comment.group("indent") == instruction):
+                    instruction = None
+                if instruction is None and not _STUB.match(part):
+                    kept.append(part)
+            return textwrap.dedent("".join(kept)).strip("\n") + "\n"
+    raise AuroreError(f"{exercise.filename}: no solution block for `{function}`.")
 
 
 def stub_for(exercise: Exercise, lang: str = DEFAULT_LANG) -> str:

@@ -105,18 +105,7 @@
   try { watch.checked = localStorage.getItem("aurore-watch") === "1"; } catch (error) { /* private mode */ }
   poll();
 
-  // Hints, one at a time.
-  const hintButton = document.getElementById("hint-button");
-  const hints = Array.from(document.querySelectorAll("#hints .hint"));
-  const hintCount = document.getElementById("hint-count");
-  hintButton.disabled = hints.length === 0;
-  hintButton.addEventListener("click", () => {
-    const next = hints.find((hint) => hint.hidden);
-    if (next) next.hidden = false;
-    const shown = hints.filter((hint) => !hint.hidden).length;
-    hintCount.textContent = shown;
-    hintButton.disabled = shown === hints.length;
-  });
+  // Hints: workshop-hints.js (one ladder per function).
 
   // The solution, as a diff against the learner's code.
   const diff = document.getElementById("solution-diff");

@@ -116,6 +116,15 @@ def _lesson_html(number: int, lang: str) -> Markup:
     return markdown_html(exercises.get(number).lesson[lang])
 
 
+def _hint_ladders(exercise) -> list[dict]:
+    """Each function's ladder, its rungs rendered: the idea, the pointer, then the solution's code for it alone."""
+    lang = content_lang()
+    return [{"function": hint["function"],
+             "rungs": [markdown_html(hint["idea"][lang]), markdown_html(hint["pointer"][lang]),
+                       markdown_html(f"```python\n{exercises.hint_code(exercise, hint['function'], lang)}```")]}
+            for hint in exercise.hints]
+
+
 def _source(exercise) -> dict:
     """The learner's file, highlighted, with its modification time (for watch mode)."""
     path = exercise.exercise_path
@@ -177,7 +186,7 @@ def exercise_page(number):
     following = next((other for other in exercises.all_exercises() if other.number > exercise.number), None)
     return render_template("workshop/exercise.html", exercise=exercise, next_exercise=following,
                            lesson=_lesson_html(exercise.number, content_lang()),
-                           hints=[markdown_html(localized(hint)) for hint in exercise.hints],
+                           hints=_hint_ladders(exercise),
                            source=_source(exercise), record=records.get(str(exercise.number)),
                            stubs_to_translate=_stubs_in_another_language(),
                            all_exercises=exercises.all_exercises(),
