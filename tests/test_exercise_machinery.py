@@ -10,6 +10,7 @@ import tokenize
 
 import pytest
 
+from aurore import paths
 from aurore.course import exercises
 from aurore.course.checks import runner
 from aurore.errors import AuroreError
@@ -249,7 +250,8 @@ def _french_prose():
             for rung in exercises.HINT_RUNGS:
                 yield f"exercise {exercise.number} (hint)", hint[rung]["fr"]
     for slug in course.PAGES:
-        yield f"course/{slug}.fr.md", (course.COURSE_DIR / f"{slug}.fr.md").read_text(encoding="utf-8")
+        if slug != "glossary":           # it names the words not to use
+            yield f"course/{slug}.fr.md", (course.COURSE_DIR / f"{slug}.fr.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("where, text", list(_french_prose()), ids=lambda value: value[:30])
@@ -356,3 +358,57 @@ def test_the_hint_rules_catch_what_issue_24_found():
     problems = hint_problems(evaluate, old)
     assert any("`lv` is no name" in problem for problem in problems)
     assert any("gives away perplexity's" in problem for problem in problems)
+
+
+def _avoided_words() -> list[str]:
+    """The glossary's « À ne pas écrire » column (course/glossary.fr.md)."""
+    from aurore.web.workshop import course
+
+    rows = (course.COURSE_DIR / "glossary.fr.md").read_text(encoding="utf-8").splitlines()
+    words = []
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        if row.startswith("| **") and len(cells) == 4:
+            words += [word.strip() for word in cells[2].split(",") if word.strip() not in ("", "—")]
+    return words
+
+
+def _french_everywhere():
+    """French prose, the stubs' French comments and docstrings, and the French page messages."""
+    from babel.messages.pofile import read_po
+
+    yield from _french_prose()
+    for exercise in exercises.all_exercises():
+        yield f"exercise {exercise.number} (agenda, run page)", "\n".join(
+            text["fr"] for text in (exercise.section, exercise.about, exercise.run_title))
+        stub = exercises.stub_for(exercise, "fr")
+        comments = [token.string for token in tokenize.generate_tokens(io.StringIO(stub).readline)
+                    if token.type == tokenize.COMMENT]
+        docs = [ast.get_docstring(node) or "" for node in ast.walk(ast.parse(stub))
+                if isinstance(node, (ast.Module, ast.FunctionDef))]
+        yield exercise.filename, "\n".join(comments + docs)
+    with (paths.ROOT / "translations" / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        for message in read_po(handle):
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            yield f"messages.po: {message.id!r:.40}", "\n".join(strings)
+
+
+def test_one_word_per_concept_as_the_glossary_says():
+    avoided = _avoided_words()
+    assert {"preset", "page des écrivains", "spécialisation"} <= set(avoided)
+    found = []
+    for where, text in _french_everywhere():
+        prose = re.sub(r"`[^`\n]*`", "", text)
+        # Introductions (*token*), options, paths, tags, placeholders and calls are not prose.
+        prose = re.sub(r"\(\*[^*]+\*\)|--[\w-]+|\w+/[\w/.]+|<[^>]+>|%\(\w+\)s|[\w.]+\([^()]*\)|[?&]\w+=\S*", "", prose)
+        for word in avoided:
+            if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", prose, re.IGNORECASE):
+                found.append(f"{where}: « {word} »")
+    assert not found, found
+
+
+@pytest.mark.parametrize("step", ["train", "generate", "evaluate"])
+def test_the_lessons_send_the_learner_to_their_model_beside_the_reference(step):
+    lesson = exercises.for_step(step).lesson
+    assert "[« Mon modèle contre la référence »](/generate#compare)" in lesson["fr"]
+    assert "[“My model against the reference”](/generate#compare)" in lesson["en"]

@@ -142,7 +142,7 @@ def wait_finished(client, job_id, seconds=30):
 def test_home_shows_agenda_progress_and_next_step(workshop_env):
     client = workshop_env["make_app"]().test_client()
     page = client.get("/").get_data(as_text=True)
-    for part in ("Présentation", "Préparer les données", "Tokenisation", "Spécialisation", "Utilisation",
+    for part in ("Présentation", "Préparer les données", "Tokenisation", "Entraîner de zéro", "Faire écrire",
                  "Conclusion"):
         assert part in page
     assert "0 / 1" in page
@@ -194,7 +194,7 @@ def test_course_pages_are_reachable_from_the_agenda_in_both_languages(workshop_e
     assert 'href="/exercises/1"' in presentation            # on to the first exercise
     conclusion = client.get("/course/conclusion").get_data(as_text=True)
     for notion in ("Servir un modèle", "latence ou débit", "<strong>8 mots consécutifs</strong>",
-                   "page des écrivains", "domaine public"):
+                   "page « Faire écrire »", "domaine public"):
         assert notion in conclusion, notion
     english = client.get("/course/presentation?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in english and "<strong>tokens</strong>" in english and "<strong>epoch</strong>" in english
