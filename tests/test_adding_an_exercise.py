@@ -189,4 +189,4 @@ def test_a_mistake_in_info_toml_is_a_message_not_a_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "aurore", "exercises", "list"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
-    assert "exercise 1" in done.stderr and "run_title" in done.stderr, done.stderr
+    assert "exercise 2" in done.stderr and "run_title" in done.stderr, done.stderr
