@@ -582,3 +582,23 @@ def test_gpu_probe_runs_in_a_subprocess_once(workshop_env, monkeypatch):
                                                          "error": None}
     monkeypatch.setattr(environment, "_GPU_PROBE", "raise SystemExit(1)")
     assert client.get("/environment/gpu").get_json()["ok"] is True       # cached
+
+
+def test_the_language_switch_offers_to_rewrite_untouched_stubs(tmp_path, monkeypatch):
+    """An English starting file on a French page: the page offers to rewrite it in French; work is never touched."""
+    learner = tmp_path / "exercises"
+    learner.mkdir()
+    monkeypatch.setenv("AURORE_EXERCISES", str(learner))
+    first, second = exercises.get(1), exercises.get(2)
+    first.exercise_path.write_text(exercises.stub_for(first, "en"), encoding="utf-8")
+    worked = exercises.stub_for(second, "en") + "\n# my work\n"
+    second.exercise_path.write_text(worked, encoding="utf-8")
+    client = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True, "CHECK_WORKER": False}).test_client()
+    page = client.get("/exercises/1?lang=fr").get_data(as_text=True)
+    assert 'id="stub-language"' in page and "1 de vos fichiers d'exercice, pas encore modifié" in page
+    answer = client.post("/exercises/language", headers=csrf(client)).get_json()
+    assert answer["rewritten"] >= 1 and answer["lang"] == "fr"
+    assert first.exercise_path.read_text(encoding="utf-8") == exercises.stub_for(first, "fr")
+    assert second.exercise_path.read_text(encoding="utf-8") == worked
+    assert 'id="stub-language"' not in client.get("/exercises/1").get_data(as_text=True)
+    assert 'id="stub-language"' in client.get("/exercises/1?lang=en").get_data(as_text=True)   # French files now
