@@ -14,6 +14,7 @@ from aurore.commands import add_variant_option
 from aurore.corpus import catalogue, download
 from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.messages import gettext, number
 
 #: How many paragraphs of the story's beginning the step shows.
 SHOWN = 3
@@ -43,8 +44,10 @@ def run(args: argparse.Namespace) -> int:
                           f"not {type(paragraphs).__name__}. Check it with "
                           f"`python -m aurore check {cleaning.exercise.number}`.")
     kept = sum(len(paragraph) for paragraph in paragraphs)
-    progress.log(f"{catalogue.title(book_id)} ({book_id}): {len(fetched.text):,} characters in the file, "
-                 f"{kept:,} kept in {len(paragraphs):,} paragraphs.")
+    progress.log(gettext("%(title)s (%(book)s): %(characters)s characters in the file, %(kept)s kept in "
+                         "%(paragraphs)s paragraphs.", title=catalogue.title(book_id), book=book_id,
+                         characters=number(len(fetched.text), 0), kept=number(kept, 0),
+                         paragraphs=number(len(paragraphs), 0)))
     for paragraph in paragraphs[:SHOWN]:
         progress.log(f"  « {paragraph[:300]}{'…' if len(paragraph) > 300 else ''} »")
     progress.event("cleaned", book=book_id, characters=len(fetched.text), kept=kept, paragraphs=len(paragraphs))

@@ -11,6 +11,7 @@ from aurore.commands import add_variant_option
 from aurore.corpus import catalogue, download, preparation
 from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.messages import gettext, number
 from aurore.store import saved_dataset
 
 
@@ -67,5 +68,6 @@ def run(args: argparse.Namespace) -> int:
                                      mirror=mirror, min_words=min_words, out=args.out)
     progress.log(saved_dataset.format_stats(stats))
     progress.event("dataset", path=str(out), stats=stats)
-    progress.log(f"Dataset saved in {out} ({time.monotonic() - started:.1f} s).")
+    progress.log(gettext("Dataset saved in %(path)s (%(seconds)s s).", path=out,
+                         seconds=number(time.monotonic() - started, 1)))
     return 0

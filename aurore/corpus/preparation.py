@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 from aurore import paths, progress
+from aurore.messages import gettext
 from aurore.corpus import catalogue, download, gutenberg, sentences
 from aurore.errors import AuroreError
 from aurore.store import saved_dataset
@@ -45,15 +46,16 @@ def prepare(cleaning: ModuleType, recipe: ModuleType, book_ids: list[int] | None
             fetched = download.fetch(book_id, source=source, mirror=mirror)
             language = gutenberg.declared_language(fetched.text)
             if language and language.lower() not in FRENCH:
-                progress.log(f"warning: book {book_id} ({catalogue.title(book_id)}) declares "
-                             f"Language: {language}; the corpus is meant to be French (leave it out with --books).")
+                progress.log(gettext("warning: book %(book)s (%(title)s) declares Language: %(language)s; the corpus "
+                                     "is meant to be French (leave it out with --books).",
+                                     book=book_id, title=catalogue.title(book_id), language=language))
             paragraphs[book_id] = cleaning.clean_book(fetched.text)
             task.update(1, book=str(book_id), origin=fetched.origin)
     empty = [book for book, found in paragraphs.items() if not found]
     if empty:
         raise AuroreError(f"No text left in book(s) {empty} after cleaning: is it really a Gutenberg book?")
 
-    progress.log("Learning where French sentences end (NLTK Punkt, trained on the training books)…")
+    progress.log(gettext("Learning where French sentences end (NLTK Punkt, trained on the training books)…"))
     training_text = "\n\n".join(p for book in book_ids for p in paragraphs[book])
     splitter = sentences.french_splitter(training_text, paths.nltk_dir() if cache_splitter else None)
 

@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 
 from aurore import progress  # noqa: E402
 from aurore.errors import AuroreError  # noqa: E402
+from aurore.messages import gettext, number  # noqa: E402
 from aurore.store import modeldir, saved_dataset  # noqa: E402
 
 EOS = "<|endoftext|>"
@@ -126,16 +127,19 @@ def build(module: ModuleType, dataset_dir, out_dir, vocab_size: int = DEFAULT_VO
     generic = generic_tokenizer()
     report: dict = {"sentence": EXAMPLE_SENTENCE, "vocab_size": vocab_size}
     report["generic_tokens"] = module.show_tokens(generic, EXAMPLE_SENTENCE)
-    progress.log(f"Generic tokenizer ({len(generic)} tokens): {len(report['generic_tokens'])} tokens "
-                 f"→ {' | '.join(report['generic_tokens'])}")
-    progress.log(f"Specialising it on {len(splits['train'])} training sentences (vocabulary {vocab_size})…")
+    progress.log(gettext("Generic tokenizer (%(size)s tokens): %(count)s tokens → %(tokens)s",
+                         size=number(len(generic), 0), count=len(report["generic_tokens"]),
+                         tokens=" | ".join(report["generic_tokens"])))
+    progress.log(gettext("Specialising it on %(sentences)s training sentences (vocabulary %(size)s)…",
+                         sentences=number(len(splits["train"]), 0), size=number(vocab_size, 0)))
     specialised = module.specialise(generic, splits["train"]["text"], vocab_size)
     modeldir.save_tokenizer(specialised, out_dir)
     reloaded = modeldir.load_tokenizer(out_dir)
     check(reloaded)
     report["specialised_tokens"] = module.show_tokens(reloaded, EXAMPLE_SENTENCE)
-    progress.log(f"Specialised tokenizer ({len(reloaded)} tokens): {len(report['specialised_tokens'])} "
-                 f"tokens → {' | '.join(report['specialised_tokens'])}")
+    progress.log(gettext("Specialised tokenizer (%(size)s tokens): %(count)s tokens → %(tokens)s",
+                         size=number(len(reloaded), 0), count=len(report["specialised_tokens"]),
+                         tokens=" | ".join(report["specialised_tokens"])))
     test_texts = splits["test"]["text"]
     report["generic"] = module.measure(generic, test_texts)
     report["specialised"] = module.measure(reloaded, test_texts)

@@ -308,7 +308,8 @@ def environment_gpu():
 def job_start():
     data = request.get_json(silent=True) or request.form
     options = data.get("options") if isinstance(data, dict) else None
-    job = job_runner().start(str(data.get("step", "")), str(data.get("variant", "solution")), options)
+    job = job_runner().start(str(data.get("step", "")), str(data.get("variant", "solution")), options,
+                             lang=content_lang())
     return jsonify(job.record()), 201
 
 
