@@ -45,3 +45,16 @@ def test_the_run_page_passes_its_language_to_the_step(tmp_path):
         time.sleep(0.1)
     _, events, _ = runner.page(job.id)
     assert any(event.get("message") == "fr" for event in events), events
+
+
+def test_the_evaluation_lines_are_french_on_a_french_page(monkeypatch):
+    from aurore.commands import evaluate
+
+    report = {"test": {"loss_per_token": 3.1, "perplexity": 22.2, "bits_per_character": 1.682},
+              "baselines": {"xz": {"bits_per_character": 2.2}}}
+    monkeypatch.setenv("AURORE_LANG", "fr")
+    french = evaluate.summary_lines(report)
+    assert french[0] == "livre de test : perte de 3,100 par jeton, perplexité 22,2, 1,682 bits par caractère"
+    assert french[1] == "points de comparaison sur le livre de test : xz 2,200 bits par caractère"
+    monkeypatch.setenv("AURORE_LANG", "en")
+    assert evaluate.summary_lines(report)[0] == "test: loss 3.100 per token, perplexity 22.2, 1.682 bits per character"

@@ -17,6 +17,7 @@ from typing import Callable
 from aurore import progress
 from aurore.corpus import tokenization
 from aurore.errors import AuroreError
+from aurore.messages import gettext, number
 from aurore.store import checkpoint, modeldir, saved_dataset
 from aurore.training import distribute, optimizers, packing, presets, resumable
 
@@ -136,8 +137,9 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
     length, batch_size = settings["sequence_length"], settings["batch_size"]
     train_inputs, train_targets = _blocks(module, tokenizer, splits["train"]["text"], length, "training")
     val_inputs, val_targets = _blocks(module, tokenizer, splits["validation"]["text"], length, "validation")
-    progress.log(f"{train_inputs.size:,} training tokens in {len(train_inputs):,} blocks of {length}; "
-                 f"{val_inputs.size:,} validation tokens.")
+    progress.log(gettext("%(tokens)s training tokens in %(blocks)s blocks of %(length)s; %(validation)s validation "
+                         "tokens.", tokens=number(train_inputs.size, 0), blocks=number(len(train_inputs), 0),
+                         length=length, validation=number(val_inputs.size, 0)))
 
     with distribute.get_strategy(strategy or "default").scope():
         model = module.build_model(settings, vocab_size)
