@@ -58,3 +58,14 @@ def test_the_evaluation_lines_are_french_on_a_french_page(monkeypatch):
     assert french[1] == "points de comparaison sur le livre de test : xz 2,200 bits par caractère"
     monkeypatch.setenv("AURORE_LANG", "en")
     assert evaluate.summary_lines(report)[0] == "test: loss 3.100 per token, perplexity 22.2, 1.682 bits per character"
+
+
+def test_a_resumed_training_says_so_in_french(tmp_path, monkeypatch, capsys):
+    from aurore.training import resumable
+
+    monkeypatch.setenv("AURORE_LANG", "fr")
+    run = resumable.Run(tmp_path)
+    run.state = {"finished": True, "step": 7}
+    monkeypatch.setattr(resumable.checkpoint, "read_state", lambda folder: run.state)
+    run._resumed_settings({"preset": "tiny"})
+    assert f"Entraînement dans {tmp_path} est déjà terminé (pas 7)" in capsys.readouterr().out

@@ -35,6 +35,7 @@ from aurore import progress
 from aurore.errors import AuroreError
 from aurore.evaluation import scoring
 from aurore.evaluation.baselines import xz_baseline
+from aurore.messages import N_
 from aurore.store import atomic, checkpoint, modeldir, saved_dataset
 from aurore.training import presets, resumable
 
@@ -57,7 +58,7 @@ PRESETS: dict[str, dict] = {
 }
 OPTIONAL_KEYS = ("max_minutes",)
 #: How the training's logs and errors name it.
-WORDS = resumable.Words(subject="The char-LSTM training", noun="char-LSTM training", start_over="")
+WORDS = resumable.Words(subject=N_("The char-LSTM training"), noun="char-LSTM training", start_over="")
 
 
 def preset(name: str, pairs: list[str] | None = None, **overrides) -> dict:
