@@ -21,6 +21,13 @@ import sys
 import threading
 from typing import Any
 
+from aurore.messages import N_, gettext
+
+#: The progress labels the steps use, translated on the page (AURORE_LANG): a task's name and unit.
+LABELS = (N_("Books"), N_("Sentences"), N_("Tokenizing"), N_("Training"), N_("Evaluating"),
+          N_("Baselines (unigram, xz)"), N_("Completing functions"),
+          N_("book"), N_("sentence"), N_("step"), N_("block"), N_("baseline"), N_("function"), N_("model"))
+
 _lock = threading.Lock()
 
 
@@ -71,7 +78,8 @@ class Task:
     """A unit of work with a known or unknown total; use as a context manager."""
 
     def __init__(self, name: str, total: int | None = None, unit: str = "it"):
-        self.name, self.total, self.unit, self.done = name, total, unit, 0
+        # The label and unit in the run's language (a name not in LABELS stays as it is).
+        self.name, self.total, self.unit, self.done = gettext(name), total, gettext(unit), 0
         self.metrics: dict[str, Any] = {}
         self._bar = None
         if mode() != "json":

@@ -1,4 +1,4 @@
-"""Python code completion (bonus exercise 7) after N minutes of `code`-preset training.
+"""Python code completion (bonus exercise 8) after N minutes of `code`-preset training.
 
     python bench/code_completion.py [--minutes 15] [--headers 100] [--max-new-tokens 128]
 

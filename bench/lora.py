@@ -1,4 +1,4 @@
-"""LoRA against full fine-tuning on one book, against the base model (bonus exercise 8).
+"""LoRA against full fine-tuning on one book, against the base model (bonus exercise 9).
 
     python bench/lora.py [--minutes 5] [--book 6318] [--rank 8] [--base DIR] [--source DIR]
 
@@ -49,7 +49,7 @@ def main() -> int:
     try:
         base = lora.check_base(args.base)
         module = exercises.rules("lora")
-        book = lora.read_book(args.book, module, source=args.source, prepare=exercises.rules("prepare"))
+        book = lora.read_book(args.book, module, source=args.source, cleaning=exercises.rules("clean"), prepare=exercises.rules("prepare"))
         load_before = os.getloadavg()
         reports = [lora.fine_tune(module, base, book, lora.output_dir(base, book.book_id, full=rank is None),
                                   rank=rank, max_steps=args.max_steps, max_minutes=args.minutes,

@@ -44,6 +44,8 @@ seed_exercises() {
     local target="${AURORE_EXERCISES:-}"
     [[ -n "$target" && "$target" != "$APP_DIR/exercises" ]] || return 0
     mkdir -p "$target"
+    # A former numbering's files first take their new names (python -m aurore exercises sync does the same).
+    (cd "$APP_DIR" && "$PYTHON" -c 'from aurore.course import exercises; [print(line) for line in exercises.migrate()]') || true
     local stub
     for stub in "$APP_DIR"/exercises/*.py; do
         [[ -e "$stub" ]] || continue

@@ -180,16 +180,16 @@ def write_fixture_books(folder: str | Path) -> list[int]:
 
 
 def make_tiny_dataset(out_dir: str | Path) -> Path:
-    """A small saved DatasetDict (train/validation/test) made by the real exercise-1 code.
+    """A small saved DatasetDict (train/validation/test) made by the real code of exercises 1 and 2.
 
     Takes a few seconds; writes nothing outside `out_dir` (no cache, no Punkt file).
     """
     from aurore.corpus import preparation
     from aurore.course import exercises
 
-    module = exercises.load_module(1, "solution")
+    cleaning, recipe = exercises.load_module(1, "solution"), exercises.load_module(2, "solution")
     with tempfile.TemporaryDirectory(prefix="aurore-fixture-books-") as books:
         write_fixture_books(books)
-        out, _ = preparation.prepare(module, book_ids=TRAIN_IDS, test_book=TEST_ID, source=books, out=out_dir,
+        out, _ = preparation.prepare(cleaning, recipe, book_ids=TRAIN_IDS, test_book=TEST_ID, source=books, out=out_dir,
                                      min_words=3, cache_splitter=False)
     return out

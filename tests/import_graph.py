@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("aurore.store", "aurore.corpus", "aurore.training", "aurore.generation", "aurore.evaluation",
           "aurore.bonus", "aurore.course", "aurore.commands", "aurore.web", "aurore.cli")
 #: Below every stage: what any module may use (errors, paths, run events, the machine's facts).
-FOUNDATION = ("aurore", "aurore.errors", "aurore.paths", "aurore.progress", "aurore.machine", "aurore.quiet")
+FOUNDATION = ("aurore", "aurore.errors", "aurore.paths", "aurore.progress", "aurore.machine", "aurore.quiet",
+              "aurore.messages")
 #: Above every stage: the entry point.
 TOP = ("aurore.__main__",)
 

@@ -21,7 +21,7 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def solution():
-    return exercises.load_module(1, "solution")
+    return exercises.load_module(2, "solution")
 
 
 def test_tiny_dataset_has_three_splits_with_text_and_book(tiny):
@@ -60,12 +60,12 @@ def test_validation_is_a_seeded_share_of_training_sentences(solution):
 
 
 def test_min_words_filters_short_fragments(tmp_path):
-    module = exercises.load_module(1, "solution")
+    cleaning, module = exercises.load_module(1, "solution"), exercises.load_module(2, "solution")
     books = tmp_path / "books"
     fixture_books.write_fixture_books(books)
-    _, loose = preparation.prepare(module, fixture_books.TRAIN_IDS, fixture_books.TEST_ID, source=books,
+    _, loose = preparation.prepare(cleaning, module, fixture_books.TRAIN_IDS, fixture_books.TEST_ID, source=books,
                                    out=tmp_path / "a", min_words=1, cache_splitter=False)
-    _, strict = preparation.prepare(module, fixture_books.TRAIN_IDS, fixture_books.TEST_ID, source=books,
+    _, strict = preparation.prepare(cleaning, module, fixture_books.TRAIN_IDS, fixture_books.TEST_ID, source=books,
                                     out=tmp_path / "b", min_words=12, cache_splitter=False)
     assert strict["splits"]["test"]["sentences"] < loose["splits"]["test"]["sentences"]
     for text in saved_dataset.load(tmp_path / "b")["test"]["text"]:

@@ -186,7 +186,7 @@ def test_sort_descending_is_the_stable_order():
 
     from aurore.course import exercises
 
-    rules = exercises.load_module(4, "solution")
+    rules = exercises.load_module(5, "solution")
     rng = np.random.default_rng(0)
     for trial in range(300):
         logits = rng.normal(size=int(rng.integers(1, 3000))).astype(np.float32)
@@ -377,10 +377,10 @@ def test_bad_prompt_and_batch_arguments(generator):
 def test_an_unfinished_exercise_gives_a_clear_error(tiny_model_dir, tmp_path, monkeypatch):  # noqa: F811
     from aurore.course import exercises
 
-    (tmp_path / "04_generate.py").write_text(exercises.stub_for(exercises.get(4)), encoding="utf-8")
+    (tmp_path / "05_generate.py").write_text(exercises.stub_for(exercises.get(5)), encoding="utf-8")
     monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path))
     learner = Generator.load(tiny_model_dir, exercises.rules("generate", "exercise"))
-    with pytest.raises(AuroreError, match="check 4"):
+    with pytest.raises(AuroreError, match="check 5"):
         learner.generate("Il", SamplingParams(max_new_tokens=3))
 
 

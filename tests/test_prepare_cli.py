@@ -128,8 +128,8 @@ def test_source_and_mirror_are_exclusive(books, capsys):
 def test_unfinished_exercise_gives_a_clear_error(books, tmp_path, capsys, monkeypatch):
     stubs = tmp_path / "exercises"
     stubs.mkdir()
-    exercise = exercises.get(1)
-    (stubs / exercise.filename).write_text(exercises.stub_for(exercise), encoding="utf-8")
+    for exercise in (exercises.get(1), exercises.get(2)):      # the step runs the code of both
+        (stubs / exercise.filename).write_text(exercises.stub_for(exercise), encoding="utf-8")
     monkeypatch.setenv("AURORE_EXERCISES", str(stubs))
     message = _error(capsys, ["prepare", "--use", "exercise", "--source", str(books), "--books", BOOKS,
                               "--test-book", TEST, "--out", str(tmp_path / "ds")])

@@ -59,3 +59,15 @@ def test_set_values_are_checked_against_the_presets_types():
                           ("mixed_precision=16", "mixed_precision is a word")):
         with pytest.raises(AuroreError, match=re.escape(message)):
             presets.settings_from_args("tiny", [pair])
+
+
+def test_a_wrong_preset_key_lists_the_right_ones():
+    """A learner's `settings["hidden_size"]` says which keys there are, not a bare KeyError (issue 24)."""
+    settings = presets.preset("tiny")
+    with pytest.raises(KeyError) as caught:
+        settings["hidden_size"]
+    message = str(caught.value)
+    assert "'hidden_size' is not a setting" in message
+    assert all(key in message for key in ("hidden_dim", "intermediate_dim", "weight_decay", "num_layers"))
+    assert isinstance(caught.value, AuroreError)             # the CLI and the pages show it as a message
+    assert settings.get("hidden_size") is None and settings["hidden_dim"] == presets.PRESETS["tiny"]["hidden_dim"]

@@ -15,16 +15,21 @@ from aurore.course import exercises
 
 @pytest.fixture(scope="module")
 def solution():
+    return exercises.load_module(2, "solution")
+
+
+@pytest.fixture(scope="module")
+def cleaning():
     return exercises.load_module(1, "solution")
 
 
 @pytest.fixture(scope="module")
-def training_text(solution, tmp_path_factory):
+def training_text(cleaning, tmp_path_factory):
     folder = tmp_path_factory.mktemp("books")
     fixture_books.write_fixture_books(folder)
     paragraphs = []
     for book in fixture_books.TRAIN_IDS:
-        paragraphs += solution.clean_book(text_encoding.decode((folder / f"{book}.txt").read_bytes()))
+        paragraphs += cleaning.clean_book(text_encoding.decode((folder / f"{book}.txt").read_bytes()))
     return "\n\n".join(paragraphs)
 
 
@@ -102,9 +107,9 @@ def test_spans_cut_exactly_where_the_corpus_splitter_does(split, training_text):
         assert [paragraph[start:end] for start, end in split.spans(paragraph)] == split(paragraph)
 
 
-def test_chapter_headings_never_glue_nor_survive(solution, split):
+def test_chapter_headings_never_glue_nor_survive(solution, cleaning, split):
     text = "II\n\n\nLe lendemain, il partit.\n\nCHAPITRE III\nIl revint le soir. Tout dormait.\n"
-    found = solution.split_sentences(solution.to_paragraphs(text), split)
+    found = solution.split_sentences(cleaning.to_paragraphs(text), split)
     assert found == ["Le lendemain, il partit.", "Il revint le soir.", "Tout dormait."]
 
 

@@ -32,7 +32,7 @@ def test_an_output_is_a_file_of_the_data_folder_in_use(tmp_path, monkeypatch):
     assert BY_NAME["train"].output is None
 
 
-def info_item(of: int = 2, **changes) -> dict:
+def info_item(of: int = 3, **changes) -> dict:
     """Exercise `of`'s entry in info.toml, as tomllib reads it, with `changes` (None: the key removed)."""
     with exercises.INFO_FILE.open("rb") as handle:
         item = next(item for item in tomllib.load(handle)["exercise"] if item["number"] == of)
@@ -41,13 +41,13 @@ def info_item(of: int = 2, **changes) -> dict:
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"run_title": None}, "exercise 2 (02_tokenizer): `run_title` is missing"),
-    ({"agenda": "Tokenisation"}, "exercise 2 (02_tokenizer): `agenda` is not a key of an exercise"),
-    ({"section": {"fr": "Tokenisation"}}, "exercise 2 (02_tokenizer): `section` needs a text in each of fr, en"),
-    ({"bonus": "yes"}, "exercise 2 (02_tokenizer): `bonus` is true or false"),
-    ({"job_args": "all"}, "exercise 2 (02_tokenizer): `job_args` is a list of strings"),
-    ({"output": "data/tokenizer/tokenizer.json"}, "exercise 2 (02_tokenizer): `output` is a file from a data folder"),
-    ({"output": "{home}/tokenizer.json"}, "exercise 2 (02_tokenizer): `output` is a file from a data folder"),
+    ({"run_title": None}, "exercise 3 (03_tokenizer): `run_title` is missing"),
+    ({"agenda": "Tokenisation"}, "exercise 3 (03_tokenizer): `agenda` is not a key of an exercise"),
+    ({"section": {"fr": "Tokenisation"}}, "exercise 3 (03_tokenizer): `section` needs a text in each of fr, en"),
+    ({"bonus": "yes"}, "exercise 3 (03_tokenizer): `bonus` is true or false"),
+    ({"job_args": "all"}, "exercise 3 (03_tokenizer): `job_args` is a list of strings"),
+    ({"output": "data/tokenizer/tokenizer.json"}, "exercise 3 (03_tokenizer): `output` is a file from a data folder"),
+    ({"output": "{home}/tokenizer.json"}, "exercise 3 (03_tokenizer): `output` is a file from a data folder"),
 ], ids=["missing", "unknown", "one-language", "not-a-bool", "not-a-list", "no-folder", "unknown-folder"])
 def test_a_mistake_in_info_toml_names_the_exercise_and_the_key(changes, message):
     with pytest.raises(exercises.InfoError, match=re.escape(message)):
@@ -56,15 +56,15 @@ def test_a_mistake_in_info_toml_names_the_exercise_and_the_key(changes, message)
 
 def test_unknown_run_options_and_a_step_taught_twice_are_refused(monkeypatch):
     lost = exercises.exercise_from_info(info_item(job_options=["preset", "epochs"]))
-    with pytest.raises(exercises.InfoError, match="exercise 2 .*`job_options` names epochs, unknown here"):
+    with pytest.raises(exercises.InfoError, match="exercise 3 .*`job_options` names epochs, unknown here"):
         steps.step_of(lost)
     lost = exercises.exercise_from_info(info_item(pipeline_options=["--vocab-size"]))
     with pytest.raises(exercises.InfoError, match="`pipeline_options` names --vocab-size, unknown here"):
         steps.step_of(lost)
-    twice = exercises.exercise_from_info(info_item(number=9, slug="09_again"))
+    twice = exercises.exercise_from_info(info_item(number=10, slug="10_again"))
     taught = (*exercises.all_exercises(), twice)
     monkeypatch.setattr(exercises, "_load_info", lambda: taught)
-    with pytest.raises(exercises.InfoError, match="exercise 9 .*`step` 'tokenizer' is already taught by exercise 2"):
+    with pytest.raises(exercises.InfoError, match="exercise 10 .*`step` 'tokenizer' is already taught by exercise 3"):
         steps.all_steps()
 
 

@@ -87,7 +87,7 @@ def workshop_check_busy(make_app):
 
 
 def workshop_solution_too_early(make_app):
-    return make_app().test_client().get("/exercises/1/solution"), 403, "Lancez d'abord une vérification"
+    return make_app().test_client().get("/exercises/1/solution"), 403, "passe les vérifications"
 
 
 def workshop_without_form_token(make_app):

@@ -7,6 +7,7 @@ folder) keeps these tests independent of the real exercises; checks and jobs
 run in real subprocesses.
 """
 
+import dataclasses
 import json
 import sys
 import time
@@ -93,8 +94,8 @@ def workshop_env(tmp_path, monkeypatch):
                     title={"fr": "Additionner", "en": "Adding up"},
                     lesson={"fr": "# Leçon\n\nUne **addition** :\n\n```python\nadd(1, 2)\n```\n",
                             "en": "# Lesson\n\nAn **addition**.\n"},
-                    hints=({"fr": "Premier indice", "en": "First hint"},
-                           {"fr": "Second indice", "en": "Second hint"}),
+                    hints=({"function": "add", "idea": {"fr": "Premier indice", "en": "First hint"},
+                            "pointer": {"fr": "Second indice", "en": "Second hint"}},),
                     checks=str(check_file))
     monkeypatch.setattr(exercises, "_load_info", lambda: (fake,))
     monkeypatch.setattr(paths, "solutions_dir", lambda: solutions)
@@ -141,7 +142,7 @@ def wait_finished(client, job_id, seconds=30):
 def test_home_shows_agenda_progress_and_next_step(workshop_env):
     client = workshop_env["make_app"]().test_client()
     page = client.get("/").get_data(as_text=True)
-    for part in ("Présentation", "Préparer les données", "Tokenisation", "Spécialisation", "Utilisation",
+    for part in ("Présentation", "Préparer les données", "Tokenisation", "Entraîner de zéro", "Faire écrire",
                  "Conclusion"):
         assert part in page
     assert "0 / 1" in page
@@ -155,8 +156,9 @@ def test_exercise_page_renders_lesson_code_and_hidden_hints(workshop_env):
     page = client.get("/exercises/1").get_data(as_text=True)
     assert "<strong>addition</strong>" in page                      # Markdown → HTML
     assert 'class="highlight"' in page and "NotImplementedError" in page   # the learner's file, highlighted
-    assert page.count('class="hint" hidden') == 2
-    assert "Second indice" in page
+    assert page.count('class="hint" hidden') == 3                 # one ladder: the idea, the pointer, the code
+    assert "Second indice" in page and "<code>add</code>" in page
+    assert page.index("Premier indice") < page.index("Second indice") < page.index("a</span> <span class=\"o\">+")
     assert "Lesson" in client.get("/exercises/1?lang=en").get_data(as_text=True)
     assert "/static/pygments.css" in page
 
@@ -169,10 +171,11 @@ def test_hints_are_rendered_by_the_lessons_markdown(workshop_env, monkeypatch):
     from aurore.web.workshop.rendering import markdown_html
 
     hint = "| n | n² |\n|---|---|\n| 3 | 9 |\n\n```python\nadd(1, 2)\n```\n"
-    rich = dataclasses.replace(exercises.get(1), hints=({"fr": hint, "en": hint},))
+    rich = dataclasses.replace(exercises.get(1), hints=({"function": "add", "idea": {"fr": hint, "en": hint},
+                                                         "pointer": {"fr": "…", "en": "…"}},))
     monkeypatch.setattr(exercises, "_load_info", lambda: (rich,))
     page = workshop_env["make_app"]().test_client().get("/exercises/1").get_data(as_text=True)
-    assert f'<li class="hint" hidden>{markdown_html(hint)}</li>' in page
+    assert f'<li class="hint" hidden><strong class="rung">L’idée</strong> {markdown_html(hint)}</li>' in page
     assert "<table>" in page and '<div class="highlight"><pre>' in markdown_html(hint)
     importers = [path.relative_to(paths.ROOT).as_posix() for path in sorted((paths.ROOT / "aurore").rglob("*.py"))
                  if re.search(r"^\s*(import|from) markdown\b", path.read_text(encoding="utf-8"), re.M)]
@@ -191,7 +194,7 @@ def test_course_pages_are_reachable_from_the_agenda_in_both_languages(workshop_e
     assert 'href="/exercises/1"' in presentation            # on to the first exercise
     conclusion = client.get("/course/conclusion").get_data(as_text=True)
     for notion in ("Servir un modèle", "latence ou débit", "<strong>8 mots consécutifs</strong>",
-                   "page des écrivains", "domaine public"):
+                   "page « Faire écrire »", "domaine public"):
         assert notion in conclusion, notion
     english = client.get("/course/presentation?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in english and "<strong>tokens</strong>" in english and "<strong>epoch</strong>" in english
@@ -222,17 +225,17 @@ def test_course_texts_have_a_title_and_the_same_sections_in_both_languages():
 
 
 def test_the_real_workshop_has_five_exercises_and_an_evaluation_step(tmp_path):
-    """The agenda, the progress count, the exercise page and the runs page all know exercise 5."""
+    """The agenda, the progress count, the exercise page and the runs page all know exercise 6."""
     client = create_app({"DATA_DIR": str(tmp_path), "TESTING": True}).test_client()
     home = client.get("/").get_data(as_text=True)
     assert f"0 / {len(exercises.all_exercises())}" in home     # the bonus exercises count too
-    assert "Évaluation" in home and 'href="/exercises/5"' in home and "Évaluer le modèle" in home
-    page = client.get("/exercises/5").get_data(as_text=True)
-    assert "Exercice 5 — Évaluer le modèle" in page and "<strong>La perplexité</strong>" in page
+    assert "Évaluation" in home and 'href="/exercises/6"' in home and "Évaluer le modèle" in home
+    page = client.get("/exercises/6").get_data(as_text=True)
+    assert "Exercice 6 — Évaluer le modèle" in page and "<strong>La perplexité</strong>" in page
     assert 'href="/run?step=evaluate"' in page and "Lancer cette étape : Évaluer le modèle" in page
     assert '<option value="evaluate"' in client.get("/run?step=evaluate").get_data(as_text=True)
     listing = client.get("/exercises").get_data(as_text=True)
-    assert 'href="/exercises/5"' in listing
+    assert 'href="/exercises/6"' in listing
 
 
 def test_lesson_3_and_the_course_give_the_training_time_the_runs_page_uses(tmp_path):
@@ -282,7 +285,7 @@ def test_pages_use_only_local_assets(workshop_env):
 def test_check_cycle_records_progress_that_survives_a_restart(workshop_env):
     client = workshop_env["make_app"]().test_client()
     headers = csrf(client)
-    assert client.get("/exercises/1/solution").status_code == 403      # no check run yet
+    assert client.get("/exercises/1/solution").status_code == 403      # not passed, not asked for
 
     report = client.post("/exercises/1/check", headers=headers).get_json()
     assert report["all_passed"] is False
@@ -290,9 +293,12 @@ def test_check_cycle_records_progress_that_survives_a_restart(workshop_env):
     assert entry["outcome"] == "failed" and "TODO" in entry["message"]
     assert entry["title"]["fr"] == "add additionne"
 
-    diff = client.get("/exercises/1/solution").get_json()
+    assert client.get("/exercises/1/solution").status_code == 403      # a failed check does not open it
+    diff = client.get("/exercises/1/solution?confirm=1").get_json()      # the learner confirmed they want it
     assert "return&nbsp;a&nbsp;+&nbsp;b" in diff["html"] and diff["identical"] is False
     assert "SOLUTION" not in diff["html"]
+    saved = json.loads((workshop_env["data"] / "workshop" / "progress.json").read_text())
+    assert saved["exercises"]["1"]["solution_seen"]["how"] == "asked_before_passing"
 
     workshop_env["learner"].write_text(SOLUTION.replace("a + b", "a - b"), encoding="utf-8")
     report = client.post("/exercises/1/check", headers=headers).get_json()
@@ -309,6 +315,24 @@ def test_check_cycle_records_progress_that_survives_a_restart(workshop_env):
     assert "1 / 1" in home
     saved = json.loads((workshop_env["data"] / "workshop" / "progress.json").read_text())
     assert saved["exercises"]["1"]["done"] is True and saved["exercises"]["1"]["runs"] == 3
+    assert saved["exercises"]["1"]["solution_seen"]["how"] == "asked_before_passing"    # the first way is kept
+
+
+def test_a_passing_check_shows_the_next_exercise_and_opens_the_solution(workshop_env, monkeypatch):
+    second = dataclasses.replace(exercises.get(1), number=2, slug="02_fake", title={"fr": "Suite", "en": "Next"})
+    first = exercises.get(1)
+    monkeypatch.setattr(exercises, "_load_info", lambda: (first, second))
+    client = workshop_env["make_app"]().test_client()
+    page = client.get("/exercises/1").get_data(as_text=True)
+    assert 'href="/exercises/2"' in page and 'id="next-exercise" hidden' in page   # shown by the passing check
+    workshop_env["learner"].write_text(SOLUTION, encoding="utf-8")
+    assert client.post("/exercises/1/check", headers=csrf(client)).get_json()["all_passed"] is True
+    page = client.get("/exercises/1").get_data(as_text=True)
+    assert 'id="next-exercise" >' in page or 'id="next-exercise">' in page
+    assert "Suivant : exercice 2 — Suite" in page
+    assert client.get("/exercises/1/solution").status_code == 200                 # passed: no question asked
+    saved = json.loads((workshop_env["data"] / "workshop" / "progress.json").read_text())
+    assert saved["exercises"]["1"]["solution_seen"]["how"] == "after_passing"
 
 
 def test_check_messages_follow_the_language(workshop_env):
@@ -558,3 +582,23 @@ def test_gpu_probe_runs_in_a_subprocess_once(workshop_env, monkeypatch):
                                                          "error": None}
     monkeypatch.setattr(environment, "_GPU_PROBE", "raise SystemExit(1)")
     assert client.get("/environment/gpu").get_json()["ok"] is True       # cached
+
+
+def test_the_language_switch_offers_to_rewrite_untouched_stubs(tmp_path, monkeypatch):
+    """An English starting file on a French page: the page offers to rewrite it in French; work is never touched."""
+    learner = tmp_path / "exercises"
+    learner.mkdir()
+    monkeypatch.setenv("AURORE_EXERCISES", str(learner))
+    first, second = exercises.get(1), exercises.get(2)
+    first.exercise_path.write_text(exercises.stub_for(first, "en"), encoding="utf-8")
+    worked = exercises.stub_for(second, "en") + "\n# my work\n"
+    second.exercise_path.write_text(worked, encoding="utf-8")
+    client = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True, "CHECK_WORKER": False}).test_client()
+    page = client.get("/exercises/1?lang=fr").get_data(as_text=True)
+    assert 'id="stub-language"' in page and "1 de vos fichiers d'exercice, pas encore modifié" in page
+    answer = client.post("/exercises/language", headers=csrf(client)).get_json()
+    assert answer["rewritten"] >= 1 and answer["lang"] == "fr"
+    assert first.exercise_path.read_text(encoding="utf-8") == exercises.stub_for(first, "fr")
+    assert second.exercise_path.read_text(encoding="utf-8") == worked
+    assert 'id="stub-language"' not in client.get("/exercises/1").get_data(as_text=True)
+    assert 'id="stub-language"' in client.get("/exercises/1?lang=en").get_data(as_text=True)   # French files now

@@ -1,11 +1,11 @@
-"""Python code completion (exercise 7): a code tokenizer, and the model measured two ways.
+"""Python code completion (exercise 8): a code tokenizer, and the model measured two ways.
 
-The steps around exercise 7's teaching functions:
+The steps around exercise 8's teaching functions:
 
 - `build_tokenizer`: the generic byte-level BPE specialised on the training
-  files with exercise 2's `specialise` (`train_new_from_iterator`), saved,
+  files with exercise 3's `specialise` (`train_new_from_iterator`), saved,
   reloaded and measured on the test files;
-- `evaluate`: bits per character on the test files (exercise 5's figures,
+- `evaluate`: bits per character on the test files (exercise 6's figures,
   as for the books), and the **validity** of the model's code: the headers
   of the test files' functions (`function_headers`) are completed by the
   model, each completion is cut at the function's end
@@ -44,8 +44,8 @@ REPORT_FILE = "code-evaluation.json"
 
 
 def build_tokenizer(dataset_dir, out_dir, rules: ModuleType, vocab_size: int = tokenization.DEFAULT_VOCAB_SIZE) -> dict:
-    """Exercise 2's specialisation (`rules`: its module), on the code corpus."""
-    """The generic tokenizer specialised on the training files (exercise 2's solution); returns a report."""
+    """Exercise 3's specialisation (`rules`: its module), on the code corpus."""
+    """The generic tokenizer specialised on the training files (exercise 3's solution); returns a report."""
     if vocab_size < 300:
         raise AuroreError(f"A vocabulary of {vocab_size} is too small: the 256 bytes and {tokenization.EOS} "
                           "alone take 257 entries. Use at least 300 (8000 is a good size).")
@@ -73,8 +73,8 @@ def held_out_headers(module: ModuleType, texts, count: int = DEFAULT_HEADERS, se
     for text in texts:
         for header in module.function_headers(text):
             if not isinstance(header, str) or not header.endswith("\n"):
-                raise AuroreError(f"Exercise 7: `function_headers` gave {header!r:.60}, not a header ending "
-                                  "with a newline. Check your code with `python -m aurore check 7`.")
+                raise AuroreError(f"Exercise 8: `function_headers` gave {header!r:.60}, not a header ending "
+                                  "with a newline. Check your code with `python -m aurore check 8`.")
             if header not in seen:
                 seen.add(header)
                 found.append(header)
@@ -144,8 +144,8 @@ def evaluate(model_dir, dataset_dir, module: ModuleType, headers: int = DEFAULT_
              seed: int = 0, *, figures: ModuleType, sampler) -> dict:
     """Bits per character on the test files and the validity of completed test functions.
 
-    `module`: exercise 7's code; `figures`: exercise 5's (bits per character);
-    `sampler`: exercise 4's (`Generator` rules), as the caller loaded them.
+    `module`: exercise 8's code; `figures`: exercise 6's (bits per character);
+    `sampler`: exercise 5's (`Generator` rules), as the caller loaded them.
     """
     from aurore.generation.generator import Generator
 

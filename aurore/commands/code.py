@@ -1,8 +1,8 @@
-"""`python -m aurore code [prepare|tokenizer|train|evaluate|all]`: the Python completion bonus (exercise 7).
+"""`python -m aurore code [prepare|tokenizer|train|evaluate|all]`: the Python completion bonus (exercise 8).
 
-`--use` chooses exercise 7's code (the split by file, the headers, the
+`--use` chooses exercise 8's code (the split by file, the headers, the
 validity check); the tokenizer and the training run the reference solutions
-of exercises 2 and 3, so the bonus runs even before they are done. The model
+of exercises 3 and 4, so the bonus runs even before they are done. The model
 lands in the data folder's models/code, which the API serves as
 `"model": "code"`.
 """
@@ -27,7 +27,7 @@ MODEL_NAME = "code"
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "code", help="bonus: a GPT-2 that completes Python code, and how often its code parses (exercise 7)",
+        "code", help="bonus: a GPT-2 that completes Python code, and how often its code parses (exercise 8)",
         description="ACTION is one step (prepare: the standard library's files split by file; tokenizer: a "
                     "byte-level BPE specialised on them; train: GPT-2, resumed if interrupted; evaluate: bits per "
                     "character and validity of completed functions) or all of them in a row (the default; "

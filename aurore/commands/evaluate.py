@@ -1,7 +1,7 @@
 """`python -m aurore evaluate`: loss, perplexity and bits per character of a model, and two baselines.
 
 The report's `comparison` sets the test book's bits per character of GPT-2,
-of the character-level LSTM (bonus exercise 6, when it is trained) and of xz
+of the character-level LSTM (bonus exercise 7, when it is trained) and of xz
 side by side; outside the run page it is also printed as a table (on stderr,
 so that stdout stays the JSON report).
 """
@@ -20,6 +20,7 @@ from aurore.corpus import catalogue
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.evaluation import scoring
+from aurore.messages import N_, gettext, number
 
 
 def register(subparsers) -> None:
@@ -56,18 +57,20 @@ def run(args) -> int:
 
 
 def summary_lines(report: dict) -> list[str]:
-    lines = [f"{split}: loss {report[split]['loss_per_token']:.3f} per token, perplexity "
-             f"{report[split]['perplexity']:.1f}, {report[split]['bits_per_character']:.3f} bits per character"
-             for split in ("test", "validation") if split in report]
+    """The run page's lines, in the run's language (aurore.messages)."""
+    splits = {"test": N_("test"), "validation": N_("validation")}
+    lines = [gettext("%(split)s: loss %(loss)s per token, perplexity %(perplexity)s, %(bits)s bits per character",
+                     split=gettext(splits[split]), loss=number(report[split]["loss_per_token"], 3),
+                     perplexity=number(report[split]["perplexity"], 1),
+                     bits=number(report[split]["bits_per_character"], 3))
+             for split in splits if split in report]
     if "baselines" in report:
-        lines.append("baselines on the test book: "
-                     + ", ".join(f"{name} {figures['bits_per_character']:.3f}"
-                                 for name, figures in report["baselines"].items())
-                     + " bits per character")
+        lines.append(gettext("baselines on the test book: %(figures)s bits per character", figures=", ".join(
+            f"{name} {number(figures['bits_per_character'], 3)}" for name, figures in report["baselines"].items())))
     if "comparison" in report:
-        lines.append("test book, bits per character: " + ", ".join(
-            f"{row['model']} {row['bits_per_character']:.3f}" if row["bits_per_character"] is not None
-            else f"{row['model']} ({row['note']})" for row in report["comparison"]))
+        lines.append(gettext("test book, bits per character: %(figures)s", figures=", ".join(
+            f"{row['model']} {number(row['bits_per_character'], 3)}" if row["bits_per_character"] is not None
+            else f"{row['model']} ({row['note']})" for row in report["comparison"])))
     return lines
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 from aurore import paths
-from aurore.course import exercises
+from aurore.course import exercises, migration
 from aurore.course.checks import runner, running_app
 from aurore.errors import AuroreError
 
@@ -20,9 +20,15 @@ def register(subparsers) -> None:
                                        "files that differ from their stub are left alone unless --force")
     sync.add_argument("--force", action="store_true",
                       help="also overwrite files that differ from their stub (each is kept as a backup first)")
+    sync.add_argument("--lang", choices=exercises.LANGS, default=None,
+                      help="the language of the stubs' comments and docstrings (untouched stubs are rewritten "
+                           f"in it; default: each stays in its own, new ones in {exercises.DEFAULT_LANG})")
     sync.set_defaults(handler=_sync)
     reset = sub.add_parser("reset", help="put the stub back; your version is kept as a backup")
     reset.add_argument("number")
+    reset.add_argument("--lang", choices=exercises.LANGS, default=exercises.DEFAULT_LANG,
+                       help=f"the language of its comments and docstrings (default: {exercises.DEFAULT_LANG}; "
+                            "identifiers stay English)")
     reset.set_defaults(handler=_reset)
 
     check = subparsers.add_parser("check", help="run an exercise's checks on your code")
@@ -40,8 +46,12 @@ def _list(args) -> int:
 
 
 def _sync(args) -> int:
+    for line in exercises.migrate():
+        print(line)
+    if migration.migrate_progress(paths.data_dir()):
+        print(f"renumbered your progress in {migration.progress_file(paths.data_dir())}")
     kept = []
-    for exercise, action, backup in exercises.sync(force=args.force):
+    for exercise, action, backup in exercises.sync(force=args.force, lang=args.lang):
         if action == "kept":
             kept.append(exercise)
             print(f"kept {exercise.exercise_path} (it differs from its stub)")
@@ -59,7 +69,7 @@ def _sync(args) -> int:
 
 
 def _reset(args) -> int:
-    backup = exercises.reset_to_stub(args.number)
+    backup = exercises.reset_to_stub(args.number, args.lang)
     if backup:
         print(f"Your version was saved as exercises/{backup}.")
     print(f"exercises/{exercises.get(args.number).filename} is the stub again.")

@@ -1,4 +1,4 @@
-"""`python -m aurore lora`: fine-tune a trained model on one book, with LoRA or in full (bonus exercise 8)."""
+"""`python -m aurore lora`: fine-tune a trained model on one book, with LoRA or in full (bonus exercise 9)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def run(args) -> int:
     module = exercises.rules("lora", args.use)
     book = lora.read_book(book_id, module, args.held_out, source=args.source,
                           mirror=download.check_mirror(args.mirror) if args.mirror else None,
-                          prepare=exercises.rules("prepare"))
+                          cleaning=exercises.rules("clean"), prepare=exercises.rules("prepare"))
     out = args.out or lora.output_dir(base, book_id, full=args.full)
     report = lora.fine_tune(module, base, book, out, rank=rank, max_steps=args.max_steps,
                             max_minutes=args.max_minutes, batch_size=args.batch_size,

@@ -1,4 +1,4 @@
-"""`python -m aurore prepare`: books in, sentence dataset out (exercise 1's step)."""
+"""`python -m aurore prepare`: books in, sentence dataset out (exercise 2's step, with exercise 1's cleaning)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aurore.commands import add_variant_option
 from aurore.corpus import catalogue, download, preparation
 from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.messages import gettext, number
 from aurore.store import saved_dataset
 
 
@@ -62,10 +63,11 @@ def run(args: argparse.Namespace) -> int:
         raise AuroreError(f"--out {args.out} is a file: give a folder for the dataset.")
 
     started = time.monotonic()
-    module = exercises.rules("prepare", args.use)
-    out, stats = preparation.prepare(module, book_ids=books, test_book=test_book, source=source,
+    cleaning, recipe = exercises.rules("clean", args.use), exercises.rules("prepare", args.use)
+    out, stats = preparation.prepare(cleaning, recipe, book_ids=books, test_book=test_book, source=source,
                                      mirror=mirror, min_words=min_words, out=args.out)
     progress.log(saved_dataset.format_stats(stats))
     progress.event("dataset", path=str(out), stats=stats)
-    progress.log(f"Dataset saved in {out} ({time.monotonic() - started:.1f} s).")
+    progress.log(gettext("Dataset saved in %(path)s (%(seconds)s s).", path=out,
+                         seconds=number(time.monotonic() - started, 1)))
     return 0

@@ -8,6 +8,7 @@ from aurore import paths, progress
 from aurore.commands import add_variant_option
 from aurore.corpus import tokenization
 from aurore.course import exercises
+from aurore.messages import N_, gettext, number
 
 
 def register(subparsers) -> None:
@@ -24,10 +25,11 @@ def run(args) -> int:
     module = exercises.rules("tokenizer", args.use)
     report = tokenization.build(module, args.data or paths.dataset_dir(), args.out or paths.tokenizer_dir(),
                                 args.vocab_size)
-    for name in ("generic", "specialised"):
+    for name, label in (("generic", N_("Generic tokenizer")), ("specialised", N_("Specialised tokenizer"))):
         stats = report[name]
-        progress.log(f"{name}: {stats['tokens_per_word']:.3f} tokens per word, "
-                     f"{stats['characters_per_token']:.3f} characters per token (test book)")
+        progress.log(gettext("%(name)s: %(per_word)s tokens per word, %(per_token)s characters per token "
+                             "(test book)", name=gettext(label), per_word=number(stats["tokens_per_word"], 3),
+                             per_token=number(stats["characters_per_token"], 3)))
     progress.event("result", step="tokenizer", report=report)
     if progress.mode() != "json":
         print(json.dumps({k: report[k] for k in ("generic", "specialised", "size", "saved_to")}, indent=1))

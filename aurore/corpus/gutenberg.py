@@ -1,7 +1,7 @@
 """What Project Gutenberg's plain-text files look like, as patterns.
 
 The *procedure* of cleaning a book (cut, drop credits, join lines) is taught
-in exercise 1 (`solutions/01_prepare_dataset.py`); this module holds the
+in exercise 1 (`solutions/01_clean_gutenberg.py`); this module holds the
 *knowledge* it relies on: every form the licence markers, the production
 credits and the closing line take in real files, gathered in one place so
 the patterns can be tested against all of them.

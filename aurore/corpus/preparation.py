@@ -1,7 +1,8 @@
 """The preparation step: books → cleaned paragraphs → sentences → dataset on disk.
 
-The teaching parts (cleaning a book, cutting sentences, which ones to keep,
-the splits) come from exercise 1's module; this file is the plumbing around
+The teaching parts come from two exercises' modules: cleaning a book from
+exercise 1's (`cleaning`), cutting sentences, which ones to keep and the
+splits from exercise 2's (`recipe`); this file is the plumbing around
 them: fetching each book, warning about a book not in French, learning
 where sentences end (NLTK Punkt), progress, and the atomic save.
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 from aurore import paths, progress
+from aurore.messages import gettext
 from aurore.corpus import catalogue, download, gutenberg, sentences
 from aurore.errors import AuroreError
 from aurore.store import saved_dataset
@@ -26,10 +28,10 @@ def check_held_out(book_ids: list[int], test_book: int) -> None:
                           "the test book must be held out. Choose another --test-book, or leave it out of --books.")
 
 
-def prepare(module: ModuleType, book_ids: list[int] | None = None, test_book: int | None = None,
+def prepare(cleaning: ModuleType, recipe: ModuleType, book_ids: list[int] | None = None, test_book: int | None = None,
             source: str | None = None, mirror: str | None = None, min_words: int | None = None,
             out: str | Path | None = None, cache_splitter: bool = True) -> tuple[Path, dict]:
-    """The whole step, with the exercise's functions: books in, dataset on disk out.
+    """The whole step, with the exercises' functions: books in, dataset on disk out.
 
     Returns the dataset's folder and its statistics. `cache_splitter=False`
     learns Punkt again instead of keeping it in the data folder (tests).
@@ -44,27 +46,28 @@ def prepare(module: ModuleType, book_ids: list[int] | None = None, test_book: in
             fetched = download.fetch(book_id, source=source, mirror=mirror)
             language = gutenberg.declared_language(fetched.text)
             if language and language.lower() not in FRENCH:
-                progress.log(f"warning: book {book_id} ({catalogue.title(book_id)}) declares "
-                             f"Language: {language}; the corpus is meant to be French (leave it out with --books).")
-            paragraphs[book_id] = module.clean_book(fetched.text)
+                progress.log(gettext("warning: book %(book)s (%(title)s) declares Language: %(language)s; the corpus "
+                                     "is meant to be French (leave it out with --books).",
+                                     book=book_id, title=catalogue.title(book_id), language=language))
+            paragraphs[book_id] = cleaning.clean_book(fetched.text)
             task.update(1, book=str(book_id), origin=fetched.origin)
     empty = [book for book, found in paragraphs.items() if not found]
     if empty:
         raise AuroreError(f"No text left in book(s) {empty} after cleaning: is it really a Gutenberg book?")
 
-    progress.log("Learning where French sentences end (NLTK Punkt, trained on the training books)…")
+    progress.log(gettext("Learning where French sentences end (NLTK Punkt, trained on the training books)…"))
     training_text = "\n\n".join(p for book in book_ids for p in paragraphs[book])
     splitter = sentences.french_splitter(training_text, paths.nltk_dir() if cache_splitter else None)
 
     kept: dict[int, list[str]] = {}
     with progress.task("Sentences", total=len(paragraphs), unit="book") as task:
         for book_id, book_paragraphs in paragraphs.items():
-            kept[book_id] = [s for s in module.split_sentences(book_paragraphs, splitter)
-                             if module.keep_sentence(s, min_words)]
+            kept[book_id] = [s for s in recipe.split_sentences(book_paragraphs, splitter)
+                             if recipe.keep_sentence(s, min_words)]
             task.update(1, book=str(book_id), sentences=len(kept[book_id]))
 
     try:
-        dataset = module.build_dataset({b: kept[b] for b in book_ids}, {test_book: kept[test_book]})
+        dataset = recipe.build_dataset({b: kept[b] for b in book_ids}, {test_book: kept[test_book]})
     except ValueError as error:  # e.g. too few sentences for a validation split
         raise AuroreError(f"Cannot build the dataset: {error}. Use more books or a smaller --min-words.") from None
     return saved_dataset.save(dataset, out, title=catalogue.title,

@@ -3,7 +3,7 @@
 No hub is reachable in a workshop room, so the *generic* tokenizer is built
 here: a byte-level BPE (GPT-2's scheme: any byte sequence can be encoded,
 nothing is ever unknown) trained on a short, general English and French text
-the project ships. Exercise 2 then specialises it on the training books with
+the project ships. Exercise 3 then specialises it on the training books with
 `train_new_from_iterator`, which keeps the generic tokenizer's byte-level
 pre-tokenizer, decoder and `<|endoftext|>` token and learns new merges.
 """
@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 
 from aurore import progress  # noqa: E402
 from aurore.errors import AuroreError  # noqa: E402
+from aurore.messages import gettext, number  # noqa: E402
 from aurore.store import modeldir, saved_dataset  # noqa: E402
 
 EOS = "<|endoftext|>"
@@ -117,7 +118,7 @@ def in_batches(texts: Iterable[str], size: int = 1000) -> Iterator[list[str]]:
 def build(module: ModuleType, dataset_dir, out_dir, vocab_size: int = DEFAULT_VOCAB_SIZE) -> dict:
     """The tokenizer step: generic → shown → specialised → saved → reloaded → measured.
 
-    `module` is exercise 2 (solution or the learner's code); returns the report.
+    `module` is exercise 3 (solution or the learner's code); returns the report.
     """
     if vocab_size < 300:
         raise AuroreError(f"A vocabulary of {vocab_size} is too small: the 256 bytes and {EOS} alone "
@@ -126,16 +127,19 @@ def build(module: ModuleType, dataset_dir, out_dir, vocab_size: int = DEFAULT_VO
     generic = generic_tokenizer()
     report: dict = {"sentence": EXAMPLE_SENTENCE, "vocab_size": vocab_size}
     report["generic_tokens"] = module.show_tokens(generic, EXAMPLE_SENTENCE)
-    progress.log(f"Generic tokenizer ({len(generic)} tokens): {len(report['generic_tokens'])} tokens "
-                 f"→ {' | '.join(report['generic_tokens'])}")
-    progress.log(f"Specialising it on {len(splits['train'])} training sentences (vocabulary {vocab_size})…")
+    progress.log(gettext("Generic tokenizer (%(size)s tokens): %(count)s tokens → %(tokens)s",
+                         size=number(len(generic), 0), count=len(report["generic_tokens"]),
+                         tokens=" | ".join(report["generic_tokens"])))
+    progress.log(gettext("Specialising it on %(sentences)s training sentences (vocabulary %(size)s)…",
+                         sentences=number(len(splits["train"]), 0), size=number(vocab_size, 0)))
     specialised = module.specialise(generic, splits["train"]["text"], vocab_size)
     modeldir.save_tokenizer(specialised, out_dir)
     reloaded = modeldir.load_tokenizer(out_dir)
     check(reloaded)
     report["specialised_tokens"] = module.show_tokens(reloaded, EXAMPLE_SENTENCE)
-    progress.log(f"Specialised tokenizer ({len(reloaded)} tokens): {len(report['specialised_tokens'])} "
-                 f"tokens → {' | '.join(report['specialised_tokens'])}")
+    progress.log(gettext("Specialised tokenizer (%(size)s tokens): %(count)s tokens → %(tokens)s",
+                         size=number(len(reloaded), 0), count=len(report["specialised_tokens"]),
+                         tokens=" | ".join(report["specialised_tokens"])))
     test_texts = splits["test"]["text"]
     report["generic"] = module.measure(generic, test_texts)
     report["specialised"] = module.measure(reloaded, test_texts)

@@ -20,10 +20,20 @@ comment lines that continue it (an instruction may take several lines), and
 its body becomes `raise NotImplementedError(...)`, or the code given on
 `# STUB: …` lines (for example `# STUB: MIN_WORDS = None` for a constant to
 fill in).
+
+The learner reads their file in their language, French by default: a
+solution's docstrings and comments are written in each of LANGS, and the
+stub keeps one language (`pick_language`), so the two can never drift
+apart. A comment line is tagged (`# [fr] TODO: trouvez…` next to
+`# [en] TODO: find…`, or `#: [fr] …` for a constant's doc comment); a
+docstring has one section per language, each started by its tag at the
+start of a line: `[fr] Le récit seul…` on its first line, then a line
+`[en] The story alone…`. Identifiers stay English in both.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib.util
 import inspect
@@ -32,6 +42,7 @@ import re
 import shutil
 import stat
 import sys
+import textwrap
 import time
 import tomllib
 import traceback
@@ -47,12 +58,16 @@ from aurore.store import atomic
 INFO_FILE = paths.ROOT / "exercises" / "info.toml"
 VARIANTS = ("solution", "exercise")
 LANGS = ("fr", "en")
+#: The language of a learner's file unless they ask for another (`exercises reset --lang en`).
+DEFAULT_LANG = "fr"
 
 _BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
 _END = re.compile(r"^\s*# END SOLUTION\s*$")
 _TODO = re.compile(r"^(?P<indent>\s*)# TODO\b")
 _COMMENT = re.compile(r"^(?P<indent>\s*)#")
 _STUB = re.compile(r"^\s*# STUB: (?P<code>.*)$")
+_TAGGED = re.compile(r"^(?P<indent>[ \t]*)#(?P<colon>:?) \[(?P<lang>[a-z]{2})\](?: (?P<text>.*))?$")
+_SECTION = re.compile(r"^(?P<indent>[ \t]*)\[(?P<lang>[a-z]{2})\](?: |$)")
 
 #: The keys of an exercise in info.toml: those it must have, and the others with their defaults.
 REQUIRED_KEYS = ("number", "slug", "step", "checks", "title", "lesson", "run_title", "section", "about")
@@ -73,7 +88,8 @@ class Exercise:
     step: str
     title: dict[str, str]
     lesson: dict[str, str]
-    hints: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    #: One ladder per function: {"function", "idea": {fr, en}, "pointer": {fr, en}}; its code is the solution's.
+    hints: tuple[dict, ...] = field(default_factory=tuple)
     checks: str = ""
     #: How its step shows and runs (see the keys at the top of info.toml).
     run_title: dict[str, str] = field(default_factory=dict)
@@ -150,6 +166,25 @@ def _checked_types(item: dict) -> None:
             raise InfoError(item, key, "is a list of strings")
 
 
+#: A hint's rungs written in info.toml, in the order they open; the last rung, the code, comes from the solution.
+HINT_RUNGS = ("idea", "pointer")
+
+
+def _checked_hints(item: dict) -> None:
+    """Each hint is one function's ladder: its name, the idea, the pointer (each in every language)."""
+    if not isinstance(item["hints"], list):
+        raise InfoError(item, "hints", "is a list of [[exercise.hints]] tables")
+    for number, hint in enumerate(item["hints"], 1):
+        if not isinstance(hint, dict) or set(hint) != {"function", *HINT_RUNGS} or not isinstance(
+                hint["function"], str):
+            raise InfoError(item, "hints", f"number {number} needs exactly `function` (a name of the solution) and "
+                                           f"{', '.join(HINT_RUNGS)} (idea.fr = \"…\", idea.en = \"…\")")
+        for rung in HINT_RUNGS:
+            if not isinstance(hint[rung], dict) or set(hint[rung]) != set(LANGS):
+                raise InfoError(item, "hints", f"number {number} ({hint['function']}): `{rung}` needs a text in "
+                                               f"each of {', '.join(LANGS)}")
+
+
 def _checked_output(item: dict) -> None:
     """An output starts from a data folder of aurore.paths, so AURORE_DATA moves it with the rest."""
     output = item["output"]
@@ -165,6 +200,7 @@ def exercise_from_info(item: dict) -> Exercise:
     """One `[[exercise]]` of info.toml, checked: a mistake is one clear message, never a KeyError."""
     item = _checked_keys(item)
     _checked_types(item)
+    _checked_hints(item)
     _checked_output(item)
     return Exercise(
         number=int(item["number"]),
@@ -216,10 +252,73 @@ def for_step(step: str) -> Exercise:
     raise AuroreError(f"No exercise teaches the step {step!r}.")
 
 
-def derive_stub(solution_source: str) -> str:
-    """Turn a solution's source into the learner's stub (see module docstring)."""
+def _check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise AuroreError(f"Unknown language {lang!r}: use one of {', '.join(LANGS)}.")
+    return lang
+
+
+def _docstring_in(literal: str, column: int, lang: str) -> str:
+    """A bilingual docstring's literal, quotes included, with its `lang` section alone (an untagged one as is)."""
+    quote = literal[:3]
+    if not any(_SECTION.match(line) for line in literal[3:-3].split("\n")):
+        return literal          # one language for all (a throwaway exercise's, a test's)
+    sections: dict[str, list[str]] = {}
+    current = None
+    for number, line in enumerate(literal[3:-3].split("\n")):
+        tag = _SECTION.match(line)
+        if tag:
+            current = sections.setdefault(tag.group("lang"), [])
+            current.append(line[tag.end():])
+        elif current is None:
+            if line.strip():
+                raise ValueError(f"docstring line {number + 1}: text before the first [fr]/[en] tag: {line!r}")
+        else:
+            current.append(line)
+    if set(sections) != set(LANGS):
+        raise ValueError(f"docstring has the sections {sorted(sections)}, not one per language {LANGS}")
+    kept = sections[lang]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    if len(kept) == 1:
+        return f"{quote}{kept[0]}{quote}"
+    return f"{quote}{kept[0]}\n" + "\n".join(kept[1:]) + f"\n{' ' * column}{quote}"
+
+
+def pick_language(source: str, lang: str = DEFAULT_LANG) -> str:
+    """A bilingual solution's source with its docstrings and comments in `lang` alone (module docstring)."""
+    _check_lang(lang)
+    lines = source.splitlines(keepends=True)
+    docstrings = []
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            docstrings.append(body[0].value)
+    for doc in sorted(docstrings, key=lambda doc: -doc.lineno):
+        first, last = lines[doc.lineno - 1], lines[doc.end_lineno - 1]
+        start = len(first.encode("utf-8")[:doc.col_offset].decode("utf-8"))
+        end = len(last.encode("utf-8")[:doc.end_col_offset].decode("utf-8"))
+        literal = "".join(lines[doc.lineno - 1:doc.end_lineno])
+        literal = literal[start:len(literal) - len(last) + end]
+        rendered = first[:start] + _docstring_in(literal, start, lang) + last[end:]
+        lines[doc.lineno - 1:doc.end_lineno] = rendered.splitlines(keepends=True)
+    out = []
+    for line in lines:
+        tagged = _TAGGED.match(line.rstrip("\n"))
+        if not tagged:
+            out.append(line)
+        elif tagged.group("lang") == lang:
+            text = tagged.group("text")
+            out.append(f"{tagged.group('indent')}#{tagged.group('colon')}{' ' + text if text else ''}\n")
+    return "".join(out)
+
+
+def derive_stub(solution_source: str, lang: str = DEFAULT_LANG) -> str:
+    """Turn a solution's source into the learner's stub, in `lang` (see module docstring)."""
     out: list[str] = []
-    lines = solution_source.splitlines(keepends=True)
+    lines = pick_language(solution_source, lang).splitlines(keepends=True)
     i = 0
     while i < len(lines):
         begin = _BEGIN.match(lines[i])
@@ -255,8 +354,72 @@ def derive_stub(solution_source: str) -> str:
     return "".join(out)
 
 
-def stub_for(exercise: Exercise) -> str:
-    return derive_stub(exercise.solution_path.read_text(encoding="utf-8"))
+def hint_code(exercise: Exercise, function: str, lang: str = DEFAULT_LANG) -> str:
+    """A hint's last rung: the solution's code for that one function (or constant), its instructions left out."""
+    lines = solution_in(exercise, lang).splitlines(keepends=True)
+    tree = ast.parse("".join(lines))
+    owner = next((node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.name == function), None)
+    for start, line in enumerate(lines):
+        begin = _BEGIN.match(line)
+        if not begin:
+            continue
+        end = next(j for j in range(start + 1, len(lines)) if _END.match(lines[j]))
+        body = lines[start + 1:end]
+        inside = owner is not None and owner.lineno <= start + 1 <= owner.end_lineno
+        assigns = owner is None and any(re.match(rf"\s*{re.escape(function)}\s*=", part) for part in body)
+        if inside or assigns:
+            kept, instruction = [], None
+            for part in body:
+                todo, comment = _TODO.match(part), _COMMENT.match(part)
+                if todo:
+                    instruction = todo.group("indent")
+                elif not (comment and comment.group("indent") == instruction):
+                    instruction = None
+                if instruction is None and not _STUB.match(part):
+                    kept.append(part)
+            return textwrap.dedent("".join(kept)).strip("\n") + "\n"
+    raise AuroreError(f"{exercise.filename}: no solution block for `{function}`.")
+
+
+def stub_for(exercise: Exercise, lang: str = DEFAULT_LANG) -> str:
+    return derive_stub(exercise.solution_path.read_text(encoding="utf-8"), lang)
+
+
+def solution_in(exercise: Exercise, lang: str = DEFAULT_LANG) -> str:
+    """The solution as a learner reads it: its comments and docstrings in `lang`."""
+    return pick_language(exercise.solution_path.read_text(encoding="utf-8"), lang)
+
+
+def stubs(slug: str) -> tuple[str, ...]:
+    """The stubs a learner's file may start from, the default language's first."""
+    exercise = next((exercise for exercise in all_exercises() if exercise.slug == slug), None)
+    if exercise is None:
+        return ()
+    return tuple(stub_for(exercise, lang) for lang in (DEFAULT_LANG, *(l for l in LANGS if l != DEFAULT_LANG)))
+
+
+def untouched_lang(exercise: Exercise) -> str | None:
+    """The language of the learner's file when it is exactly a stub (untouched), else None."""
+    try:
+        current = exercise.exercise_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((lang for lang in LANGS if current == stub_for(exercise, lang)), None)
+
+
+def language_of(exercise: Exercise, text: str) -> str:
+    """The language a learner's file is written in: the one whose stub shares most lines with it."""
+    mine = set(text.splitlines())
+    shared = {lang: len(mine & set(stub_for(exercise, lang).splitlines())) for lang in LANGS}
+    return max(LANGS, key=lambda lang: (shared[lang], lang == DEFAULT_LANG))
+
+
+def migrate() -> list[str]:
+    """Carry the learner's files of a former numbering over to today's (see aurore.course.migration)."""
+    from aurore.course import migration
+
+    return migration.migrate_files(stubs)
 
 
 def backup(exercise: Exercise) -> str | None:
@@ -292,7 +455,7 @@ def _mode_of(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def reset_to_stub(number: int | str) -> str | None:
+def reset_to_stub(number: int | str, lang: str = DEFAULT_LANG) -> str | None:
     """Put the stub back; the learner's version is kept beside it as a backup.
 
     The file keeps its mode (a 0644 file stays 0644). Returns the backup's
@@ -300,20 +463,25 @@ def reset_to_stub(number: int | str) -> str | None:
     """
     exercise = get(number)
     saved = backup(exercise)
-    atomic.write_text(exercise.exercise_path, stub_for(exercise), _mode_of(exercise.exercise_path))
+    atomic.write_text(exercise.exercise_path, stub_for(exercise, _check_lang(lang)), _mode_of(exercise.exercise_path))
     return saved
 
 
-def sync(force: bool = False) -> list[tuple[Exercise, str, str | None]]:
+def sync(force: bool = False, lang: str | None = None) -> list[tuple[Exercise, str, str | None]]:
     """Rewrite every exercise file from its solution, without losing a learner's work.
 
-    A file that differs from its stub may hold work: it is left as it is
+    A file that differs from its stubs may hold work: it is left as it is
     ("kept"), unless `force`, and then it is backed up first ("replaced").
+    A file that is a stub stays in its language, unless `lang` asks for another
+    (an untouched stub holds no work: it is rewritten); new files are in `lang`,
+    else the default language.
     Returns (exercise, what was done, backup name) for each exercise.
+    Files of a former numbering are carried over first (`migrate`).
     """
     done = []
     for exercise in all_exercises():
-        stub = stub_for(exercise)
+        untouched = untouched_lang(exercise)
+        stub = stub_for(exercise, _check_lang(lang or untouched or DEFAULT_LANG))
         try:
             current = exercise.exercise_path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -322,6 +490,9 @@ def sync(force: bool = False) -> list[tuple[Exercise, str, str | None]]:
             current = ""          # unreadable as text: treat it as the learner's
         if current == stub:
             done.append((exercise, "unchanged", None))
+        elif untouched is not None:
+            atomic.write_text(exercise.exercise_path, stub, _mode_of(exercise.exercise_path))
+            done.append((exercise, "written", None))
         elif current is None:
             atomic.write_text(exercise.exercise_path, stub, _mode_of(exercise.exercise_path))
             done.append((exercise, "written", None))

@@ -1,7 +1,7 @@
 """The training step: data → packed blocks → GPT-2 → fit → model directory.
 
 The teaching parts (packing, the model, the optimizer, the loss) come from
-exercise 3's module; this file is the plumbing around them: reading the
+exercise 4's module; this file is the plumbing around them: reading the
 dataset and tokenizer, tf.data, distribution strategy, and saving the best
 model with `aurore.store.modeldir`. Resuming from `model_dir/checkpoint/`, the
 monitor and `metrics.jsonl` are `aurore.training.resumable`'s, shared with the
@@ -17,6 +17,7 @@ from typing import Callable
 from aurore import progress
 from aurore.corpus import tokenization
 from aurore.errors import AuroreError
+from aurore.messages import gettext, number
 from aurore.store import checkpoint, modeldir, saved_dataset
 from aurore.training import distribute, optimizers, packing, presets, resumable
 
@@ -112,7 +113,8 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
     run = resumable.Run(model_dir)
     splits = saved_dataset.load(dataset_dir)
     splitter = saved_dataset.load_splitter(dataset_dir)
-    settings = run.open(settings, restart=restart, max_minutes=max_minutes)
+    # A resumed run's settings come back from JSON: Settings again, so that a wrong key names the right ones.
+    settings = presets.Settings(run.open(settings, restart=restart, max_minutes=max_minutes))
     if run.already_finished:
         return run.summary("already finished")
 
@@ -136,8 +138,9 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
     length, batch_size = settings["sequence_length"], settings["batch_size"]
     train_inputs, train_targets = _blocks(module, tokenizer, splits["train"]["text"], length, "training")
     val_inputs, val_targets = _blocks(module, tokenizer, splits["validation"]["text"], length, "validation")
-    progress.log(f"{train_inputs.size:,} training tokens in {len(train_inputs):,} blocks of {length}; "
-                 f"{val_inputs.size:,} validation tokens.")
+    progress.log(gettext("%(tokens)s training tokens in %(blocks)s blocks of %(length)s; %(validation)s validation "
+                         "tokens.", tokens=number(train_inputs.size, 0), blocks=number(len(train_inputs), 0),
+                         length=length, validation=number(val_inputs.size, 0)))
 
     with distribute.get_strategy(strategy or "default").scope():
         model = module.build_model(settings, vocab_size)

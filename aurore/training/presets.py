@@ -3,7 +3,7 @@
 A preset fixes the architecture (layers, width, context) and the training
 recipe (batch, learning rate, warm-up, evaluation cadence). The vocabulary
 size always comes from the tokenizer. Building the KerasHub model itself is
-the learner's job in exercise 3 (`solutions/03_train.py`).
+the learner's job in exercise 4 (`solutions/04_train.py`).
 
 Choosing a preset and overriding it (`lookup`, `--set key=value` pairs) is the
 same for every model trained here: the char-LSTM's presets use it too.
@@ -43,7 +43,7 @@ PRESETS: dict[str, dict] = {
         eval_interval=500, eval_batches=20, patience=5, weight_decay=0.28, mixed_precision=None,
         jit_compile=True, max_minutes=15,
     ),
-    # Python code completion (exercise 7): the former cpu model (4 layers of 256, context
+    # Python code completion (exercise 8): the former cpu model (4 layers of 256, context
     # 128, batch 16) with twice its context, so that a function fits, and half its batch,
     # so that a step costs about the same.
     "code": dict(
@@ -61,7 +61,7 @@ PRESETS: dict[str, dict] = {
     ),
 }
 
-#: Settings no preset fixes but any run may set: `optimizer` is "adamw" (exercise 3's) unless
+#: Settings no preset fixes but any run may set: `optimizer` is "adamw" (exercise 4's) unless
 #: set to "muon" (aurore.training.optimizers).
 OPTIONAL_KEYS = ("max_minutes", "optimizer")
 
@@ -79,6 +79,22 @@ def preset(name: str, **overrides) -> dict:
     return settings
 
 
+class UnknownSetting(AuroreError, KeyError):
+    """A key a preset lacks, asked for by name (`settings["hidden_size"]`): the message lists the right ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class Settings(dict):
+    """A preset's settings: a dict whose missing key says which keys there are, not a bare KeyError."""
+
+    def __missing__(self, key):
+        known = ", ".join(sorted(str(name) for name in self))
+        raise UnknownSetting(f"{key!r} is not a setting of the preset {self.get('preset', '')!r}: its settings "
+                             f"are {known} (aurore/training/presets.py).")
+
+
 def lookup(table: dict[str, dict], name: str, overrides: dict, optional_keys=(), *,
            preset_word: str = "preset", setting_word: str = "training setting") -> dict:
     """A copy of `table[name]` named by its `preset` key, with overrides (None skipped, unknown keys refused).
@@ -88,7 +104,7 @@ def lookup(table: dict[str, dict], name: str, overrides: dict, optional_keys=(),
     """
     if name not in table:
         raise AuroreError(f"Unknown {preset_word} {name!r}: choose one of {', '.join(table)}.")
-    settings = dict(table[name], preset=name)
+    settings = Settings(table[name], preset=name)
     for key, value in overrides.items():
         if value is None:
             continue

@@ -21,6 +21,7 @@ from typing import Callable
 
 from aurore import progress
 from aurore.errors import AuroreError
+from aurore.messages import N_, gettext
 from aurore.store import atomic, checkpoint
 
 METRICS_FILE = "metrics.jsonl"
@@ -30,7 +31,7 @@ METRICS_FILE = "metrics.jsonl"
 class Words:
     """How the logs and errors name a run (GPT-2's by default), so each model keeps its own messages."""
 
-    subject: str = "Training"   # "<subject> in <folder> already finished"
+    subject: str = N_("Training")   # "<subject> in <folder> already finished" (a msgid: said in the run's language)
     noun: str = "training"      # "holds an unfinished <noun>", "<Noun> stopped"
     start_over: str = " (on the run page: tick Start over)"   # after "start afresh with --restart"
 
@@ -69,8 +70,9 @@ class Run:
         self.state = checkpoint.read_state(self.model_dir)
         if self.state.get("finished"):
             self.already_finished = True
-            progress.log(f"{self.words.subject} in {self.model_dir} already finished (step {self.state['step']}). "
-                         "Use --restart to train again from scratch (on the run page: tick Start over).")
+            progress.log(gettext("%(subject)s in %(path)s already finished (step %(step)s). Use --restart to train "
+                                 "again from scratch (on the run page: tick Start over).",
+                                 subject=gettext(self.words.subject), path=self.model_dir, step=self.state["step"]))
             return settings
         if self.state["settings"].get("preset") != settings.get("preset"):
             raise AuroreError(f"{self.model_dir} holds an unfinished {self.words.noun} with the preset "
@@ -84,8 +86,8 @@ class Run:
         or a new one (with `fresh`'s entries, as the char-LSTM's vocabulary) and an empty metrics file."""
         if self.resuming:
             self.state = checkpoint.restore(self.model_dir, model, optimizer)
-            progress.log(f"Resuming from the checkpoint at step {self.state['step']} (with that run's settings; "
-                         "only --max-steps and --max-minutes apply).")
+            progress.log(gettext("Resuming from the checkpoint at step %(step)s (with that run's settings; only "
+                                 "--max-steps and --max-minutes apply).", step=self.state["step"]))
         else:
             self.state = {"step": 0, "epoch": 0, "history": [], "best_val_loss": None, "wait": 0,
                           "settings": self.settings, **fresh, "seconds": 0.0}

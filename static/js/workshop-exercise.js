@@ -77,8 +77,12 @@
     showReport(answer.data);
     root.dataset.state = answer.data.all_passed ? "passed" : "failed";
     root.dataset.checked = "true";
-    document.getElementById("solution-button").disabled = false;
-    document.getElementById("solution-note").hidden = true;
+    if (answer.data.all_passed) {
+      root.dataset.passed = "true";
+      document.getElementById("solution-note").hidden = true;
+      const next = document.getElementById("next-exercise");
+      if (next) next.hidden = false;
+    }
     if (pending) { pending = false; runCheck(); }
   }
 
@@ -101,23 +105,15 @@
   try { watch.checked = localStorage.getItem("aurore-watch") === "1"; } catch (error) { /* private mode */ }
   poll();
 
-  // Hints, one at a time.
-  const hintButton = document.getElementById("hint-button");
-  const hints = Array.from(document.querySelectorAll("#hints .hint"));
-  const hintCount = document.getElementById("hint-count");
-  hintButton.disabled = hints.length === 0;
-  hintButton.addEventListener("click", () => {
-    const next = hints.find((hint) => hint.hidden);
-    if (next) next.hidden = false;
-    const shown = hints.filter((hint) => !hint.hidden).length;
-    hintCount.textContent = shown;
-    hintButton.disabled = shown === hints.length;
-  });
+  // Hints: workshop-hints.js (one ladder per function).
 
   // The solution, as a diff against the learner's code.
   const diff = document.getElementById("solution-diff");
-  document.getElementById("solution-button").addEventListener("click", async () => {
-    const answer = await get(`${base}/solution`);
+  const solutionButton = document.getElementById("solution-button");
+  solutionButton.addEventListener("click", async () => {
+    const passed = root.dataset.passed === "true";
+    if (!passed && !window.confirm(solutionButton.dataset.confirm)) return;
+    const answer = await get(passed ? `${base}/solution` : `${base}/solution?confirm=1`);
     if (!answer.ok) { diff.textContent = errorMessage(answer); return; }
     diff.innerHTML = answer.data.html;
     if (answer.data.identical) diff.prepend(el("p", "ok", _("Your code is identical to the solution.")));

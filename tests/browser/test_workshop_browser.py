@@ -4,7 +4,6 @@ the page. Screenshots go to test-output/ and, for the documentation, to
 docs/screenshots/."""
 
 import re
-import shutil
 import sys
 import textwrap
 
@@ -48,13 +47,14 @@ def test_a_learner_goes_from_failing_to_passing_exercise_one(live_server, page, 
     expect(page).to_have_url(server.url + "/exercises/1")
     expect(page.locator("h1")).to_contain_text(first.title["fr"])
     expect(page.locator("#source .highlight")).to_be_visible()
-    expect(page.locator("#solution-button")).to_be_disabled()
+    expect(page.locator("#next-exercise")).to_be_hidden()
 
-    # Hints come one at a time.
-    hints = page.locator("#hints .hint")
-    if hints.count():
-        page.click("#hint-button")
-        expect(hints.first).to_be_visible()
+    # Hints come one rung at a time, one ladder per function: the idea first, the code last.
+    ladder = page.locator(".hint-ladder").first
+    expect(ladder.locator(".hint").first).to_be_hidden()
+    ladder.locator(".hint-button").click()
+    expect(ladder.locator(".hint").first).to_be_visible()
+    expect(ladder.locator(".hint").nth(2)).to_be_hidden()
 
     page.click("#check-button")
     expect(page.locator("#exercise")).to_have_attribute("data-state", "failed", timeout=CHECK_SECONDS * 1000)
@@ -65,16 +65,20 @@ def test_a_learner_goes_from_failing_to_passing_exercise_one(live_server, page, 
     expect(page.locator("#check-results .message").filter(has_text="TODO").first).to_be_visible()
     expect(page.locator("#check-results .where").first).to_contain_text(first.filename)
     expect(page.locator("#check-status")).to_contain_text("vérifications réussies")
-    expect(page.locator("#solution-button")).to_be_enabled()
     screenshot(page, "exercise-failing", publish=True)
+    page.once("dialog", lambda dialog: dialog.dismiss())          # not passed yet: the page asks first
+    page.click("#solution-button")
+    expect(page.locator("#solution-diff table.diff")).to_have_count(0)
 
     # Watch mode: the page re-checks by itself when the file changes.
     page.check("#watch-toggle")
-    shutil.copyfile(first.solution_path, server.exercises / first.filename)   # new mtime, like a save
+    # The finished file, as a learner would have it (the solution in French), saved: a new mtime.
+    (server.exercises / first.filename).write_text(exercises.solution_in(first, "fr"), encoding="utf-8")
     # (No wait for the transient "checking" state: a warm check can pass between two looks at the page.)
     expect(page.locator("#exercise")).to_have_attribute("data-state", "passed", timeout=CHECK_SECONDS * 1000)
     expect(page.locator("#check-status")).to_contain_text("Exercice terminé")
     expect(page.locator("#check-results .check.failed")).to_have_count(0)
+    expect(page.locator("#next-exercise a")).to_have_attribute("href", "/exercises/2")   # the journey goes on
     screenshot(page, "exercise-passing", publish=True)
     page.click("#solution-button")
     expect(page.locator("#solution-diff table.diff")).to_be_visible()

@@ -1,4 +1,4 @@
-"""The course pages around the exercises: the agenda's presentation and conclusion.
+"""The course pages around the exercises: the agenda's presentation and conclusion, and the glossary.
 
 Each page is Markdown in `course/<page>.<lang>.md` (French first, English
 available), rendered as the lessons are; its first line, `# Title`, is the
@@ -18,7 +18,7 @@ from aurore.errors import AuroreError
 from aurore.web.workshop.rendering import markdown_html
 
 COURSE_DIR = paths.ROOT / "course"
-PAGES = ("presentation", "conclusion")
+PAGES = ("presentation", "conclusion", "glossary")
 
 
 @dataclass(frozen=True)

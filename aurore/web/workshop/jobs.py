@@ -291,7 +291,8 @@ class JobRunner:
         values = {"python": sys.executable, "variant": variant}
         return [part.format(**values) for part in spec["argv"]] + option_argv(spec, options)[1]
 
-    def start(self, step: str, variant: str, options: dict | None = None) -> Job:
+    def start(self, step: str, variant: str, options: dict | None = None, lang: str | None = None) -> Job:
+        """Start a step; `lang`: the page's language, that of the run's log lines and progress labels."""
         if step not in self.steps:
             raise JobError(N_("Unknown step: %(step)s."), 404, step=repr(step))
         if variant not in exercises.VARIANTS:
@@ -307,7 +308,8 @@ class JobRunner:
             job = Job(id=f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}", step=step,
                       variant=variant, argv=self.argv(step, variant, chosen), options=chosen)
             self._dir(job.id).mkdir(parents=True)
-            env = {**os.environ, **self.env, "AURORE_PROGRESS": "json", "PYTHONUNBUFFERED": "1"}
+            env = {**os.environ, **self.env, "AURORE_PROGRESS": "json", "PYTHONUNBUFFERED": "1",
+                   **({"AURORE_LANG": lang} if lang else {})}
             try:
                 process = subprocess.Popen(job.argv, cwd=paths.ROOT, env=env, stdin=subprocess.DEVNULL,
                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -13,14 +13,14 @@ import threading
 import time
 from pathlib import Path
 
-from aurore.course import exercises
+from aurore.course import exercises, migration
 from aurore.store import atomic
 
 _lock = threading.Lock()
 
 
 def _file(data_dir: str | Path) -> Path:
-    return Path(data_dir) / "workshop" / "progress.json"
+    return migration.progress_file(data_dir)
 
 
 def load(data_dir: str | Path) -> dict[str, dict]:
@@ -41,8 +41,26 @@ def record_check(data_dir: str | Path, number: int, report: dict) -> dict:
         records = load(data_dir)
         previous = records.get(str(number), {})
         entry["runs"] = int(previous.get("runs", 0)) + 1
+        if "solution_seen" in previous:
+            entry["solution_seen"] = previous["solution_seen"]
         records[str(number)] = entry
-        atomic.write_text(_file(data_dir), json.dumps({"exercises": records}, indent=1))
+        atomic.write_text(_file(data_dir), json.dumps({"numbering": migration.NUMBERING, "exercises": records}, indent=1))
+    return entry
+
+
+#: How the learner came to see an exercise's solution: after passing its checks, or asking before.
+SOLUTION_AFTER_PASSING, SOLUTION_ASKED = "after_passing", "asked_before_passing"
+
+
+def record_solution(data_dir: str | Path, number: int, how: str) -> dict:
+    """Remember that the learner opened the solution, and how (the first way is kept, with its time)."""
+    with _lock:
+        records = load(data_dir)
+        entry = dict(records.get(str(number), {}))
+        entry.setdefault("solution_seen", {"how": how, "at": time.time()})
+        records[str(number)] = entry
+        atomic.write_text(_file(data_dir), json.dumps({"numbering": migration.NUMBERING, "exercises": records},
+                                                      indent=1))
     return entry
 
 
@@ -58,3 +76,17 @@ def summary(data_dir: str | Path) -> dict:
     following = next((e for e in all_ex if e.number not in done), None)
     return {"done": len(done), "total": len(all_ex), "done_numbers": done, "next": following,
             "records": records}
+
+
+def migrate(data_dir: str | Path) -> list[str]:
+    """At app start: the learner's files and progress of a former numbering carried over to today's.
+
+    Never stops the app: a folder it may not write is said, and left as it is.
+    """
+    try:
+        done = exercises.migrate()
+        if migration.migrate_progress(data_dir):
+            done.append(f"renumbered the progress in {_file(data_dir)}")
+    except OSError as error:
+        done = [f"could not carry the former exercise files over ({error}); they are left as they are"]
+    return done

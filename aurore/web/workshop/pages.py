@@ -117,6 +117,15 @@ def _lesson_html(number: int, lang: str) -> Markup:
     return markdown_html(exercises.get(number).lesson[lang], lang)
 
 
+def _hint_ladders(exercise) -> list[dict]:
+    """Each function's ladder, its rungs rendered: the idea, the pointer, then the solution's code for it alone."""
+    lang = content_lang()
+    return [{"function": hint["function"],
+             "rungs": [markdown_html(hint["idea"][lang]), markdown_html(hint["pointer"][lang]),
+                       markdown_html(f"```python\n{exercises.hint_code(exercise, hint['function'], lang)}```")]}
+            for hint in exercise.hints]
+
+
 def _source(exercise) -> dict:
     """The learner's file, highlighted, with its modification time (for watch mode)."""
     path = exercise.exercise_path
@@ -140,6 +149,12 @@ def _check_worker() -> warm_worker.CheckWorker | None:
     worker = warm_worker.shared()
     worker.start()
     return worker
+
+
+def _stubs_in_another_language() -> int:
+    """How many of the learner's files are untouched stubs in a language other than the page's."""
+    lang = content_lang()
+    return sum(1 for exercise in exercises.all_exercises() if exercises.untouched_lang(exercise) not in (None, lang))
 
 
 def _mtime(exercise) -> float | None:
@@ -169,10 +184,12 @@ def exercise_page(number):
     exercise = exercises.get(number)
     _check_worker()  # warms up while the learner reads the lesson
     records = learner_progress.load(_data_dir())
-    return render_template("workshop/exercise.html", exercise=exercise,
+    following = next((other for other in exercises.all_exercises() if other.number > exercise.number), None)
+    return render_template("workshop/exercise.html", exercise=exercise, next_exercise=following,
                            lesson=_lesson_html(exercise.number, content_lang()),
-                           hints=[markdown_html(localized(hint), content_lang()) for hint in exercise.hints],
+                           hints=_hint_ladders(exercise),
                            source=_source(exercise), record=records.get(str(exercise.number)),
+                           stubs_to_translate=_stubs_in_another_language(),
                            all_exercises=exercises.all_exercises(),
                            step_title=next((localized(step.title) for step in STEPS if step.name == exercise.step),
                                            exercise.step))
@@ -216,18 +233,33 @@ def exercise_check(number):
 @bp.get("/exercises/<number>/solution")
 def exercise_solution(number):
     exercise = exercises.get(number)
-    if not learner_progress.was_checked(_data_dir(), exercise.number):
-        return errors.json_error(403, gettext("Run a check of your code first: the solution shows afterwards."),
-                                 code="not_checked_yet")
-    # The markers and `# STUB:` lines are for the stub derivation, not for the learner.
-    solution = _without_markers(exercise.solution_path.read_text(encoding="utf-8"))
+    record = learner_progress.load(_data_dir()).get(str(exercise.number), {})
+    if record.get("done"):
+        how = learner_progress.SOLUTION_AFTER_PASSING
+    elif request.args.get("confirm") == "1":
+        how = learner_progress.SOLUTION_ASKED
+    else:
+        return errors.json_error(403, gettext("The solution opens once your code passes the checks, or when you "
+                                              "confirm that you want to see it now."), code="not_passed_yet")
+    learner_progress.record_solution(_data_dir(), exercise.number, how)
+    # The markers and `# STUB:` lines are for the stub derivation, not for the learner; the solution's
+    # comments and docstrings are shown in the language of the learner's file.
     try:
-        mine = _without_markers(exercise.exercise_path.read_text(encoding="utf-8", errors="replace"))
+        text = exercise.exercise_path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        mine = []
+        text = ""
+    mine = _without_markers(text)
+    solution = _without_markers(exercises.solution_in(exercise, exercises.language_of(exercise, text)))
     table = difflib.HtmlDiff(tabsize=4, wrapcolumn=78).make_table(
         mine, solution, gettext("Your code"), gettext("Solution"), context=True, numlines=3)
     return jsonify(html=table, identical=mine == solution)
+
+
+@bp.post("/exercises/language")
+def exercises_language():
+    """Rewrite the untouched stubs in the page's language (the language switch offers it); work is never touched."""
+    done = exercises.sync(lang=content_lang())
+    return jsonify(rewritten=sum(1 for _, action, _ in done if action == "written"), lang=content_lang())
 
 
 @bp.post("/exercises/<number>/reset")
@@ -283,7 +315,8 @@ def job_start():
         except api_params.BadRequest as error:
             return errors.json_error(400, error.message, code="malformed_json")
     options = data.get("options") if isinstance(data, dict) else None
-    job = job_runner().start(str(data.get("step", "")), str(data.get("variant", "solution")), options)
+    job = job_runner().start(str(data.get("step", "")), str(data.get("variant", "solution")), options,
+                             lang=content_lang())
     return jsonify(job.record()), 201
 
 
@@ -352,6 +385,8 @@ def _template_helpers():
 
 def init_app(app) -> None:
     security.ensure_secret_key(app, app.config["DATA_DIR"])
+    for line in learner_progress.migrate(app.config["DATA_DIR"]):
+        app.logger.warning("exercises: %s", line)
     app.extensions["aurore_jobs"] = _make_runner(app)
     app.register_blueprint(bp)
     app.context_processor(_template_helpers)

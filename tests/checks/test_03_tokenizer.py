@@ -1,11 +1,11 @@
-"""Checks for exercise 2: specialise a tokenizer."""
+"""Checks for exercise 3: specialise a tokenizer."""
 
 import pytest
 
 from aurore.corpus import tokenization
 from aurore.course.checks.plugin import say
 
-EXERCISE = 2
+EXERCISE = 3
 
 SENTENCES = [
     "Le laboureur revenait des champs, et ses bœufs marchaient devant lui.",
