@@ -44,7 +44,9 @@ ALLOWED = [
     (r"(?:environ|about) \d+ (?:caractères|characters)|(?:les|the first) 30 (?:premières lignes|lines)",
      "Gutenberg's line width; the rule the lesson argues against"),
     (r"(?:morte en|died in) 1876|\b(?:XIXᵉ|XVIIᵉ|19th|17th)\b|OpenAI, 2019|124 (?:millions|million)|"
-     r"40 (?:Go|GB)|\b429\b|\d+ (?:mots consécutifs|consecutive words)", "facts of the world, and of the API"),
+     r"40 (?:Go|GB)|\b429\b|\d+ (?:mots consécutifs|consecutive words)", "facts of the world, and of the API"),    (r"(?:from|de) \d+(?: (?:to|à) \d+)?|T [<>] 1|\+1 (?:pour|for)|× 8", "the hints' arithmetic (a range of "
+     "values, a schedule from 0, temperature against 1, add-one smoothing, bytes to bits)"),
+    (r"[«“\"] ?1846\. ?[»”\"]", "a fragment the short-sentence filter drops (a date alone), quoted as an example"),
 ]
 
 #: A ratio written in words is a measured figure ("plus de trois fois plus", "twice as much").
@@ -66,8 +68,9 @@ def _learner_texts():
         for lang in exercises.LANGS:
             for key in exercises.TEXT_KEYS:
                 yield f"exercise {exercise.slug} {key}", lang, getattr(exercise, key)[lang]
-            for rung, hint in enumerate(exercise.hints, 1):
-                yield f"exercise {exercise.slug} hint {rung}", lang, hint[lang]
+            for hint in exercise.hints:
+                for rung in exercises.HINT_RUNGS:
+                    yield f"exercise {exercise.slug} hint {hint['function']} {rung}", lang, hint[rung][lang]
     for slug in course.PAGES:
         for lang in exercises.LANGS:
             yield f"course/{slug}.{lang}.md", lang, (course.COURSE_DIR / f"{slug}.{lang}.md").read_text(encoding="utf-8")
