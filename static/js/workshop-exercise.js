@@ -14,6 +14,10 @@
   const watch = document.getElementById("watch-toggle");
   const source = document.getElementById("source");
   let mtime = root.dataset.mtime || null;
+  const sourceText = document.getElementById("source-text");
+  let version = sourceText ? sourceText.dataset.version || null : null;
+  // The in-page editor (workshop-editor.js) plugs in here: it saves before a check, and hears of a new file.
+  const hooks = { beforeCheck: async () => true, sourceChanged: () => {} };
   // Watch mode notices a save within this (bench/check_timing.py assumes the same rhythm).
   const WATCH_POLL_MS = 500;
   let checking = false;
@@ -45,13 +49,17 @@
     if (report.status !== "ok") outputBox.open = true;
   }
 
+  function showSource(data, forced) {
+    if (data.exists) source.innerHTML = data.html;
+    else source.replaceChildren(el("p", "warning", _("The file is missing.")));
+    mtime = data.mtime;
+    version = data.version;
+    hooks.sourceChanged(data, forced);
+  }
+
   async function refreshSource() {
     const answer = await get(`${base}/source`);
-    if (answer.ok) {
-      if (answer.data.exists) source.innerHTML = answer.data.html;
-      else source.replaceChildren(el("p", "warning", _("The file is missing.")));
-      mtime = answer.data.mtime;
-    }
+    if (answer.ok) showSource(answer.data);
   }
 
   async function runCheck() {
@@ -82,19 +90,25 @@
     if (pending) { pending = false; runCheck(); }
   }
 
+  // A save from another editor: the page shows it (and the in-page editor hears of it); watch mode checks it.
   async function poll() {
-    if (watch.checked) {
-      const answer = await get(`${base}/mtime`);
-      if (answer.ok && answer.data.mtime !== null && String(answer.data.mtime) !== String(mtime)) {
-        mtime = answer.data.mtime;
-        refreshSource();
-        runCheck();
-      }
+    const answer = await get(`${base}/mtime`);
+    if (answer.ok && answer.data.mtime !== null &&
+        (String(answer.data.mtime) !== String(mtime) || answer.data.version !== version)) {
+      mtime = answer.data.mtime;
+      version = answer.data.version;
+      await refreshSource();
+      if (watch.checked) runCheck();
     }
     setTimeout(poll, WATCH_POLL_MS);
   }
 
-  checkButton.addEventListener("click", () => { refreshSource(); runCheck(); });
+  checkButton.addEventListener("click", async () => {
+    if (!(await hooks.beforeCheck())) return;
+    refreshSource();
+    runCheck();
+  });
+  window.AuroreExercise = { hooks, runCheck, showSource };
   watch.addEventListener("change", () => {
     try { localStorage.setItem("aurore-watch", watch.checked ? "1" : "0"); } catch (error) { /* private mode */ }
   });
@@ -133,7 +147,6 @@
     resetStatus.textContent = answer.data.backup
       ? _("File reset. Your version is saved as exercises/%(backup)s.", { backup: answer.data.backup })
       : _("File reset.");
-    source.innerHTML = answer.data.source.html;
-    mtime = answer.data.source.mtime;
+    showSource(answer.data.source, true);     // asked for: the editor takes it even over unsaved changes
   });
 })();

@@ -47,7 +47,7 @@ def test_a_learner_goes_from_failing_to_passing_exercise_one(live_server, page, 
     page.locator(".next-step a").click()
     expect(page).to_have_url(server.url + "/exercises/1")
     expect(page.locator("h1")).to_contain_text(first.title["fr"])
-    expect(page.locator("#source .highlight")).to_be_visible()
+    expect(page.locator("#code-editor .cm-content")).to_be_visible()    # the in-page editor (test_editor_browser.py)
     expect(page.locator("#solution-button")).to_be_disabled()
 
     # Hints come one at a time.
