@@ -269,6 +269,7 @@ def run_page():
                     for name in ("preset", "max_minutes", "restart")}
     return render_template("workshop/run.html", steps=steps, option_steps=option_steps,
                            selected=wanted if wanted in steps else next(iter(steps)),
+                           variant=request.args.get("variant", "exercise"),
                            history=job_runner().history(10))
 
 
