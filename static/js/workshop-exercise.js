@@ -22,6 +22,7 @@
   const WATCH_POLL_MS = 500;
   let checking = false;
   let pending = false;
+  let waitStarted = null;
 
   function showReport(report) {
     results.replaceChildren();
@@ -35,14 +36,19 @@
     }
     const total = (report.passed || 0) + (report.failed || 0);
     status.className = "check-status " + (report.all_passed ? "ok" : "fail");
+    // The time the learner waited (measured here: a cold start, the worker's import…), not pytest's own.
+    const seconds = decimal(report.waited !== undefined ? report.waited : report.seconds, 1);
     if (report.all_passed) {
       status.textContent = _("All good: %(passed)s / %(total)s checks passed (%(seconds)s s). Exercise done!",
-                             { passed: report.passed, total, seconds: decimal(report.seconds, 1) });
+                             { passed: report.passed, total, seconds });
+    } else if (report.syntax_error) {
+      status.textContent = _("Python cannot read your file (line %(line)s): fix it, then check again. Your earlier progress is kept.",
+                             { line: report.syntax_error.line });
     } else if (report.detail) {
       status.textContent = pick(report.detail);
     } else {
       status.textContent = _("%(passed)s / %(total)s checks passed (%(seconds)s s): read the messages below.",
-                             { passed: report.passed, total, seconds: decimal(report.seconds, 1) });
+                             { passed: report.passed, total, seconds });
     }
     output.textContent = report.output || "";
     outputBox.hidden = !report.output || (report.status === "ok" && report.all_passed);
@@ -69,6 +75,7 @@
     status.className = "check-status running";
     status.textContent = _("Checking…");
     root.dataset.state = "checking";
+    if (!waitStarted) waitStarted = performance.now();    // from the first try: a busy runner's retries count too
     const answer = await post(`${base}/check`, {});
     checking = false;
     checkButton.disabled = false;
@@ -77,11 +84,14 @@
       return;
     }
     if (!answer.ok) {
+      waitStarted = null;
       status.className = "check-status fail";
       status.textContent = errorMessage(answer, _("The check failed."));
       root.dataset.state = "error";
       return;
     }
+    answer.data.waited = (performance.now() - waitStarted) / 1000;
+    waitStarted = null;
     showReport(answer.data);
     root.dataset.state = answer.data.all_passed ? "passed" : "failed";
     root.dataset.checked = "true";
