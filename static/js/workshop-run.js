@@ -35,10 +35,35 @@
   let source = null;
   let current = null;
 
+  const badgeClass = (status) => ({ succeeded: "ok", failed: "fail", interrupted: "fail" }[status] || "todo");
+  const history = document.getElementById("history");
+
+  // "Latest runs" follows the job the page shows: it is added when it starts, its status kept live.
+  function showInHistory(job) {
+    let item = history.querySelector(`li[data-job-id="${CSS.escape(job.id)}"]`);
+    if (!item) {
+      history.querySelectorAll("li.muted").forEach((empty) => empty.remove());
+      item = el("li");
+      item.dataset.jobId = job.id;
+      const link = el("a", "", job.id);
+      link.href = "#";
+      link.dataset.job = job.id;
+      link.addEventListener("click", openFromHistory);
+      const code = job.variant === "solution" ? _("solution") : _("your code");
+      const preset = job.options && job.options.preset ? `, ${job.options.preset}` : "";
+      item.append(link, ` — ${job.step} (${code}${preset}) : `, el("span", "badge"));
+      history.prepend(item);
+    }
+    const badge = item.querySelector(".badge");
+    badge.textContent = statusText[job.status] || job.status;
+    badge.className = "badge " + badgeClass(job.status);
+  }
+
   function setStatus(status) {
     statusBadge.textContent = statusText[status] || status;
-    statusBadge.className = "badge " + ({ succeeded: "ok", failed: "fail", interrupted: "fail" }[status] || "todo");
+    statusBadge.className = "badge " + badgeClass(status);
     jobBox.dataset.status = status;
+    if (current) showInHistory({ ...current, status });
     const running = status === "running" || status === "cancelling";
     runButton.disabled = running;
     cancelButton.hidden = !running;
@@ -148,6 +173,9 @@
     } else if (event.event === "evaluation") {
       showEvaluation(event.report || {});
       if (event.message) appendLog(event.message);
+    } else if (event.event === "prompt") {          // generate: the beginning it writes from
+      text.hidden = false;
+      text.append(el("strong", "job-prompt", event.text || ""));
     } else if (event.event === "piece") {
       text.hidden = false;
       text.append(event.text || "");
@@ -205,11 +233,12 @@
     await post(`/jobs/${current.id}/cancel`, {});
   });
 
-  document.querySelectorAll("#history a[data-job]").forEach((link) => link.addEventListener("click", async (clicked) => {
+  async function openFromHistory(clicked) {
     clicked.preventDefault();
-    const answer = await get(`/jobs/${link.dataset.job}`);
+    const answer = await get(`/jobs/${clicked.currentTarget.dataset.job}`);
     if (answer.ok) follow(answer.data.job);
-  }));
+  }
+  document.querySelectorAll("#history a[data-job]").forEach((link) => link.addEventListener("click", openFromHistory));
 
   form.addEventListener("change", showOptions);
   showOptions();
