@@ -153,6 +153,73 @@
     evaluationReference.textContent = notes.join(" ");
   }
 
+  // -- a step's final figures: tables, not JSON (the `dataset` event of prepare, every step's `result`)
+  const resultBox = document.getElementById("job-result");
+  const resultBody = document.getElementById("job-result-body");
+  const integer = (value) => new Intl.NumberFormat(window.Aurore.lang).format(value);
+  const formatFigure = (value) => (Number.isInteger(value) ? integer(value) : decimal(value, Math.abs(value) >= 100 ? 1 : 3));
+
+  function table(className, head, rows) {
+    const box = el("div", "table-scroll");
+    box.tabIndex = 0;                   // a narrow screen scrolls it sideways: reachable by keyboard
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-label", _("Result"));
+    const node = el("table", "result-table " + className);
+    if (head) {
+      const row = el("tr");
+      head.forEach((cell, index) => row.append(el("th", index ? "number" : "", cell)));
+      node.append(el("thead"));
+      node.tHead.append(row);
+    }
+    const body = el("tbody");
+    for (const cells of rows) {
+      const row = el("tr");
+      if (cells.className) row.className = cells.className;
+      cells.forEach((cell, index) => row.append(el(index ? "td" : "th", typeof cell === "number" ? "number" : "", typeof cell === "number" ? formatFigure(cell) : cell)));
+      body.append(row);
+    }
+    node.append(body);
+    box.append(node);
+    return box;
+  }
+
+  // Prepare's statistics: one row per split, then its books.
+  function showDataset(event) {
+    const stats = event.stats || {};
+    const rows = [];
+    for (const [split, counts] of Object.entries(stats.splits || {})) {
+      rows.push(Object.assign([split, counts.sentences, counts.words, counts.characters], { className: "split" }));
+      for (const book of Object.values(stats.books || {})) {
+        if (book.split === split) rows.push([`${book.book} ${book.title || ""}`.trim(), book.sentences, book.words, book.characters]);
+      }
+    }
+    resultBox.hidden = false;
+    resultBody.append(el("p", "muted", _("The dataset, saved in %(path)s:", { path: event.path || "" })),
+                      table("dataset-table", ["", _("sentences"), _("words"), _("characters")], rows));
+  }
+
+  // Any step's report: one row per figure; a nested one is named by its path ("test · perplexity").
+  function flatten(value, name, rows, depth) {
+    if (value === null || value === undefined) return;
+    if (Array.isArray(value)) {
+      if (value.every((item) => item === null || typeof item !== "object")) rows.push([name, value.join(", ")]);
+      else rows.push([name, _("%(count)s entries", { count: value.length })]);
+    } else if (typeof value === "object") {
+      if (depth >= 3) { rows.push([name, "…"]); return; }
+      for (const [key, inner] of Object.entries(value)) flatten(inner, name ? `${name} · ${key}` : key, rows, depth + 1);
+    } else {
+      rows.push([name, typeof value === "number" ? value : (typeof value === "boolean" ? (value ? _("yes") : _("no")) : visible(value))]);
+    }
+  }
+
+  function showResult(event) {
+    const rows = [];
+    flatten(event.report, "", rows, 0);
+    if (!rows.length) return;
+    resultBox.hidden = false;
+    resultBody.append(table("report-table", null, rows));
+  }
+
   function handle(event) {
     if (event.event === "progress") {
       task.textContent = event.task || "";
@@ -179,6 +246,11 @@
     } else if (event.event === "piece") {
       text.hidden = false;
       text.append(event.text || "");
+    } else if (event.event === "dataset") {
+      showDataset(event);
+      appendLog(_("— The dataset's figures are in the table below."));
+    } else if (event.event === "result") {
+      showResult(event);
     } else if (event.event === "log" || event.message !== undefined) {
       appendLog(event.message, event.raw ? "raw" : "");
     } else {
@@ -201,6 +273,8 @@
     samplesList.replaceChildren();
     samples.hidden = true;
     evaluation.hidden = true;
+    resultBox.hidden = true;
+    resultBody.replaceChildren();
     figure.hidden = true;
     bar.value = 0; count.textContent = ""; task.textContent = "";
     setStatus(job.status);
