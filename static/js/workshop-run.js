@@ -175,7 +175,11 @@
     for (const cells of rows) {
       const row = el("tr");
       if (cells.className) row.className = cells.className;
-      cells.forEach((cell, index) => row.append(el(index ? "td" : "th", typeof cell === "number" ? "number" : "", typeof cell === "number" ? formatFigure(cell) : cell)));
+      cells.forEach((cell, index) => {
+        const isNumber = typeof cell === "number";
+        const shown = isNumber ? formatFigure(cell) : cell;
+        row.append(el(index ? "td" : "th", isNumber ? "number" : "", shown));
+      });
       body.append(row);
     }
     node.append(body);
