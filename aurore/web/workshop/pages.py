@@ -291,8 +291,11 @@ def course_page(slug):
 
 @bp.get("/environment/gpu")
 def environment_gpu():
+    """`?quick=1`: what the system shows, at once (`known`: no TensorFlow probe needed); else TensorFlow's probe."""
     if not current_app.config.get("ENV_GPU_PROBE", True):
         return jsonify(ok=False, devices=[], error="GPU probe disabled (ENV_GPU_PROBE=False).")
+    if request.args.get("quick"):
+        return jsonify(ok=True, **environment.gpu_seen_by_the_system())
     return jsonify(environment.gpu())
 
 
