@@ -18,8 +18,10 @@
   const conflict = document.getElementById("editor-conflict");
   const view = document.getElementById("source");
 
+  // The editor's lines end in "\n" (as a textarea's do): a file's "\r\n" are compared as such.
+  const lines = (text) => text.replace(/\r\n?/g, "\n");
   // The file as last read from or written to disk: the editor is "changed" when it differs from it.
-  let disk = { text: sourceText.value, version: sourceText.dataset.version || null };
+  let disk = { text: lines(sourceText.value), version: sourceText.dataset.version || null };
   let onDisk = null;              // the disk's version during a conflict
   let saving = false;
 
@@ -43,7 +45,7 @@
   }
 
   function adopt(data) {
-    disk = { text: data.text, version: data.version };
+    disk = { text: lines(data.text), version: data.version };
     onDisk = null;
     conflict.hidden = true;
   }
@@ -79,10 +81,10 @@
   // The file changed on disk (another editor, a reset, our own save seen by the poll).
   page.hooks.sourceChanged = (data, forced) => {
     if (!data.exists || data.version === disk.version) return;
-    if (forced || !changed() || data.text === editor.getText()) {
-      const outside = data.text !== editor.getText();
+    if (forced || !changed() || lines(data.text) === editor.getText()) {
+      const outside = lines(data.text) !== editor.getText();
       adopt(data);
-      if (outside) editor.setText(data.text);
+      if (outside) editor.setText(disk.text);
       showState(outside && !forced ? _("The file changed on disk: its new version is shown.") : undefined);
     } else {
       showConflict(data);
@@ -90,9 +92,8 @@
   };
 
   document.getElementById("conflict-disk").addEventListener("click", () => {
-    const current = onDisk;
-    adopt(current);
-    editor.setText(current.text);
+    adopt(onDisk);
+    editor.setText(disk.text);
     showState(_("The file on disk is shown; your changes here are dropped."));
   });
   document.getElementById("conflict-mine").addEventListener("click", async () => {

@@ -108,6 +108,16 @@ def test_the_disk_version_can_win_a_conflict(live_server, page):
     expect(page.locator("#exercise")).to_have_attribute("data-editor", "saved")
 
 
+def test_a_file_starting_with_a_blank_line_opens_unchanged(live_server, page):
+    server = live_server({"CHECK_WORKER": False, "ENV_GPU_PROBE": False})
+    first = exercises.all_exercises()[0]
+    learner = server.exercises / first.filename
+    learner.write_text("\n\nx = 1\n", encoding="utf-8")
+    page.goto(f"{server.url}/exercises/{first.number}")
+    expect(page.locator("#exercise")).to_have_attribute("data-editor", "saved")
+    assert editor_text(page) == "\n\nx = 1\n"
+
+
 def test_the_editor_follows_the_page_theme(live_server, page):
     open_first_exercise(live_server, page)
     background = "() => getComputedStyle(document.getElementById('code-editor').shadowRoot.querySelector('.cm-editor')).backgroundColor"
