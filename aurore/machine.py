@@ -31,6 +31,18 @@ def cpu_flags(cpuinfo: str | None = None) -> set[str]:
     return set()
 
 
+def cpu_name(cpuinfo: str | None = None) -> str:
+    """The first processor's model name in /proc/cpuinfo ("AMD EPYC 9R45"…), or the platform's word for it."""
+    if cpuinfo is None:
+        path = Path("/proc/cpuinfo")
+        cpuinfo = path.read_text(errors="replace") if path.exists() else ""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "Model", "Hardware") and value.strip():
+            return " ".join(value.replace("(R)", "").replace("(TM)", "").split())
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
 def simd_level(flags: set[str]) -> str:
     """"AVX-512", "AVX2"…, with "+FMA" when fused multiply-add is there too; "unknown" without flags."""
     for name, flag in SIMD_LEVELS:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aurore  # noqa: E402,F401
 from aurore import machine, paths  # noqa: E402
 from aurore.bonus import char_lstm  # noqa: E402
-from aurore.course import exercises  # noqa: E402
+from aurore.course import exercises, figures  # noqa: E402
 from quality import training_speed  # noqa: E402  (bench/ is this script's folder)
 
 
@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--model", default=str(paths.models_dir() / "bench-char-lstm"))
     parser.add_argument("--preset", default="cpu", choices=sorted(char_lstm.PRESETS))
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    figures.add_record_option(parser)
     args = parser.parse_args()
 
     settings = char_lstm.preset(args.preset, args.set)
@@ -58,6 +59,13 @@ def main() -> None:
           f"(best at {summary['best_step']}), {speed['steps_per_second']:.2f} steps/s "
           f"({speed['characters_per_second']:,.0f} characters/s); {machine.summary(facts)}; "
           f"load average {load_before[0]:.1f} → {load_after[0]:.1f}")
+    if args.record and args.preset == "cpu" and not args.set:
+        prefix = f"char_lstm.{args.minutes:g}min"
+        written = figures.record({f"{prefix}.bpc": report["test"]["bits_per_character"], f"{prefix}.steps": summary["step"]},
+                                 command=f"python bench/char_lstm.py --minutes {args.minutes:g} --record",
+                                 load_average=f"{load_before[0]:.1f} → {load_after[0]:.1f}",
+                                 decimals={f"{prefix}.steps": 0})
+        print(f"recorded in {figures.FILE}: {', '.join(written)}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aurore  # noqa: E402,F401
 from aurore import machine, paths  # noqa: E402
 from aurore.bonus import code_completion, code_corpus  # noqa: E402
-from aurore.course import exercises  # noqa: E402
+from aurore.course import exercises, figures  # noqa: E402
 from aurore.commands.train import sample_writer  # noqa: E402
 from aurore.training import loop, presets  # noqa: E402
 from bench.quality import training_speed  # noqa: E402
@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=code_completion.DEFAULT_NEW_TOKENS)
     parser.add_argument("--max-test-files", type=int, default=None, help="bits per character on the first N test "
                                                                          "files only (default: all, as for the figure)")
+    figures.add_record_option(parser)
     args = parser.parse_args()
 
     module = exercises.rules("code")
@@ -76,6 +77,15 @@ def main() -> None:
           f"{wall / 60:.1f} min, step {summary['step']}, {speed['steps_per_second']:.2f} steps/s "
           f"({speed['tokens_per_second']:,.0f} tokens/s); {machine.summary(facts)}; "
           f"load average {load_before[0]:.1f} → {load_after[0]:.1f}")
+    if args.record:
+        prefix = f"code.{args.minutes:g}min"
+        written = figures.record({f"{prefix}.bpc": report["test"]["bits_per_character"],
+                                  f"{prefix}.validity_percent": 100 * validity["validity"]},
+                                 command=f"python bench/code_completion.py --minutes {args.minutes:g} "
+                                         f"--headers {args.headers} --record",
+                                 load_average=f"{load_before[0]:.1f} → {load_after[0]:.1f}",
+                                 decimals={f"{prefix}.validity_percent": 1})
+        print(f"recorded in {figures.FILE}: {', '.join(written)}")
 
 
 if __name__ == "__main__":

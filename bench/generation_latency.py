@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
 from aurore import machine  # noqa: E402
-from aurore.course import exercises  # noqa: E402
+from aurore.course import exercises, figures  # noqa: E402
 from aurore.generation.generator import Generator, limit_threads, SamplingParams  # noqa: E402
 from bench.random_model import random_cpu_model  # noqa: E402
 
@@ -68,6 +68,7 @@ def main() -> int:
     parser.add_argument("--batch", default="1,4,8", help="batch sizes for the throughput table")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads (0: TensorFlow's default)")
     parser.add_argument("--xla", default="on,off", help="on, off or on,off")
+    figures.add_record_option(parser)
     args = parser.parse_args()
     limit_threads(args.threads)
     xla_modes = [mode == "on" for mode in args.xla.split(",")]
@@ -80,6 +81,7 @@ def main() -> int:
         print("| XLA | strategy | cold first request (s) | warm first token (ms) | warm tokens/s "
               "| warm tokens per CPU-second |")
         print("|---|---|---|---|---|---|")
+        firsts, rates = [], []
         for xla in xla_modes:
             generator = endless(Generator.load(model_dir, exercises.rules("generate"), xla=xla))
             for strategy in ("greedy", "top_k", "top_p"):
@@ -87,6 +89,8 @@ def main() -> int:
                 cold, first_ms, rate, cpu_rate = measure(generator, params, args.repeats)
                 print(f"| {'on' if xla else 'off'} | {strategy} | {cold:.2f} | {first_ms:.1f} | {rate:.0f} "
                       f"| {cpu_rate:.0f} |", flush=True)
+                firsts.append(first_ms)
+                rates.append(rate)
         print("\n| XLA | rows | strategy | warm total tokens/s | per row tokens/s |")
         print("|---|---|---|---|---|")
         for xla in xla_modes:
@@ -102,6 +106,13 @@ def main() -> int:
                     timings.append(time.perf_counter() - started)
                 total = rows * args.new_tokens / statistics.median(timings[1:])
                 print(f"| {'on' if xla else 'off'} | {rows} | top_p | {total:.0f} | {total / rows:.0f} |", flush=True)
+    if args.record and args.model:     # the course quotes a trained model's speed, not a random one's
+        written = figures.record({"generation.first_token_ms": [round(min(firsts), 1), round(max(firsts), 1)],
+                                  "generation.tokens_per_second": [round(min(rates)), round(max(rates))]},
+                                 command=f"python bench/generation_latency.py --model {args.model} "
+                                         f"--new-tokens {args.new_tokens} --record",
+                                 decimals={"generation.first_token_ms": 1, "generation.tokens_per_second": 0})
+        print(f"recorded in {figures.FILE}: {', '.join(written)}")
     return 0
 
 

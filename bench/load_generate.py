@@ -225,6 +225,8 @@ def main(argv=None) -> int:
     parser.add_argument("--max-seconds", type=float, default=300, help="stop each run after this long (300)")
     parser.add_argument("--modes", default="batching,single", help="batching,single (both)")
     parser.add_argument("--write", action="store_true", help="write bench/results/load.md")
+    parser.add_argument("--record", action="store_true",
+                        help="write the batching ratio into course/figures.json (serving.*, the course quotes it)")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS:
         parser.error(f"--clients must be from 1 to {MAX_CLIENTS}")
@@ -272,6 +274,15 @@ def main(argv=None) -> int:
         print(f"\nBatching speed-up (throughput): {speedup:.1f}×")
     if args.write:
         write_results(runs, speedup, args, model_note, shape, cpu)
+    if args.record and speedup is not None:
+        from aurore.course import figures
+
+        written = figures.record({"serving.batching_ratio": round(speedup, 2),
+                                  "serving.batched_tokens_per_second": round(runs["batching"]["tokens_per_s"])},
+                                 command=f"python bench/load_generate.py --clients {args.clients} --requests "
+                                         f"{args.requests} --tokens {args.tokens} --record",
+                                 decimals={"serving.batching_ratio": 1, "serving.batched_tokens_per_second": 0})
+        print(f"recorded in {figures.FILE}: {', '.join(written)}")
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aurore  # noqa: E402,F401
 from aurore import machine, paths  # noqa: E402
 from aurore.bonus import lora  # noqa: E402
-from aurore.course import exercises  # noqa: E402
+from aurore.course import exercises, figures  # noqa: E402
 from aurore.errors import AuroreError  # noqa: E402
 
 
@@ -39,7 +39,12 @@ def main() -> int:
     parser.add_argument("--base", default=str(paths.model_dir("cpu")))
     parser.add_argument("--source", default=os.environ.get("AURORE_SOURCE"),
                         help="folder of <id>.txt books (env AURORE_SOURCE; default: the cache or a download)")
+    parser.add_argument("--count-only", action="store_true",
+                        help="only the share of the cpu preset's weights LoRA of --rank trains (no base, no book)")
+    figures.add_record_option(parser)
     args = parser.parse_args()
+    if args.count_only:
+        return count_only(args)
 
     try:
         base = lora.check_base(args.base)
@@ -69,6 +74,33 @@ def main() -> int:
                  if report["saved_bytes"]["adapter"] else ""))
     print(f"{machine.summary(facts)}; {args.minutes:g} min per method; "
           f"load average {load_before[0]:.1f} → {load_after[0]:.1f}")
+    if args.record:
+        lora_run, full_run = reports
+        written = figures.record({"lora.base_bpc": lora_run["bits_per_character"]["base"],
+                                  "lora.lora_bpc": lora_run["bits_per_character"]["tuned"],
+                                  "lora.full_bpc": full_run["bits_per_character"]["tuned"],
+                                  "lora.trainable_percent": 100 * lora_run["trainable_share"]},
+                                 command=f"python bench/lora.py --minutes {args.minutes:g} --rank {args.rank} --record",
+                                 load_average=f"{load_before[0]:.1f} → {load_after[0]:.1f}")
+        print(f"recorded in {figures.FILE}: {', '.join(written)}")
+    return 0
+
+
+def count_only(args) -> int:
+    """The share a fresh `cpu`-preset model (8,000 tokens) trains under LoRA: a count, the same on any machine."""
+    from aurore.training import presets
+
+    module = exercises.rules("lora")
+    model = exercises.rules("train").build_model(presets.PRESETS["cpu"], 8000)
+    module.choose_trainable(model.backbone, lora.check_rank(args.rank))
+    counts = module.count_parameters(model)
+    percent = 100 * counts["trainable"] / (counts["trainable"] + counts["frozen"])
+    print(f"LoRA rank {args.rank} on the cpu preset: {counts['trainable']:,} trainable of "
+          f"{counts['trainable'] + counts['frozen']:,} weights ({percent:.2f} %)")
+    if args.record:
+        written = figures.record({"lora.trainable_percent": round(percent, 2)},
+                                 command=f"python bench/lora.py --count-only --rank {args.rank} --record")
+        print(f"recorded in {figures.FILE}: {', '.join(written)}")
     return 0
 
 

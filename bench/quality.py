@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aurore  # noqa: E402,F401
 from aurore import machine, paths  # noqa: E402
-from aurore.course import exercises  # noqa: E402
+from aurore.course import exercises, figures  # noqa: E402
 from aurore.evaluation import scoring  # noqa: E402
 from aurore.commands.train import sample_writer  # noqa: E402
 from aurore.training import loop, presets, resumable  # noqa: E402
@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--model", default=str(paths.models_dir() / "quality"))
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    figures.add_record_option(parser)
     args = parser.parse_args()
 
     settings = presets.settings_from_args(args.preset, args.set)
@@ -72,6 +73,26 @@ def main() -> None:
           f"step {summary['step']}, {speed['steps_per_second']:.2f} steps/s "
           f"({speed['tokens_per_second']:,.0f} tokens/s); {machine.summary(facts)}; "
           f"load average {load_before[0]:.1f} → {load_after[0]:.1f}")
+    if args.record:
+        record(args, report, summary, speed, f"{load_before[0]:.1f} → {load_after[0]:.1f}")
+
+
+def record(args, report: dict, summary: dict, speed: dict, load: str) -> None:
+    """The course's `gpt2.<minutes>min.*` figures (course/figures.json); the cpu preset as it comes only."""
+    if args.preset != "cpu" or args.set:
+        print("--record: the course quotes the cpu preset as it comes; not recorded (--preset or --set given)")
+        return
+    prefix = f"gpt2.{args.minutes:g}min"
+    values = {f"{prefix}.bpc": report["test"]["bits_per_character"],
+              f"{prefix}.validation_bpc": report["validation"]["bits_per_character"],
+              f"{prefix}.steps": summary["step"], f"{prefix}.steps_per_second": speed["steps_per_second"],
+              f"{prefix}.tokens_per_second": speed["tokens_per_second"]}
+    if report.get("baseline"):
+        values[f"{prefix}.xz_bpc"] = report["baseline"]["xz_bits_per_character"]
+    written = figures.record(values, command=f"python bench/quality.py --minutes {args.minutes:g} --record",
+                             load_average=load, decimals={f"{prefix}.steps": 0, f"{prefix}.tokens_per_second": 0,
+                                                          f"{prefix}.steps_per_second": 1})
+    print(f"recorded in {figures.FILE}: {', '.join(written)}")
 
 
 def training_speed(model_dir: Path, settings: dict) -> dict:

@@ -80,7 +80,11 @@ case "$command" in
         if [[ " $* " == *" --public "* ]]; then
             run "$PYTHON" app.py --host "$HOST" --port "$PORT" "$@"
         fi
-        run "$PYTHON" app.py --host "$HOST" --port "$PORT" --token "${AURORE_TOKEN:-auto}" "$@"
+        # The app reads $AURORE_TOKEN itself: a token on the command line would show in `ps`.
+        if [[ -n "${AURORE_TOKEN:-}" ]]; then
+            run "$PYTHON" app.py --host "$HOST" --port "$PORT" "$@"
+        fi
+        run "$PYTHON" app.py --host "$HOST" --port "$PORT" --token auto "$@"
         ;;
     solution|exercise)
         need_number "$@"

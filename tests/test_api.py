@@ -47,6 +47,22 @@ def client(make_app):
     return make_app().test_client()
 
 
+class FakeLive:
+    """What server.main gets from waitress.create_server in tests: it records the options and serves nothing."""
+
+    effective_port = 8123
+
+    def __init__(self, calls: dict, **options):
+        calls.update(options)
+        self.effective_port = options.get("port") or FakeLive.effective_port
+
+    def run(self):
+        pass
+
+    def close(self):
+        pass
+
+
 def error_of(response, status, field=None):
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.is_json, response.content_type
@@ -457,7 +473,7 @@ def test_the_public_server_listens_everywhere_with_waitress(monkeypatch):
     from aurore.web import server
 
     calls = {}
-    monkeypatch.setattr(waitress, "serve", lambda app, **options: calls.update(app=app, **options))
+    monkeypatch.setattr(waitress, "create_server", lambda app, **options: FakeLive(calls, app=app, **options))
     monkeypatch.setattr(server, "preload", lambda app: None)
     server.main(["--public", "--port", "8123", "--no-batching"])
     assert calls["host"] == "0.0.0.0" and calls["port"] == 8123

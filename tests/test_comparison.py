@@ -110,3 +110,37 @@ def test_the_memorisation_check_answers_for_any_text(app_with_two_models):
     shutil.rmtree(data / "dataset")
     missing = client.post("/generate/memorisation", json={"text": "La nuit était douce."}).get_json()
     assert missing["available"] is False and "python -m aurore prepare" in missing["reason"]
+
+
+def test_the_learner_s_sampler_never_runs_in_the_server(app_with_two_models):
+    """A learner's file that exits at import (SystemExit) once hung the comparison: it runs in a limited child."""
+    import sys
+
+    app, data, learner = app_with_two_models
+    client = app.test_client()
+    exercise = exercises.for_step("generate")
+    (learner / exercise.filename).write_text("import sys\nsys.exit('bye')\n", encoding="utf-8")
+    body = {"prompt": "La nuit", "seed": 7, "max_new_tokens": 5, "mine": "tiny-mine", "reference": "tiny",
+            "sampler": "exercise"}
+    answer = client.post("/generate/compare", json=body, headers=csrf(client))
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    error = answer.get_json()["error"]
+    assert error["field"] == "sampler" and "SystemExit" in error["message"] and "bye" in error["message"]
+    assert not [name for name in sys.modules if name.startswith("aurore_exercise_")]   # never imported here
+    # The server goes on: the reference sampler still writes.
+    assert client.post("/generate/compare", json={**body, "sampler": "solution"},
+                       headers=csrf(client)).status_code == 200
+
+
+def test_a_learner_s_sampler_that_hangs_is_stopped(app_with_two_models):
+    import time
+
+    app, data, learner = app_with_two_models
+    app.config["SAMPLER_WALL_SECONDS"] = 20
+    client = app.test_client()
+    (learner / exercises.for_step("generate").filename).write_text("import time\ntime.sleep(10_000)\n")
+    body = {"prompt": "La nuit", "max_new_tokens": 5, "mine": "tiny-mine", "reference": "tiny", "sampler": "exercise"}
+    started = time.monotonic()
+    answer = client.post("/generate/compare", json=body, headers=csrf(client))
+    assert answer.status_code == 422 and "longer than 20 s" in answer.get_json()["error"]["message"]
+    assert time.monotonic() - started < 120

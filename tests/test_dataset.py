@@ -86,6 +86,18 @@ def test_stats_json_and_table(tiny):
     assert f"{stats['splits']['train']['sentences']:,}" in table
 
 
+def test_the_corpus_sentence_splitter_is_saved_with_the_dataset(tiny):
+    """Prompts must be cut as this corpus was: its Punkt parameters travel with it (then to the model)."""
+    from aurore.corpus import sentences
+
+    saved = saved_dataset.load_splitter(tiny)
+    assert saved is not None
+    splitter = sentences.SentenceSplitter(sentences.parameters_from_json(saved))
+    assert {"mme", "etc"} <= splitter.params.abbrev_types
+    assert splitter("Mme Maurice arriva. Il partit.") == ["Mme Maurice arriva.", "Il partit."]
+    assert saved_dataset.load_splitter(tiny.parent / "nothing-here") is None
+
+
 def test_save_is_atomic_and_replaces_whole(tmp_path):
     def make(text):
         part = Dataset.from_dict({"text": [text], "book": [1]})

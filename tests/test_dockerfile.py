@@ -213,8 +213,11 @@ def test_serve_maps_to_the_app_with_a_token_or_public():
     assert argv[:2] == [sys.executable, "app.py"]
     args = build_parser().parse_args(argv[2:])
     assert (args.host, args.port, args.token, args.public) == ("0.0.0.0", 5000, "auto", False)
-    args = build_parser().parse_args(_dry("serve", env={"AURORE_TOKEN": "s3cret"})[2:])
-    assert args.token == "s3cret"
+    # The token travels in the environment, never on the command line (every local user sees that in `ps`).
+    argv = _dry("serve", env={"AURORE_TOKEN": "s3cret"})
+    assert "s3cret" not in argv
+    args = build_parser().parse_args(argv[2:])
+    assert args.token is None and args.token_file is None
     args = build_parser().parse_args(_dry("serve", "--public")[2:])
     assert args.public and args.token is None
 

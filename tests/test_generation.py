@@ -3,6 +3,7 @@ strategies, stops, batching, bad arguments, Unicode."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -13,6 +14,7 @@ from aurore.corpus.sentence_ends import find_sentence_end
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.generation.generator import Generator, SamplingParams, TextAssembler
+from aurore.store import modeldir
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
 
 
@@ -232,6 +234,26 @@ def test_end_of_text_separates_sentences(generator):
     assert generator._encode("Il partit. Elle") == [eos] + ids("Il partit.") + [eos] + ids("Elle")
     assert generator._encode("Il partit. ") == [eos] + ids("Il partit.") + [eos]
     assert generator._encode("") == [eos]
+
+
+def test_prompts_are_cut_by_the_punkt_model_the_folder_carries(tiny_model_dir, tmp_path):  # noqa: F811
+    """A model folder with the corpus's Punkt parameters cuts prompts with them, not by rule."""
+    folder = tmp_path / "model"
+    modeldir.copy(tiny_model_dir, folder)
+    by_rule = Generator.load(folder, exercises.rules("generate"))
+    parameters = {"format": 1, "abbrev_types": ["vte"], "collocations": [], "sent_starters": [], "ortho_context": {}}
+    (folder / modeldir.SPLITTER_FILE).write_text(json.dumps(parameters), encoding="utf-8")
+    by_punkt = Generator.load(folder, exercises.rules("generate"))
+    eos = by_punkt.eos_id
+    def ids(text):
+        return by_punkt.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    assert by_rule.prompt_splitter is None
+    assert by_rule._encode("Le Vte. Raoul entra.") == [eos] + ids("Le Vte.") + [eos] + ids("Raoul entra.")
+    assert by_punkt._encode("Le Vte. Raoul entra.") == [eos] + ids("Le Vte. Raoul entra.")
+    assert by_punkt._encode("Il partit. Elle") == [eos] + ids("Il partit.") + [eos] + ids("Elle")
+    (folder / modeldir.SPLITTER_FILE).write_text("{not json", encoding="utf-8")
+    assert Generator.load(folder, exercises.rules("generate")).prompt_splitter is None  # damaged: the rules
 
 
 def test_end_of_text_can_end_the_text(tiny_model_dir):  # noqa: F811

@@ -57,3 +57,9 @@ def test_importing_aurore_names_the_isa_for_xla_before_tensorflow_starts():
     printed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     expected = "--xla_cpu_max_isa=AVX2" if platform.machine().lower() in ("x86_64", "amd64") else "None"
     assert printed.strip() == expected
+
+
+def test_the_cpu_name_comes_from_cpuinfo_without_trademark_signs():
+    cpuinfo = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R)  Gold 6338 CPU\nflags\t\t: avx2\n"
+    assert machine.cpu_name(cpuinfo) == "Intel Xeon Gold 6338 CPU"
+    assert machine.cpu_name("") and "(R)" not in machine.cpu_name("")

@@ -26,7 +26,7 @@ from aurore.web import create_app, server
 from aurore.web.server import waitress_options
 from aurore.web.workshop import jobs
 from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs
-from tests.test_api import error_of, make_app  # noqa: F401  (fixture)
+from tests.test_api import FakeLive, error_of, make_app  # noqa: F401  (fixture)
 from tests.test_web_workshop import SOLUTION, csrf, wait_finished, workshop_env  # noqa: F401  (fixture)
 
 FOREIGN = "rebound.attacker.example"
@@ -160,7 +160,7 @@ def test_the_api_takes_only_json_bodies(make_app, serve, content_type):
 def command_line(monkeypatch, *argv):
     """server.main without serving: the app it makes and waitress's options."""
     calls = {}
-    monkeypatch.setattr(waitress, "serve", lambda app, **options: calls.update(app=app, **options))
+    monkeypatch.setattr(waitress, "create_server", lambda app, **options: FakeLive(calls, app=app, **options))
     monkeypatch.setattr(server, "preload", lambda app: None)
     server.main(list(argv))
     return calls
@@ -544,3 +544,289 @@ def test_the_proxy_option_counts_proxies(monkeypatch, tmp_path):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+# --- 12. issue 28: what a security review found ----------------------------------------------------
+
+def test_a_busy_port_is_a_clear_error_before_anything_says_running(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    monkeypatch.setattr(server, "preload", lambda app: pytest.fail("a server that cannot listen loads no model"))
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        assert server.main(["--port", str(port)]) == 1
+    finally:
+        taken.close()
+    out, err = capsys.readouterr()
+    assert "running" not in out and "Traceback" not in out + err
+    assert f"le port {port} est déjà utilisé" in err and f"port {port} is already in use" in err
+    assert f"--port {port + 1}" in err
+    assert not (tmp_path / "workshop" / "running-app.json").exists()
+
+
+def test_every_cookie_is_same_site(workshop_env, serve):
+    """Flask's config holds SESSION_COOKIE_SAMESITE (None) from the start: a setdefault left it None."""
+    port = serve(workshop_env["make_app"]())
+    _, headers, _ = fetch(port, "GET", "/")
+    session_cookie = headers["Set-Cookie"]
+    assert session_cookie.startswith(f"session_{port}=")
+    assert "SameSite=Lax" in session_cookie and "HttpOnly" in session_cookie
+    port = serve(workshop_env["make_app"](ACCESS_TOKEN="s3cret"))
+    _, headers, _ = fetch(port, "GET", "/?token=s3cret")
+    assert all("SameSite=" in cookie for cookie in headers.get_all("Set-Cookie"))
+
+
+def test_docs_say_plainly_that_a_token_cookie_reaches_other_ports():
+    """Browsers share a host's cookies with every port: no token protects against other local users."""
+    from aurore import paths
+
+    doc = (paths.ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    other_users = doc.split("**Other users of the same machine.**")[1].split("\n- ")[0]
+    assert "every port" in other_users and "--token auto" not in other_users
+    assert "cannot be done without HTTPS" in doc
+
+
+def test_finished_jobs_leave_memory_and_stay_readable(workshop_env):
+    app = workshop_env["make_app"]()
+    client = app.test_client()
+    headers = csrf(client)
+    started = []
+    for _ in range(jobs.KEEP_FINISHED + 2):
+        answer = client.post("/jobs", json={"step": "fake", "variant": "solution"}, headers=headers)
+        assert answer.status_code == 201, answer.get_json()
+        started.append(answer.get_json()["id"])
+        assert wait_finished(client, started[-1])["status"] == "succeeded"
+    runner_ = app.extensions["aurore_jobs"]
+    assert set(runner_._jobs) == set(started[-jobs.KEEP_FINISHED:])      # the oldest left memory…
+    oldest = client.get(f"/jobs/{started[0]}").get_json()                  # …not the disk
+    assert oldest["job"]["status"] == "succeeded" and any(e.get("message") == "done" for e in oldest["events"])
+    assert {record["id"] for record in runner_.history(10)} == set(started)
+
+
+class _BrokenReading(FakeGenerator):
+    """A model whose weights fail to read while it writes, naming their file."""
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = folder
+
+    def wait_a_step(self):
+        raise RuntimeError(f"cannot read {self.folder}/models/cpu/model.weights.h5")
+
+
+def test_no_public_answer_shows_a_server_folder_streamed_or_not(make_app, tmp_path):
+    public = make_app(_BrokenReading(tmp_path), PUBLIC=True).test_client()
+    for path, body in (("/api/generate/stream", {"prompt": "a"}),
+                       ("/v1/completions", {"prompt": "a", "stream": True, "model": "cpu"})):
+        text = public.post(path, json=body).get_data(as_text=True)
+        assert "model.weights.h5" in text and str(tmp_path) not in text, (path, text)
+    # No prepared dataset: the memorisation check says so without the folder.
+    answer = public.post("/generate/memorisation", json={"text": "Il était une fois"}).get_json()
+    assert answer["available"] is False and answer["reason"] and str(tmp_path) not in answer["reason"]
+    # The workshop (this machine) keeps the folders: they help the learner.
+    workshop = make_app(_BrokenReading(tmp_path)).test_client()
+    assert str(tmp_path) in workshop.post("/api/generate/stream", json={"prompt": "a"}).get_data(as_text=True)
+
+
+NESTED = "[" * 25_000 + "]" * 25_000        # 50 kB: under the 64 KiB body limit
+
+
+@pytest.mark.parametrize("body", [NESTED, '{"text": ' + NESTED + "}", "{", "\xff", "[1]", ""],
+                         ids=["nested", "nested-field", "cut", "latin-1", "array", "empty"])
+def test_every_json_body_parse_answers_400_json(workshop_env, body):
+    client = workshop_env["make_app"]().test_client()
+    headers = {**csrf(client), "Content-Type": "application/json"}
+    data = body.encode("latin-1") if body == "\xff" else body
+    for path in ("/generate/memorisation", "/jobs", "/generate/compare", "/api/generate"):
+        answer = client.post(path, data=data, headers=headers)
+        assert answer.status_code == 400 and answer.is_json, (path, answer.status_code, answer.get_data()[:200])
+        assert answer.get_json()["error"]["code"] == "malformed_json"
+
+
+def test_a_backup_is_never_left_truncated(tmp_path):
+    """A writer that cannot finish (here: the file-size limit, as a kill would) leaves no half backup."""
+    import subprocess
+
+    from aurore import paths
+
+    learner = tmp_path / "exercises"
+    learner.mkdir()
+    first = exercises.all_exercises()[0]
+    (learner / first.filename).write_text("# my work\n" * 30_000)            # 300 kB
+    script = ("import resource, signal\n"
+              "from aurore.course import exercises\n"
+              "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))\n"
+              "try:\n    exercises.backup(exercises.all_exercises()[0])\n"
+              "except OSError as error:\n    print('cut', error.errno)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=paths.ROOT, capture_output=True, text=True,
+                          env={**__import__("os").environ, "AURORE_EXERCISES": str(learner)}, timeout=120)
+    assert "cut" in done.stdout, done.stderr
+    assert sorted(path.name for path in learner.iterdir()) == [first.filename]   # no .bak.py, no .part
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o664, 0o600])
+def test_a_reset_keeps_the_file_s_mode_and_its_backup_is_whole(workshop_env, mode):
+    learner = workshop_env["learner"]
+    learner.write_text("# my work\n")
+    learner.chmod(mode)
+    saved = exercises.reset_to_stub(1)
+    assert learner.stat().st_mode & 0o777 == mode
+    assert learner.read_text() == exercises.derive_stub(SOLUTION)
+    assert (learner.parent / saved).read_text() == "# my work\n"
+    assert (learner.parent / saved).stat().st_mode & 0o777 == mode
+    assert not list(learner.parent.glob(".*.part"))
+
+
+def test_stale_part_files_are_cleaned_at_start(workshop_env, monkeypatch):
+    import os
+
+    folder = workshop_env["learner"].parent
+    stale, fresh = folder / ".01_fake.py.abc123.part", folder / ".01_fake.py.def456.part"
+    for part in (stale, fresh):
+        part.write_text("half a file")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    command_line(monkeypatch)
+    assert not stale.exists() and fresh.exists()                # a write in progress is left alone
+    assert workshop_env["learner"].exists()
+
+
+def test_the_token_comes_from_a_file_or_the_environment_not_the_command_line(monkeypatch, tmp_path):
+    import os
+
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    monkeypatch.setenv("AURORE_TOKEN", "from-the-environment")
+    app = command_line(monkeypatch)["app"]
+    assert app.config["ACCESS_TOKEN"] == "from-the-environment"
+    assert "AURORE_TOKEN" not in os.environ            # the steps and checks it starts do not inherit it
+    token_file = tmp_path / "token"
+    token_file.write_text("from-a-file\n")
+    token_file.chmod(0o600)
+    assert command_line(monkeypatch, "--token-file", str(token_file))["app"].config["ACCESS_TOKEN"] == "from-a-file"
+    monkeypatch.setenv("AURORE_TOKEN", "auto")
+    made = command_line(monkeypatch)["app"].config["ACCESS_TOKEN"]
+    assert made and made != "auto"
+    for missing in (tmp_path / "nowhere", tmp_path):
+        with pytest.raises(SystemExit):
+            command_line(monkeypatch, "--token-file", str(missing))
+
+
+def _slow_client(port: int, source: str = "127.0.0.1") -> socket.socket:
+    """A connection that sends half a request and no more (slowloris)."""
+    sock = socket.socket()
+    sock.settimeout(10)
+    sock.bind((source, 0))
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Slow: 1\r\n".encode())
+    return sock
+
+
+def test_one_address_holding_many_connections_does_not_hold_the_server(make_app):
+    """150 half-sent requests from one address: waitress alone stops accepting at 100 connections."""
+    live = server.create_server(make_app(PUBLIC=True), "127.0.0.1", 0, server.CONNECTIONS_PER_ADDRESS,
+                                **waitress_options(8))
+    threading.Thread(target=live.run, daemon=True).start()
+    port = int(live.effective_port)
+    slow = []
+    try:
+        for _ in range(150):
+            try:
+                slow.append(_slow_client(port))
+            except OSError:
+                break
+        closed, deadline = set(), time.monotonic() + 30
+        while len(closed) < len(slow) - server.CONNECTIONS_PER_ADDRESS and time.monotonic() < deadline:
+            for sock in slow:
+                if sock in closed:
+                    continue
+                sock.settimeout(0.02)
+                try:
+                    if sock.recv(1) == b"":
+                        closed.add(sock)
+                except ConnectionResetError:        # closed with our unread request in its buffer
+                    closed.add(sock)
+                except (TimeoutError, OSError):
+                    pass
+        assert len(slow) - len(closed) == server.CONNECTIONS_PER_ADDRESS   # the first 20 are kept
+        other = _slow_client(port, source="127.0.0.2")                # another client is served
+        other.sendall(b"\r\n")
+        assert other.recv(4096).startswith(b"HTTP/1.1 200")
+        other.close()
+    finally:
+        for sock in slow:
+            sock.close()
+        live.close()
+
+
+def test_the_command_line_limits_connections_per_address_in_public_mode_only(monkeypatch, tmp_path):
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    seen = {}
+    monkeypatch.setattr(server, "create_server",
+                        lambda app, host, port, per_address=0, **options: (seen.update(per_address=per_address,
+                                                                                        **options), FakeLive({}))[1])
+    monkeypatch.setattr(server, "preload", lambda app: None)
+    for argv, expected in ((["--public"], server.CONNECTIONS_PER_ADDRESS), (["--public", "--max-connections", "5"], 5),
+                           (["--public", "--proxy", "1"], 0), ([], 0)):
+        server.main(argv)
+        assert seen["per_address"] == expected, argv
+        assert seen["connection_limit"] >= 1000 and seen["asyncore_use_poll"]
+
+
+def test_the_check_command_uses_the_running_app_s_worker(workshop_env, serve, capsys):
+    """`python -m aurore check N` posts to the app named by its 0600 discovery file, with the file's key."""
+    from aurore import cli
+    from aurore.course.checks import running_app
+    from aurore.web.workshop import learner_progress
+
+    data = workshop_env["data"]
+    workshop_env["learner"].write_text(SOLUTION)
+    port = serve(workshop_env["make_app"](LOCAL_KEY="k" * 43, ACCESS_TOKEN="s3cret"))
+    path = running_app.announce(data, f"http://127.0.0.1:{port}/", "k" * 43)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert cli.main(["check", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "1 passed" in out and "without the app" not in err
+    assert learner_progress.was_checked(str(data), 1)           # the app ran it: its record says so
+    # Without the key (a page of another site, another user): no check.
+    assert fetch(port, "POST", "/exercises/1/check", headers={running_app.KEY_HEADER: "wrong"})[0] == 403
+    # An app that is gone: the check runs here, and says how to get the fast path.
+    running_app.withdraw(data)
+    assert running_app.read(data) is None
+    path.write_text('{"url": "http://127.0.0.1:9/", "pid": 999999999, "key": "x"}')
+    assert running_app.read(data) is None
+    assert cli.main(["check", "1"]) == 0
+    assert "python app.py" in capsys.readouterr().err
+
+
+def test_the_server_announces_itself_while_it_runs_and_not_after(monkeypatch, tmp_path):
+    from aurore.course.checks import running_app
+
+    monkeypatch.setenv("AURORE_DATA", str(tmp_path))
+    seen = {}
+
+    class Live(FakeLive):
+        def run(self):
+            seen.update(running_app.read(tmp_path) or {})
+
+    monkeypatch.setattr(waitress, "create_server", lambda app, **options: Live({}, **options))
+    monkeypatch.setattr(server, "preload", lambda app: None)
+    server.main(["--port", "8125"])
+    assert seen["url"] == "http://127.0.0.1:8125/" and seen["key"]
+    assert not running_app.file_path(tmp_path).exists()
+    server.main(["--public", "--port", "8125"])             # no workshop: nothing to announce
+    assert not running_app.file_path(tmp_path).exists()
+
+
+def test_the_check_command_imports_neither_tensorflow_nor_nltk():
+    """Through the running app a check answers in a second or two: the command must not spend them importing."""
+    import subprocess
+
+    from aurore import paths
+
+    script = ("import sys\nfrom aurore import cli\ncli.build_parser(['check', '1'])\n"
+              "print(sorted(name for name in ('tensorflow', 'nltk', 'keras') if name in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=paths.ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

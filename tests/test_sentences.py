@@ -9,6 +9,7 @@ import pytest
 
 import fixture_books
 from aurore.corpus import sentences, text_encoding
+from aurore.corpus.sentence_ends import split_prompt
 from aurore.course import exercises
 
 
@@ -62,6 +63,43 @@ def test_title_of_address_never_ends_a_sentence():
     assert split("Je vis M. Rollinat au village. Il partit.--MM. Duteil et Fleury vinrent.") == [
         "Je vis M. Rollinat au village.", "Il partit.--MM. Duteil et Fleury vinrent."]
     assert split("Il partit. Elle resta.") == ["Il partit.", "Elle resta."]
+
+
+def _knows_vte() -> sentences.SentenceSplitter:
+    """A Punkt model that learned "Vte." (vicomte) is an abbreviation, which the prompt rules do not know."""
+    from nltk.tokenize.punkt import PunktParameters
+
+    params = PunktParameters()
+    params.abbrev_types = {"vte"}
+    return sentences.SentenceSplitter(params)
+
+
+def test_prompts_are_cut_by_the_corpus_punkt_model_when_given():
+    prompt = "Le Vte. Raoul entra. Il "
+    assert split_prompt(prompt) == ["Le Vte.", "Raoul entra.", "Il "]  # the rules cut after "Vte."
+    assert split_prompt(prompt, _knows_vte()) == ["Le Vte. Raoul entra.", "Il "]
+
+
+@pytest.mark.parametrize("prompt, expected", [
+    ("Il partit. Elle", ["Il partit.", "Elle"]),
+    ("Il partit. ", ["Il partit.", ""]),          # finished: the next token starts a sentence
+    ("Il partit.", ["Il partit."]),              # maybe more is coming ("Il partit..")
+    ("Il partit.\n", ["Il partit.", ""]),
+    ("Il partit\nElle vint", ["Il partit", "Elle vint"]),  # a line is a paragraph, as in the corpus
+    ("« Venez ! » dit-elle. Puis ", ["« Venez ! » dit-elle.", "Puis "]),  # the last keeps its space
+    ("", [""]),
+    ("   ", ["   "]),
+])
+def test_prompt_splitting_with_punkt_keeps_the_rules_contract(prompt, expected):
+    assert split_prompt(prompt, _knows_vte()) == expected
+
+
+def test_spans_cut_exactly_where_the_corpus_splitter_does(split, training_text):
+    """`spans` (for prompts) and calling the splitter (for the corpus) are one set of rules."""
+    paragraphs = [p for p in training_text.split("\n\n") if "  " not in p][:300]
+    assert len(paragraphs) > 50
+    for paragraph in paragraphs:
+        assert [paragraph[start:end] for start, end in split.spans(paragraph)] == split(paragraph)
 
 
 def test_chapter_headings_never_glue_nor_survive(solution, split):

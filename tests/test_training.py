@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from aurore.corpus import tokenization
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.evaluation import scoring
-from aurore.store import checkpoint, modeldir
+from aurore.store import checkpoint, modeldir, saved_dataset
 from aurore.training import loop, presets
 from tiny_sand import TRAIN, make_dataset
 
@@ -114,6 +115,20 @@ def test_fine_tuning_starts_from_the_given_model(data, tmp_path, solution):
     first = json.loads((tuned / "metrics.jsonl").read_text().splitlines()[0])
     assert first["val_loss"] == pytest.approx(base_loss, abs=1e-4)  # same weights, no learning
     assert modeldir.load(tuned).settings["init"] == str(base)
+
+
+def test_the_corpus_sentence_splitter_goes_into_the_model_folder(data, tmp_path, solution):
+    dataset = tmp_path / "dataset"
+    shutil.copytree(data / "dataset", dataset)
+    parameters = {"format": 1, "abbrev_types": ["mme", "vte"], "collocations": [], "sent_starters": [],
+                  "ortho_context": {}}
+    (dataset / saved_dataset.SPLITTER_FILE).write_text(json.dumps(parameters), encoding="utf-8")
+    loop.train(solution, dataset, data / "tokenizer", tmp_path / "m", presets.preset("tiny", max_steps=2))
+    assert modeldir.load(tmp_path / "m").splitter == parameters
+    modeldir.copy(tmp_path / "m", tmp_path / "copied")
+    assert modeldir.read_splitter(tmp_path / "copied") == parameters
+    loop.train(solution, data / "dataset", data / "tokenizer", tmp_path / "old", presets.preset("tiny", max_steps=2))
+    assert modeldir.load(tmp_path / "old").splitter is None  # a dataset from before: prompts cut by rule
 
 
 def test_missing_inputs_and_bad_settings_are_clear_errors(data, tmp_path, solution):

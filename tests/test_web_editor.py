@@ -67,4 +67,11 @@ def test_a_bad_save_is_a_clear_400_and_needs_the_csrf_token(workshop_env):
         answer = client.post("/exercises/1/save", json=body, headers=csrf(client))
         assert answer.status_code == 400, body
         assert answer.get_json()["error"]["code"] == "bad_save"
+    deep = "[" * 20_000 + "]" * 20_000                 # deeper than Python's recursion limit
+    for raw in (deep, "{not json", ""):
+        answer = client.post("/exercises/1/save", data=raw, content_type="application/json", headers=csrf(client))
+        assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "bad_save", raw[:10]
+    too_large = client.post("/exercises/1/save", json={"text": "x" * (48 * 1024 + 1), "version": version(before)},
+                            headers=csrf(client))
+    assert too_large.status_code == 413 and "Kio" in too_large.get_json()["error"]["message"]
     assert learner.read_text(encoding="utf-8") == before

@@ -67,4 +67,5 @@ def prepare(module: ModuleType, book_ids: list[int] | None = None, test_book: in
         dataset = module.build_dataset({b: kept[b] for b in book_ids}, {test_book: kept[test_book]})
     except ValueError as error:  # e.g. too few sentences for a validation split
         raise AuroreError(f"Cannot build the dataset: {error}. Use more books or a smaller --min-words.") from None
-    return saved_dataset.save(dataset, out, title=catalogue.title)
+    return saved_dataset.save(dataset, out, title=catalogue.title,
+                              splitter=sentences.parameters_to_json(splitter.params))

@@ -1,9 +1,10 @@
 """Where a sentence ends in running text: a prompt, or a text being written.
 
 The corpus is cut into sentences by Punkt (`aurore.corpus.sentences`, which
-needs the training books); a prompt or a text that grows token by token is
-cut here, by rule, with the same French abbreviations, and without importing
-NLTK (the writers' page and the API start fast).
+needs the training books). A prompt is cut by that same Punkt model when the
+model folder carries its parameters (`split_prompt(text, splitter)`); a text
+that grows token by token, and a prompt for an older model, are cut here by
+rule, with the same French abbreviations and without importing NLTK.
 """
 
 from __future__ import annotations
@@ -45,17 +46,37 @@ def find_sentence_end(text: str, start: int = 0) -> int | None:
     return None
 
 
-def split_prompt(text: str) -> list[str]:
-    """The sentences of a prompt (see `find_sentence_end`); the last one may be unfinished or empty.
+_FINISHED = re.compile(r"[.!?…][" + re.escape(_CLOSERS) + r" \u00a0\u202f]*\s$")
+
+
+def split_prompt(text: str, splitter=None) -> list[str]:
+    """The sentences of a prompt; the last one may be unfinished or empty.
 
     "Il partit. Elle" -> ["Il partit.", "Elle"]; "Il partit. " -> ["Il partit.", ""];
     "Il partit." -> ["Il partit."] (maybe more is coming: "Il partit.." is possible).
+    `splitter`: the corpus's own sentence splitter (`aurore.corpus.sentences.SentenceSplitter`),
+    which cuts each line as the training paragraphs were cut; without it, `find_sentence_end`.
     """
+    if splitter is not None:
+        return _split_with(splitter, text)
     sentences = []
     while (end := find_sentence_end(text)) is not None:
         sentences.append(text[:end])
         text = text[end:].lstrip()
-    if re.search(r"[.!?…][" + re.escape(_CLOSERS) + r" \u00a0\u202f]*\s$", text):
+    if _FINISHED.search(text):
         sentences.append(text.rstrip())
         text = ""
     return sentences + [text]
+
+
+def _split_with(splitter, text: str) -> list[str]:
+    """Each line is a paragraph, cut by `splitter.spans`; the last sentence keeps its trailing characters."""
+    spans = [(line.start() + start, line.start() + end)
+             for line in re.finditer(r"[^\n]+", text) for start, end in splitter.spans(line.group())]
+    if not spans:
+        return [text]
+    sentences = [text[start:end] for start, end in spans[:-1]]
+    last_start, last_end = spans[-1]
+    if _FINISHED.search(text) or text[last_end:].startswith("\n"):
+        return sentences + [text[last_start:last_end], ""]
+    return sentences + [text[last_start:]]

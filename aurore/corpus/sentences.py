@@ -94,11 +94,32 @@ class SentenceSplitter:
         sentences: list[str] = []
         pieces = [part for piece in self._punkt.tokenize(paragraph) for part in self._AFTER_DOTS.split(piece)]
         for piece in pieces:
-            if sentences and (self._LOWER_START.match(piece) or self._TITLE_END.search(sentences[-1])):
+            if sentences and self._continues(sentences[-1], piece):
                 sentences[-1] = f"{sentences[-1]} {piece}"
             else:
                 sentences.append(piece)
         return sentences
+
+    def spans(self, paragraph: str) -> list[tuple[int, int]]:
+        """Where each sentence of `paragraph` starts and ends, by the same rules as calling it.
+
+        For a prompt, whose exact characters (a trailing space…) matter to the tokens.
+        """
+        spans: list[tuple[int, int]] = []
+        for start, end in self._punkt.span_tokenize(paragraph):
+            cuts = [start] + [start + m.end() for m in self._AFTER_DOTS.finditer(paragraph[start:end])] + [end]
+            for piece_start, piece_end in zip(cuts, cuts[1:]):
+                piece_start += len(paragraph[piece_start:piece_end]) - len(paragraph[piece_start:piece_end].lstrip())
+                piece_end = piece_start + len(paragraph[piece_start:piece_end].rstrip())
+                if spans and self._continues(paragraph[spans[-1][0]:spans[-1][1]], paragraph[piece_start:piece_end]):
+                    spans[-1] = (spans[-1][0], piece_end)
+                else:
+                    spans.append((piece_start, piece_end))
+        return spans
+
+    def _continues(self, sentence: str, piece: str) -> bool:
+        """Whether `piece` goes on with `sentence` (lowercase start, or after a title of address)."""
+        return bool(self._LOWER_START.match(piece) or self._TITLE_END.search(sentence))
 
 
 def french_splitter(training_text: str, cache_dir: str | Path | None = None) -> SentenceSplitter:

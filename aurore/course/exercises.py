@@ -27,8 +27,10 @@ from __future__ import annotations
 import functools
 import importlib.util
 import inspect
+import os
 import re
 import shutil
+import stat
 import sys
 import time
 import tomllib
@@ -261,7 +263,9 @@ def backup(exercise: Exercise) -> str | None:
     """Copy the learner's file beside it under a name no other backup has; returns that name.
 
     Named to the second, with -2, -3… when that name is taken (two resets in
-    one second never overwrite each other); the name is claimed atomically.
+    one second never overwrite each other). Written whole beside it, then
+    claimed atomically (`atomic.create_bytes`): a crash never leaves a
+    truncated backup. The backup keeps the file's mode and times.
     """
     source = exercise.exercise_path
     try:
@@ -272,24 +276,31 @@ def backup(exercise: Exercise) -> str | None:
     for attempt in range(1, 10_000):
         suffix = "" if attempt == 1 else f"-{attempt}"
         target = source.with_name(f"{exercise.slug}.{stamp}{suffix}.bak.py")
-        try:
-            with target.open("xb") as handle:
-                handle.write(data)
-        except FileExistsError:
-            continue
-        shutil.copystat(source, target)
-        return target.name
+        if atomic.create_bytes(target, data, _mode_of(source)):
+            shutil.copystat(source, target)
+            return target.name
     raise AuroreError(f"Too many backups of {source.name} in one second.")
+
+
+def _mode_of(path: Path) -> int:
+    """The permission bits of `path`; for a missing file, a new file's under this process's umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def reset_to_stub(number: int | str) -> str | None:
     """Put the stub back; the learner's version is kept beside it as a backup.
 
-    Returns the backup's file name, or None when there was no file to keep.
+    The file keeps its mode (a 0644 file stays 0644). Returns the backup's
+    file name, or None when there was no file to keep.
     """
     exercise = get(number)
     saved = backup(exercise)
-    atomic.write_text(exercise.exercise_path, stub_for(exercise))
+    atomic.write_text(exercise.exercise_path, stub_for(exercise), _mode_of(exercise.exercise_path))
     return saved
 
 
@@ -312,13 +323,13 @@ def sync(force: bool = False) -> list[tuple[Exercise, str, str | None]]:
         if current == stub:
             done.append((exercise, "unchanged", None))
         elif current is None:
-            atomic.write_text(exercise.exercise_path, stub)
+            atomic.write_text(exercise.exercise_path, stub, _mode_of(exercise.exercise_path))
             done.append((exercise, "written", None))
         elif not force:
             done.append((exercise, "kept", None))
         else:
             saved = backup(exercise)
-            atomic.write_text(exercise.exercise_path, stub)
+            atomic.write_text(exercise.exercise_path, stub, _mode_of(exercise.exercise_path))
             done.append((exercise, "replaced", saved))
     return done
 

@@ -39,7 +39,9 @@ model; a near-tie between two tokens could in principle differ).
 
 Sentences: Aurore's models are trained on `<|endoftext|> sentence
 <|endoftext|> sentence …` (exercise 3), so that token separates sentences:
-prompts are fed the same way (split into sentences), and when the model
+prompts are fed the same way (split into sentences by the corpus's own Punkt
+model when the model folder carries it, `sentence_splitter.json`, else by
+rule), and when the model
 writes it, the text gets a space and goes on ("end_of_text" is then never a
 finish reason; `stop_at_sentence_end` stops there). `Generator.load(…,
 sentences_separated=False)` treats it as the end of the text instead.
@@ -191,6 +193,18 @@ class _Row:
     first_token_seconds: float | None = None
 
 
+def _corpus_splitter(parameters: dict | None):
+    """The Punkt splitter the training corpus was cut with, from its saved parameters (None if none or unreadable)."""
+    if not parameters:
+        return None
+    from aurore.corpus import sentences  # imports NLTK (about a second): only for models that carry it
+
+    try:
+        return sentences.SentenceSplitter(sentences.parameters_from_json(parameters))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 class Generator:
     """A loaded model ready to write; see the module docstring for the interface."""
 
@@ -218,6 +232,8 @@ class Generator:
         self.sentences_separated = sentences_separated and self.eos_id is not None
         #: the token that ends generation (-1: none, the loop runs to its limit or a stop)
         self.end_of_text_id = -1 if self.sentences_separated or self.eos_id is None else self.eos_id
+        #: the corpus's own Punkt model when the model folder carries it; None: prompts are cut by rule
+        self.prompt_splitter = _corpus_splitter(getattr(loaded, "splitter", None)) if self.sentences_separated else None
 
     @classmethod
     def load(cls, model_dir, rules, xla: bool | None = None,
@@ -276,7 +292,7 @@ class Generator:
         if not self.sentences_separated:
             return encode(prompt)
         ids = [self.eos_id]
-        for sentence in split_prompt(prompt):
+        for sentence in split_prompt(prompt, self.prompt_splitter):
             if len(ids) > 1:
                 ids.append(self.eos_id)
             ids.extend(encode(sentence))

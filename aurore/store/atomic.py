@@ -18,18 +18,33 @@ from pathlib import Path
 from typing import Iterator
 
 
-def write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -> None:
-    """`mode` (e.g. 0o644): the permissions the file gets, set before it takes the place (else mkstemp's 0600)."""
-    path = Path(path)
+#: A `.part` file older than this is a leftover of a writer killed mid-way (a write takes milliseconds).
+STALE_PART_SECONDS = 600
+
+
+def _written_beside(path: Path, data: bytes, mode: int | None) -> str:
+    """`data` in a hidden `.NAME.XXXX.part` file beside `path`, on disk (mode 0600 unless `mode`); its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            if mode is not None:
-                os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -> None:
+    """Replace `path` with `data` at once. The file is 0600 (private) unless `mode` is given."""
+    path = Path(path)
+    tmp = _written_beside(path, data, mode)
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -37,8 +52,40 @@ def write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -
         raise
 
 
-def write_text(path: str | os.PathLike, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+def write_text(path: str | os.PathLike, text: str, mode: int | None = None) -> None:
+    write_bytes(path, text.encode("utf-8"), mode)
+
+
+def create_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -> bool:
+    """Write a new file `path` whole, never replacing one: False (nothing written) when `path` exists.
+
+    Written beside it, then linked in place (a link, unlike a rename, fails
+    when the name is taken): a reader, or a crash, never sees it half-written.
+    """
+    path = Path(path)
+    tmp = _written_beside(path, data, mode)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return True
+
+
+def remove_stale_parts(folder: str | os.PathLike, older_than: float = STALE_PART_SECONDS) -> list[Path]:
+    """Remove the hidden `.part` files a killed writer left in `folder` (older than `older_than` seconds)."""
+    import time
+
+    removed = []
+    limit = time.time() - older_than
+    for part in Path(folder).glob(".*.part"):
+        with contextlib.suppress(OSError):
+            if part.is_file() and not part.is_symlink() and part.stat().st_mtime < limit:
+                part.unlink()
+                removed.append(part)
+    return removed
 
 
 @contextlib.contextmanager

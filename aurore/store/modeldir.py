@@ -5,6 +5,8 @@ Layout (self-contained, movable, bundle-able):
                          settings: preset, sequence_length, training settings…
     model.weights.h5     the backbone's weights (Keras `save_weights`)
     tokenizer/           the `transformers` tokenizer (`save_pretrained`)
+    sentence_splitter.json  how the training corpus was cut into sentences (prompts are cut
+                         the same way); absent in older models, which then cut by rule
     metrics.jsonl        one line per evaluation during training (written by training)
     checkpoint/          training state for resuming (written by training)
 
@@ -30,6 +32,7 @@ from aurore.store import atomic
 CONFIG_FILE = "aurore.json"
 WEIGHTS_FILE = "model.weights.h5"
 TOKENIZER_DIR = "tokenizer"
+SPLITTER_FILE = "sentence_splitter.json"
 FORMAT = 1
 
 
@@ -39,6 +42,7 @@ class LoadedModel:
     backbone: Any            # keras_hub.models.GPT2Backbone
     tokenizer: Any           # transformers.PreTrainedTokenizerFast
     settings: dict = field(default_factory=dict)
+    splitter: dict | None = None  # the corpus's sentence splitter parameters, if saved
 
     @property
     def name(self) -> str:
@@ -111,13 +115,16 @@ def load_tokenizer(directory: str | os.PathLike):
     return tokenizer
 
 
-def save(model_dir: str | os.PathLike, backbone, tokenizer, settings: dict) -> Path:
+def save(model_dir: str | os.PathLike, backbone, tokenizer, settings: dict, splitter: dict | None = None) -> Path:
+    """Weights, tokenizer and config, each replaced atomically; `splitter`: see SPLITTER_FILE."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     tmp_weights = model_dir / f".tmp-{os.getpid()}.{WEIGHTS_FILE}"
     backbone.save_weights(str(tmp_weights))
     os.replace(tmp_weights, model_dir / WEIGHTS_FILE)
     save_tokenizer(tokenizer, model_dir / TOKENIZER_DIR)
+    if splitter is not None:
+        atomic.write_text(model_dir / SPLITTER_FILE, json.dumps(splitter, ensure_ascii=False))
     config = {"format": FORMAT, "backbone": backbone.get_config(), "settings": settings}
     atomic.write_text(model_dir / CONFIG_FILE, json.dumps(config, indent=1, ensure_ascii=False, default=str))
     return model_dir
@@ -145,7 +152,15 @@ def load(model_dir: str | os.PathLike) -> LoadedModel:
     backbone = keras_hub.models.GPT2Backbone.from_config(backbone_config)
     backbone.load_weights(str(model_dir / WEIGHTS_FILE))
     tokenizer = load_tokenizer(model_dir / TOKENIZER_DIR)
-    return LoadedModel(model_dir, backbone, tokenizer, dict(config.get("settings", {})))
+    return LoadedModel(model_dir, backbone, tokenizer, dict(config.get("settings", {})), read_splitter(model_dir))
+
+
+def read_splitter(model_dir: str | os.PathLike) -> dict | None:
+    """The sentence splitter's parameters saved with the model, or None (older models, unreadable file)."""
+    try:
+        return json.loads((Path(model_dir) / SPLITTER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def find_models(root: str | os.PathLike) -> list[Path]:
@@ -162,4 +177,6 @@ def copy(source: str | os.PathLike, destination: str | os.PathLike) -> None:
     with atomic.replace_dir(destination) as tmp:
         for name in (CONFIG_FILE, WEIGHTS_FILE):
             shutil.copy2(Path(source) / name, tmp / name)
+        if (Path(source) / SPLITTER_FILE).is_file():
+            shutil.copy2(Path(source) / SPLITTER_FILE, tmp / SPLITTER_FILE)
         shutil.copytree(Path(source) / TOKENIZER_DIR, tmp / TOKENIZER_DIR)

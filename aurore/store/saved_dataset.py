@@ -21,6 +21,9 @@ from aurore.store import atomic
 SPLITS = ("train", "validation", "test")
 COLUMNS = ("text", "book")
 STATS_FILE = "stats.json"
+#: How the corpus was cut into sentences (the splitter's own parameters, opaque here):
+#: training carries it into the model folder, so prompts are cut the same way.
+SPLITTER_FILE = "sentence_splitter.json"
 
 
 def _count(texts: list[str]) -> dict[str, int]:
@@ -69,8 +72,11 @@ def format_stats(stats: dict) -> str:
 
 
 def save(dataset, out_dir: str | os.PathLike | None = None,
-         title: Callable[[int], str] = untitled) -> tuple[Path, dict]:
-    """Save the DatasetDict and its `stats.json`, replacing any previous one whole."""
+         title: Callable[[int], str] = untitled, splitter: dict | None = None) -> tuple[Path, dict]:
+    """Save the DatasetDict and its `stats.json`, replacing any previous one whole.
+
+    `splitter`: the parameters of the sentence splitter that cut the corpus, kept beside it.
+    """
     out = Path(out_dir or paths.dataset_dir())
     missing = [split for split in SPLITS if split not in dataset]
     if missing:
@@ -82,6 +88,8 @@ def save(dataset, out_dir: str | os.PathLike | None = None,
         datasets_logging.disable_progress_bar()  # our own progress reporting is enough
         dataset.save_to_disk(str(tmp))
         atomic.write_text(tmp / STATS_FILE, json.dumps(stats, ensure_ascii=False, indent=1))
+        if splitter is not None:
+            atomic.write_text(tmp / SPLITTER_FILE, json.dumps(splitter, ensure_ascii=False))
     return out, stats
 
 
@@ -108,5 +116,14 @@ def load_stats(path: str | os.PathLike | None = None) -> dict | None:
     stats_path = Path(path or paths.dataset_dir()) / STATS_FILE
     try:
         return json.loads(stats_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_splitter(path: str | os.PathLike | None = None) -> dict | None:
+    """The sentence splitter's parameters saved with the dataset, or None (an older dataset)."""
+    splitter_path = Path(path or paths.dataset_dir()) / SPLITTER_FILE
+    try:
+        return json.loads(splitter_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None

@@ -111,6 +111,7 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
 
     run = resumable.Run(model_dir)
     splits = saved_dataset.load(dataset_dir)
+    splitter = saved_dataset.load_splitter(dataset_dir)
     settings = run.open(settings, restart=restart, max_minutes=max_minutes)
     if run.already_finished:
         return run.summary("already finished")
@@ -152,21 +153,22 @@ def _train(module: ModuleType, dataset_dir, tokenizer_dir, model_dir: Path, sett
 
     def save_best(record: dict) -> None:
         saved = dict(settings, step=record["step"], val_loss=record["val_loss"], tokens=record["tokens"])
-        modeldir.save(model_dir, model.backbone, tokenizer, saved)
+        modeldir.save(model_dir, model.backbone, tokenizer, saved, splitter)
 
     if sampler is not None and (strategy != "multiworker" or distribute.is_chief()):
-        callbacks = [_sample_writer(sampler, model_dir, model, tokenizer, settings, sample_prompt), *callbacks]
+        callbacks = [_sample_writer(sampler, model_dir, model, tokenizer, settings, sample_prompt, splitter),
+                     *callbacks]
     return run.fit(model, train_data, val_data, save_best=save_best,
                    save_checkpoint=lambda current: checkpoint.save(model_dir, model, optimizer, current, tokenizer),
                    is_model_dir=modeldir.is_model_dir, horizon=horizon, callbacks=callbacks)
 
 
 def _sample_writer(sampler: Callable, model_dir: Path, model, tokenizer, settings: dict,
-                   prompt: str | None):
+                   prompt: str | None, splitter: dict | None = None):
     """The callback that has `sampler` write on the weights being trained (built at the first evaluation)."""
     from aurore.training.callbacks import SampleWriter
 
     def make_writer():
-        return sampler(modeldir.LoadedModel(Path(model_dir), model.backbone, tokenizer, dict(settings)))
+        return sampler(modeldir.LoadedModel(Path(model_dir), model.backbone, tokenizer, dict(settings), splitter))
 
     return SampleWriter(make_writer, **({"prompt": prompt} if prompt else {}))

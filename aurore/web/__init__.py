@@ -41,6 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
         DATA_DIR=str(paths.data_dir()),
         MAX_CONTENT_LENGTH=api_params.MAX_BODY_BYTES,
         CHECK_WORKER=True,     # checks fork from a warm worker (TensorFlow imported once)
+        # Flask's defaults hold these keys (SameSite None): set, not setdefault, or they stay None.
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False  # French text stays readable in JSON answers

@@ -136,9 +136,20 @@ def http_error(error: HTTPException) -> Response:
     return response
 
 
-def hide_paths(text: str) -> str:
+def path_hider(config=None):
+    """What a public answer's text goes through: `hide_paths` in public mode, else as it is.
+
+    Made while the request is answered, usable after it (a stream's last event).
+    """
+    config = config if config is not None else current_app.config
+    if not config.get("PUBLIC"):
+        return lambda text: text
+    return lambda text: hide_paths(text, config)
+
+
+def hide_paths(text: str, config=None) -> str:
     """A message without the server's folders (public mode): `/srv/aurore/data/models/cpu` → `…/cpu`."""
-    config = current_app.config
+    config = config if config is not None else current_app.config
     folders = {str(Path(p)) for p in (config.get("GENERATION_MODELS_DIR"), config.get("DATA_DIR"), paths.ROOT,
                                       Path.home()) if p}
     folders |= {str(Path(p).resolve()) for p in folders}

@@ -40,6 +40,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_list_header
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from aurore.course.checks.running_app import KEY_HEADER as LOCAL_KEY_HEADER
 from aurore.store import atomic
 from aurore.web import errors
 
@@ -78,8 +79,6 @@ def ensure_secret_key(app, data_dir: str | Path) -> None:
             atomic.write_text(path, key)
             path.chmod(0o600)
         app.config["SECRET_KEY"] = key
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
 
 
 def is_loopback(address: str | None) -> bool:
@@ -137,12 +136,25 @@ def _given_token() -> str | None:
     return request.headers.get(TOKEN_HEADER) or request.cookies.get(cookie_name(TOKEN_COOKIE))
 
 
+def presents_local_key() -> bool:
+    """The request carries the key of the running app's discovery file (`python -m aurore check N`).
+
+    Only this user can read that file (0600); a program sends the key in a
+    header, which a cross-site page cannot make a browser send: it stands for
+    the access token and the CSRF token.
+    """
+    key = current_app.config.get("LOCAL_KEY")
+    return bool(key) and _same(request.headers.get(LOCAL_KEY_HEADER), key)
+
+
 def check_access():
     """The access token when there is one; otherwise a loopback client using a loopback name.
 
     Returns a redirect (token given in the URL: set the cookie and drop it
     from the address) or None; aborts with 403 otherwise.
     """
+    if presents_local_key():
+        return None
     token = current_app.config.get("ACCESS_TOKEN")
     if token:
         if _same(request.args.get("token"), token):
@@ -201,7 +213,7 @@ def csrf_token() -> str:
 
 def check_csrf():
     """before_request of the workshop: POSTs need the CSRF token and a same-site Origin."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method in ("GET", "HEAD", "OPTIONS") or presents_local_key():
         return None
     origin = request.headers.get("Origin")
     if origin and origin != "null":

@@ -133,10 +133,10 @@ def _child_env(lang: str, env: dict[str, str] | None) -> dict[str, str]:
 
 
 def _run_cold(args: list[str], child_env: dict[str, str], cpu_seconds: int, memory_bytes: int,
-              wall_seconds: int, output_bytes: int) -> tuple[int | None, bool, _Tail]:
+              wall_seconds: int, output_bytes: int, entry: str | None = None) -> tuple[int | None, bool, _Tail]:
     """A fresh `python -m aurore.course.checks.child`: (exit code, timed out, output tail)."""
     command = [sys.executable, "-m", "aurore.course.checks.child", "--cpu-seconds", str(cpu_seconds),
-               "--memory-bytes", str(memory_bytes), "--", *args]
+               "--memory-bytes", str(memory_bytes), *(["--entry", entry] if entry else []), "--", *args]
     # A session of its own: the whole process group is killed at the end, grandchildren included.
     process = subprocess.Popen(command, cwd=paths.ROOT, env=child_env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -160,15 +160,37 @@ def _run_cold(args: list[str], child_env: dict[str, str], cpu_seconds: int, memo
 
 
 def _run_warm(worker: warm_worker.CheckWorker, args: list[str], child_env: dict[str, str], cpu_seconds: int,
-              memory_bytes: int, wall_seconds: int, output_bytes: int) -> tuple[int | None, bool, _Tail]:
+              memory_bytes: int, wall_seconds: int, output_bytes: int,
+              entry: str | None = None) -> tuple[int | None, bool, _Tail]:
     """The same check, forked by the warm worker; raises WorkerUnavailable when it cannot."""
     read_fd, write_fd = os.pipe()
     tail = _Tail(os.fdopen(read_fd, "rb", buffering=0), output_bytes)
     try:
-        outcome = worker.run(args, child_env, str(paths.ROOT), cpu_seconds, memory_bytes, wall_seconds, write_fd)
+        outcome = worker.run(args, child_env, str(paths.ROOT), cpu_seconds, memory_bytes, wall_seconds, write_fd,
+                             entry)
     finally:
         os.close(write_fd)
     return outcome.returncode, outcome.timed_out, tail
+
+
+def run_limited(entry: str | None, args: list[str], child_env: dict[str, str], wall_seconds: int, cpu_seconds: int,
+                memory_bytes: int, output_bytes: int = OUTPUT_BYTES,
+                worker: warm_worker.CheckWorker | None = None) -> tuple[int | None, bool, str, bool]:
+    """Run pytest on `args` (or `entry`'s main) in a limited process, forked by a ready `worker` or cold.
+
+    Returns (exit code, timed out, the tail of its output, whether it was warm).
+    """
+    warm = worker is not None and worker.ready
+    try:
+        if not warm:
+            raise warm_worker.WorkerUnavailable("no warm worker")
+        returncode, timed_out, tail = _run_warm(worker, args, child_env, cpu_seconds, memory_bytes,
+                                                wall_seconds, output_bytes, entry)
+    except warm_worker.WorkerUnavailable:
+        warm = False
+        returncode, timed_out, tail = _run_cold(args, child_env, cpu_seconds, memory_bytes,
+                                                wall_seconds, output_bytes, entry)
+    return returncode, timed_out, tail.text(), warm
 
 
 def run_check_file(check_file: str | os.PathLike, variant: str = "exercise", lang: str = "fr",
@@ -191,17 +213,8 @@ def run_check_file(check_file: str | os.PathLike, variant: str = "exercise", lan
         args = pytest_args(check_file, variant, report_path)
         child_env = _child_env(lang, env)
         started = time.monotonic()
-        warm = worker is not None and worker.ready
-        try:
-            if not warm:
-                raise warm_worker.WorkerUnavailable("no warm worker")
-            returncode, timed_out, tail = _run_warm(worker, args, child_env, cpu_seconds, memory_bytes,
-                                                    wall_seconds, output_bytes)
-        except warm_worker.WorkerUnavailable:
-            warm = False
-            returncode, timed_out, tail = _run_cold(args, child_env, cpu_seconds, memory_bytes,
-                                                    wall_seconds, output_bytes)
-        output = tail.text()
+        returncode, timed_out, output, warm = run_limited(None, args, child_env, wall_seconds, cpu_seconds,
+                                                          memory_bytes, output_bytes, worker)
         seconds = round(time.monotonic() - started, 2)
         status = "timeout" if timed_out else "ok"
         report = _read_report(report_path, variant) if status == "ok" else None

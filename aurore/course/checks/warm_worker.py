@@ -67,7 +67,7 @@ def _child(request: dict, output_fd: int) -> None:
         sys.argv = ["pytest"]
         from aurore.course.checks import child
 
-        code = child.run(request["cpu_seconds"], request["memory_bytes"], request["pytest_args"])
+        code = child.run(request["cpu_seconds"], request["memory_bytes"], request["pytest_args"], request.get("entry"))
     except BaseException:  # noqa: BLE001 - whatever happens, the child must end here
         traceback.print_exc()
     finally:
@@ -203,8 +203,8 @@ class CheckWorker:
 
     # one check
     def run(self, pytest_args: list[str], env: dict[str, str], cwd: str, cpu_seconds: int, memory_bytes: int,
-            wall_seconds: float, output_fd: int) -> Outcome:
-        """Run pytest with `pytest_args` in a fresh child writing to `output_fd`.
+            wall_seconds: float, output_fd: int, entry: str | None = None) -> Outcome:
+        """Run pytest with `pytest_args` (or `entry`'s main, see `child.run`) in a fresh child writing to `output_fd`.
 
         Raises WorkerUnavailable when the worker cannot take it (the caller
         then runs the check cold); `output_fd` is the caller's to close.
@@ -216,7 +216,7 @@ class CheckWorker:
             if sock is None:
                 raise WorkerUnavailable("the check worker stopped")
             request = {"pytest_args": pytest_args, "env": env, "cwd": str(cwd), "cpu_seconds": cpu_seconds,
-                       "memory_bytes": memory_bytes}
+                       "memory_bytes": memory_bytes, "entry": entry}
             try:
                 sock.settimeout(10)
                 socket.send_fds(sock, [json.dumps(request).encode()], [output_fd])

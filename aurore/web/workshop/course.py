@@ -33,8 +33,9 @@ def page(slug: str, lang: str) -> CoursePage:
     """The page in that language; an unknown name is refused (no path games)."""
     if slug not in PAGES:
         raise AuroreError(f"No course page {slug!r}: the pages are {', '.join(PAGES)}.")
-    text = (COURSE_DIR / f"{slug}.{lang if lang in LANGS else 'fr'}.md").read_text(encoding="utf-8")
+    lang = lang if lang in LANGS else "fr"
+    text = (COURSE_DIR / f"{slug}.{lang}.md").read_text(encoding="utf-8")
     first, _, body = text.partition("\n")
     if not first.startswith("# "):
         raise AuroreError(f"course/{slug}.{lang}.md must start with its title, a `# …` line.")
-    return CoursePage(slug=slug, title=first[2:].strip(), html=markdown_html(body))
+    return CoursePage(slug=slug, title=first[2:].strip(), html=markdown_html(body, lang))

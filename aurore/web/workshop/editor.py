@@ -16,8 +16,9 @@ from pathlib import Path
 from aurore.errors import AuroreError
 from aurore.store import atomic
 
-#: The most a saved exercise file may hold (an exercise is a few hundred lines).
-MAX_BYTES = 1024 * 1024
+#: The most a saved exercise file may hold (an exercise is a few hundred lines, ~5 KiB): under the app's
+#: 64 KiB request limit (aurore.web.writers.api_params.MAX_BODY_BYTES), with room for JSON's escapes.
+MAX_BYTES = 48 * 1024
 
 
 class SaveConflict(AuroreError):

@@ -57,6 +57,8 @@ MAX_EVENT_BYTES = 8 * 1024 * 1024
 PAGE_EVENTS = 1000
 MAX_PAGE_EVENTS = 5000
 CANCEL_GRACE_SECONDS = 5
+#: Finished jobs kept in memory (their events can be megabytes); older ones are read back from disk.
+KEEP_FINISHED = 3
 FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
 #: The presets a learner may pick on the run page (gpu needs a GPU and hours: the command line).
 PAGE_PRESETS = ("tiny", presets.DEFAULT)
@@ -406,4 +408,11 @@ class JobRunner:
                 if self._running == job.id:
                     self._running = None
                 self._save(job)
+                self._forget_old_locked()
                 self._changed.notify_all()
+
+    def _forget_old_locked(self) -> None:
+        """Keep the KEEP_FINISHED latest finished jobs in memory; the others live on in jobs/<id>/ only."""
+        finished = sorted((job for job in self._jobs.values() if job.finished), key=lambda job: job.started)
+        for job in finished[:max(len(finished) - KEEP_FINISHED, 0)]:
+            del self._jobs[job.id]

@@ -35,6 +35,7 @@ from aurore.web.language import content_lang, localized, page_lang
 from aurore.web.workshop import course, editor, environment, learner_progress
 from aurore.web.workshop.jobs import default_steps, JobError, JobRunner, MAX_PAGE_EVENTS, PAGE_EVENTS
 from aurore.web.workshop.rendering import markdown_html
+from aurore.web.writers import api_params
 
 bp = Blueprint("workshop", __name__)
 
@@ -113,7 +114,7 @@ def _make_runner(app) -> JobRunner:
 @lru_cache(maxsize=32)
 def _lesson_html(number: int, lang: str) -> Markup:
     """The lesson in a course language (`content_lang`), rendered once."""
-    return markdown_html(exercises.get(number).lesson[lang])
+    return markdown_html(exercises.get(number).lesson[lang], lang)
 
 
 def _source(exercise) -> dict:
@@ -167,7 +168,7 @@ def exercise_page(number):
     records = learner_progress.load(_data_dir())
     return render_template("workshop/exercise.html", exercise=exercise,
                            lesson=_lesson_html(exercise.number, content_lang()),
-                           hints=[markdown_html(localized(hint)) for hint in exercise.hints],
+                           hints=[markdown_html(localized(hint), content_lang()) for hint in exercise.hints],
                            source=_source(exercise), record=records.get(str(exercise.number)),
                            all_exercises=exercises.all_exercises(),
                            step_title=next((localized(step.title) for step in STEPS if step.name == exercise.step),
@@ -190,15 +191,19 @@ def exercise_mtime(number):
 def exercise_save(number):
     """The editor's save: `{"text", "version"}` (the version it started from); 409 if the file changed since."""
     exercise = exercises.get(number)
-    data = request.get_json(silent=True)
+    try:
+        data = api_params.request_json()         # the app's one JSON reader: 400 on any malformed body
+    except api_params.BadRequest:
+        data = None
     text = data.get("text") if isinstance(data, dict) else None
     base = data.get("version") if isinstance(data, dict) else None
     if not isinstance(text, str) or not (base is None or isinstance(base, str)):
         return errors.json_error(400, gettext("A save is JSON with the file's text and the version it started from."),
                                  code="bad_save")
     if len(text.encode("utf-8")) > editor.MAX_BYTES:
-        return errors.json_error(413, gettext("The file is too large to save from the page (at most %(size)s MiB).",
-                                              size=editor.MAX_BYTES // 2**20), code="file_too_large")
+        return errors.json_error(413, gettext("The file is too large to save from the page (at most %(size)s KiB): "
+                                              "save it from your own editor.", size=editor.MAX_BYTES // 1024),
+                                 code="file_too_large")
     try:
         editor.save(exercise.exercise_path, text, base)
     except editor.SaveConflict as conflict:
@@ -302,7 +307,13 @@ def environment_gpu():
 # -- jobs ------------------------------------------------------------------------
 @bp.post("/jobs")
 def job_start():
-    data = request.get_json(silent=True) or request.form
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        data = request.form
+    else:
+        try:
+            data = api_params.request_json()
+        except api_params.BadRequest as error:
+            return errors.json_error(400, error.message, code="malformed_json")
     options = data.get("options") if isinstance(data, dict) else None
     job = job_runner().start(str(data.get("step", "")), str(data.get("variant", "solution")), options)
     return jsonify(job.record()), 201

@@ -97,7 +97,7 @@ def read_body() -> dict:
         raise JsonError(415, f"Send the body as JSON with the header `Content-Type: application/json` "
                              f"(not {request.mimetype or 'none'}).", "invalid_request_error", "unsupported_media_type")
     try:
-        return api_params.parse_body(request.get_data(cache=False))
+        return api_params.request_json()
     except BadRequest as error:
         raise JsonError(400, error.message, "invalid_request_error", "malformed_json") from None
 
@@ -114,9 +114,14 @@ def field_error(error: InvalidField) -> JsonError:
                      allowed=error.allowed)
 
 
-def generation_failed(error: GenerationFailed) -> JsonError:
-    """The model failed while writing: a 500, or the last event of a stream."""
-    return JsonError(500, f"Generation failed: {error}", "server_error", "generation_failed")
+def generation_failed(error: GenerationFailed, shown=None) -> JsonError:
+    """The model failed while writing: a 500, or the last event of a stream.
+
+    `shown`: `errors.path_hider()`, made during the request, for a stream's event (its `.body()` skips
+    the hiding `.response()` does in public mode).
+    """
+    message = f"Generation failed: {error}"
+    return JsonError(500, shown(message) if shown else message, "server_error", "generation_failed")
 
 
 def service_for(name: str | None):
@@ -200,6 +205,7 @@ def generate_stream():
     generation = checked(api_params.native_request, read_body())
     service, job = submit(generation)
     heartbeat = current_app.config["GENERATION_HEARTBEAT"]
+    shown = errors.path_hider()
 
     def events():
         try:
@@ -208,7 +214,7 @@ def generate_stream():
                 yield ": waiting\n\n" if piece is None else sse({"text": piece})
             yield sse(outcome_fields(service, job.outcome), event="done")
         except GenerationFailed as error:
-            yield sse(generation_failed(error).body(), event="error")
+            yield sse(generation_failed(error, shown).body(), event="error")
         finally:
             job.cancel()     # no-op once finished; frees the place of a client who left
 
@@ -244,6 +250,7 @@ def completions():
                         "usage": usage(outcome)})
 
     heartbeat = current_app.config["GENERATION_HEARTBEAT"]
+    shown = errors.path_hider()
 
     def events():
         try:
@@ -254,7 +261,7 @@ def completions():
             if generation.include_usage:
                 yield sse({**chunk("", None), "choices": [], "usage": usage(outcome)})
         except GenerationFailed as error:
-            yield sse(generation_failed(error).body())
+            yield sse(generation_failed(error, shown).body())
         finally:
             job.cancel()
         yield sse("[DONE]")

@@ -5,9 +5,10 @@ comes back with its model's test-book bits per character (read from the
 evaluation saved beside the weights, `aurore.evaluation.scoring.read_report`) and
 the share of its 8-word spans copied from the training books
 (`aurore.evaluation.memorisation`). The sampler may be the learner's own exercise 4
-(`sampler: "exercise"`): that runs the learner's code in the server, so
-this blueprint answers only where the workshop does (loopback or access
-token, CSRF on POST) and is never registered in public mode.
+(`sampler: "exercise"`): that runs the learner's code, never in the server's
+process but in a limited one (`aurore.course.checks.learner_sampler`, as a
+check runs); still, this blueprint answers only where the workshop does
+(loopback or access token, CSRF on POST) and is never registered in public mode.
 
 Models: a folder named `<preset>-mine` was trained with the learner's code
 (`aurore.paths.model_dir`); the others are references. Refusals are JSON in
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from aurore import paths
 from aurore.course import exercises
+from aurore.course.checks import learner_sampler, warm_worker
 from aurore.errors import AuroreError
 from aurore.evaluation import baselines, memorisation, scoring
 from aurore.web import errors
@@ -75,7 +77,7 @@ def memorisation_of(text: str) -> dict | None:
 @bp.post("/generate/compare")
 def compare():
     try:
-        body = api_params.parse_body(request.get_data(cache=False))
+        body = api_params.request_json()
     except BadRequest as error:
         return json_error(400, error.message, code="malformed_json")
     own = {key: body.pop(key, None) for key in OWN_FIELDS}
@@ -95,23 +97,39 @@ def compare():
     params = generation.sampling
     if params.seed is None:       # the same seed for both, or the comparison means nothing
         params = replace(params, seed=random.SystemRandom().randrange(2**31))
-    rows = []
-    for role in ("mine", "reference"):
-        name = own[role]
+    if sampler == "exercise":
         try:
-            generator = pool().get(name).generator
-            if sampler == "exercise":
-                generator = generator.with_rules(exercises.rules("generate", "exercise"))
-            result = generator.generate(generation.prompt, params)
-        except (NoModel, UnknownModel) as error:
-            return json_error(422, str(error), code="unknown_model", field=role)
+            results = learners_texts([own["mine"], own["reference"]], generation.prompt, params)
         except AuroreError as error:
-            return json_error(422, str(error), code="generation_failed",
-                              field="sampler" if sampler == "exercise" else role)
-        rows.append({"role": role, **model_card(name), "text": result.text, "finish_reason": result.finish_reason,
-                     "new_tokens": result.new_tokens, "seconds": round(result.seconds, 3),
-                     "memorisation": memorisation_of(result.text)})
+            return json_error(422, str(error), code="generation_failed", field="sampler")
+    else:
+        results = []
+        for role in ("mine", "reference"):
+            try:
+                result = pool().get(own[role]).generator.generate(generation.prompt, params)
+            except (NoModel, UnknownModel) as error:
+                return json_error(422, str(error), code="unknown_model", field=role)
+            except AuroreError as error:
+                return json_error(422, str(error), code="generation_failed", field=role)
+            results.append({"text": result.text, "finish_reason": result.finish_reason,
+                            "new_tokens": result.new_tokens, "seconds": result.seconds})
+    rows = [{"role": role, **model_card(own[role]), **result, "seconds": round(result["seconds"], 3),
+             "memorisation": memorisation_of(result["text"])}
+            for role, result in zip(("mine", "reference"), results)]
     return jsonify(prompt=generation.prompt, seed=params.seed, sampler=sampler, rows=rows)
+
+
+def learners_texts(names: list[str], prompt: str, params) -> list[dict]:
+    """Both texts written with the learner's sampler: in a limited process, never in the server's own.
+
+    Forked by the warm check worker when it is ready (TensorFlow imported already), else started cold.
+    """
+    config = current_app.config
+    # The workshop's warm worker when it is ready; still importing or off, a cold start.
+    worker = warm_worker.shared() if config.get("CHECK_WORKER", True) else None
+    return learner_sampler.generate([pool().models_dir / name for name in names], prompt, params, worker=worker,
+                                    env={"AURORE_DATA": config["DATA_DIR"]},
+                                    wall_seconds=config.get("SAMPLER_WALL_SECONDS", learner_sampler.WALL_SECONDS))
 
 
 def init_app(app) -> None:

@@ -23,6 +23,7 @@ from aurore.errors import AuroreError
 from aurore.evaluation import memorisation
 from aurore.generation import sampling
 from aurore.web import errors
+from aurore.web.writers import api_params
 from aurore.web.writers.model_pool import pool
 
 bp = Blueprint("writers", __name__)
@@ -89,14 +90,17 @@ def default_model(models: list[str]) -> str | None:
 @bp.post("/generate/memorisation")
 def memorised():
     """How much of a text is copied from the training books: {spans, copied, share, examples}."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+    try:
+        body = api_params.request_json()
+    except api_params.BadRequest as error:
+        return errors.json_error(400, error.message, code="malformed_json")
+    if not isinstance(body.get("text"), str):
         return errors.json_error(422, "Send a JSON object with `text`, the text to check.", code="wrong_type",
                                  field="text", allowed="a string")
     try:
         index = memorisation.index_for(paths.dataset_dir(current_app.config["DATA_DIR"]))
     except AuroreError as error:
-        return jsonify(available=False, reason=str(error))
+        return jsonify(available=False, reason=errors.path_hider()(str(error)))
     return jsonify(available=True, **index.check(body["text"]))
 
 
