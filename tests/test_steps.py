@@ -79,12 +79,16 @@ def test_each_step_is_a_command_with_use_and_known_options(step):
     assert set(step.title) == set(exercises.LANGS)
 
 
-def test_the_run_page_and_the_agenda_follow_the_table():
+def test_the_run_page_and_the_agenda_follow_the_table(tmp_path):
     assert list(jobs.default_steps()) == list(BY_NAME)
     sections = [part["step"] for part in pages.AGENDA if part["step"]]
     assert sections == [step.name for step in steps.STEPS if step.section]
-    generate = jobs.default_steps(prompt="Il {était}")["generate"]["argv"]
-    assert generate[3:] == ["generate", "--use", "{variant}", "--prompt", "Il {était}", "--max-new-tokens", "80"]
+    generate = jobs.default_steps(prompt="Il {était}")["generate"]
+    assert generate["argv"][3:] == ["generate", "--use", "{variant}", "--prompt", "{prompt}", "--max-new-tokens", "80"]
+    assert generate["options"]["prompt"]["default"] == "Il {était}"       # the learner may choose another
+    runner = jobs.JobRunner(tmp_path, {"generate": generate})
+    argv = runner.argv("generate", "exercise", {})
+    assert argv[3:6] == ["generate", "--use", "exercise"] and argv[argv.index("--prompt") + 1] == "Il {était}"
 
 
 def test_the_pipeline_gives_each_step_options_its_command_takes():

@@ -39,6 +39,8 @@ def run(args) -> int:
     json_mode = progress.mode() == "json"
     stream = generator.stream(args.prompt, params)
     shown_prompt = json_mode
+    if json_mode:
+        progress.event("prompt", text=args.prompt)     # the run page shows it before the text
     for piece in stream:
         if json_mode:
             progress.event("piece", text=piece)

@@ -20,8 +20,14 @@ from aurore.training import presets
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("pipeline",
-                                   help=f"run {' → '.join(step.name for step in steps.pipeline())} ({presets.DEFAULT} preset)")
+    names = " → ".join(step.name for step in steps.pipeline())
+    parser = subparsers.add_parser(
+        "pipeline", help=f"run {names} ({presets.DEFAULT} preset)",
+        description=f"Build the whole workshop in one command: {names}, each step the same command you would "
+                    f"type yourself, with its defaults. From the books to a trained GPT-2 that writes "
+                    f"and its evaluation (models/{presets.DEFAULT} by default; models/<preset>-mine with "
+                    f"--use exercise). A step whose output exists is skipped (--redo runs it again); "
+                    f"training resumes from its checkpoint.")
     add_preset_option(parser, "training preset", checked=False)
     parser.add_argument("--max-minutes", type=float, default=None, help="bound the training time")
     parser.add_argument("--source", default=None, help="passed to `prepare --source` (a folder of raw books)")

@@ -45,7 +45,16 @@ TOKEN_ENV = "AURORE_TOKEN"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python app.py", description="Serve the Aurore workshop.")
+    parser = argparse.ArgumentParser(
+        prog="python app.py", description="Serve the Aurore workshop.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="environment (read by the app and by the steps it runs from the Runs page):\n"
+               "  AURORE_DATA       data folder: dataset, models, jobs, progress (./data)\n"
+               "  AURORE_EXERCISES  the learner's exercise files (./exercises)\n"
+               "  AURORE_SOURCE     a folder of raw books <id>.txt that `prepare` reads instead of downloading\n"
+               "                    (offline rooms; such books are not copied to the cache)\n"
+               "  AURORE_MIRROR     a Project Gutenberg mirror URL to download the books from\n"
+               "  AURORE_CACHE      the downloaded books' cache (AURORE_DATA/cache/books)")
     parser.add_argument("--host", default=None,
                         help="interface to listen on (127.0.0.1; 0.0.0.0 with --public, unless behind --proxy)")
     parser.add_argument("--port", type=int, default=5000, help="port (5000)")

@@ -35,10 +35,35 @@
   let source = null;
   let current = null;
 
+  const badgeClass = (status) => ({ succeeded: "ok", failed: "fail", interrupted: "fail" }[status] || "todo");
+  const history = document.getElementById("history");
+
+  // "Latest runs" follows the job the page shows: it is added when it starts, its status kept live.
+  function showInHistory(job) {
+    let item = history.querySelector(`li[data-job-id="${CSS.escape(job.id)}"]`);
+    if (!item) {
+      history.querySelectorAll("li.muted").forEach((empty) => empty.remove());
+      item = el("li");
+      item.dataset.jobId = job.id;
+      const link = el("a", "", job.id);
+      link.href = "#";
+      link.dataset.job = job.id;
+      link.addEventListener("click", openFromHistory);
+      const code = job.variant === "solution" ? _("solution") : _("your code");
+      const preset = job.options && job.options.preset ? `, ${job.options.preset}` : "";
+      item.append(link, ` — ${job.step} (${code}${preset}) : `, el("span", "badge"));
+      history.prepend(item);
+    }
+    const badge = item.querySelector(".badge");
+    badge.textContent = statusText[job.status] || job.status;
+    badge.className = "badge " + badgeClass(job.status);
+  }
+
   function setStatus(status) {
     statusBadge.textContent = statusText[status] || status;
-    statusBadge.className = "badge " + ({ succeeded: "ok", failed: "fail", interrupted: "fail" }[status] || "todo");
+    statusBadge.className = "badge " + badgeClass(status);
     jobBox.dataset.status = status;
+    if (current) showInHistory({ ...current, status });
     const running = status === "running" || status === "cancelling";
     runButton.disabled = running;
     cancelButton.hidden = !running;
@@ -128,6 +153,77 @@
     evaluationReference.textContent = notes.join(" ");
   }
 
+  // -- a step's final figures: tables, not JSON (the `dataset` event of prepare, every step's `result`)
+  const resultBox = document.getElementById("job-result");
+  const resultBody = document.getElementById("job-result-body");
+  const integer = (value) => new Intl.NumberFormat(window.Aurore.lang).format(value);
+  const formatFigure = (value) => (Number.isInteger(value) ? integer(value) : decimal(value, Math.abs(value) >= 100 ? 1 : 3));
+
+  function table(className, head, rows) {
+    const box = el("div", "table-scroll");
+    box.tabIndex = 0;                   // a narrow screen scrolls it sideways: reachable by keyboard
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-label", _("Result"));
+    const node = el("table", "result-table " + className);
+    if (head) {
+      const row = el("tr");
+      head.forEach((cell, index) => row.append(el("th", index ? "number" : "", cell)));
+      node.append(el("thead"));
+      node.tHead.append(row);
+    }
+    const body = el("tbody");
+    for (const cells of rows) {
+      const row = el("tr");
+      if (cells.className) row.className = cells.className;
+      cells.forEach((cell, index) => {
+        const isNumber = typeof cell === "number";
+        const shown = isNumber ? formatFigure(cell) : cell;
+        row.append(el(index ? "td" : "th", isNumber ? "number" : "", shown));
+      });
+      body.append(row);
+    }
+    node.append(body);
+    box.append(node);
+    return box;
+  }
+
+  // Prepare's statistics: one row per split, then its books.
+  function showDataset(event) {
+    const stats = event.stats || {};
+    const rows = [];
+    for (const [split, counts] of Object.entries(stats.splits || {})) {
+      rows.push(Object.assign([split, counts.sentences, counts.words, counts.characters], { className: "split" }));
+      for (const book of Object.values(stats.books || {})) {
+        if (book.split === split) rows.push([`${book.book} ${book.title || ""}`.trim(), book.sentences, book.words, book.characters]);
+      }
+    }
+    resultBox.hidden = false;
+    resultBody.append(el("p", "muted", _("The dataset, saved in %(path)s:", { path: event.path || "" })),
+                      table("dataset-table", ["", _("sentences"), _("words"), _("characters")], rows));
+  }
+
+  // Any step's report: one row per figure; a nested one is named by its path ("test · perplexity").
+  function flatten(value, name, rows, depth) {
+    if (value === null || value === undefined) return;
+    if (Array.isArray(value)) {
+      if (value.every((item) => item === null || typeof item !== "object")) rows.push([name, value.join(", ")]);
+      else rows.push([name, _("%(count)s entries", { count: value.length })]);
+    } else if (typeof value === "object") {
+      if (depth >= 3) { rows.push([name, "…"]); return; }
+      for (const [key, inner] of Object.entries(value)) flatten(inner, name ? `${name} · ${key}` : key, rows, depth + 1);
+    } else {
+      rows.push([name, typeof value === "number" ? value : (typeof value === "boolean" ? (value ? _("yes") : _("no")) : visible(value))]);
+    }
+  }
+
+  function showResult(event) {
+    const rows = [];
+    flatten(event.report, "", rows, 0);
+    if (!rows.length) return;
+    resultBox.hidden = false;
+    resultBody.append(table("report-table", null, rows));
+  }
+
   function handle(event) {
     if (event.event === "progress") {
       task.textContent = event.task || "";
@@ -148,9 +244,17 @@
     } else if (event.event === "evaluation") {
       showEvaluation(event.report || {});
       if (event.message) appendLog(event.message);
+    } else if (event.event === "prompt") {          // generate: the beginning it writes from
+      text.hidden = false;
+      text.append(el("strong", "job-prompt", event.text || ""));
     } else if (event.event === "piece") {
       text.hidden = false;
       text.append(event.text || "");
+    } else if (event.event === "dataset") {
+      showDataset(event);
+      appendLog(_("— The dataset's figures are in the table below."));
+    } else if (event.event === "result") {
+      showResult(event);
     } else if (event.event === "log" || event.message !== undefined) {
       appendLog(event.message, event.raw ? "raw" : "");
     } else {
@@ -173,6 +277,8 @@
     samplesList.replaceChildren();
     samples.hidden = true;
     evaluation.hidden = true;
+    resultBox.hidden = true;
+    resultBody.replaceChildren();
     figure.hidden = true;
     bar.value = 0; count.textContent = ""; task.textContent = "";
     setStatus(job.status);
@@ -205,11 +311,12 @@
     await post(`/jobs/${current.id}/cancel`, {});
   });
 
-  document.querySelectorAll("#history a[data-job]").forEach((link) => link.addEventListener("click", async (clicked) => {
+  async function openFromHistory(clicked) {
     clicked.preventDefault();
-    const answer = await get(`/jobs/${link.dataset.job}`);
+    const answer = await get(`/jobs/${clicked.currentTarget.dataset.job}`);
     if (answer.ok) follow(answer.data.job);
-  }));
+  }
+  document.querySelectorAll("#history a[data-job]").forEach((link) => link.addEventListener("click", openFromHistory));
 
   form.addEventListener("change", showOptions);
   showOptions();

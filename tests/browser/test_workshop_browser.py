@@ -46,7 +46,7 @@ def test_a_learner_goes_from_failing_to_passing_exercise_one(live_server, page, 
     page.locator(".next-step a").click()
     expect(page).to_have_url(server.url + "/exercises/1")
     expect(page.locator("h1")).to_contain_text(first.title["fr"])
-    expect(page.locator("#source .highlight")).to_be_visible()
+    expect(page.locator("#code-editor .cm-content")).to_be_visible()    # the in-page editor (test_editor_browser.py)
     expect(page.locator("#next-exercise")).to_be_hidden()
 
     # Hints come one rung at a time, one ladder per function: the idea first, the code last.

@@ -35,6 +35,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "check(fr, en): the check's title in French and English")
     config._aurore_results = []
+    config._aurore_syntax_error = None
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,19 @@ def _where(excinfo) -> str | None:
     return where
 
 
+def _syntax_error(excinfo) -> dict | None:
+    """A SyntaxError (IndentationError…) in the learner's or the solution's file: where, once, for the report."""
+    error = excinfo.value
+    if not isinstance(error, SyntaxError) or not error.filename:
+        return None
+    roots = (str(Path(exercises.paths.exercises_dir()).resolve()),
+             str(Path(exercises.paths.solutions_dir()).resolve()))
+    if not str(Path(error.filename).resolve()).startswith(roots):
+        return None
+    return {"file": Path(error.filename).name, "line": error.lineno, "text": (error.text or "").rstrip("\n"),
+            "message": error.msg}
+
+
 def _message(excinfo) -> str:
     error = excinfo.value
     if isinstance(error, NotImplementedError):
@@ -85,6 +99,15 @@ def pytest_runtest_makereport(item, call):
         if call.excinfo is not None and report.outcome == "failed":
             entry["message"] = _message(call.excinfo)
             entry["where"] = _where(call.excinfo)
+            syntax = _syntax_error(call.excinfo)
+            if syntax:
+                if item.config._aurore_syntax_error:
+                    return                    # the same unreadable file: said once, not once per check
+                item.config._aurore_syntax_error = syntax
+                entry.update(title={"fr": "Python sait lire votre fichier", "en": "Python can read your file"},
+                             message=say(f"Erreur de syntaxe : {syntax['message']}.",
+                                         f"Syntax error: {syntax['message']}."),
+                             where=f"{syntax['file']}, ligne/line {syntax['line']}: {syntax['text'].strip()}")
         item.config._aurore_results.append(entry)
 
 
@@ -97,4 +120,5 @@ def pytest_sessionfinish(session, exitstatus):
             "passed": sum(r["outcome"] == "passed" for r in results),
             "failed": sum(r["outcome"] != "passed" for r in results),
             "checks": results,
+            "syntax_error": session.config._aurore_syntax_error,
         }, ensure_ascii=False, indent=1), encoding="utf-8")

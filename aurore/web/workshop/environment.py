@@ -1,8 +1,12 @@
 """What the environment page shows: versions, GPU, data present, disk.
 
 Versions come from package metadata (no heavy import in the web process);
-the GPU is probed once, in a subprocess that imports TensorFlow, because
-that import takes seconds and memory the app should not keep. For every
+the GPU is looked for in two steps: at once, in what the system shows
+(`nvidia-smi`, /dev/nvidia*: no GPU there, no GPU for TensorFlow on Linux),
+then, only when there is one, by a probe in a subprocess that imports
+TensorFlow (seconds and memory the app should not keep), once. The books are
+counted wherever they come from: the download cache, `AURORE_SOURCE`'s
+folder (never copied to the cache), or the prepared dataset itself. For every
 missing piece the page says what to do (a command or a button), in the
 page's language (gettext: `pieces` is called while answering the request).
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -21,7 +26,7 @@ from pathlib import Path
 from flask_babel import gettext
 
 from aurore import paths
-from aurore.store import modeldir
+from aurore.store import modeldir, saved_dataset
 
 PACKAGES = (("TensorFlow", "tensorflow"), ("Keras", "keras"), ("KerasHub", "keras-hub"),
             ("Transformers", "transformers"), ("Tokenizers", "tokenizers"), ("Flask", "flask"))
@@ -41,6 +46,26 @@ def versions() -> list[dict]:
             version = None
         rows.append({"name": name, "version": version})
     return rows
+
+
+def gpu_seen_by_the_system() -> dict:
+    """At once, without TensorFlow: {"known": bool, "devices": [...]}; known=False where only TensorFlow can say.
+
+    On Linux, TensorFlow uses NVIDIA GPUs through their driver: no driver device, no GPU.
+    """
+    if platform.system() != "Linux":
+        return {"known": False, "devices": []}
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        try:
+            done = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10)
+            names = [line.split(" (UUID")[0] for line in done.stdout.splitlines() if line.startswith("GPU")]
+            if done.returncode == 0:
+                return {"known": True, "devices": names}
+        except (subprocess.TimeoutExpired, OSError):
+            pass
+    devices = sorted(str(path) for path in Path("/dev").glob("nvidia[0-9]*"))
+    return {"known": not devices, "devices": devices}
 
 
 def gpu(timeout: float = 120) -> dict:
@@ -69,21 +94,40 @@ def _nonempty(path: Path) -> bool:
     return path.is_dir() and any(path.iterdir())
 
 
+def _book_files(folder: Path | None) -> list[Path]:
+    return sorted(folder.glob("*.txt")) if folder is not None and folder.is_dir() else []
+
+
+def books_piece(cache: Path, source: str | None, dataset: Path) -> dict:
+    """The books row: found in the cache, in AURORE_SOURCE's folder, or already inside the prepared dataset."""
+    piece = {"key": "books", "ok": True, "step": "prepare",
+             "todo": gettext("Run the 'prepare' step (button below) or `python -m aurore prepare`.")}
+    cached = _book_files(cache)
+    from_source = _book_files(Path(source)) if source else []
+    stats = saved_dataset.load_stats(dataset) if _nonempty(dataset) else None
+    in_dataset = {entry.get("book") for entry in (stats or {}).get("books", {}).values()}
+    if cached:
+        return {**piece, "path": str(cache), "what": gettext("Books cached: %(count)s", count=len(cached))}
+    if from_source:
+        return {**piece, "path": str(source),
+                "what": gettext("Books in AURORE_SOURCE: %(count)s", count=len(from_source))}
+    if in_dataset:
+        return {**piece, "path": str(dataset),
+                "what": gettext("Books in the prepared dataset: %(count)s", count=len(in_dataset))}
+    return {**piece, "ok": False, "path": str(cache), "what": gettext("Books cached: %(count)s", count=0)}
+
+
 def pieces(data_dir: str | Path) -> list[dict]:
     """Each piece of data the pipeline makes: present or not, what it is and how to make it (translated)."""
     data_dir = Path(data_dir)
     cache = paths.cache_dir()
     if cache.is_relative_to(paths.data_dir()):
         cache = _under(data_dir, cache)
-    books = sorted(cache.glob("*.txt")) if cache.is_dir() else []
     dataset = paths.dataset_dir(data_dir)
     tokenizer = paths.tokenizer_dir(data_dir)
     models = modeldir.find_models(paths.models_dir(data_dir))
     return [
-        {"key": "books", "ok": bool(books), "path": str(cache),
-         "what": gettext("Books cached: %(count)s", count=len(books)),
-         "todo": gettext("Run the 'prepare' step (button below) or `python -m aurore prepare`."),
-         "step": "prepare"},
+        books_piece(cache, os.environ.get("AURORE_SOURCE"), dataset),
         {"key": "dataset", "ok": _nonempty(dataset), "path": str(dataset),
          "what": gettext("Dataset"),
          "todo": gettext("Run the 'prepare' step or `python -m aurore prepare`."),

@@ -18,7 +18,8 @@ Which command a step runs comes from a registry (`default_steps()`), which
 the app config (`WORKSHOP_STEPS`) extends or overrides: tests add a short
 fake step there. A step may take options chosen on the run page (`options`:
 the preset, the training time, starting over); each is checked here and
-becomes command-line arguments (`option_argv`).
+becomes command-line arguments (`option_argv`); a step whose arguments hold
+"{prompt}" takes the prompt the learner chose.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
 #: The presets a learner may pick on the run page (gpu needs a GPU and hours: the command line).
 PAGE_PRESETS = ("tiny", presets.DEFAULT)
 MAX_MINUTES = 240
+#: The most characters of a prompt chosen on the run page.
+MAX_PROMPT = 500
 
 
 def bounded_lines(stream, limit: int):
@@ -82,14 +85,16 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
     """The workshop's steps (exercises/info.toml): name → title, argv (placeholders `{python}`, `{variant}`), options."""
     rules = {"preset": {"choices": list(PAGE_PRESETS), "default": presets.DEFAULT},
              "max_minutes": {"default": train_minutes, "min": 0.5, "max": MAX_MINUTES},
-             "restart": {"default": False}}
+             "restart": {"default": False},
+             "prompt": {"default": prompt, "max_length": MAX_PROMPT}}
     found = {}
     for step in STEPS:
-        argv = ["{python}", "-m", "aurore", step.name, "--use", "{variant}",
-                *(prompt if arg == "{prompt}" else arg for arg in step.job_args)]
+        argv = ["{python}", "-m", "aurore", step.name, "--use", "{variant}", *step.job_args]
         found[step.name] = {"title": step.title, "argv": argv}
-        if step.job_options:
-            found[step.name]["options"] = {name: rules[name] for name in step.job_options}
+        # A step that writes from a prompt lets the learner choose it (the app's GENERATE_PROMPT by default).
+        names = [*step.job_options, *(["prompt"] if "{prompt}" in step.job_args else [])]
+        if names:
+            found[step.name]["options"] = {name: rules[name] for name in names}
     return found
 
 
@@ -124,6 +129,11 @@ def option_argv(spec: dict, options: dict | None) -> tuple[dict, list[str]]:
             if not isinstance(value, bool):
                 raise JobError(N_("'Start over' is true or false."), 400)
             argv += ["--restart"] if value else []
+        elif name == "prompt":          # fills the step's "{prompt}" argument (JobRunner.argv)
+            if not isinstance(value, str) or not value.strip() or len(value) > rule["max_length"] \
+                    or any(ord(c) < 32 and c not in "\n\t" for c in value):
+                raise JobError(N_("The beginning of the text is 1 to %(most)s characters of text."), 400,
+                               most=rule["max_length"])
         chosen[name] = value
     return chosen, argv
 
@@ -288,8 +298,9 @@ class JobRunner:
     # -- actions --------------------------------------------------------------
     def argv(self, step: str, variant: str, options: dict | None = None) -> list[str]:
         spec = self.steps[step]
-        values = {"python": sys.executable, "variant": variant}
-        return [part.format(**values) for part in spec["argv"]] + option_argv(spec, options)[1]
+        chosen, extra = option_argv(spec, options)
+        values = {"python": sys.executable, "variant": variant, "prompt": chosen.get("prompt", "")}
+        return [part.format(**values) for part in spec["argv"]] + extra
 
     def start(self, step: str, variant: str, options: dict | None = None, lang: str | None = None) -> Job:
         """Start a step; `lang`: the page's language, that of the run's log lines and progress labels."""

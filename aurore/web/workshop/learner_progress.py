@@ -32,14 +32,26 @@ def load(data_dir: str | Path) -> dict[str, dict]:
     return data.get("exercises", {}) if isinstance(data, dict) else {}
 
 
+def counts(report: dict) -> bool:
+    """Whether a check run says something about the code's behaviour: not when Python could not read the file."""
+    return not report.get("syntax_error")
+
+
 def record_check(data_dir: str | Path, number: int, report: dict) -> dict:
-    """Remember a check run of the learner's code; returns the exercise's new record."""
+    """Remember a check run of the learner's code; returns the exercise's new record.
+
+    A run that did not get to check the code (`counts`) keeps the exercise's earlier state: a typo being
+    fixed does not un-mark an exercise done.
+    """
     entry = {"done": bool(report.get("all_passed")), "checked_at": time.time(),
              "passed": report.get("passed", 0), "failed": report.get("failed", 0),
              "status": report.get("status")}
     with _lock:
         records = load(data_dir)
         previous = records.get(str(number), {})
+        if not counts(report):
+            entry.update(done=bool(previous.get("done")), passed=previous.get("passed", 0),
+                         failed=previous.get("failed", 0))
         entry["runs"] = int(previous.get("runs", 0)) + 1
         if "solution_seen" in previous:
             entry["solution_seen"] = previous["solution_seen"]

@@ -32,7 +32,7 @@ from aurore.course.steps import STEPS
 from aurore.errors import AuroreError
 from aurore.web import errors, security
 from aurore.web.language import content_lang, localized, page_lang
-from aurore.web.workshop import course, environment, learner_progress
+from aurore.web.workshop import course, editor, environment, learner_progress
 from aurore.web.workshop.jobs import default_steps, JobError, JobRunner, MAX_PAGE_EVENTS, PAGE_EVENTS
 from aurore.web.workshop.rendering import markdown_html
 from aurore.web.writers import api_params
@@ -127,15 +127,12 @@ def _hint_ladders(exercise) -> list[dict]:
 
 
 def _source(exercise) -> dict:
-    """The learner's file, highlighted, with its modification time (for watch mode)."""
+    """The learner's file: its text, its version (for the editor's saves), highlighted, its modification time."""
     path = exercise.exercise_path
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-        mtime = path.stat().st_mtime
-    except OSError:
-        return {"exists": False, "mtime": None, "html": "", "path": str(path)}
-    html = highlight(text, PythonLexer(), HtmlFormatter(linenos="table", cssclass="highlight"))
-    return {"exists": True, "mtime": mtime, "html": html, "path": str(path)}
+    found = editor.read(path)
+    html = highlight(found["text"], PythonLexer(), HtmlFormatter(linenos="table", cssclass="highlight")) \
+        if found["exists"] else ""
+    return {**found, "html": html, "path": str(path)}
 
 
 def _without_markers(text: str) -> list[str]:
@@ -202,7 +199,38 @@ def exercise_source(number):
 
 @bp.get("/exercises/<number>/mtime")
 def exercise_mtime(number):
-    return jsonify(mtime=_mtime(exercises.get(number)))
+    """What the page polls: has the file changed on disk (watch mode, the editor)?"""
+    found = editor.read(exercises.get(number).exercise_path)
+    return jsonify(mtime=found["mtime"], version=found["version"])
+
+
+@bp.post("/exercises/<number>/save")
+def exercise_save(number):
+    """The editor's save: `{"text", "version"}` (the version it started from); 409 if the file changed since."""
+    exercise = exercises.get(number)
+    try:
+        data = api_params.request_json()         # the app's one JSON reader: 400 on any malformed body
+    except api_params.BadRequest:
+        data = None
+    text = data.get("text") if isinstance(data, dict) else None
+    base = data.get("version") if isinstance(data, dict) else None
+    if not isinstance(text, str) or not (base is None or isinstance(base, str)):
+        return errors.json_error(400, gettext("A save is JSON with the file's text and the version it started from."),
+                                 code="bad_save")
+    if len(text.encode("utf-8")) > editor.MAX_BYTES:
+        return errors.json_error(413, gettext("The file is too large to save from the page (at most %(size)s KiB): "
+                                              "save it from your own editor.", size=editor.MAX_BYTES // 1024),
+                                 code="file_too_large")
+    try:
+        editor.save(exercise.exercise_path, text, base)
+    except editor.SaveConflict as conflict:
+        return errors.json_error(409, gettext("The file changed on disk since you opened it: choose which "
+                                              "version to keep."), code="file_changed",
+                                 extra={"current": conflict.current})
+    except OSError as error:
+        return errors.json_error(500, gettext("Could not save the file: %(error)s", error=error.strerror or error),
+                                 code="save_failed")
+    return jsonify(_source(exercise))
 
 
 @bp.post("/exercises/<number>/check")
@@ -275,9 +303,10 @@ def run_page():
     steps = job_runner().steps
     wanted = request.args.get("step")
     option_steps = {name: [step for step, spec in steps.items() if name in (spec.get("options") or {})]
-                    for name in ("preset", "max_minutes", "restart")}
+                    for name in ("preset", "max_minutes", "restart", "prompt")}
     return render_template("workshop/run.html", steps=steps, option_steps=option_steps,
                            selected=wanted if wanted in steps else next(iter(steps)),
+                           variant=request.args.get("variant", "exercise"),
                            history=job_runner().history(10))
 
 
@@ -299,8 +328,11 @@ def course_page(slug):
 
 @bp.get("/environment/gpu")
 def environment_gpu():
+    """`?quick=1`: what the system shows, at once (`known`: no TensorFlow probe needed); else TensorFlow's probe."""
     if not current_app.config.get("ENV_GPU_PROBE", True):
         return jsonify(ok=False, devices=[], error="GPU probe disabled (ENV_GPU_PROBE=False).")
+    if request.args.get("quick"):
+        return jsonify(ok=True, **environment.gpu_seen_by_the_system())
     return jsonify(environment.gpu())
 
 

@@ -69,7 +69,22 @@ def page():
 
         comparison = comparing.context()
     return render_template("writers/generate.html", models=models, settings=form_settings(),
-                           example_prompt=EXAMPLE_PROMPT, comparison=comparison)
+                           example_prompt=EXAMPLE_PROMPT, comparison=comparison, default_model=default_model(models))
+
+
+def default_model(models: list[str]) -> str | None:
+    """The model the page starts with: the learner's own (`<preset>-mine`, the latest trained) when there is one."""
+    mine = [name for name in models if name.endswith(paths.MINE_SUFFIX)]
+    if not mine:
+        return None
+
+    def trained(name: str) -> float:
+        try:
+            return (pool().models_dir / name).stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return max(mine, key=trained)
 
 
 @bp.post("/generate/memorisation")
