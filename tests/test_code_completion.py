@@ -49,9 +49,17 @@ def sources(tmp_path_factory) -> Path:
 # -- the corpus ---------------------------------------------------------------------------------
 
 def test_the_corpus_reads_the_library_and_leaves_out_tests_packages_and_unreadable_files(sources):
-    found = dict(code_corpus.source_files(sources))
+    found = dict(code_corpus.source_files(sources, normalised=False))
     assert set(found) == {f"{name}.py" for name in STDLIB_MODULES} | {"pkg/inner.py"}
     assert found["bisect.py"] == (sources / "bisect.py").read_text(encoding="utf-8")
+
+
+def test_the_corpus_is_normalised_by_default_without_docstrings_or_comments(sources):
+    found = dict(code_corpus.source_files(sources))
+    assert found["bisect.py"] == code_corpus.normalise((sources / "bisect.py").read_text(encoding="utf-8"))
+    assert '"""' not in found["bisect.py"] and "#" not in found["bisect.py"]
+    assert "def insort_right(a, x, lo=0, hi=None, *, key=None):\n    if key is None:" in found["bisect.py"]
+    assert code_corpus.normalise('def f():\n    """Only a docstring."""\n') == "def f():\n    pass\n"
 
 
 def test_every_file_goes_whole_to_exactly_one_split(sources):
