@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--k", type=int, default=8, help="parse-guided decoding: most draws per function")
     parser.add_argument("--pass-functions", type=int, default=60, help="checked functions for pass@k (at most)")
+    parser.add_argument("--max-body-lines", type=int, default=30, help="pass@k: small functions only (30 lines)")
     parser.add_argument("--pass-samples", type=int, default=5, help="samples per checked function (the k of pass@k)")
     parser.add_argument("--max-test-files", type=int, default=None, help="bits per character on the first N test "
                                                                          "files only (default: all, as for the figure)")
@@ -126,7 +127,8 @@ def main() -> None:
     report["guided"] = code_completion.guided(generator, headers, args.k, args.max_new_tokens, args.batch_size)
     held_out = [(path, text) for split in ("test", "validation")
                 for path, text in zip(corpus[split]["path"], corpus[split]["text"])]
-    functions = code_checks.collect(held_out, code_corpus.stdlib_dir())[:args.pass_functions]
+    functions = [function for function in code_checks.collect(held_out, code_corpus.stdlib_dir())
+                 if function["body"].count("\n") <= args.max_body_lines][:args.pass_functions]
     report["pass"] = pass_at_k(generator, functions, args) if functions else None
     facts = machine.describe()
     report.update(machine=facts, load_average_before=load_before, load_average_after_training=load_after_training,

@@ -221,8 +221,24 @@ def test_code_all_again_skips_what_is_done(trained, capsys, monkeypatch):
     assert "already finished" in printed                         # the training is not redone
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)              # the first one pays for `trained`: `code all` end to end
+def test_code_complete_draws_at_most_k_and_reports_whether_the_function_parses(trained, capsys, monkeypatch):
+    data, _ = trained
+    monkeypatch.setenv("AURORE_DATA", str(data))
+    monkeypatch.setenv("AURORE_PROGRESS", "json")
+    assert cli.main(["code", "complete", "--prompt", "def add(a, b):\n", "--k", "2", "--max-new-tokens", "6"]) == 0
+    (found,) = [json.loads(line)["report"] for line in capsys.readouterr().out.splitlines()
+                if line.startswith("{") and json.loads(line).get("step") == "code-complete"]
+    assert 1 <= found["tries"] <= 2 and isinstance(found["parses"], bool) and isinstance(found["text"], str)
+    assert found["tries"] == 2 or (found["parses"] and not found["trivial"])     # stops early only on a choice
+
+
 @pytest.mark.parametrize("argv, message", [
     (["code", "evaluate"], "run `python -m aurore code prepare` first"),
+    (["code", "complete", "--prompt", "  "], "Nothing to complete"),
+    (["code", "complete", "--prompt", "def f():\n", "--k", "0"], "at least 1"),
+    (["code", "complete", "--prompt", "def f():\n"], "No code model in"),
     (["code", "tokenizer"], "python -m aurore code prepare"),
     (["code", "prepare", "--validation-share", "0.6", "--test-share", "0.6"], "shares"),
     (["code", "evaluate", "--headers", "0"], "at least 1"),

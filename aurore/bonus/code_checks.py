@@ -30,7 +30,7 @@ from pathlib import Path
 TIME_LIMIT = 10.0
 #: At most this many asserts per function.
 MAX_ASSERTS = 5
-_ASSERTS = ("assertEqual", "assertEquals")
+_ASSERTS = ("assertEqual", "assertEquals", "assertTrue", "assertFalse")
 _CHILD = r"""
 import doctest, json, sys
 job = json.loads(sys.stdin.read())
@@ -69,17 +69,27 @@ def test_suite_asserts(test_dir: Path, module: str, functions: set[str]) -> dict
         if module not in tree.imported:
             continue
         aliases = {module} | {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                              for alias in node.names if alias.name == module}
+                              for alias in node.names if alias.name == module} | {
+            alias.asname or alias.name for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level
+            for alias in node.names if f"{node.module}.{alias.name}" == module}
         imported = {alias.asname or alias.name: alias.name for node in ast.walk(tree)
                     if isinstance(node, ast.ImportFrom) and node.module == module and not node.level
                     for alias in node.names if alias.name in functions}
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in _ASSERTS and len(node.args) == 2 and not node.keywords):
+                    and node.func.attr in _ASSERTS and not node.keywords):
                 continue
-            for call, expected in (node.args, node.args[::-1]):
-                if not (isinstance(call, ast.Call) and not call.keywords and _literal(expected)
-                        and all(_literal(argument) for argument in call.args)):
+            if node.func.attr in ("assertTrue", "assertFalse") and len(node.args) == 1:
+                pairs = [(node.args[0], None)]
+            elif node.func.attr not in ("assertTrue", "assertFalse") and len(node.args) == 2:
+                pairs = [tuple(node.args), tuple(node.args[::-1])]
+            else:
+                continue
+            for call, expected in pairs:
+                if not (isinstance(call, ast.Call) and (expected is None or _literal(expected))
+                        and all(_literal(argument) for argument in call.args)
+                        and all(keyword.arg and _literal(keyword.value) for keyword in call.keywords)):
                     continue
                 target = call.func
                 if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
@@ -89,8 +99,12 @@ def test_suite_asserts(test_dir: Path, module: str, functions: set[str]) -> dict
                     name = imported[target.id]
                 else:
                     continue
-                arguments = ", ".join(ast.unparse(argument) for argument in call.args)
-                check = f"assert {name}({arguments}) == {ast.unparse(expected)}\n"
+                arguments = ", ".join([ast.unparse(argument) for argument in call.args]
+                                      + [f"{keyword.arg}={ast.unparse(keyword.value)}" for keyword in call.keywords])
+                if expected is None:
+                    check = f"assert {'not ' if node.func.attr == 'assertFalse' else ''}{name}({arguments})\n"
+                else:
+                    check = f"assert {name}({arguments}) == {ast.unparse(expected)}\n"
                 if check not in found.setdefault(name, []) and len(found[name]) < MAX_ASSERTS:
                     found[name].append(check)
                 break
@@ -124,25 +138,26 @@ def checked_functions(relative: str, text: str, original: str, test_dir: Path | 
         tree, written = ast.parse(text), ast.parse(original)
     except (SyntaxError, ValueError):
         return []
-    docs = {}
-    for node in ast.walk(written):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            doc = ast.get_docstring(node, clean=False)
-            if doc and ">>>" in doc:
-                docs.setdefault(node.name, doc)
+    written_functions = [node for node in ast.walk(written)
+                         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    kept_functions = [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if [node.name for node in written_functions] != [node.name for node in kept_functions]:
+        return []                                  # not the same functions: nothing to match the doctests by
+    docs = {}                                      # the n-th function of one tree is the n-th of the other
+    for index, node in enumerate(written_functions):
+        doc = ast.get_docstring(node, clean=False)
+        if doc and ">>>" in doc:
+            docs[index] = doc
     top_level = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     module, package = module_name(relative)
     asserts = test_suite_asserts(test_dir, module, top_level) if test_dir and top_level else {}
     lines = text.splitlines(keepends=True)
-    found, seen = [], set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.FunctionDef) or node.name in seen:
+    found = []
+    for index, node in enumerate(kept_functions):
+        checks = asserts.get(node.name) if node in tree.body else None
+        doc = docs.get(index)
+        if isinstance(node, ast.AsyncFunctionDef) or not (checks or doc):
             continue
-        checks = asserts.get(node.name) if node.name in top_level else None
-        doc = docs.get(node.name)
-        if not checks and not doc:
-            continue
-        seen.add(node.name)
         start, body_start, end = node.lineno - 1, node.body[0].lineno - 1, node.end_lineno
         found.append({"path": relative, "module": module, "package": package, "name": node.name,
                       "header": "".join(lines[start:body_start]), "body": "".join(lines[body_start:end]),
