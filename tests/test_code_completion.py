@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from aurore import cli
-from aurore.bonus import code_completion, code_corpus
+from aurore.bonus import code_completion, code_corpus, code_syntax
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
@@ -234,8 +234,26 @@ def test_code_complete_draws_at_most_k_and_reports_whether_the_function_parses(t
     assert found["tries"] == 2 or (found["parses"] and not found["trivial"])     # stops early only on a choice
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)              # the first one pays for `trained`: `code all` end to end
+def test_code_evaluate_guided_reports_parse_guided_validity_beside_the_raw_one(trained, capsys, monkeypatch):
+    data, _ = trained
+    monkeypatch.setenv("AURORE_DATA", str(data))
+    monkeypatch.setenv("AURORE_PROGRESS", "json")
+    assert cli.main(["code", "evaluate", "--headers", "3", "--max-new-tokens", "4", "--max-test-files", "1",
+                     "--guided", "2"]) == 0
+    (report,) = [json.loads(line)["report"] for line in capsys.readouterr().out.splitlines()
+                 if line.startswith("{") and json.loads(line).get("step") == "code-evaluate"]
+    guided, raw = report["guided"], report["validity"]
+    assert guided["k"] == 2 and guided["functions"] == raw["functions"] == 3
+    assert 1 <= guided["tries_per_function"] <= 2 and guided["valid"] >= 0
+    assert set(raw["failures"]) == set(code_syntax.KINDS)
+    assert sum(sum(counts.values()) for counts in raw["failures"].values()) == 3
+
+
 @pytest.mark.parametrize("argv, message", [
     (["code", "evaluate"], "run `python -m aurore code prepare` first"),
+    (["code", "evaluate", "--guided", "-1"], "--guided"),
     (["code", "complete", "--prompt", "  "], "Nothing to complete"),
     (["code", "complete", "--prompt", "def f():\n", "--k", "0"], "at least 1"),
     (["code", "complete", "--prompt", "def f():\n"], "No code model in"),

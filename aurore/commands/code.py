@@ -151,12 +151,12 @@ def _evaluate(args, data) -> None:
         raise AuroreError("--headers and --max-new-tokens must be at least 1.")
     if args.max_test_files is not None and args.max_test_files < 1:
         raise AuroreError("--max-test-files must be at least 1.")
+    if args.guided < 0:
+        raise AuroreError("--guided must be 0 (raw only) or a number of draws, e.g. 8.")
     report = code_completion.evaluate(_model_dir(args), data, exercises.rules("code", args.use),
                                       headers=args.headers, max_new_tokens=args.max_new_tokens,
                                       max_test_files=args.max_test_files, figures=exercises.rules("evaluate"),
                                       sampler=exercises.rules("generate"))
-    if args.guided < 0:
-        raise AuroreError("--guided must be 0 (raw only) or a number of draws, e.g. 8.")
     if args.guided:
         report["guided"] = code_completion.evaluate_guided(_model_dir(args), data, exercises.rules("code", args.use),
                                                            args.guided, headers=args.headers,
