@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from aurore import cli
-from aurore.bonus import code_completion, code_corpus
+from aurore.bonus import code_completion, code_corpus, code_syntax
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
@@ -49,9 +49,17 @@ def sources(tmp_path_factory) -> Path:
 # -- the corpus ---------------------------------------------------------------------------------
 
 def test_the_corpus_reads_the_library_and_leaves_out_tests_packages_and_unreadable_files(sources):
-    found = dict(code_corpus.source_files(sources))
+    found = dict(code_corpus.source_files(sources, normalised=False))
     assert set(found) == {f"{name}.py" for name in STDLIB_MODULES} | {"pkg/inner.py"}
     assert found["bisect.py"] == (sources / "bisect.py").read_text(encoding="utf-8")
+
+
+def test_the_corpus_is_normalised_by_default_without_docstrings_or_comments(sources):
+    found = dict(code_corpus.source_files(sources))
+    assert found["bisect.py"] == code_corpus.normalise((sources / "bisect.py").read_text(encoding="utf-8"))
+    assert '"""' not in found["bisect.py"] and "#" not in found["bisect.py"]
+    assert "def insort_right(a, x, lo=0, hi=None, *, key=None):\n    if key is None:" in found["bisect.py"]
+    assert code_corpus.normalise('def f():\n    """Only a docstring."""\n') == "def f():\n    pass\n"
 
 
 def test_every_file_goes_whole_to_exactly_one_split(sources):
@@ -213,8 +221,42 @@ def test_code_all_again_skips_what_is_done(trained, capsys, monkeypatch):
     assert "already finished" in printed                         # the training is not redone
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)              # the first one pays for `trained`: `code all` end to end
+def test_code_complete_draws_at_most_k_and_reports_whether_the_function_parses(trained, capsys, monkeypatch):
+    data, _ = trained
+    monkeypatch.setenv("AURORE_DATA", str(data))
+    monkeypatch.setenv("AURORE_PROGRESS", "json")
+    assert cli.main(["code", "complete", "--prompt", "def add(a, b):\n", "--k", "2", "--max-new-tokens", "6"]) == 0
+    (found,) = [json.loads(line)["report"] for line in capsys.readouterr().out.splitlines()
+                if line.startswith("{") and json.loads(line).get("step") == "code-complete"]
+    assert 1 <= found["tries"] <= 2 and isinstance(found["parses"], bool) and isinstance(found["text"], str)
+    assert found["tries"] == 2 or (found["parses"] and not found["trivial"])     # stops early only on a choice
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)              # the first one pays for `trained`: `code all` end to end
+def test_code_evaluate_guided_reports_parse_guided_validity_beside_the_raw_one(trained, capsys, monkeypatch):
+    data, _ = trained
+    monkeypatch.setenv("AURORE_DATA", str(data))
+    monkeypatch.setenv("AURORE_PROGRESS", "json")
+    assert cli.main(["code", "evaluate", "--headers", "3", "--max-new-tokens", "4", "--max-test-files", "1",
+                     "--guided", "2"]) == 0
+    (report,) = [json.loads(line)["report"] for line in capsys.readouterr().out.splitlines()
+                 if line.startswith("{") and json.loads(line).get("step") == "code-evaluate"]
+    guided, raw = report["guided"], report["validity"]
+    assert guided["k"] == 2 and guided["functions"] == raw["functions"] == 3
+    assert 1 <= guided["tries_per_function"] <= 2 and guided["valid"] >= 0
+    assert set(raw["failures"]) == set(code_syntax.KINDS)
+    assert sum(sum(counts.values()) for counts in raw["failures"].values()) == 3
+
+
 @pytest.mark.parametrize("argv, message", [
     (["code", "evaluate"], "run `python -m aurore code prepare` first"),
+    (["code", "evaluate", "--guided", "-1"], "--guided"),
+    (["code", "complete", "--prompt", "  "], "Nothing to complete"),
+    (["code", "complete", "--prompt", "def f():\n", "--k", "0"], "at least 1"),
+    (["code", "complete", "--prompt", "def f():\n"], "No code model in"),
     (["code", "tokenizer"], "python -m aurore code prepare"),
     (["code", "prepare", "--validation-share", "0.6", "--test-share", "0.6"], "shares"),
     (["code", "evaluate", "--headers", "0"], "at least 1"),

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import ModuleType
 
 from aurore import progress
-from aurore.bonus import code_corpus
+from aurore.bonus import code_corpus, code_syntax
 from aurore.corpus import tokenization
 from aurore.errors import AuroreError
 from aurore.evaluation import scoring
@@ -38,6 +38,8 @@ DEFAULT_NEW_TOKENS = 128
 #: Completions are sampled (top-p 0.95, temperature 0.8), seeded per header: the same model gives the same figure.
 SAMPLING = {"strategy": "top_p", "temperature": 0.8, "top_p": 0.95}
 EXAMPLES_KEPT = 3
+#: Parse-guided decoding's most draws per completion (the CLI's and the API's default).
+DEFAULT_K = 4
 #: What the model writes at each evaluation during training (the run page's samples).
 SAMPLE_PROMPT = "def is_prime(n):\n"
 REPORT_FILE = "code-evaluation.json"
@@ -84,7 +86,7 @@ def held_out_headers(module: ModuleType, texts, count: int = DEFAULT_HEADERS, se
 
 
 def complete(generator, headers: list[str], max_new_tokens: int = DEFAULT_NEW_TOKENS,
-             batch_size: int = 16) -> list[tuple[str, str]]:
+             batch_size: int = 16, sampling: dict | None = None, seed: int = 0) -> list[tuple[str, str]]:
     """The model's completion of each header (the text after its newline), and why it stopped.
 
     The prompt is the header without its final newline: the code tokenizer
@@ -99,7 +101,7 @@ def complete(generator, headers: list[str], max_new_tokens: int = DEFAULT_NEW_TO
     with progress.task("Completing functions", total=len(headers), unit="function") as task:
         for start in range(0, len(headers), batch_size):
             chunk = headers[start:start + batch_size]
-            params = [SamplingParams(max_new_tokens=max_new_tokens, seed=start + i, **SAMPLING)
+            params = [SamplingParams(max_new_tokens=max_new_tokens, seed=seed + start + i, **(sampling or SAMPLING))
                       for i in range(len(chunk))]
             batch = generator.stream_batch([header.removesuffix("\n") for header in chunk], params)
             for _ in batch:
@@ -122,7 +124,7 @@ def validity(module: ModuleType, headers: list[str], completions: list[tuple[str
     its function too.
     """
     valid = finished = 0
-    examples = []
+    examples, rows = [], []
     for header, (completion, reason) in zip(headers, completions):
         body, ended = module.cut_at_function_end(header, completion)
         if not ended and reason == "end_of_text":
@@ -132,11 +134,54 @@ def validity(module: ModuleType, headers: list[str], completions: list[tuple[str
         finished += bool(ended)
         if len(examples) < EXAMPLES_KEPT:
             examples.append({"header": header, "body": body, "valid": ok, "finished": bool(ended)})
+        rows.append((header, body, bool(ended)))
     total = len(headers)
     if not total:
         raise AuroreError("No function header to complete in the test files: prepare a larger corpus.")
     return {"functions": total, "valid": valid, "validity": valid / total, "finished": finished / total,
-            "examples": examples}
+            "examples": examples, **body_figures(rows), "failures": code_syntax.failure_table(rows)}
+
+
+def body_figures(rows: list[tuple[str, str, bool]]) -> dict:
+    """Characters per body and the share of trivial bodies (`pass`, one line…) over (header, body, ended) rows."""
+    bodies = [body for _, body, _ in rows]
+    return {"characters_per_body": sum(map(len, bodies)) / max(len(bodies), 1),
+            "trivial": sum(map(code_syntax.is_trivial, bodies)) / max(len(bodies), 1)}
+
+
+def guided(generator, headers: list[str], k: int, max_new_tokens: int = DEFAULT_NEW_TOKENS, batch_size: int = 16,
+           sampling: dict | None = None) -> dict:
+    """Parse-guided decoding of every header (best-of-k, `code_syntax.choose`'s rule), in batched rounds.
+
+    Round r draws, for each header still without a parsing non-trivial
+    body, one more sample (seeded r·len(headers) + i); a header stops at its
+    first such body. Reports the validity, the tries used, the characters per
+    body, the share of trivial bodies and the seconds per function.
+    """
+    import time
+
+    started = time.perf_counter()
+    chosen: dict[int, dict] = {}
+    tries = [0] * len(headers)
+    for round_ in range(k):
+        waiting = [i for i in range(len(headers)) if i not in chosen or code_syntax.rank(chosen[i]) < 2]
+        if not waiting:
+            break
+        drawn = complete(generator, [headers[i] for i in waiting], max_new_tokens, batch_size, sampling,
+                         seed=round_ * len(headers))
+        for i, (text, _) in zip(waiting, drawn):
+            tries[i] += 1
+            body, ended = code_syntax.function_end(headers[i], text)
+            found = {"body": body, "ended": ended, "parses": code_syntax.parses(headers[i], body),
+                     "trivial": code_syntax.is_trivial(body)}
+            if i not in chosen or code_syntax.rank(found) > code_syntax.rank(chosen[i]):
+                chosen[i] = found
+    seconds = time.perf_counter() - started
+    rows = [(headers[i], chosen[i]["body"], chosen[i]["ended"]) for i in range(len(headers))]
+    valid = sum(chosen[i]["parses"] for i in range(len(headers)))
+    return {"functions": len(headers), "k": k, "valid": valid, "validity": valid / max(len(headers), 1),
+            "tries_per_function": sum(tries) / max(len(headers), 1), "seconds_per_function":
+            seconds / max(len(headers), 1), **body_figures(rows)}
 
 
 def evaluate(model_dir, dataset_dir, module: ModuleType, headers: int = DEFAULT_HEADERS,
@@ -166,6 +211,37 @@ def evaluate(model_dir, dataset_dir, module: ModuleType, headers: int = DEFAULT_
                  f"functions parse ({100 * report['validity']['validity']:.1f} %); "
                  f"{100 * report['validity']['finished']:.1f} % ended within {max_new_tokens} tokens")
     return report
+
+
+def evaluate_guided(model_dir, dataset_dir, module: ModuleType, k: int, headers: int = DEFAULT_HEADERS,
+                    max_new_tokens: int = DEFAULT_NEW_TOKENS, batch_size: int = 16, seed: int = 0, *,
+                    sampler) -> dict:
+    """Parse-guided validity (best of `k`) of the same held-out headers as `evaluate`."""
+    from aurore.generation.generator import Generator
+
+    loaded = modeldir.load(model_dir)
+    prompts = held_out_headers(module, list(code_corpus.load(dataset_dir)["test"]["text"]), headers, seed)
+    generator = Generator(loaded, sampler, xla=False, sentences_separated=False)
+    report = guided(generator, prompts, k, max_new_tokens, batch_size)
+    progress.log(f"parse-guided (best of {k}): {report['valid']} of {report['functions']} parse "
+                 f"({100 * report['validity']:.1f} %), {report['tries_per_function']:.2f} draws and "
+                 f"{report['seconds_per_function']:.2f} s per function, {100 * report['trivial']:.0f} % trivial")
+    return report
+
+
+def complete_with_model(model_dir, prompt: str, sampler, syntax: str = "parse", k: int = DEFAULT_K,
+                        max_new_tokens: int = DEFAULT_NEW_TOKENS) -> dict:
+    """One editor completion of `prompt` (`code_syntax.complete_prompt`), draw i seeded i."""
+    from aurore.generation.generator import Generator, SamplingParams
+
+    if not modeldir.is_model_dir(model_dir):
+        raise AuroreError(f"No code model in {model_dir}: train one with `python -m aurore code train`.")
+    generator = Generator(modeldir.load(model_dir), sampler, xla=False, sentences_separated=False)
+
+    def draw(asked: str, index: int) -> str:
+        return generator.generate(asked, SamplingParams(max_new_tokens=max_new_tokens, seed=index, **SAMPLING)).text
+
+    return code_syntax.complete_prompt(prompt, draw, syntax, k)
 
 
 def save_report(model_dir, report: dict) -> None:

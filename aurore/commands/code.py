@@ -1,4 +1,9 @@
-"""`python -m aurore code [prepare|tokenizer|train|evaluate|all]`: the Python completion bonus (exercise 8).
+"""`python -m aurore code [prepare|tokenizer|train|evaluate|all|complete]`: the Python completion bonus (exercise 8).
+
+`complete` completes one prompt (`--prompt`, or standard input) as an
+editor would insert it: `--syntax parse` (the default) draws up to `--k`
+completions and keeps the first whose function parses and is not trivial,
+`dedent` stops the first at the function's end, `none` gives it as written.
 
 `--use` chooses exercise 8's code (the split by file, the headers, the
 validity check); the tokenizer and the training run the reference solutions
@@ -10,10 +15,11 @@ lands in the data folder's models/code, which the API serves as
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from aurore import paths, progress
-from aurore.bonus import code_completion, code_corpus
+from aurore.bonus import code_completion, code_corpus, code_syntax
 from aurore.commands import add_variant_option
 from aurore.commands.train import sample_writer
 from aurore.corpus import tokenization
@@ -31,10 +37,14 @@ def register(subparsers) -> None:
         description="ACTION is one step (prepare: the standard library's files split by file; tokenizer: a "
                     "byte-level BPE specialised on them; train: GPT-2, resumed if interrupted; evaluate: bits per "
                     "character and validity of completed functions) or all of them in a row (the default; "
-                    "prepare and tokenizer only once). Each option serves the steps it names.")
-    parser.add_argument("action", nargs="?", choices=(*STEPS, "all"), default="all", help="the step (default: all)")
+                    "prepare and tokenizer only once). complete: complete one prompt with the trained model, "
+                    "syntax-aware by default. Each option serves the steps it names.")
+    parser.add_argument("action", nargs="?", choices=(*STEPS, "all", "complete"), default="all",
+                        help="the step (default: all)")
     parser.add_argument("--source", default=None,
                         help="prepare: folder of .py files (default: this Python's standard library)")
+    parser.add_argument("--keep-source", action="store_true",
+                        help="prepare: keep the files as written (default: normalised, docstrings and comments out)")
     parser.add_argument("--validation-share", type=float, default=0.1, help="prepare: share of files (0.1)")
     parser.add_argument("--test-share", type=float, default=0.1, help="prepare: share of files (0.1)")
     parser.add_argument("--vocab-size", type=int, default=tokenization.DEFAULT_VOCAB_SIZE,
@@ -53,6 +63,15 @@ def register(subparsers) -> None:
                         help=f"evaluate: token budget of a completion (default {code_completion.DEFAULT_NEW_TOKENS})")
     parser.add_argument("--max-test-files", type=int, default=None,
                         help="evaluate: measure on the first N test files only (default: all)")
+    parser.add_argument("--guided", type=int, default=0, metavar="K",
+                        help="evaluate: also measure parse-guided decoding, best of K draws (default: raw only)")
+    parser.add_argument("--prompt", default=None,
+                        help="complete: the code to complete, ending with a function header (default: standard input)")
+    parser.add_argument("--syntax", choices=code_syntax.SYNTAX_MODES, default="parse",
+                        help="complete: parse (best of --k, the first whose function parses; the default), "
+                             "dedent (stop at the function's end) or none (as written)")
+    parser.add_argument("--k", type=int, default=code_completion.DEFAULT_K,
+                        help=f"complete: most draws with --syntax parse (default {code_completion.DEFAULT_K})")
     parser.add_argument("--data", default=None, help="code corpus folder (default: the data folder's dataset-code/)")
     parser.add_argument("--tokenizer", default=None,
                         help="tokenizer folder (default: the data folder's tokenizer-code/)")
@@ -63,6 +82,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     data = args.data or paths.code_dataset_dir()
+    if args.action == "complete":
+        _complete(args)
+        return 0
     steps = STEPS if args.action == "all" else (args.action,)
     for step in steps:
         if args.action == "all" and not args.restart and _done(step, args):
@@ -98,7 +120,7 @@ def _show(step: str, report: dict) -> None:
 
 def _prepare(args, data) -> None:
     module = exercises.rules("code", args.use)
-    files = code_corpus.source_files(args.source)
+    files = code_corpus.source_files(args.source, normalised=not args.keep_source)
     progress.log(f"{len(files)} Python files read from {args.source or code_corpus.stdlib_dir()}.")
     corpus = code_corpus.build(module, files, args.validation_share, args.test_share)
     out, stats = code_corpus.save(corpus, data)
@@ -129,12 +151,36 @@ def _evaluate(args, data) -> None:
         raise AuroreError("--headers and --max-new-tokens must be at least 1.")
     if args.max_test_files is not None and args.max_test_files < 1:
         raise AuroreError("--max-test-files must be at least 1.")
+    if args.guided < 0:
+        raise AuroreError("--guided must be 0 (raw only) or a number of draws, e.g. 8.")
     report = code_completion.evaluate(_model_dir(args), data, exercises.rules("code", args.use),
                                       headers=args.headers, max_new_tokens=args.max_new_tokens,
                                       max_test_files=args.max_test_files, figures=exercises.rules("evaluate"),
                                       sampler=exercises.rules("generate"))
+    if args.guided:
+        report["guided"] = code_completion.evaluate_guided(_model_dir(args), data, exercises.rules("code", args.use),
+                                                           args.guided, headers=args.headers,
+                                                           max_new_tokens=args.max_new_tokens,
+                                                           sampler=exercises.rules("generate"))
     code_completion.save_report(_model_dir(args), report)
     _show("evaluate", report)
+
+
+def _complete(args) -> None:
+    if args.k < 1 or args.max_new_tokens < 1:
+        raise AuroreError("--k and --max-new-tokens must be at least 1.")
+    prompt = args.prompt if args.prompt is not None else sys.stdin.read()
+    if not prompt.strip():
+        raise AuroreError("Nothing to complete: give the code with --prompt, or on standard input.")
+    found = code_completion.complete_with_model(_model_dir(args), prompt, exercises.rules("generate"),
+                                                syntax=args.syntax, k=args.k, max_new_tokens=args.max_new_tokens)
+    if progress.mode() == "json":
+        progress.event("result", step="code-complete", report=found)
+    else:
+        sys.stdout.write(prompt + found["text"])
+        progress.log(f"{found['tries']} draw(s), {found['seconds']:.2f} s; "
+                     + ("the function parses." if found["parses"] else "the function does not parse."
+                        if found.get("judged", True) and args.syntax != "none" else "not checked."))
 
 
 STEP_FUNCTIONS = {"prepare": _prepare, "tokenizer": _tokenizer, "train": _train, "evaluate": _evaluate}

@@ -22,6 +22,7 @@ The sampling settings and their limits are `aurore.generation.sampling`'s.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -35,7 +36,7 @@ from aurore.errors import AuroreError
 from aurore.generation import sampling
 from aurore.web import errors
 from aurore.web.errors import JsonError, http_error, is_api_path
-from aurore.web.writers import api_params, generation_service
+from aurore.web.writers import api_params, code_api, generation_service
 from aurore.web.writers.api_params import BadRequest, InvalidField
 from aurore.web.writers.generation_service import GenerationFailed, QueueFull
 from aurore.web.writers.model_pool import EXTENSION, ModelPool, NoModel, UnknownModel, pool
@@ -232,6 +233,8 @@ def completions():
     """OpenAI's legacy completions endpoint, enough for standard clients and editor plugins."""
     rate_limit()
     generation = checked(api_params.openai_request, read_body())
+    if generation.syntax != "none":
+        return syntax_aware_completion(generation)
     service, job = submit(generation)
     completion_id = f"cmpl-{uuid.uuid4().hex}"
     created = int(time.time())
@@ -267,6 +270,29 @@ def completions():
         yield sse("[DONE]")
 
     return Response(events(), mimetype="text/event-stream", headers=SSE_HEADERS)
+
+
+def syntax_aware_completion(generation):
+    """`"syntax": "dedent"` or `"parse"` (aurore/web/writers/code_api.py): the chosen text, whole."""
+    def run_one(prompt, params):
+        return wait_for(submit(dataclasses.replace(generation, prompt=prompt, sampling=params))[1])
+
+    found = code_api.complete(generation, run_one)
+    head = {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": int(time.time()),
+            "model": service_for(generation.model).name}
+    usage = {"prompt_tokens": found["prompt_tokens"], "completion_tokens": found["completion_tokens"],
+             "total_tokens": found["prompt_tokens"] + found["completion_tokens"]}
+
+    def choice(text, finish_reason):
+        return {**head, "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish_reason}]}
+
+    reason = openai_finish_reason(found["finish_reason"])
+    if not generation.stream:
+        return jsonify({**choice(found["text"], reason), "usage": usage, "aurore": found["aurore"]})
+    events = [sse(choice(found["text"], None)), sse({**choice("", reason), "aurore": found["aurore"]})]
+    if generation.include_usage:
+        events.append(sse({**head, "choices": [], "usage": usage}))
+    return Response([*events, sse("[DONE]")], mimetype="text/event-stream", headers=SSE_HEADERS)
 
 
 @bp.get("/v1/models")

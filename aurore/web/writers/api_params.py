@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from aurore.generation import sampling
 from aurore.generation.sampling import check_bool, InvalidField, json_type, SamplingParams
+from aurore.web.writers import code_api
 
 #: Largest request body the app reads (Flask's MAX_CONTENT_LENGTH; waitress refuses twice that at once).
 MAX_BODY_BYTES = 64 * 1024
@@ -121,6 +122,8 @@ class GenerationRequest:
     sampling: SamplingParams
     stream: bool = False
     include_usage: bool = False
+    syntax: str = "none"            # code completion: none, dedent or parse (aurore/web/writers/code_api.py)
+    best_of: int = 1
 
 
 def native_request(body: dict, max_new_tokens_limit: int = sampling.MAX_NEW_TOKENS) -> GenerationRequest:
@@ -135,7 +138,7 @@ def native_request(body: dict, max_new_tokens_limit: int = sampling.MAX_NEW_TOKE
 
 #: The fields of an OpenAI request that are not sampling settings (those: `Setting.openai` in sampling.FIELDS).
 OPENAI_OWN_FIELDS = {"model", "prompt", "stream", "stream_options", "n", "best_of", "echo", "logprobs",
-                     "presence_penalty", "frequency_penalty", "logit_bias", "user", "suffix"}
+                     "presence_penalty", "frequency_penalty", "logit_bias", "user", "suffix", "syntax"}
 
 
 def openai_settings(body: dict) -> dict:
@@ -165,7 +168,8 @@ def openai_request(body: dict, max_new_tokens_limit: int = sampling.MAX_NEW_TOKE
     """
     refuse_unknown(body, OPENAI_OWN_FIELDS | {setting.openai for setting in sampling.FIELDS if setting.openai})
     prompt = get_prompt(body, allow_list=True)
-    for field, accepted, what in (("n", (1, None), "1"), ("best_of", (1, None), "1"),
+    syntax, best_of = code_api.check(body)
+    for field, accepted, what in (("n", (1, None), "1"),
                                   ("echo", (False, None), "false"), ("logprobs", (None, 0), "null"),
                                   ("suffix", (None, ""), "null"),
                                   ("presence_penalty", (0, None), "0"), ("frequency_penalty", (0, None), "0")):
@@ -196,4 +200,4 @@ def openai_request(body: dict, max_new_tokens_limit: int = sampling.MAX_NEW_TOKE
         values.update(strategy="greedy", temperature=1.0)
     settings = sampling.checked(values, max_new_tokens=max_new_tokens_limit, names=openai_names())
     return GenerationRequest(prompt=prompt, model=get_model(body), sampling=settings, stream=stream,
-                             include_usage=include_usage)
+                             include_usage=include_usage, syntax=syntax, best_of=best_of)
