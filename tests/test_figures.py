@@ -44,7 +44,7 @@ ALLOWED = [
     (r"(?:environ|about) \d+ (?:caractères|characters)|(?:les|the first) 30 (?:premières lignes|lines)",
      "Gutenberg's line width; the rule the lesson argues against"),
     (r"(?:morte en|died in) 1876|\b(?:XIXᵉ|XVIIᵉ|19th|17th)\b|OpenAI, 2019|124 (?:millions|million)|"
-     r"40 (?:Go|GB)|\b429\b|\d+ (?:mots consécutifs|consecutive words)", "facts of the world, and of the API"),    (r"(?:from|de) \d+(?: (?:to|à) \d+)?|T [<>] 1|\+1 (?:pour|for)|× 8", "the hints' arithmetic (a range of "
+     r"40 (?:Go|GB)|\b429\b|\d+ (?:mots consécutifs|consecutive words)", "facts of the world, and of the API"),    (r"(?:from|de) \d+(?: (?:to|à) \d+)?|\b1 (?:to|à) %\(most\)s|T [<>] 1|\+1 (?:pour|for)|× 8", "the hints' arithmetic (a range of "
      "values, a schedule from 0, temperature against 1, add-one smoothing, bytes to bits)"),
     (r"[«“\"] ?1846\. ?[»”\"]", "a fragment the short-sentence filter drops (a date alone), quoted as an example"),
 ]
