@@ -70,19 +70,14 @@ def step_split(generator: Generator, params: list[SamplingParams], steps: int = 
     return statistics.median(forward) * 1000, statistics.median(sampling) * 1000
 
 
-def run_continuous(generator: Generator, params: list[SamplingParams], rows: int) -> tuple[float, list[str]]:
-    """All rows added to a continuous batch of `rows` slots, then stepped until every one ended."""
-    batch = generator.continuous(rows)
-    return drive(batch, params)
-
-
-def drive(batch, params) -> tuple[float, list[str]]:
+def drive(batch, params, first: int = 0) -> tuple[float, list[str]]:
+    """All rows (prompts from PROMPTS[first]) added to a continuous batch, then stepped until every one ended."""
     started = time.perf_counter()
     texts, slot_of = [], {}
-    for i, p in enumerate(params):
+    for i, p in enumerate(params, start=first):
         event = batch.add(PROMPTS[i % len(PROMPTS)], p)
         texts.append([event.piece])
-        slot_of[event.slot] = i
+        slot_of[event.slot] = i - first
     while batch.busy:
         for event in batch.step():
             texts[slot_of[event.slot]].append(event.piece)
@@ -91,16 +86,15 @@ def drive(batch, params) -> tuple[float, list[str]]:
 
 def run_continuous_single(batch, params: list[SamplingParams]) -> tuple[float, list[str]]:
     started = time.perf_counter()
-    texts = [drive(batch, [p])[1][0] for p in params]
+    texts = [drive(batch, [p], first=i)[1][0] for i, p in enumerate(params)]
     return time.perf_counter() - started, texts
 
 
-def continuous_split(generator: Generator, params: list[SamplingParams], steps: int = 30) -> dict:
+def continuous_split(batch, params: list[SamplingParams], steps: int = 30) -> dict:
     """Median ms per continuous step: compiled call with logits out (forward), with tokens out
     (forward + sampling), and Python's share (from the batch's own timing)."""
     import numpy as np
 
-    batch = generator.continuous(max(16, len(params)))
     for i, p in enumerate(params):
         batch.add(PROMPTS[i % len(PROMPTS)], p)
     model, rows = batch.model, len(params)
@@ -157,19 +151,21 @@ def main() -> int:
     print(f"static (before), per step, {args.rows} rows: forward {forward:.2f} ms, sampling {sampling:.2f} ms; "
           f"1 row: forward {one_forward:.2f} ms, sampling {one_sampling:.2f} ms", flush=True)
 
-    lone = generator.continuous(args.rows)
-    lone.warm_up()
-    run_continuous(generator, params)               # compile the shapes of this run
+    rows = generator.continuous(args.rows)
+    rows.warm_up()                                  # every shape, the logits-out ones too
+    rows.model.warm_up(sample=False)
     for repeat in range(args.repeats):
-        batch_s, batch_texts = run_continuous(generator, params)
-        single_s, single_texts = run_continuous_single(lone, params)
+        batch_s, batch_texts = drive(rows, params)
+        single_s, single_texts = run_continuous_single(rows, params)
         same = sum(a == b for a, b in zip(batch_texts, single_texts))
         print(f"continuous run {repeat + 1}: batch {total / batch_s:.0f} tokens/s, one at a time "
               f"{total / single_s:.0f} tokens/s, ratio {single_s / batch_s:.2f}x  (rows equal alone and in the "
               f"batch: {same}/{args.rows})", flush=True)
-    for rows in (args.rows, 1):
-        split = continuous_split(generator, params[:rows])
-        print(f"continuous (after), per step, {rows} rows: compiled call {split['with_sampling']:.2f} ms "
+    for count in (args.rows, 1):
+        while rows.busy:
+            rows.step()
+        split = continuous_split(rows, params[:count])
+        print(f"continuous (after), per step, {count} rows: compiled call {split['with_sampling']:.2f} ms "
               f"(forward alone {split['forward']:.2f} ms, so sampling {split['with_sampling'] - split['forward']:.2f} ms), "
               f"Python {split['python']:.2f} ms", flush=True)
     return 0

@@ -96,13 +96,16 @@ class Server:
         finally:
             connection.close()
 
-    def wait_ready(self, timeout: float = 300) -> None:
+    def wait_ready(self, timeout: float = 900) -> None:
+        """Until the model is loaded and its shapes compiled (the server's preload): nothing compiles
+        while the benchmark measures."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise SystemExit(f"the server stopped; see {self.log.name}")
             try:
-                if self.get("/health")["models_loaded"]:
+                queues = self.get("/health")["queue"]
+                if queues and all(load.get("warmed") for load in queues.values()):
                     return
             except (OSError, ValueError, KeyError):
                 pass

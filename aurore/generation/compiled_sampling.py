@@ -138,12 +138,14 @@ def kept(logits, strategy, temperature, top_k, top_p):
     k = top_k[:, None]
     p = top_p[:, None]
 
+    # One sum per sweep: top-k rows count tokens (weight 1, exact in float32 up to 2**24),
+    # top-p rows add their probabilities.
+    weights = tf.where(is_top_k, tf.ones_like(probabilities), probabilities)
+    limit = tf.where(is_top_k[:, 0], tf.cast(top_k, tf.float32), top_p)
+
     def enough_above(t):
         """True where what lies strictly above t is already below the row's limit (monotone in t)."""
-        above = keys > t[:, None]
-        count = tf.reduce_sum(tf.cast(above, tf.int32), axis=-1, keepdims=True)
-        mass = tf.reduce_sum(tf.where(above, probabilities, 0.0), axis=-1, keepdims=True)
-        return tf.where(is_top_k, count < k, mass < p)[:, 0]
+        return tf.reduce_sum(tf.where(keys > t[:, None], weights, 0.0), axis=-1) < limit
 
     # The smallest key t where enough_above(t) holds: the key of the last token kept.
     low = tf.reduce_min(keys, axis=-1)              # enough_above false below the lowest key

@@ -232,6 +232,7 @@ class GenerationService:
         self.running = 0                   # rows generating now
         self._rows = None                  # the continuous batch, made in the worker thread
         self._warm_requests: list[threading.Event] = []
+        self.warmed = False                # its shapes compiled ahead (ModelPool.preload)
         self._thread = threading.Thread(target=self._run, name=f"aurore-generation-{name}", daemon=True)
         self._thread.start()
 
@@ -249,7 +250,7 @@ class GenerationService:
             recent = self.batch_sizes[-100:]
             return {"admitted": len(self._admitted), "waiting": len(self._pending), "running": self.running,
                     "capacity": self.max_queue, "max_batch": self.max_batch, "batching": self.batching,
-                    "scheduler": self.scheduler, "sampler": self.sampler,
+                    "scheduler": self.scheduler, "sampler": self.sampler, "warmed": self.warmed,
                     "batches_run": self.batches_run,
                     "recent_mean_batch": round(sum(recent) / len(recent), 2) if recent else None,
                     "recent_batch_seconds": round(self._batch_seconds, 3) if self.batches_run else None}
