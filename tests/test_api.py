@@ -425,8 +425,11 @@ def test_a_client_that_disconnects_frees_its_place_and_its_row_stops(make_app, l
     assert wait_until(lambda: generator.steps_done >= 5)
     sock.close()
     assert wait_until(lambda: service.load()["admitted"] == 0), "the place was not freed"
-    assert wait_until(lambda: generator.closed_batches == 1)
-    assert generator.steps_done < 500            # stopped long before its 1000 tokens
+    assert wait_until(lambda: generator.removed == [0])     # its slot freed, at the next step
+    steps = generator.steps_done
+    assert steps < 500                           # stopped long before its 1000 tokens
+    assert app.test_client().post("/api/generate", json={"prompt": "b", "max_new_tokens": 3}).status_code == 200
+    assert generator.steps_done == steps + 2     # the next request ran alone: the row left no step behind
 
 
 def test_streaming_through_waitress_arrives_piece_by_piece(make_app, live):
