@@ -73,7 +73,7 @@ def free_port() -> int:
 class Server:
     """`python app.py` in a subprocess, on a free loopback port, with its own data folder."""
 
-    def __init__(self, model_dir: Path, mode: str, workdir: Path, queue: int):
+    def __init__(self, model_dir: Path, mode: str, workdir: Path, queue: int, max_batch: int | None = None):
         self.port = free_port()
         data = workdir / f"data-{mode}"
         models = data / "models"
@@ -83,7 +83,7 @@ class Server:
             link.symlink_to(model_dir.resolve(), target_is_directory=True)
         args = [sys.executable, str(ROOT / "app.py"), "--host", HOST, "--port", str(self.port),
                 "--queue", str(queue), "--threads", str(queue + 16), "--rate-limit", "0"]
-        args += MODES[mode]
+        args += MODES[mode] + (["--max-batch", str(max_batch)] if max_batch else [])
         env = {**os.environ, "AURORE_DATA": str(data)}
         self.log = (workdir / f"server-{mode}.log").open("w")
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -299,6 +299,9 @@ def main(argv=None) -> int:
     parser.add_argument("--arrivals", type=int, default=200, help="requests arriving at random (200; 0: none)")
     parser.add_argument("--load-factor", type=float, default=0.8,
                         help="mean arrival rate, as a share of the continuous server's capacity (0.8)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="mean arrival rate in requests/s (default: --load-factor × the measured capacity)")
+    parser.add_argument("--max-batch", type=int, default=None, help="the servers' --max-batch (default: theirs, 16)")
     parser.add_argument("--model", type=Path, default=None, help="model directory (default: data/models/cpu, "
                                                                  "else a random model of that shape)")
     parser.add_argument("--workdir", type=Path, default=None, help="where the random model and logs go")
@@ -336,9 +339,9 @@ def main(argv=None) -> int:
     print(loads[0], flush=True)
 
     runs: dict[str, dict] = {}
-    rate = None
+    rate = args.rate
     for mode in modes:
-        server = Server(model, mode, workdir, queue=max(32, args.clients))
+        server = Server(model, mode, workdir, queue=max(32, args.clients), max_batch=args.max_batch)
         try:
             server.wait_ready()
             print(f"[{mode}] warming up…", flush=True)
