@@ -2,6 +2,15 @@
 
     python bench/batch_ratio.py [--model DIR] [--rows 16] [--tokens 100] [--repeats 2]
 
+Two engines, back to back. *Static* (before): `Generator.stream_batch`, exercise 4's
+NumPy sampling row by row. *Continuous* (after, the server's default):
+`Generator.continuous(--rows)`, every row added then stepped until all ended,
+sampling inside the compiled step; "one at a time" is then the same batch
+with one row at a time. The step split (where a step's time goes): before,
+forward pass and per-row sampling; after, the compiled call without sampling
+(logits out), with it (tokens out: the difference is the sampling), and
+Python (text pieces, stop rules).
+
 Times `Generator.stream_batch` of --rows rows (top-p 0.95, temperature 0.8,
 a different seed per row, --tokens new tokens each, end-of-text ignored)
 against the same rows written one after the other with `Generator.stream`,
@@ -61,6 +70,55 @@ def step_split(generator: Generator, params: list[SamplingParams], steps: int = 
     return statistics.median(forward) * 1000, statistics.median(sampling) * 1000
 
 
+def drive(batch, params, first: int = 0) -> tuple[float, list[str]]:
+    """All rows (prompts from PROMPTS[first]) added to a continuous batch, then stepped until every one ended."""
+    started = time.perf_counter()
+    texts, slot_of = [], {}
+    for i, p in enumerate(params, start=first):
+        event = batch.add(PROMPTS[i % len(PROMPTS)], p)
+        texts.append([event.piece])
+        slot_of[event.slot] = i - first
+    while batch.busy:
+        for event in batch.step():
+            texts[slot_of[event.slot]].append(event.piece)
+    return time.perf_counter() - started, ["".join(t) for t in texts]
+
+
+def run_continuous_single(batch, params: list[SamplingParams]) -> tuple[float, list[str]]:
+    started = time.perf_counter()
+    texts = [drive(batch, [p], first=i)[1][0] for i, p in enumerate(params)]
+    return time.perf_counter() - started, texts
+
+
+def continuous_split(batch, params: list[SamplingParams], steps: int = 30) -> dict:
+    """Median ms per continuous step: compiled call with logits out (forward), with tokens out
+    (forward + sampling), and Python's share (from the batch's own timing)."""
+    import numpy as np
+
+    for i, p in enumerate(params):
+        batch.add(PROMPTS[i % len(PROMPTS)], p)
+    model, rows = batch.model, len(params)
+    from aurore.generation.slot_model import row_bucket
+
+    width = row_bucket(rows, model.slots)
+    tokens, positions = np.zeros(width, "int32"), np.full(width, 20, "int32")
+    settings = {name: values[:width] for name, values in batch._settings.items()}
+    forward, sampled = [], []
+    for _ in range(steps):
+        started = time.perf_counter()
+        model.step(tokens, positions)
+        middle = time.perf_counter()
+        model.step(tokens, positions, settings)
+        forward.append(middle - started)
+        sampled.append(time.perf_counter() - middle)
+    before = dict(batch.timing)
+    for _ in range(min(steps, 20)):
+        batch.step()
+    python = (batch.timing["python_seconds"] - before["python_seconds"]) / max(1, batch.timing["steps"] - before["steps"])
+    return {"forward": statistics.median(forward) * 1000, "with_sampling": statistics.median(sampled) * 1000,
+            "python": python * 1000}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None)
@@ -90,8 +148,26 @@ def main() -> int:
               f"ratio {single_s / batch_s:.2f}x  (rows equal to single: {same}/{args.rows})", flush=True)
     forward, sampling = step_split(generator, params)
     one_forward, one_sampling = step_split(generator, params[:1])
-    print(f"per step, {args.rows} rows: forward {forward:.1f} ms, sampling {sampling:.1f} ms; "
-          f"1 row: forward {one_forward:.1f} ms, sampling {one_sampling:.1f} ms")
+    print(f"static (before), per step, {args.rows} rows: forward {forward:.2f} ms, sampling {sampling:.2f} ms; "
+          f"1 row: forward {one_forward:.2f} ms, sampling {one_sampling:.2f} ms", flush=True)
+
+    rows = generator.continuous(args.rows)
+    rows.warm_up()                                  # every shape, the logits-out ones too
+    rows.model.warm_up(sample=False)
+    for repeat in range(args.repeats):
+        batch_s, batch_texts = drive(rows, params)
+        single_s, single_texts = run_continuous_single(rows, params)
+        same = sum(a == b for a, b in zip(batch_texts, single_texts))
+        print(f"continuous run {repeat + 1}: batch {total / batch_s:.0f} tokens/s, one at a time "
+              f"{total / single_s:.0f} tokens/s, ratio {single_s / batch_s:.2f}x  (rows equal alone and in the "
+              f"batch: {same}/{args.rows})", flush=True)
+    for count in (args.rows, 1):
+        while rows.busy:
+            rows.step()
+        split = continuous_split(rows, params[:count])
+        print(f"continuous (after), per step, {count} rows: compiled call {split['with_sampling']:.2f} ms "
+              f"(forward alone {split['forward']:.2f} ms, so sampling {split['with_sampling'] - split['forward']:.2f} ms), "
+              f"Python {split['python']:.2f} ms", flush=True)
     return 0
 
 

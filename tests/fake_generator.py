@@ -63,19 +63,87 @@ class FakeSteps:
         self.generator.closed_batches += 1
 
 
+class FakeRows:
+    """What `continuous(slots)` returns (aurore/generation/continuous.py's interface): rows in slots.
+
+    Row r emits `word(n)` for its n-th token (n from 0), the first at `add`;
+    `generator.steps` records the slots of every step, `added` the prompts in
+    the order they got a slot, `removed` the slots freed by `remove`.
+    """
+
+    def __init__(self, generator: "FakeGenerator", slots: int):
+        self.generator = generator
+        self.slots = slots
+        self.rows: list = [None] * slots
+
+    @property
+    def free(self) -> int:
+        return self.rows.count(None)
+
+    @property
+    def busy(self) -> list[int]:
+        return [slot for slot, row in enumerate(self.rows) if row is not None]
+
+    def add(self, prompt, params):
+        if self.generator.fail_prompt is not None and prompt == self.generator.fail_prompt:
+            raise ValueError(f"the fake model refuses {prompt!r}")
+        slot = self.rows.index(None)
+        self.rows[slot] = {"params": params, "new_tokens": 0, "stops": tuple(getattr(params, "stop", ()) or ())}
+        with self.generator.lock:
+            self.generator.added.append(prompt)
+            self.generator.params_seen.append(params)
+        self.generator.wait_a_step()
+        return self._next(slot)
+
+    def step(self):
+        busy = self.busy
+        self.generator.wait_a_step()
+        self.generator.steps.append(busy)
+        self.generator.steps_done += 1
+        return [self._next(slot) for slot in busy]
+
+    def remove(self, slot: int) -> None:
+        self.rows[slot] = None
+        self.generator.removed.append(slot)
+
+    def _next(self, slot: int) -> SimpleNamespace:
+        row = self.rows[slot]
+        piece, reason = self.generator.word(row["new_tokens"]), None
+        if piece.strip() in row["stops"]:
+            piece, reason = "", "stop"
+        else:
+            row["new_tokens"] += 1
+            if row["new_tokens"] >= row["params"].max_new_tokens:
+                reason = "length"
+        if reason is not None:
+            self.rows[slot] = None
+        return SimpleNamespace(slot=slot, piece=piece, finish_reason=reason, new_tokens=row["new_tokens"])
+
+    def warm_up(self) -> int:
+        self.generator.warmed_up += 1
+        return 0
+
+
 class FakeGenerator:
-    """`step_delay` seconds per step; `gate` (an Event) holds every step until set."""
+    """`step_delay` seconds per step; `gate` (an Event) holds every step until set;
+    `ticks` (a Semaphore) lets one step (or one continuous `add`) run per release."""
 
     max_context = 64
 
     def __init__(self, step_delay: float = 0.0, gate: threading.Event | None = None, fail: bool = False,
-                 words=None):
+                 words=None, ticks: threading.Semaphore | None = None):
         self.step_delay = step_delay
         self.gate = gate
+        self.ticks = ticks
         self.fail = fail
         self.words = words or ["Il ", "était ", "une ", "fois ", "🌙 ", "עברית ", "« nuit » "]
         self.batch_sizes: list[int] = []
         self.params_seen: list = []
+        self.steps: list[list[int]] = []       # continuous batching: the busy slots of each step
+        self.added: list = []                   # prompts, in the order they got a slot
+        self.removed: list[int] = []            # slots freed because their client left
+        self.warmed_up = 0
+        self.fail_prompt = None                 # continuous batching: `add` refuses this prompt
         self.steps_done = 0
         self.closed_batches = 0
         self.lock = threading.Lock()
@@ -91,6 +159,8 @@ class FakeGenerator:
             raise RuntimeError("the fake model broke")
         if self.gate is not None:
             self.gate.wait(timeout=10)
+        if self.ticks is not None and not self.ticks.acquire(timeout=10):
+            raise RuntimeError("the test released no tick for 10 s")
         if self.step_delay:
             time.sleep(self.step_delay)
 
@@ -99,6 +169,10 @@ class FakeGenerator:
             self.batch_sizes.append(len(prompts))
             self.params_seen.extend(params)
         return FakeSteps(self, prompts, params)
+
+    def continuous(self, slots: int, sampler: str = "compiled") -> FakeRows:
+        self.sampler = sampler
+        return FakeRows(self, slots)
 
     def stream(self, prompt, params) -> FakeSteps:
         """One row: the same iterator, yielding plain pieces."""

@@ -18,7 +18,7 @@ import waitress
 from aurore.web import create_app
 from aurore.web.server import waitress_options
 from aurore.web.writers.rate_limit import RateLimiter
-from tests.fake_generator import FakeGenerator, fake_factory, make_fake_model_dirs, wait_until
+from tests.fake_generator import FakeGenerator, fake_factory, fake_params, make_fake_model_dirs, wait_until
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
 
 
@@ -326,6 +326,60 @@ def test_models_health_and_info(make_app):
     assert info["max_context"] == 64 and info["limits"]["prompt_tokens"] == 63
     assert info["limits"]["max_new_tokens"]["max"] >= 100 and info["limits"]["queue"] == 32
     assert client.get("/health").get_json()["models_loaded"] == ["cpu"]
+    assert info["serving"]["scheduler"] == "continuous" and info["serving"]["sampler"] == "compiled"
+
+
+@pytest.mark.parametrize("config, serving", [
+    ({"GENERATION_SAMPLER": "exercise"}, ("continuous", "exercise 4")),
+    ({"GENERATION_BATCHING": "static"}, ("static", "exercise 4")),
+    ({"GENERATION_BATCHING": False}, ("one at a time", "exercise 4"))])
+def test_info_says_who_chooses_the_tokens(make_app, config, serving):
+    app = make_app(**config)
+    info = app.test_client().get("/info").get_json()["serving"]
+    assert (info["scheduler"], info["sampler"]) == serving
+    service = app.extensions["aurore_generation"].get()
+    assert service.scheduler == serving[0]
+    assert service.submit("a", fake_params(max_new_tokens=2)).result().text == "Il était "
+    if serving[0] == "continuous":                      # the batch was made with the sampler /info names
+        assert app.fake.sampler == ("exercise" if serving[1] == "exercise 4" else "compiled")
+
+
+def metric(text: str, name: str, model: str = "cpu") -> float:
+    """One sample of the Prometheus text, e.g. metric(text, "aurore_generated_tokens_total")."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") and f'model="{model}"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_metrics_count_tokens_and_time_the_first_one(make_app):
+    client = make_app().test_client()
+    empty = client.get("/metrics")
+    assert empty.status_code == 200 and empty.content_type.startswith("text/plain")
+    assert "# TYPE aurore_generated_tokens_total counter" in empty.get_data(as_text=True)
+    for tokens in (3, 4):
+        assert client.post("/api/generate", json={"prompt": "a", "max_new_tokens": tokens}).status_code == 200
+    text = client.get("/metrics").get_data(as_text=True)
+    assert metric(text, "aurore_generated_tokens_total") == 7
+    assert metric(text, "aurore_time_to_first_token_seconds_count") == 2
+    assert metric(text, "aurore_time_per_token_seconds_count") == 5          # the tokens after each first
+    assert metric(text, "aurore_queue_waiting") == 0 and metric(text, "aurore_running_rows") == 0
+    assert metric(text, "aurore_queue_capacity") == 32
+
+
+def test_metrics_show_the_queue_while_requests_wait(make_app):
+    ticks = threading.Semaphore(0)
+    app = make_app(FakeGenerator(ticks=ticks), GENERATION_MAX_BATCH=1)
+    client = app.test_client()
+    running = client.post("/api/generate/stream", json={"prompt": "a", "max_new_tokens": 50}, buffered=False)
+    waiting = client.post("/api/generate/stream", json={"prompt": "b", "max_new_tokens": 2}, buffered=False)
+    ticks.release()
+    assert wait_until(lambda: metric(client.get("/metrics").get_data(as_text=True), "aurore_running_rows") == 1)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert metric(text, "aurore_queue_waiting") == 1 and metric(text, "aurore_admitted_requests") == 2
+    running.close(), waiting.close()
+    for _ in range(100):
+        ticks.release()
 
 
 # --- concurrency: queue full, disconnects --------------------------------------------------------
@@ -387,8 +441,11 @@ def test_a_client_that_disconnects_frees_its_place_and_its_row_stops(make_app, l
     assert wait_until(lambda: generator.steps_done >= 5)
     sock.close()
     assert wait_until(lambda: service.load()["admitted"] == 0), "the place was not freed"
-    assert wait_until(lambda: generator.closed_batches == 1)
-    assert generator.steps_done < 500            # stopped long before its 1000 tokens
+    assert wait_until(lambda: generator.removed == [0])     # its slot freed, at the next step
+    steps = generator.steps_done
+    assert steps < 500                           # stopped long before its 1000 tokens
+    assert app.test_client().post("/api/generate", json={"prompt": "b", "max_new_tokens": 3}).status_code == 200
+    assert generator.steps_done == steps + 2     # the next request ran alone: the row left no step behind
 
 
 def test_streaming_through_waitress_arrives_piece_by_piece(make_app, live):
@@ -519,10 +576,10 @@ def test_the_tiny_model_takes_any_unicode(tiny_client):
         assert isinstance(response.get_json()["text"], str)
 
 
-def test_the_tiny_model_batches_concurrent_requests(tiny_client):
+def test_the_tiny_model_batches_concurrent_requests_statically(tiny_client):
     # a wide gathering window: the six requests below certainly arrive within it, even on a busy machine
     data = tiny_client.application.config["DATA_DIR"]
-    app = create_app({"DATA_DIR": data, "TESTING": True, "GENERATION_BATCH_WINDOW": 1.0})
+    app = create_app({"DATA_DIR": data, "TESTING": True, "GENERATION_BATCH_WINDOW": 1.0, "GENERATION_BATCHING": "static"})
     results = []
 
     def ask(seed):

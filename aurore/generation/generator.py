@@ -20,6 +20,8 @@ Interface (used by the CLI, the writers' page and the JSON API)::
     batch.finish_reasons, batch.new_tokens           # live, one entry per row (None: still writing);
                                                      # `stream` has them too (lists of one)
     stream.close(), batch.close()                    # stop early (client gone)
+    rows = generator.continuous(slots=16)            # continuous batching, the server's:
+                                                     # aurore/generation/continuous.py
 
 `GenerationResult`: text (the new text only), prompt_tokens (tokens the model
 read), new_tokens, finish_reason ("length" | "stop" | "sentence_end" |
@@ -251,6 +253,14 @@ class Generator:
         twin = copy.copy(self)
         twin.rules, twin.variant = rules, rules.variant
         return twin
+
+    def continuous(self, slots: int, sampler: str = "compiled"):
+        """A continuous batch of `slots` rows on this model (aurore/generation/continuous.py):
+        rows join and leave between steps; `sampler` "compiled" (all rows in the compiled
+        step) or "exercise" (this generator's exercise-4 rules, row by row)."""
+        from aurore.generation.continuous import ContinuousBatch
+
+        return ContinuousBatch(self, slots, sampler)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(clean_text(text), add_special_tokens=False)["input_ids"])

@@ -6,8 +6,10 @@ API and static files on every interface, without the workshop's code-running
 endpoints, and with per-client limits (`--rate-limit`, requests in flight).
 Listening beyond loopback without `--public` needs an access token (one is
 made when none is given). Generation options: `--queue` (requests admitted
-at once, more get 429), `--max-batch`, `--no-batching` (one request at a time:
-the load benchmark's baseline), `--max-new-tokens`. Behind a reverse proxy,
+at once, more get 429), `--max-batch`, `--batching static` (the former
+scheduler; continuous by default), `--sampler exercise` (exercise 4's NumPy
+code chooses the tokens, not the compiled sampler), `--no-batching` (one request
+at a time: the load benchmark's baseline), `--max-new-tokens`. Behind a reverse proxy,
 `--proxy N` (N proxies in front) makes the app believe their X-Forwarded-For,
 -Proto and -Host headers, and no more than theirs. See docs/security.md.
 """
@@ -81,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"generation requests admitted at once; more are answered 429 ({generation_service.MAX_QUEUE})")
     parser.add_argument("--max-batch", type=int, default=generation_service.MAX_BATCH,
                         help=f"requests generated together ({generation_service.MAX_BATCH})")
+    parser.add_argument("--batching", choices=(generation_service.CONTINUOUS, generation_service.STATIC),
+                        default=generation_service.CONTINUOUS,
+                        help="continuous: requests join and leave the running batch at every step (default); "
+                             "static: a batch runs until its last row ends")
+    parser.add_argument("--sampler", choices=("compiled", "exercise"), default="compiled",
+                        help="who chooses the tokens with continuous batching: the compiled step, all rows at "
+                             "once (default), or exercise 4's code, row by row")
     parser.add_argument("--no-batching", action="store_true",
                         help="generate one request at a time (the load benchmark's baseline)")
     parser.add_argument("--rate-limit", type=float, default=None, metavar="PER_MINUTE",
@@ -101,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 def generation_config(args) -> dict:
     """App settings of the generation API from the command line."""
     config = {"GENERATION_QUEUE": args.queue, "GENERATION_MAX_BATCH": args.max_batch,
-              "GENERATION_BATCHING": not args.no_batching, "GENERATION_MAX_NEW_TOKENS": args.max_new_tokens}
+              "GENERATION_BATCHING": False if args.no_batching else (True if args.batching == "continuous" else "static"),
+              "GENERATION_SAMPLER": args.sampler, "GENERATION_MAX_NEW_TOKENS": args.max_new_tokens}
     if args.public:
         config["MAX_IN_FLIGHT_PER_CLIENT"] = args.max_in_flight or None
     if args.rate_limit is not None:

@@ -40,6 +40,23 @@ class Slowed:
     def stream(self, prompt, params):
         return _SlowSteps(self.generator.stream(prompt, params), self.delay)
 
+    def continuous(self, slots, sampler="compiled"):
+        return _SlowRows(self.generator.continuous(slots, sampler), self.delay)
+
+
+class _SlowRows:
+    """A continuous batch whose steps pause (the server's default scheduler)."""
+
+    def __init__(self, rows, delay):
+        self.rows, self.delay = rows, delay
+
+    def __getattr__(self, name):          # add, remove, free, busy…
+        return getattr(self.rows, name)
+
+    def step(self):
+        time.sleep(self.delay)
+        return self.rows.step()
+
 
 class _SlowSteps:
     def __init__(self, steps, delay):

@@ -6,6 +6,8 @@
 - `POST /v1/completions`        → OpenAI's "text_completion" shape, `stream: true` for SSE chunks
                                   ending with `data: [DONE]` (standard clients work unchanged)
 - `GET /v1/models`, `GET /health`, `GET /info`
+- `GET /metrics`                → Prometheus text: queue, running rows, tokens, time to first token
+                                  and per token (aurore/web/writers/metrics.py)
 
 Every error is JSON: {"error": {"message", "type", "code", "field", "param", "allowed"}},
 the web layer's one error shape (`aurore.web.errors`, which also answers 404, 405 and
@@ -36,7 +38,7 @@ from aurore.errors import AuroreError
 from aurore.generation import sampling
 from aurore.web import errors
 from aurore.web.errors import JsonError, http_error, is_api_path
-from aurore.web.writers import api_params, code_api, generation_service
+from aurore.web.writers import api_params, code_api, generation_service, metrics
 from aurore.web.writers.api_params import BadRequest, InvalidField
 from aurore.web.writers.generation_service import GenerationFailed, QueueFull
 from aurore.web.writers.model_pool import EXTENSION, ModelPool, NoModel, UnknownModel, pool
@@ -45,6 +47,7 @@ from aurore.web.writers.rate_limit import RateLimiter
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__)
 
+METRICS = "aurore_metrics"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -311,6 +314,26 @@ def health():
                    queue={name: service.load() for name, service in loaded.items()})
 
 
+@bp.get("/metrics")
+def prometheus_metrics():
+    """The generation load in Prometheus' text format, for an instructor's dashboard (or curl)."""
+    return Response(current_app.extensions[METRICS].render(), mimetype=None,
+                    headers={"Content-Type": metrics.CONTENT_TYPE})
+
+
+def serving(config) -> dict:
+    """How requests are served: the scheduler and who chooses the tokens (GET /info)."""
+    batching = config["GENERATION_BATCHING"]
+    scheduler = {True: generation_service.CONTINUOUS, "static": generation_service.STATIC}.get(
+        batching, generation_service.ONE_AT_A_TIME)
+    compiled = scheduler == generation_service.CONTINUOUS and config["GENERATION_SAMPLER"] == "compiled"
+    return {"scheduler": scheduler,
+            "sampler": "compiled" if compiled else "exercise 4",
+            "sampler_about": ("exercise 4's rules for every row at once, inside the compiled step "
+                              "(aurore/generation/compiled_sampling.py)") if compiled else
+                             "exercise 4's code (solutions/04_generate.py), row by row"}
+
+
 @bp.get("/info")
 def info():
     """The default model and the limits, so a client can fill its form and stay in range."""
@@ -326,6 +349,7 @@ def info():
     limit = limiter()
     return jsonify(
         model=model, models=names, max_context=max_context, public=bool(config["PUBLIC"]),
+        serving=serving(config),
         limits={
             "prompt_bytes": api_params.MAX_PROMPT_BYTES,
             "prompt_tokens": None if max_context is None else max_context - 1,
@@ -348,17 +372,20 @@ def init_app(app) -> None:
     config.setdefault("GENERATION_MAX_BATCH", generation_service.MAX_BATCH)
     config.setdefault("GENERATION_BATCH_WINDOW", generation_service.BATCH_WINDOW)
     config.setdefault("GENERATION_BATCH_WAIT", generation_service.BATCH_WAIT)
-    config.setdefault("GENERATION_BATCHING", True)         # False: one request at a time
+    config.setdefault("GENERATION_BATCHING", True)         # True: continuous; "static"; False: one at a time
+    config.setdefault("GENERATION_SAMPLER", "compiled")    # continuous batching's: "compiled" or "exercise"
     config.setdefault("GENERATION_MAX_NEW_TOKENS", sampling.MAX_NEW_TOKENS)   # a server may lower it
     config.setdefault("GENERATION_HEARTBEAT", 0.5)         # seconds between disconnect checks
     config.setdefault("RATE_LIMIT_PER_MINUTE", 30 if config["PUBLIC"] else None)
     config.setdefault("RATE_LIMIT_BURST", 10)
 
+    app.extensions[METRICS] = load = metrics.Metrics()
     app.extensions[EXTENSION] = ModelPool(
         config["GENERATION_MODELS_DIR"], factory=config["GENERATION_FACTORY"], max_queue=config["GENERATION_QUEUE"],
         max_batch=config["GENERATION_MAX_BATCH"], batch_window=config["GENERATION_BATCH_WINDOW"],
         batch_wait=config["GENERATION_BATCH_WAIT"],
-        batching=config["GENERATION_BATCHING"])
+        batching=config["GENERATION_BATCHING"], sampler=config["GENERATION_SAMPLER"], metrics=load)
+    load.watch(app.extensions[EXTENSION].loaded)
     if config["RATE_LIMIT_PER_MINUTE"]:
         app.extensions["aurore_rate_limit"] = RateLimiter(config["RATE_LIMIT_PER_MINUTE"] / 60.0,
                                                           config["RATE_LIMIT_BURST"])

@@ -1,4 +1,4 @@
-"""One loaded model shared by every request: a bounded queue and a batching worker.
+"""One loaded model shared by every request: a bounded queue and a worker that batches them.
 
 (Which models there are, and loading them: `aurore/web/writers/model_pool.py`.)
 
@@ -8,17 +8,27 @@ back later" (429) rather than pile up work it cannot finish.
 
 - `submit()` admits a request if fewer than `max_queue` are admitted (waiting
   or running); otherwise it raises `QueueFull` with a Retry-After estimate.
-- One worker thread collects the requests that arrive within `batch_window`
-  seconds (up to `max_batch`) and calls `generator.stream_batch` once for them.
-  When the last batch was bigger than what has arrived, it waits up to
-  `batch_wait` for the others: clients served together tend to come back
-  together, a few milliseconds apart, and a batch that leaves without them
-  makes them wait for a whole generation;
-  with `batching=False` it serves one request at a time (`generator.stream`),
-  the baseline of the load benchmark.
+- **Continuous batching** (the default, `batching=True`): the worker runs one
+  step at a time for every running row (`generator.continuous(max_batch)`,
+  aurore/generation/continuous.py). Between two steps it drops the rows whose
+  client left, prefills the waiting requests into the free slots (each gets
+  its first token at once), then runs the step; a row that ends is answered
+  and its slot is free for the next step. A request never waits for a batch
+  to end, and no row idles until the longest one is done. What a step costs,
+  measured (docs/benchmarks.md, Load): the compiled call (forward pass and
+  sampling of all rows) is most of it; Python's share (text pieces, stop
+  rules, queues) is a few percent.
+- `batching="static"`: the former scheduler, kept to measure against: the
+  requests that arrive within `batch_window` seconds (up to `max_batch`, up to
+  `batch_wait` while the clients of the last batch are expected back) run
+  together with `generator.stream_batch` until the last of them ends.
+- `batching=False`: one request at a time (`generator.stream`, exercise 4's
+  writing loop), the load benchmark's baseline.
 - A `QueuedRequest` is an iterator of text pieces. Cancelling it (a client
-  that hung up) frees its place in the queue at once; a batch whose rows were
-  all cancelled is stopped.
+  that hung up) frees its place in the queue at once, and its row's slot at
+  the next step.
+- `metrics` (optional, aurore/web/writers/metrics.py) records tokens, time to
+  first token and time per token for `GET /metrics`.
 
 The generator is injected (the `BatchGenerator` interface, which
 `aurore.generation.generator.Generator` has), so tests drive the queue with a fake one.
@@ -30,6 +40,7 @@ import math
 import queue
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -40,6 +51,8 @@ BATCH_WINDOW = 0.01       # seconds to gather a batch
 BATCH_WAIT = 0.25         # at most, for the clients of the last batch, expected back
 #: Finish reason of a job cancelled by its client.
 CANCELLED = "cancelled"
+#: The schedulers: `batching=True` is "continuous".
+CONTINUOUS, STATIC, ONE_AT_A_TIME = "continuous", "static", "one at a time"
 
 
 class RowStream(Protocol):
@@ -63,6 +76,8 @@ class BatchGenerator(Protocol):
     def stream(self, prompt: str, params: Any) -> RowStream: ...
 
     def stream_batch(self, prompts: Sequence[str], params: Sequence[Any]) -> RowStream: ...
+
+    def continuous(self, slots: int, sampler: str = "compiled") -> Any: ...   # aurore/generation/continuous.py
 
 
 class QueueFull(Exception):
@@ -107,6 +122,8 @@ class QueuedRequest:
         self._pieces: list[str] = []
         self.admitted_at = time.monotonic()
         self.started_at: float | None = None
+        self.first_token_at: float | None = None
+        self.slot: int | None = None        # its cache slot while it runs (continuous batching)
         self.outcome: Outcome | None = None
         self.error: BaseException | None = None
 
@@ -156,6 +173,9 @@ class QueuedRequest:
     # --- producer side (the worker thread) --------------------------------
 
     def _put(self, piece: str) -> None:
+        if piece and self.first_token_at is None:      # static batching: the first piece (continuous: token)
+            self.first_token_at = time.monotonic()
+            self._service._observe_first_token(self)
         if piece and not self.cancelled:
             self._pieces.append(piece)
             self._events.put(("piece", piece))
@@ -183,27 +203,36 @@ class QueuedRequest:
 
 
 class GenerationService:
-    """The shared model, its bounded queue and its batching worker thread."""
+    """The shared model, its bounded queue and its worker thread (continuous batching by default)."""
 
     def __init__(self, generator: BatchGenerator, *, max_queue: int = MAX_QUEUE, max_batch: int = MAX_BATCH,
-                 batch_window: float = BATCH_WINDOW, batch_wait: float = BATCH_WAIT, batching: bool = True,
-                 name: str = "model"):
+                 batch_window: float = BATCH_WINDOW, batch_wait: float = BATCH_WAIT, batching: bool | str = True,
+                 sampler: str = "compiled", name: str = "model", metrics: Any = None):
         if max_queue < 1 or max_batch < 1:
             raise ValueError("max_queue and max_batch must be at least 1")
+        self.scheduler = {True: CONTINUOUS, CONTINUOUS: CONTINUOUS, STATIC: STATIC}.get(batching, ONE_AT_A_TIME)
         self.generator = generator
         self.name = name
         self.max_queue = max_queue
-        self.max_batch = max_batch if batching else 1
-        self.batch_window = batch_window if batching else 0.0
-        self.batch_wait = max(batch_wait, self.batch_window) if batching else 0.0
-        self.batching = batching
+        self.max_batch = max_batch if self.scheduler != ONE_AT_A_TIME else 1
+        static = self.scheduler == STATIC
+        self.batch_window = batch_window if static else 0.0
+        self.batch_wait = max(batch_wait, self.batch_window) if static else 0.0
+        self.batching = self.scheduler != ONE_AT_A_TIME
+        #: who chooses the tokens: "compiled" (all rows in the compiled step) or "exercise 4" (NumPy, row by row)
+        self.sampler = sampler if self.scheduler == CONTINUOUS else "exercise"
+        self.metrics = metrics
         self._lock = threading.Condition()
         self._admitted: set[QueuedRequest] = set()
         self._pending: list[QueuedRequest] = []
         self._stopped = False
-        self._batch_seconds = 1.0      # running average of one batch's duration
+        self._batch_seconds = 1.0      # running average of one batch's duration (static), or of a row's
         self.batches_run = 0
-        self.batch_sizes: list[int] = []
+        self.batch_sizes: list[int] = []   # static: rows per batch; continuous: rows per step (the last 1000)
+        self.running = 0                   # rows generating now
+        self._rows = None                  # the continuous batch, made in the worker thread
+        self._warm_requests: list[threading.Event] = []
+        self.warmed = False                # its shapes compiled ahead (ModelPool.preload)
         self._thread = threading.Thread(target=self._run, name=f"aurore-generation-{name}", daemon=True)
         self._thread.start()
 
@@ -219,8 +248,9 @@ class GenerationService:
     def load(self) -> dict:
         with self._lock:
             recent = self.batch_sizes[-100:]
-            return {"admitted": len(self._admitted), "waiting": len(self._pending),
+            return {"admitted": len(self._admitted), "waiting": len(self._pending), "running": self.running,
                     "capacity": self.max_queue, "max_batch": self.max_batch, "batching": self.batching,
+                    "scheduler": self.scheduler, "sampler": self.sampler, "warmed": self.warmed,
                     "batches_run": self.batches_run,
                     "recent_mean_batch": round(sum(recent) / len(recent), 2) if recent else None,
                     "recent_batch_seconds": round(self._batch_seconds, 3) if self.batches_run else None}
@@ -243,9 +273,21 @@ class GenerationService:
             return job
 
     def _retry_after(self) -> int:
-        """Seconds until a place is likely free: the batches ahead, at the recent pace."""
+        """Seconds until a place is likely free: the batches (or rows, per free slot) ahead, at the recent pace."""
         batches_ahead = max(1, math.ceil(len(self._pending) / self.max_batch))
         return max(1, math.ceil(batches_ahead * self._batch_seconds))
+
+    def warm_up(self, timeout: float = 900) -> bool:
+        """Compile the continuous batch's shapes now, in the worker (between steps, as the cache is its own).
+
+        Static batching and one-at-a-time warm up through the generator's own `warm_up`."""
+        if self.scheduler != CONTINUOUS:
+            return False
+        done = threading.Event()
+        with self._lock:
+            self._warm_requests.append(done)
+            self._lock.notify_all()
+        return done.wait(timeout)
 
     def _release(self, job: QueuedRequest) -> None:
         with self._lock:
@@ -294,6 +336,9 @@ class GenerationService:
             return [job for job in batch if not job.cancelled]
 
     def _run(self) -> None:
+        if self.scheduler == CONTINUOUS:
+            self._run_continuous()
+            return
         while True:
             batch = self._next_batch()
             if batch is None:
@@ -308,16 +353,127 @@ class GenerationService:
             self.batch_sizes.append(len(batch))
             del self.batch_sizes[:-1000]
             try:
-                if len(batch) == 1 and not self.batching:
-                    self._run_single(batch[0])
-                else:
-                    self._run_batch(batch)
+                with self._running(len(batch)):
+                    if len(batch) == 1 and not self.batching:
+                        self._run_single(batch[0])
+                    else:
+                        self._run_batch(batch)
             except Exception as error:  # the generator failed: tell every row, keep serving
                 for job in batch:
                     job._fail(error)
             seconds = time.monotonic() - started
             self._batch_seconds = 0.7 * self._batch_seconds + 0.3 * seconds
             self.batches_run += 1
+            for job in batch:
+                self._observe_static_row(job)
+
+    # --- continuous batching ----------------------------------------------------------
+
+    def _run_continuous(self) -> None:
+        """Step after step: drop the rows whose client left, fill the free slots, one token for every row."""
+        running: dict[int, QueuedRequest] = {}
+        while True:
+            with self._lock:
+                while not (self._pending or running or self._warm_requests or self._stopped):
+                    self._lock.wait()
+                if self._stopped:
+                    break
+                warm = self._warm_requests if not running else []
+                self._warm_requests = [] if warm else self._warm_requests
+            try:
+                rows = self._continuous_rows()
+                for done in warm:
+                    warm_up = getattr(rows, "warm_up", None)
+                    if warm_up is not None:
+                        warm_up()
+                    done.set()
+                for slot, job in list(running.items()):
+                    if job.cancelled:
+                        rows.remove(slot)
+                        del running[slot]
+                        job._finish(CANCELLED, 0)
+                with self._lock:
+                    newcomers = []
+                    while self._pending and len(newcomers) < rows.free:
+                        job = self._pending.pop(0)
+                        if not job.cancelled:
+                            newcomers.append(job)
+                for job in newcomers:
+                    self._start_row(rows, job, running)
+                if running:
+                    started = time.monotonic()
+                    self.running = len(running)
+                    self.batch_sizes.append(len(running))
+                    del self.batch_sizes[:-1000]
+                    events = rows.step()
+                    for event in events:
+                        self._deliver(running, event, step_seconds=time.monotonic() - started)
+                    self.running = len(running)
+                    self.batches_run += 1
+                    if events:   # a row's pace: 100 steps' worth, for Retry-After
+                        self._batch_seconds = 0.7 * self._batch_seconds + 0.3 * 100 * (time.monotonic() - started)
+            except Exception as error:  # the generator failed: tell every running row, keep serving
+                for job in running.values():
+                    job._fail(error)
+                running.clear()
+                self.running = 0
+                self._rows = None       # a fresh batch (and cache) for the next requests
+        for job in running.values():
+            job._fail(RuntimeError("the server is shutting down"))
+
+    def _continuous_rows(self):
+        if self._rows is None:
+            self._rows = self.generator.continuous(self.max_batch, sampler=self.sampler)
+        return self._rows
+
+    def _start_row(self, rows, job: QueuedRequest, running: dict) -> None:
+        job.started_at = time.monotonic()
+        try:
+            event = rows.add(job.prompt, job.params)
+        except Exception as error:   # this request's input: only this job fails
+            job._fail(error)
+            return
+        running[event.slot] = job
+        job.slot = event.slot
+        self._deliver(running, event, step_seconds=None)
+
+    def _observe_first_token(self, job: QueuedRequest) -> None:
+        if self.metrics is not None:
+            self.metrics.first_token(self.name, job.first_token_at - job.admitted_at)
+
+    def _observe_static_row(self, job: QueuedRequest) -> None:
+        """Static batching and one at a time: the row's tokens and their mean pace, once it ended."""
+        outcome = job.outcome
+        if self.metrics is None or outcome is None or not outcome.new_tokens:
+            return
+        self.metrics.tokens(self.name, outcome.new_tokens)
+        if job.first_token_at is not None and outcome.new_tokens > 1:
+            pace = (job.admitted_at + outcome.seconds - job.first_token_at) / (outcome.new_tokens - 1)
+            for _ in range(outcome.new_tokens - 1):
+                self.metrics.token(self.name, pace)
+
+    def _deliver(self, running: dict, event, step_seconds: float | None) -> None:
+        """A row's new token: its piece to the client, the metrics, and its answer if it ended."""
+        job = running[event.slot]
+        if job.first_token_at is None:
+            job.first_token_at = time.monotonic()
+            self._observe_first_token(job)
+        elif self.metrics is not None and step_seconds is not None:
+            self.metrics.token(self.name, step_seconds)
+        if self.metrics is not None:
+            self.metrics.tokens(self.name, 1)
+        job._put(event.piece)
+        if event.finish_reason is not None:
+            del running[event.slot]
+            job._finish(event.finish_reason, event.new_tokens)
+
+    @contextmanager
+    def _running(self, rows: int):
+        self.running = rows
+        try:
+            yield
+        finally:
+            self.running = 0
 
     def _run_single(self, job: QueuedRequest) -> None:
         pieces = self.generator.stream(job.prompt, job.params)

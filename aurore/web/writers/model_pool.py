@@ -140,10 +140,12 @@ class ModelPool:
             service = self.get()
         except NoModel:
             return None
-        warm = getattr(service.generator, "warm_up", None)
-        if warm_up and warm is not None:
-            sizes = [size for size in (1, 2, 4, 8, 16, 32) if size <= service.max_batch]
-            warm(batch_sizes=sizes)
+        if warm_up and not service.warm_up():   # continuous batching: its slots' shapes, in its worker
+            warm = getattr(service.generator, "warm_up", None)
+            if warm is not None:
+                sizes = [size for size in (1, 2, 4, 8, 16, 32) if size <= service.max_batch]
+                warm(batch_sizes=sizes)
+        service.warmed = warm_up
         return service
 
     def loaded(self) -> dict[str, GenerationService]:
