@@ -113,17 +113,17 @@ def load(path: str | os.PathLike | None = None, command: str = "python -m aurore
 
 
 def load_stats(path: str | os.PathLike | None = None) -> dict | None:
-    stats_path = Path(path or paths.dataset_dir()) / STATS_FILE
-    try:
-        return json.loads(stats_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return _read_json(Path(path or paths.dataset_dir()) / STATS_FILE)
 
 
 def load_splitter(path: str | os.PathLike | None = None) -> dict | None:
     """The sentence splitter's parameters saved with the dataset, or None (an older dataset)."""
-    splitter_path = Path(path or paths.dataset_dir()) / SPLITTER_FILE
+    return _read_json(Path(path or paths.dataset_dir()) / SPLITTER_FILE)
+
+
+def _read_json(path: Path) -> dict | None:
+    """A JSON file beside the dataset, or None when it is missing or unreadable."""
     try:
-        return json.loads(splitter_path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
