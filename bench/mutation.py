@@ -1,0 +1,162 @@
+"""Mutation testing of the modules that guard the learner's files, access and figures (mutmut).
+
+Why: a test suite can pass while a promise is broken. A mutant is the code with
+one small change (`<` for `<=`, a call removed, a constant changed); the
+module's own fast tests must fail on it ("killed"). A mutant that passes
+("survived") is a promise no test holds, unless it is *equivalent* (the change
+cannot alter what the code does): those are listed in EQUIVALENT with why.
+
+Usage (slow: minutes per module; run one module at a time on a shared machine):
+
+    python bench/mutation.py                 # every module, one after the other
+    python bench/mutation.py atomic sampling # some of them
+    python bench/mutation.py --list          # the modules, their files and tests
+
+Each module runs in a fresh copy of the working tree under /tmp/aurore-mutation/<module>
+(mutmut writes its `mutants/` folder there; the working tree is never touched), with
+only that module's targeted tests, under `nice`. Prints per module: mutants,
+killed, survived, equivalent, and the killed share of the non-equivalent ones,
+then every survivor's diff; `docs/testing.md` records the figures. Target: 90 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = Path(os.environ.get("AURORE_MUTATION_DIR", "/tmp/aurore-mutation"))
+TARGET = 0.90
+
+
+@dataclass(frozen=True)
+class Module:
+    files: tuple[str, ...]     # what is mutated
+    tests: tuple[str, ...]     # the fast tests that must notice
+    fork_safe: bool = True     # False: TensorFlow in the test process (mutmut's fork server)
+
+
+MODULES = {
+    "atomic": Module(("aurore/store/atomic.py",), ("tests/test_atomic.py",)),
+    "rate_limit": Module(("aurore/web/writers/rate_limit.py",),
+                         ("tests/test_rate_limit.py",)),
+    "sampling": Module(("solutions/04_generate.py", "aurore/generation/sampling.py"),
+                       ("tests/test_sampling_rules.py", "tests/checks/test_04_generate.py")),
+    "scoring": Module(("aurore/evaluation/scoring.py", "solutions/05_evaluate.py"),
+                      ("tests/test_scoring_formulas.py", "tests/checks/test_05_evaluate.py")),
+    "stubs": Module(("aurore/course/exercises.py",), ("tests/test_stub_derivation.py",)),
+    "attention": Module(("aurore/generation/cached_model.py",), ("tests/test_attention_oracle.py",),
+                        fork_safe=False),
+    "security": Module(("aurore/web/security.py",), ("tests/test_security_contract.py", "tests/test_security.py")),
+}
+
+#: Mutants that cannot change behaviour, by mutmut's name, with why (docs/testing.md lists them too).
+#: mutmut numbers mutants per function: after an edit of a module, rerun and check this list.
+EQUIVALENT: dict[str, str] = {}
+
+
+def copy_tree(dest: Path) -> None:
+    """The working tree as git sees it (tracked and new files, no ignored ones) into `dest`."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+
+
+def write_config(dest: Path, module: Module) -> None:
+    """mutmut reads [tool.mutmut] of pyproject.toml in its working folder."""
+    tops = sorted({Path(name).parts[0] for name in os.listdir(dest)} - {"aurore", "solutions", "mutants"})
+    config = {
+        "source_paths": ["aurore", "solutions"],
+        "only_mutate": list(module.files),
+        "also_copy": tops,
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-p", "no:randomly"],
+        "pytest_add_cli_args_test_selection": list(module.tests),
+        "process_isolation": "fork" if module.fork_safe else "forkserver",
+        "use_git_change_detection": False,
+    }
+    lines = ["[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in config.items()]
+    (dest / "pyproject.toml").write_text("\n".join(lines) + "\n")
+
+
+def mutmut(dest: Path, *args: str, capture: bool = False) -> str:
+    command = ["nice", "-n", "10", sys.executable, "-m", "mutmut", *args]
+    done = subprocess.run(command, cwd=dest, text=True, capture_output=capture,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    if done.returncode != 0 and capture:
+        raise SystemExit(f"mutmut {' '.join(args)} failed in {dest}:\n{done.stdout}\n{done.stderr}")
+    return done.stdout if capture else ""
+
+
+def statuses(dest: Path) -> dict[str, str]:
+    """Every mutant's name and status ("killed", "survived", "timeout", "no tests", …)."""
+    listing = mutmut(dest, "results", "--all", "true", capture=True)
+    found = {}
+    for line in listing.splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        if name:
+            found[name] = status
+    return found
+
+
+def run(name: str, children: int) -> dict:
+    module = MODULES[name]
+    dest = WORK / name
+    copy_tree(dest)
+    write_config(dest, module)
+    print(f"== {name}: mutating {', '.join(module.files)} against {', '.join(module.tests)}", flush=True)
+    mutmut(dest, "run", "--max-children", str(children))
+    found = statuses(dest)
+    killed = [m for m, s in found.items() if s in ("killed", "timeout")]
+    equivalent = [m for m, s in found.items() if s not in ("killed", "timeout") and m in EQUIVALENT]
+    survived = [m for m, s in found.items() if s not in ("killed", "timeout") and m not in EQUIVALENT]
+    counted = len(killed) + len(survived)
+    summary = {"module": name, "files": list(module.files), "mutants": len(found), "killed": len(killed),
+               "survived": len(survived), "equivalent": len(equivalent),
+               "killed_share": round(len(killed) / counted, 4) if counted else None,
+               "survivors": {m: found[m] for m in survived}}
+    for mutant in survived:
+        print(mutmut(dest, "show", mutant, capture=True))
+    return summary
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help=f"default: all, one after the other ({', '.join(MODULES)})")
+    parser.add_argument("--list", action="store_true", help="the modules, what each mutates and its tests")
+    parser.add_argument("--children", type=int, default=1, help="mutants run at once (default 1)")
+    parser.add_argument("--json", type=Path, help="also write the summaries to this file")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.modules if name not in MODULES]
+    if unknown:
+        parser.error(f"unknown module {', '.join(unknown)}: choose among {', '.join(MODULES)}")
+    if args.list:
+        for name, module in MODULES.items():
+            print(f"{name:11} {' '.join(module.files):60} {' '.join(module.tests)}")
+        return 0
+    summaries = [run(name, args.children) for name in (args.modules or MODULES)]
+    print(f"{'module':11} {'mutants':>7} {'killed':>6} {'survived':>8} {'equivalent':>10} {'killed %':>8}")
+    for s in summaries:
+        share = "-" if s["killed_share"] is None else f"{100 * s['killed_share']:.1f}"
+        print(f"{s['module']:11} {s['mutants']:7} {s['killed']:6} {s['survived']:8} {s['equivalent']:10} {share:>8}")
+    if args.json:
+        args.json.write_text(json.dumps(summaries, indent=2) + "\n")
+    below = [s["module"] for s in summaries if s["killed_share"] is not None and s["killed_share"] < TARGET]
+    if below:
+        print(f"Below the {TARGET:.0%} target: {', '.join(below)}")
+    return 1 if below else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
