@@ -58,7 +58,12 @@ MODULES = {
 
 #: Mutants that cannot change behaviour, by mutmut's name, with why (docs/testing.md lists them too).
 #: mutmut numbers mutants per function: after an edit of a module, rerun and check this list.
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT: dict[str, str] = {
+    "aurore.store.atomic.x_write_text__mutmut_7": 'encode("UTF-8"): the same codec as "utf-8"',
+    "aurore.store.atomic.x_recover_dir__mutmut_10": 'rsplit("-") for rsplit("-", 1): the last piece is the same',
+    "aurore.store.atomic.x_recover_dir__mutmut_13": 'rsplit("-", 2) for rsplit("-", 1): the last piece is the same',
+    "aurore.store.atomic.x_recover_dir__mutmut_14": '[+1] for [-1]: the names matched ".NAME.old-*" split in two',
+}
 
 
 def copy_tree(dest: Path) -> None:
@@ -91,10 +96,15 @@ def write_config(dest: Path, module: Module) -> None:
 
 
 def mutmut(dest: Path, *args: str, capture: bool = False) -> str:
+    """Run mutmut in `dest`: its output returned (capture), else written to dest/mutmut.log (a progress bar)."""
     command = ["nice", "-n", "10", sys.executable, "-m", "mutmut", *args]
-    done = subprocess.run(command, cwd=dest, text=True, capture_output=capture,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-    if done.returncode != 0 and capture:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    if not capture:
+        with open(dest / "mutmut.log", "w") as log:
+            subprocess.run(command, cwd=dest, text=True, stdout=log, stderr=subprocess.STDOUT, env=env)
+        return ""
+    done = subprocess.run(command, cwd=dest, text=True, capture_output=True, env=env)
+    if done.returncode != 0:
         raise SystemExit(f"mutmut {' '.join(args)} failed in {dest}:\n{done.stdout}\n{done.stderr}")
     return done.stdout if capture else ""
 
@@ -121,6 +131,8 @@ def run(name: str, children: int) -> dict:
     killed = [m for m, s in found.items() if s in ("killed", "timeout")]
     equivalent = [m for m, s in found.items() if s not in ("killed", "timeout") and m in EQUIVALENT]
     survived = [m for m, s in found.items() if s not in ("killed", "timeout") and m not in EQUIVALENT]
+    if not found:
+        raise SystemExit(f"mutmut made no mutant: see {dest / 'mutmut.log'}")
     counted = len(killed) + len(survived)
     summary = {"module": name, "files": list(module.files), "mutants": len(found), "killed": len(killed),
                "survived": len(survived), "equivalent": len(equivalent),
@@ -128,6 +140,8 @@ def run(name: str, children: int) -> dict:
                "survivors": {m: found[m] for m in survived}}
     for mutant in survived:
         print(mutmut(dest, "show", mutant, capture=True))
+    for mutant in equivalent:
+        print(f"# {mutant}: equivalent ({EQUIVALENT[mutant]})")
     return summary
 
 

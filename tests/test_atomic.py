@@ -12,6 +12,7 @@ against mutants of atomic.py.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,6 +119,21 @@ def test_a_write_interrupted_by_the_user_leaves_no_temporary(tmp_path, monkeypat
         atomic.write_text(target, "never")
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_right_after_the_rename_keeps_the_new_file_and_is_reported(tmp_path, monkeypatch):
+    target = tmp_path / "notes.txt"
+    real_replace = os.replace
+
+    def replace_then_interrupt(source, destination):
+        real_replace(source, destination)
+        raise KeyboardInterrupt()
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):       # not the temporary's FileNotFoundError
+        atomic.write_text(target, "new version")
+    monkeypatch.undo()
+    assert target.read_text() == "new version" and _leftovers(tmp_path, "notes.txt") == []
 
 
 def test_a_kill_between_writing_and_renaming_keeps_the_old_file(tmp_path):
@@ -235,6 +251,7 @@ def test_a_swap_in_progress_is_left_alone_until_its_process_is_gone(tmp_path):
         aside = tmp_path / f".checkpoint.old-{child.pid}"
         assert atomic.recover_dir(folder) is False               # alive: its swap is not ours to finish
         assert not folder.exists() and (aside / "state.json").read_text() == "old version"
+        assert child.poll() is None                              # asked whether it lives, not signalled
     finally:
         child.kill()
         child.wait(timeout=60)
@@ -276,3 +293,41 @@ def test_a_name_with_glob_characters_is_recovered_only_from_its_own_leftovers(tm
     os.utime(decoy, (time.time() + 60, time.time() + 60))
     assert atomic.recover_dir(folder) is True and (folder / "state.json").read_text() == "old version"
     assert not (tmp_path / f".run[1].old-{pid}").exists() and (decoy / "state.json").exists()
+
+
+def test_a_swap_of_another_user_s_process_is_taken_for_alive(tmp_path, monkeypatch):
+    folder = tmp_path / "checkpoint"
+    _folder(folder, "old version")
+    pid = _killed("dir", folder, call=1, when="after")
+
+    def not_permitted(target, signal_number):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "kill", not_permitted)            # what kill(pid, 0) says for someone else's
+    assert atomic.recover_dir(folder) is False and (tmp_path / f".checkpoint.old-{pid}").exists()
+    monkeypatch.undo()
+    assert atomic.recover_dir(folder) is True
+
+
+def test_a_name_with_dashes_is_recovered(tmp_path):
+    folder = tmp_path / "my-model-v2"
+    _folder(folder, "old version")
+    _killed("dir", folder, call=1, when="after")
+    assert atomic.recover_dir(folder) is True and (folder / "state.json").read_text() == "old version"
+
+
+def test_two_recoveries_racing_over_a_leftover_both_succeed(tmp_path, monkeypatch):
+    """The other process removed the leftover first: this one's removal finds nothing, and goes on."""
+    folder = tmp_path / "checkpoint"
+    _folder(folder, "old version")
+    pid = _killed("dir", folder, call=2, when="after")
+    real_rmtree = shutil.rmtree
+
+    def removed_first_by_the_other(path, **options):
+        real_rmtree(path)
+        real_rmtree(path, **options)
+
+    monkeypatch.setattr(shutil, "rmtree", removed_first_by_the_other)
+    assert atomic.recover_dir(folder) is False
+    monkeypatch.undo()
+    assert not (tmp_path / f".checkpoint.old-{pid}").exists() and (folder / "state.json").read_text() == "new version"

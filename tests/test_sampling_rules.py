@@ -1,0 +1,346 @@
+"""The sampling rules against an independent NumPy reference, on random distributions (Hypothesis).
+
+The generation exercise's solution (`greedy`, `apply_temperature`, `top_k_filter`,
+`top_p_filter`, `choose_next_token`, `decode`) is what the library calls to
+choose every token; the exercise's checks compare it with fixed examples.
+Here each rule is compared with its definition written again, plainly
+(`reference_*`), on distributions Hypothesis draws, boundaries included: a
+top-p whose cumulative mass lands exactly on p (the `<` against `<=` case),
+ties, -inf logits. And `aurore.generation.sampling` refuses exactly the
+values outside its documented limits. bench/mutation.py runs this file
+against mutants of both.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import assume, example, given, settings, strategies as st
+
+from aurore.course import exercises
+from aurore.generation import sampling
+from aurore.generation.sampling import InvalidField
+
+RULES = exercises.load_module(exercises.for_step("generate").number, "solution")
+FEW = settings(max_examples=60, deadline=None)
+
+finite_logits = st.lists(st.floats(-30, 30, allow_nan=False, width=32), min_size=1, max_size=24).map(
+    lambda values: np.array(values, dtype=np.float64))
+
+
+# --- the reference: each definition, written the plain way ---
+
+def reference_order(logits) -> list[int]:
+    """Likeliest first; equal logits in index order."""
+    return sorted(range(len(logits)), key=lambda i: (-logits[i], i))
+
+
+def reference_softmax(logits) -> np.ndarray:
+    finite = [x for x in logits if x != -math.inf]
+    top = max(finite)
+    weights = [0.0 if x == -math.inf else math.exp(x - top) for x in logits]
+    total = math.fsum(weights)
+    return np.array([w / total for w in weights])
+
+
+def reference_top_k(logits, k) -> set[int]:
+    return set(reference_order(logits)[:k])
+
+
+def reference_top_p(logits, p) -> set[int]:
+    """The likeliest tokens, one at a time, while the mass taken before each one is below p."""
+    probabilities = reference_softmax(logits)
+    kept, mass = set(), 0.0
+    for i in reference_order(logits):
+        if mass >= p:
+            break
+        kept.add(i)
+        mass = math.fsum([mass, probabilities[i]])
+    return kept
+
+
+def kept(filtered, logits) -> set[int]:
+    filtered = np.asarray(filtered, dtype=np.float64)
+    assert filtered.shape == np.shape(logits)
+    for i in range(len(logits)):       # a kept logit is unchanged; the others are -inf
+        assert filtered[i] == logits[i] or filtered[i] == -math.inf
+    return {i for i in range(len(logits)) if filtered[i] != -math.inf}
+
+
+def params(**fields):
+    base = dict(strategy="top_p", temperature=1.0, top_k=40, top_p=0.95, max_new_tokens=10)
+    return SimpleNamespace(**{**base, **fields})
+
+
+# --- the rules ---
+
+@FEW
+@given(finite_logits)
+def test_softmax_matches_the_definition_and_sums_to_one(logits):
+    got = RULES.softmax(logits)
+    assert np.allclose(got, reference_softmax(logits), rtol=1e-9, atol=1e-12)
+    assert math.isclose(got.sum(), 1.0, rel_tol=1e-9)
+
+
+def test_softmax_gives_minus_infinity_a_zero_and_survives_huge_logits():
+    got = RULES.softmax([-math.inf, 1000.0, 1000.0, -math.inf])
+    assert list(got) == [0.0, 0.5, 0.5, 0.0]
+
+
+@FEW
+@given(st.lists(st.sampled_from([-2.0, 0.0, 1.5, 3.0, -math.inf]), min_size=1, max_size=40)
+       .filter(lambda values: max(values) > -math.inf))
+@example([1.0] * 40)              # more ties than the quick path takes
+def test_the_order_is_likeliest_first_and_ties_in_index_order(values):
+    logits = np.array(values)
+    assert list(RULES.sort_descending(logits)) == reference_order(list(values))
+
+
+@FEW
+@given(finite_logits)
+def test_greedy_is_the_first_of_the_largest(logits):
+    assert RULES.greedy(logits) == reference_order(list(logits))[0]
+
+
+@FEW
+@given(finite_logits, st.floats(0.05, 2.0))
+def test_the_temperature_divides_and_leaves_the_input_alone(logits, temperature):
+    before = logits.copy()
+    got = RULES.apply_temperature(logits, temperature)
+    assert np.array_equal(got, before / temperature) and np.array_equal(logits, before)
+
+
+@FEW
+@given(finite_logits, st.integers(1, 30))
+def test_top_k_keeps_exactly_the_k_first_in_order(logits, k):
+    assert kept(RULES.top_k_filter(logits, k), logits) == reference_top_k(list(logits), k)
+
+
+@FEW
+@given(st.lists(st.sampled_from([0.0, 1.0, 2.0]), min_size=2, max_size=12), st.integers(1, 12))
+def test_top_k_on_ties_keeps_the_first_indices(values, k):
+    logits = np.array(values)
+    assert kept(RULES.top_k_filter(logits, k), logits) == reference_top_k(values, k)
+
+
+@FEW
+@given(finite_logits, st.floats(0.001, 0.999))
+def test_top_p_keeps_the_smallest_likeliest_set_reaching_p(logits, p):
+    probabilities = reference_softmax(logits)
+    masses = np.cumsum([probabilities[i] for i in reference_order(list(logits))])
+    assume(np.min(np.abs(masses - p)) > 1e-9)      # exactly-on-the-boundary cases: the next test
+    got = kept(RULES.top_p_filter(logits, p), logits)
+    assert got == reference_top_p(list(logits), p)
+    assert reference_order(list(logits))[0] in got
+
+
+@FEW
+@given(st.sampled_from([1, 2, 4, 8, 16]), st.data())
+def test_top_p_on_the_boundary_stops_when_the_mass_is_reached(likely, data):
+    """`likely` tokens of equal probability 1/likely (exact in binary), the others impossible.
+
+    With p = j / likely, the mass before the (j+1)-th token is exactly p: that
+    token is not kept (the mass is reached), so exactly j tokens are.
+    """
+    unlikely = data.draw(st.integers(0, 6))
+    logits = np.array([0.0] * likely + [-800.0] * unlikely)          # exp(-800) is 0.0 in float64
+    logits = logits[data.draw(st.permutations(range(len(logits))))]
+    j = data.draw(st.integers(1, likely))
+    got = kept(RULES.top_p_filter(logits, j / likely), logits)
+    assert got == set(reference_order(list(logits))[:j])
+
+
+def test_top_p_of_one_keeps_every_possible_token_and_a_tiny_p_the_likeliest():
+    logits = np.array([0.0, 0.0, 0.0, 0.0])
+    assert kept(RULES.top_p_filter(logits, 1.0), logits) == {0, 1, 2, 3}
+    logits = np.array([0.3, 2.0, 1.0])
+    assert kept(RULES.top_p_filter(logits, 1e-9), logits) == {1}
+
+
+@FEW
+@given(finite_logits, st.sampled_from(["top_k", "top_p"]), st.floats(0.3, 1.5), st.integers(1, 5),
+       st.floats(0.2, 0.99), st.integers(0, 2**32 - 1))
+def test_a_draw_follows_the_reference_distribution_with_the_same_generator(logits, strategy, temperature, k,
+                                                                           p, seed):
+    scaled = logits / temperature
+    allowed = reference_top_k(list(scaled), k) if strategy == "top_k" else reference_top_p(list(scaled), p)
+    masses = np.cumsum(sorted(reference_softmax(scaled), reverse=True))
+    assume(strategy == "top_k" or np.min(np.abs(masses - p)) > 1e-9)
+    restricted = np.array([x if i in allowed else -math.inf for i, x in enumerate(scaled)])
+    expected = int(np.random.default_rng(seed).choice(len(logits), p=reference_softmax(restricted)))
+    settings_ = params(strategy=strategy, temperature=temperature, top_k=k, top_p=p)
+    got = RULES.choose_next_token(logits, settings_, np.random.default_rng(seed))
+    assert got == expected and got in allowed
+
+
+def test_draws_follow_the_probabilities_over_many_seeds():
+    """Frequencies over 4,000 draws of one generator: within 4 standard deviations of the reference."""
+    logits = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
+    rng = np.random.default_rng(7)
+    counts = np.bincount([RULES.choose_next_token(logits, params(strategy="top_k", top_k=3), rng)
+                          for _ in range(4000)], minlength=4)
+    expected = np.array([0.5, 0.3, 0.15, 0.0]) / 0.95
+    assert counts[3] == 0
+    spread = np.sqrt(4000 * expected * (1 - expected)) * 4
+    assert np.all(np.abs(counts - 4000 * expected) <= spread + 1e-9)
+
+
+def test_greedy_draws_nothing():
+    rng = np.random.default_rng(3)
+    state = rng.bit_generator.state
+    assert RULES.choose_next_token(np.array([0.0, 5.0, 1.0]), params(strategy="greedy"), rng) == 1
+    assert rng.bit_generator.state == state
+
+
+class Model:
+    """A fake model: the logits of each step are given; records what it was asked."""
+
+    def __init__(self, steps):
+        self.steps, self.calls = [np.array(s, dtype=float) for s in steps], []
+
+    def start(self, prompt_ids):
+        self.calls.append(("start", list(prompt_ids)))
+        return self.steps[0]
+
+    def next(self, token):
+        self.calls.append(("next", token))
+        return self.steps[len(self.calls) - 1]
+
+
+def test_decode_yields_each_choice_and_asks_the_model_only_for_what_it_needs():
+    model = Model([[0, 9, 0], [9, 0, 0], [0, 0, 9], [0, 9, 0]])
+    rng = np.random.default_rng(0)
+    got = list(RULES.decode(model, [5, 6], params(strategy="greedy", max_new_tokens=3), rng, end_of_text_id=99))
+    assert got == [1, 0, 2]
+    assert model.calls == [("start", [5, 6]), ("next", 1), ("next", 0)]      # no call after the last token
+
+
+def test_decode_stops_on_the_end_of_text_without_yielding_it():
+    model = Model([[0, 9, 0], [0, 0, 9], [9, 0, 0]])
+    got = list(RULES.decode(model, [1], params(strategy="greedy", max_new_tokens=10), None, end_of_text_id=2))
+    assert got == [1] and model.calls == [("start", [1]), ("next", 1)]
+
+
+# --- the settings' limits (aurore.generation.sampling) ---
+
+@FEW
+@given(st.one_of(st.integers(-5, 1030), st.booleans(), st.floats(allow_nan=True), st.none(), st.text(max_size=3)))
+@example(0)
+@example(1)
+@example(1024)
+@example(1025)
+def test_max_new_tokens_takes_exactly_the_integers_from_1_to_the_limit(value):
+    accepted = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= sampling.MAX_NEW_TOKENS
+    try:
+        got = sampling.checked({"max_new_tokens": value}).max_new_tokens
+    except InvalidField as error:
+        assert not accepted and error.field == "max_new_tokens" and error.status == 422
+        assert error.code == ("out_of_range" if isinstance(value, int) and not isinstance(value, bool)
+                              else "wrong_type")
+    else:
+        assert accepted and got == value
+
+
+@FEW
+@given(st.sampled_from(["temperature", "top_p"]),
+       st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3), st.booleans(), st.none()))
+@example("temperature", 0.0)
+@example("temperature", 2.0)
+@example("temperature", 2.0000001)
+@example("top_p", 1.0)
+@example("top_p", 0.0)
+@example("top_p", 5e-324)
+def test_numbers_take_exactly_their_documented_interval(name, value):
+    high = {"temperature": sampling.MAX_TEMPERATURE, "top_p": 1.0}[name]
+    accepted = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                and 0 < value <= high)
+    try:
+        got = getattr(sampling.checked({name: value}), name)
+    except InvalidField as error:
+        assert not accepted and error.field == name
+        assert error.allowed == f"a number in (0, {high:g}]"
+    else:
+        assert accepted and got == float(value) and isinstance(got, float)
+
+
+@pytest.mark.parametrize("value, accepted", [(0, False), (1, True), (1000, True), (1001, False), (True, False),
+                                             (2.0, False)])
+def test_top_k_takes_the_integers_from_1_to_1000(value, accepted):
+    if accepted:
+        assert sampling.checked({"top_k": value}).top_k == value
+    else:
+        with pytest.raises(InvalidField) as refused:
+            sampling.checked({"top_k": value})
+        assert refused.value.allowed == "an integer from 1 to 1000"
+
+
+@pytest.mark.parametrize("value, accepted", [(None, True), (0, True), (2**63 - 1, True), (2**63, False),
+                                             (-1, False)])
+def test_the_seed_is_optional_and_bounded(value, accepted):
+    if accepted:
+        assert sampling.checked({"seed": value}).seed == value
+    else:
+        with pytest.raises(InvalidField, match="`seed`"):
+            sampling.checked({"seed": value})
+
+
+@pytest.mark.parametrize("stop, accepted", [
+    (None, ()), ("fin", ("fin",)), (["a", "b", "c", "d"], ("a", "b", "c", "d")), (["a"] * 5, None),
+    ("x" * 64, ("x" * 64,)), ("x" * 65, None), ([""], None), ("", None), ([1], None), (3, None),
+    (["\ud800"], None)])
+def test_stop_strings_take_up_to_four_of_one_to_sixty_four_characters(stop, accepted):
+    if accepted is not None:
+        assert sampling.checked({"stop": stop}).stop == accepted
+    else:
+        with pytest.raises(InvalidField, match="`stop`"):
+            sampling.checked({"stop": stop})
+
+
+def test_choices_and_flags_take_only_their_values():
+    assert sampling.checked({"strategy": "top_k"}).strategy == "top_k"
+    for value, code in (("TOP_K", "invalid_value"), (1, "wrong_type")):
+        with pytest.raises(InvalidField) as refused:
+            sampling.checked({"strategy": value})
+        assert refused.value.code == code and refused.value.allowed == 'one of "greedy", "top_k", "top_p"'
+    with pytest.raises(InvalidField, match="true or false"):
+        sampling.checked({"stop_at_sentence_end": 1})
+    assert sampling.checked({"stop_at_sentence_end": True}).stop_at_sentence_end is True
+
+
+def test_a_server_limit_lowers_max_new_tokens_and_a_refusal_names_the_caller_s_field():
+    assert sampling.checked({"max_new_tokens": 50}, max_new_tokens=50).max_new_tokens == 50
+    with pytest.raises(InvalidField) as refused:
+        sampling.checked({"max_new_tokens": 51}, max_new_tokens=50, names={"max_new_tokens": "max_tokens"})
+    assert refused.value.field == "max_tokens" and "`max_tokens` is 51; it must be from 1 to 50." == \
+        refused.value.message
+    with pytest.raises(InvalidField) as refused:
+        sampling.checked({"colour": 1}, names={"colour": "couleur"})
+    assert refused.value.field == "couleur" and refused.value.code == "unknown_field"
+
+
+def test_the_defaults_and_limits_are_the_documented_ones():
+    defaults = sampling.SamplingParams()
+    assert (defaults.max_new_tokens, defaults.strategy, defaults.temperature, defaults.top_k, defaults.top_p,
+            defaults.seed, defaults.stop_at_sentence_end, defaults.stop) == (100, "top_p", 0.8, 40, 0.95, None,
+                                                                              False, ())
+    assert sampling.limits(50) == {
+        "max_new_tokens": {"min": 1, "max": 50, "default": 100},
+        "temperature": {"min_exclusive": 0, "max": 2.0, "default": 0.8},
+        "top_k": {"min": 1, "max": 1000, "default": 40},
+        "top_p": {"min_exclusive": 0, "max": 1, "default": 0.95},
+        "strategies": ["greedy", "top_k", "top_p"], "stop": {"max_strings": 4, "max_chars": 64}}
+
+
+@pytest.mark.parametrize("value, name", [(None, "null"), (True, "a boolean"), (3, "an integer"), (0.5, "a number"),
+                                         ("x", "a string"), ([1], "an array"), ((1,), "an array"),
+                                         ({"a": 1}, "an object")])
+def test_json_type_names_each_kind(value, name):
+    assert sampling.json_type(value) == name
+
+
+def test_the_cli_flag_is_the_name_with_dashes():
+    assert [s.flag for s in sampling.FIELDS if s.name in ("top_k", "max_new_tokens")] == ["--max-new-tokens",
+                                                                                            "--top-k"]
