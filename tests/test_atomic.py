@@ -251,7 +251,8 @@ def test_a_swap_in_progress_is_left_alone_until_its_process_is_gone(tmp_path):
         aside = tmp_path / f".checkpoint.old-{child.pid}"
         assert atomic.recover_dir(folder) is False               # alive: its swap is not ours to finish
         assert not folder.exists() and (aside / "state.json").read_text() == "old version"
-        assert child.poll() is None                              # asked whether it lives, not signalled
+        with pytest.raises(subprocess.TimeoutExpired):            # asked whether it lives, not signalled:
+            child.wait(timeout=1)                                # it still sleeps in its swap
     finally:
         child.kill()
         child.wait(timeout=60)
