@@ -63,6 +63,10 @@ EQUIVALENT: dict[str, str] = {
     "aurore.store.atomic.x_recover_dir__mutmut_10": 'rsplit("-") for rsplit("-", 1): the last piece is the same',
     "aurore.store.atomic.x_recover_dir__mutmut_13": 'rsplit("-", 2) for rsplit("-", 1): the last piece is the same',
     "aurore.store.atomic.x_recover_dir__mutmut_14": '[+1] for [-1]: the names matched ".NAME.old-*" split in two',
+    "aurore.web.writers.rate_limit.xǁInFlightLimitǁ__call____mutmut_24": "refused = None: as falsy as False",
+    **{f"aurore.web.writers.rate_limit.xǁInFlightLimitǁ_release__mutmut_{n}":
+       "the default of a missing client's count: never used, a release always follows its own count"
+       for n in (4, 6, 7, 14)},
 }
 
 

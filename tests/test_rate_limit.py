@@ -28,7 +28,7 @@ def takes(limiter: RateLimiter, key: str, n: int) -> list[float]:
 
 @pytest.mark.parametrize("rate, burst", [(0, 1), (-1, 5), (1, 0), (0.5, -3)])
 def test_a_limit_that_would_refuse_everything_or_nothing_is_refused(rate, burst):
-    with pytest.raises(ValueError, match="rate must be > 0 and burst >= 1"):
+    with pytest.raises(ValueError, match=r"^rate must be > 0 and burst >= 1$"):
         RateLimiter(rate, burst)
 
 
@@ -114,6 +114,38 @@ def test_clients_gone_quiet_are_forgotten_and_memory_is_bounded():
     assert takes(limiter, "client-0", 5) == [0.0] * 5 and limiter.take("client-0") > 0
 
 
+def test_the_sweep_runs_once_per_refill_time_not_at_every_request():
+    """Forgetting costs a pass over every client: done when a bucket may have refilled, not more often."""
+    clock = Clock(0.0)
+    limiter = RateLimiter(rate=2.0, burst=10, clock=clock)       # full again after 5 s
+    limiter.take("a")
+    clock.now = 4.0
+    limiter.take("b")
+    clock.now = 8.5                                              # a sweep: "a" (8.5 s) goes, "b" (4.5 s) stays
+    limiter.take("c")
+    assert set(limiter._buckets) == {"b", "c"}
+    clock.now = 9.2                                              # "b" is full again, but the last sweep was 0.7 s ago
+    limiter.take("d")
+    assert set(limiter._buckets) == {"b", "c", "d"}
+    clock.now = 13.6                                             # 5.1 s after the sweep: the next one
+    limiter.take("e")
+    assert set(limiter._buckets) == {"d", "e"}
+
+
+def test_reaching_the_client_limit_sweeps_at_once():
+    clock = Clock(0.0)
+    limiter = RateLimiter(rate=1.0, burst=5, clock=clock, max_clients=3)
+    limiter.take("a")
+    clock.now = 4.9
+    limiter.take("b")
+    clock.now = 5.0                                              # a timed sweep: "a" goes
+    limiter.take("c")
+    assert set(limiter._buckets) == {"b", "c"}
+    clock.now = 9.95                                             # 3 clients: the limit, so a sweep before its time
+    limiter.take("d")
+    assert set(limiter._buckets) == {"c", "d"}                   # "b" (5.05 s) goes
+
+
 def test_too_many_clients_at_once_trigger_a_sweep_early():
     clock = Clock()
     limiter = RateLimiter(rate=1.0, burst=5, clock=clock, max_clients=10)
@@ -148,6 +180,7 @@ def wsgi(limit, fail=False):
     answers = []
 
     def app(environ, start_response):
+        assert environ["REMOTE_ADDR"] is not None           # the request itself reaches the app
         if fail:
             raise RuntimeError("the app failed")
         start_response("200 OK", [])
@@ -169,7 +202,7 @@ def call(middleware, address="10.0.0.1"):
 
 @pytest.mark.parametrize("limit", [0, -1])
 def test_an_in_flight_limit_below_one_is_refused(limit):
-    with pytest.raises(ValueError, match="limit must be >= 1"):
+    with pytest.raises(ValueError, match=r"^limit must be >= 1$"):
         InFlightLimit(lambda environ, start_response: [], limit)
 
 
@@ -184,7 +217,8 @@ def test_a_client_at_its_limit_gets_429_json_until_an_answer_is_closed():
     assert seen["headers"]["Content-Length"] == str(len(payload))
     error = json.loads(payload)["error"]
     assert error["type"] == "rate_limit_error" and error["code"] == "too_many_in_flight"
-    assert "at most 2" in error["message"]
+    assert error["message"] == ("Too many requests from your address at once (at most 2): "
+                                "wait for the others to finish.")
     assert len(answers) == 2                                   # the app never saw the refused one
     assert middleware.in_flight("10.0.0.1") == 2               # a refusal holds no place
     assert b"".join(first) == b"ok"
@@ -195,6 +229,14 @@ def test_a_client_at_its_limit_gets_429_json_until_an_answer_is_closed():
     assert call(middleware)[0]["status"] == "200 OK"
     second.close()
     assert middleware.in_flight("10.0.0.1") == 1
+
+
+def test_a_client_whose_requests_all_ended_is_forgotten():
+    middleware, _ = wsgi(limit=3)
+    bodies = [call(middleware, f"10.0.0.{n}")[1] for n in range(5)]
+    for body in bodies:
+        body.close()
+    assert middleware._counts == {}                            # memory: only clients with requests running
 
 
 def test_other_clients_are_not_held_by_one():
@@ -225,6 +267,8 @@ def test_the_in_flight_limit_is_on_only_when_configured():
     app = Flask(__name__)
     limit_in_flight(app)
     assert not isinstance(app.wsgi_app, InFlightLimit)
+    app.route("/")(lambda: "the app itself")
     app.config["MAX_IN_FLIGHT_PER_CLIENT"] = "3"
     limit_in_flight(app)
     assert isinstance(app.wsgi_app, InFlightLimit) and app.wsgi_app.limit == 3
+    assert app.test_client().get("/").get_data(as_text=True) == "the app itself"
