@@ -22,6 +22,7 @@ then every survivor's diff; `docs/testing.md` records the figures. Target: 90 %.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -37,37 +38,86 @@ TARGET = 0.90
 
 @dataclass(frozen=True)
 class Module:
-    files: tuple[str, ...]     # what is mutated
-    tests: tuple[str, ...]     # the fast tests that must notice
+    files: tuple[str, ...]     # what is mutated ("solution:STEP": that step's exercise solution)
+    tests: tuple[str, ...]     # the fast tests that must notice ("checks:STEP": that exercise's checks)
     fork_safe: bool = True     # False: TensorFlow in the test process (mutmut's fork server)
+    only: tuple[str, ...] = ()  # mutate only these functions (a module with other jobs)
+    skip: tuple[str, ...] = ()  # not these (they need a trained model: the slow tests' share)
 
 
 MODULES = {
     "atomic": Module(("aurore/store/atomic.py",), ("tests/test_atomic.py",)),
-    "rate_limit": Module(("aurore/web/writers/rate_limit.py",),
-                         ("tests/test_rate_limit.py",)),
-    "sampling": Module(("solutions/04_generate.py", "aurore/generation/sampling.py"),
-                       ("tests/test_sampling_rules.py", "tests/checks/test_04_generate.py")),
-    "scoring": Module(("aurore/evaluation/scoring.py", "solutions/05_evaluate.py"),
-                      ("tests/test_scoring_formulas.py", "tests/checks/test_05_evaluate.py")),
-    "stubs": Module(("aurore/course/exercises.py",), ("tests/test_stub_derivation.py",)),
+    "rate_limit": Module(("aurore/web/writers/rate_limit.py",), ("tests/test_rate_limit.py",)),
+    "sampling": Module(("solution:generate", "aurore/generation/sampling.py"),
+                       ("tests/test_sampling_rules.py", "checks:generate")),
+    "scoring": Module(("aurore/evaluation/scoring.py", "solution:evaluate"),
+                      ("tests/test_scoring_formulas.py", "checks:evaluate"),
+                      skip=("token_log_likelihoods", "evaluate_texts", "evaluate", "_stamp")),
+    "stubs": Module(("aurore/course/exercises.py",),
+                    ("tests/test_properties.py::test_a_derived_stub_parses_keeps_every_todo_whole_and_leaks_no_solution_line",
+                     "tests/test_properties.py::test_every_real_stub_parses_and_shows_no_solution_code",
+                     "tests/test_exercise_machinery.py"),
+                    only=("derive_stub",)),
     "attention": Module(("aurore/generation/cached_model.py",), ("tests/test_attention_oracle.py",),
-                        fork_safe=False),
+                        fork_safe=False, skip=("default_xla", "limit_threads")),
     "security": Module(("aurore/web/security.py",), ("tests/test_security_contract.py", "tests/test_security.py")),
 }
 
-#: Mutants that cannot change behaviour, by mutmut's name, with why (docs/testing.md lists them too).
-#: mutmut numbers mutants per function: after an edit of a module, rerun and check this list.
-EQUIVALENT: dict[str, str] = {
-    "aurore.store.atomic.x_write_text__mutmut_7": 'encode("UTF-8"): the same codec as "utf-8"',
-    "aurore.store.atomic.x_recover_dir__mutmut_10": 'rsplit("-") for rsplit("-", 1): the last piece is the same',
-    "aurore.store.atomic.x_recover_dir__mutmut_13": 'rsplit("-", 2) for rsplit("-", 1): the last piece is the same',
-    "aurore.store.atomic.x_recover_dir__mutmut_14": '[+1] for [-1]: the names matched ".NAME.old-*" split in two',
-    "aurore.web.writers.rate_limit.xǁInFlightLimitǁ__call____mutmut_24": "refused = None: as falsy as False",
-    **{f"aurore.web.writers.rate_limit.xǁInFlightLimitǁ_release__mutmut_{n}":
-       "the default of a missing client's count: never used, a release always follows its own count"
-       for n in (4, 6, 7, 14)},
+
+def resolve(entry: str) -> str:
+    """A path of the tree; "solution:STEP" and "checks:STEP" found by the step's name (exercises get renumbered)."""
+    kind, _, step = entry.partition(":")
+    if kind not in ("solution", "checks") or not step:
+        return entry
+    sys.path.insert(0, str(ROOT))
+    from aurore.course import exercises
+
+    exercise = exercises.for_step(step)
+    path = exercise.solution_path if kind == "solution" else Path(exercise.checks_path)
+    return str(Path(path).resolve().relative_to(ROOT))
+
+
+def selected(module: Module, files: list[str]) -> list[str]:
+    """mutmut's mutant-name globs for the functions of `files` to mutate ([]: all of them)."""
+    import ast
+
+    if not module.only and not module.skip:
+        return []
+    globs = []
+    for file in files:
+        tree = ast.parse((ROOT / file).read_text(encoding="utf-8"))
+        for node in tree.body:
+            functions = [(node.name, f"x_{node.name}")] if isinstance(node, ast.FunctionDef) else \
+                [(item.name, f"xǁ{node.name}ǁ{item.name}") for item in node.body
+                 if isinstance(item, ast.FunctionDef)] if isinstance(node, ast.ClassDef) else []
+            for name, mangled in functions:
+                if (not module.only or name in module.only) and name not in module.skip:
+                    globs.append(f"*.{mangled}__mutmut_*")
+    return globs
+
+
+#: Mutants that cannot change behaviour, per module, by mutmut's name less the module's dotted path
+#: (`x_write_text__mutmut_7` is `<module>.x_write_text__mutmut_7`), with why; docs/testing.md lists them.
+#: mutmut numbers mutants per function: after an edit of a function, rerun and check its entries.
+EQUIVALENT: dict[str, dict[str, str]] = {
+    "atomic": {
+        "x_write_text__mutmut_7": 'encode("UTF-8"): the same codec as "utf-8"',
+        "x_recover_dir__mutmut_10": 'rsplit("-") for rsplit("-", 1): the last piece is the same',
+        "x_recover_dir__mutmut_13": 'rsplit("-", 2) for rsplit("-", 1): the last piece is the same',
+        "x_recover_dir__mutmut_14": '[+1] for [-1]: a name matched by ".NAME.old-*" splits in two pieces',
+    },
+    "rate_limit": {
+        "xǁInFlightLimitǁ__call____mutmut_24": "refused = None: as falsy as False",
+        **{f"xǁInFlightLimitǁ_release__mutmut_{n}":
+           "the default count of a client with no count: never read, a release always follows its own count"
+           for n in (4, 6, 7, 14)},
+    },
 }
+
+
+def equivalent_reason(name: str, mutant: str) -> str | None:
+    """Why `mutant` (mutmut's full name) is equivalent, or None."""
+    return EQUIVALENT.get(name, {}).get(mutant.rsplit(".", 1)[-1])
 
 
 def copy_tree(dest: Path) -> None:
@@ -83,16 +133,16 @@ def copy_tree(dest: Path) -> None:
             shutil.copy2(source, dest / name)
 
 
-def write_config(dest: Path, module: Module) -> None:
+def write_config(dest: Path, files: list[str], tests: list[str], fork_safe: bool) -> None:
     """mutmut reads [tool.mutmut] of pyproject.toml in its working folder."""
     tops = sorted({Path(name).parts[0] for name in os.listdir(dest)} - {"aurore", "solutions", "mutants"})
     config = {
         "source_paths": ["aurore", "solutions"],
-        "only_mutate": list(module.files),
+        "only_mutate": files,
         "also_copy": tops,
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-p", "no:randomly"],
-        "pytest_add_cli_args_test_selection": list(module.tests),
-        "process_isolation": "fork" if module.fork_safe else "forkserver",
+        "pytest_add_cli_args_test_selection": tests,
+        "process_isolation": "fork" if fork_safe else "forkserver",
         "use_git_change_detection": False,
     }
     lines = ["[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in config.items()]
@@ -113,39 +163,41 @@ def mutmut(dest: Path, *args: str, capture: bool = False) -> str:
     return done.stdout if capture else ""
 
 
-def statuses(dest: Path) -> dict[str, str]:
-    """Every mutant's name and status ("killed", "survived", "timeout", "no tests", …)."""
+def statuses(dest: Path, globs: list[str]) -> dict[str, str]:
+    """Every mutant's name and status ("killed", "survived", "timeout", "no tests", …), of `globs` if given."""
     listing = mutmut(dest, "results", "--all", "true", capture=True)
     found = {}
     for line in listing.splitlines():
         name, _, status = line.strip().rpartition(": ")
-        if name:
+        if name and (not globs or any(fnmatch.fnmatch(name, glob) for glob in globs)):
             found[name] = status
     return found
 
 
 def run(name: str, children: int) -> dict:
     module = MODULES[name]
+    files, tests = [resolve(f) for f in module.files], [resolve(t) for t in module.tests]
+    globs = selected(module, files)
     dest = WORK / name
     copy_tree(dest)
-    write_config(dest, module)
-    print(f"== {name}: mutating {', '.join(module.files)} against {', '.join(module.tests)}", flush=True)
-    mutmut(dest, "run", "--max-children", str(children))
-    found = statuses(dest)
+    write_config(dest, files, tests, module.fork_safe)
+    print(f"== {name}: mutating {', '.join(files)} against {', '.join(tests)}", flush=True)
+    mutmut(dest, "run", "--max-children", str(children), *globs)
+    found = statuses(dest, globs)
     killed = [m for m, s in found.items() if s in ("killed", "timeout")]
-    equivalent = [m for m, s in found.items() if s not in ("killed", "timeout") and m in EQUIVALENT]
-    survived = [m for m, s in found.items() if s not in ("killed", "timeout") and m not in EQUIVALENT]
+    equivalent = [m for m, s in found.items() if s not in ("killed", "timeout") and equivalent_reason(name, m)]
+    survived = [m for m, s in found.items() if s not in ("killed", "timeout") and not equivalent_reason(name, m)]
     if not found:
         raise SystemExit(f"mutmut made no mutant: see {dest / 'mutmut.log'}")
     counted = len(killed) + len(survived)
-    summary = {"module": name, "files": list(module.files), "mutants": len(found), "killed": len(killed),
+    summary = {"module": name, "files": files, "mutants": len(found), "killed": len(killed),
                "survived": len(survived), "equivalent": len(equivalent),
                "killed_share": round(len(killed) / counted, 4) if counted else None,
                "survivors": {m: found[m] for m in survived}}
     for mutant in survived:
         print(mutmut(dest, "show", mutant, capture=True))
     for mutant in equivalent:
-        print(f"# {mutant}: equivalent ({EQUIVALENT[mutant]})")
+        print(f"# {mutant}: equivalent ({equivalent_reason(name, mutant)})")
     return summary
 
 
@@ -161,7 +213,7 @@ def main(argv=None) -> int:
         parser.error(f"unknown module {', '.join(unknown)}: choose among {', '.join(MODULES)}")
     if args.list:
         for name, module in MODULES.items():
-            print(f"{name:11} {' '.join(module.files):60} {' '.join(module.tests)}")
+            print(f"{name:11} {' '.join(map(resolve, module.files)):60} {' '.join(map(resolve, module.tests))}")
         return 0
     summaries = [run(name, args.children) for name in (args.modules or MODULES)]
     print(f"{'module':11} {'mutants':>7} {'killed':>6} {'survived':>8} {'equivalent':>10} {'killed %':>8}")
