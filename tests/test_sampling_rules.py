@@ -13,6 +13,7 @@ against mutants of both.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import SimpleNamespace
 
@@ -344,3 +345,82 @@ def test_json_type_names_each_kind(value, name):
 def test_the_cli_flag_is_the_name_with_dashes():
     assert [s.flag for s in sampling.FIELDS if s.name in ("top_k", "max_new_tokens")] == ["--max-new-tokens",
                                                                                             "--top-k"]
+
+
+# --- every refusal, word for word: what the API, the form and the CLI show ---
+
+SEED_ALLOWED = f"an integer from 0 to {2**63 - 1} or null"
+STOP_ALLOWED = "a string or an array of up to 4 non-empty strings of at most 64 characters"
+
+
+@pytest.mark.parametrize("values, field, message, allowed, code", [
+    ({"top_k": "3"}, "top_k", "`top_k` must be an integer, not a string.", "an integer from 1 to 1000", "wrong_type"),
+    ({"top_k": True}, "top_k", "`top_k` must be an integer, not a boolean.", "an integer from 1 to 1000",
+     "wrong_type"),
+    ({"top_k": 0}, "top_k", "`top_k` is 0; it must be from 1 to 1000.", "an integer from 1 to 1000", "out_of_range"),
+    ({"seed": -1}, "seed", f"`seed` is -1; it must be from 0 to {2**63 - 1}.", SEED_ALLOWED, "out_of_range"),
+    ({"seed": 1.5}, "seed", "`seed` must be an integer, not a number.", SEED_ALLOWED, "wrong_type"),
+    ({"temperature": "hot"}, "temperature", "`temperature` must be a number, not a string.", "a number in (0, 2]",
+     "wrong_type"),
+    ({"temperature": 0}, "temperature", "`temperature` is 0; it must be in (0, 2].", "a number in (0, 2]",
+     "out_of_range"),
+    ({"top_p": 1.5}, "top_p", "`top_p` is 1.5; it must be in (0, 1].", "a number in (0, 1]", "out_of_range"),
+    ({"top_p": None}, "top_p", "`top_p` must be a number, not null.", "a number in (0, 1]", "wrong_type"),
+    ({"stop_at_sentence_end": "yes"}, "stop_at_sentence_end", "`stop_at_sentence_end` must be true or false, "
+     "not a string.", "true or false", "wrong_type"),
+    ({"strategy": "beam"}, "strategy", '`strategy` is "beam"; it must be one of "greedy", "top_k", "top_p".',
+     'one of "greedy", "top_k", "top_p"', "invalid_value"),
+    ({"strategy": ["top_k"]}, "strategy", '`strategy` is an array; it must be one of "greedy", "top_k", "top_p".',
+     'one of "greedy", "top_k", "top_p"', "wrong_type"),
+    ({"stop": [1]}, "stop", "`stop` must be a string or an array of strings.", STOP_ALLOWED, "wrong_type"),
+    ({"stop": {"a": 1}}, "stop", "`stop` must be a string or an array of strings.", STOP_ALLOWED, "wrong_type"),
+    ({"stop": ["a"] * 5}, "stop", "`stop` must hold at most 4 strings, each 1 to 64 characters.", STOP_ALLOWED,
+     "out_of_range"),
+    ({"stop": "\udc80"}, "stop", "`stop` contains an unpaired surrogate.", STOP_ALLOWED, "invalid_unicode"),
+    ({"colour": 1}, "colour", "Unknown setting `colour`.", "settings: " + ", ".join(sampling.setting_names()),
+     "unknown_field"),
+])
+def test_each_refusal_says_what_is_wrong_and_what_is_allowed(values, field, message, allowed, code):
+    with pytest.raises(InvalidField) as refused:
+        sampling.checked(values)
+    error = refused.value
+    assert (error.field, error.message, str(error), error.allowed, error.code, error.status) == \
+        (field, message, message, allowed, code, 422)
+
+
+def test_a_closed_interval_takes_its_ends_and_names_itself_so():
+    assert sampling.check_number("x", 0, 0, 1, low_open=False) == 0.0
+    assert sampling.check_number("x", 1, 0, 1, low_open=False) == 1.0
+    with pytest.raises(InvalidField) as refused:
+        sampling.check_number("x", -0.5, 0, 1, low_open=False)
+    assert (refused.value.message, refused.value.allowed) == ("`x` is -0.5; it must be in [0, 1].", "a number in [0, 1]")
+    assert sampling.check_int("n", None, 1, 3, nullable=True) is None
+    with pytest.raises(InvalidField, match="must be an integer, not null") as refused:
+        sampling.check_int("n", None, 1, 3)
+    assert refused.value.allowed == "an integer from 1 to 3"
+
+
+def test_a_refusal_made_without_a_code_is_an_invalid_value():
+    error = InvalidField("x", "`x` is wrong.")
+    assert (error.code, error.allowed, error.field) == ("invalid_value", None, "x")
+    renamed = error.renamed({"x": "--ex"})
+    assert (renamed.field, renamed.message, renamed.code) == ("--ex", "`--ex` is wrong.", "invalid_value")
+
+
+def test_the_settings_class_is_built_from_the_fields():
+    """params_class, called anew (SamplingParams itself was built at import): each field checked on creation."""
+    Params = sampling.params_class(sampling.FIELDS)
+    assert Params.__name__ == "SamplingParams" and Params.__module__ == "aurore.generation.sampling"
+    assert "Fields (sampling.FIELDS): max_new_tokens, strategy, temperature, top_k, top_p, seed" in Params.__doc__
+    made = Params(top_k=3, temperature=1, stop="fin")
+    assert (made.top_k, made.temperature, made.stop, made.max_new_tokens, made.seed) == (3, 1.0, ("fin",), 100, None)
+    assert isinstance(made.temperature, float)
+    with pytest.raises(Exception):
+        made.top_k = 4                                       # frozen: a request's settings never change
+    assert Params(max_new_tokens=50, max_new_tokens_limit=50).max_new_tokens == 50
+    with pytest.raises(InvalidField, match="from 1 to 50"):
+        Params(max_new_tokens=51, max_new_tokens_limit=50)
+    with pytest.raises(InvalidField, match="`top_p` is 0"):
+        Params(top_p=0)
+    assert [field.name for field in dataclasses.fields(Params)] == list(sampling.setting_names())
+    assert Params() == Params() and Params(seed=1) != Params(seed=2)
