@@ -424,3 +424,22 @@ def test_the_settings_class_is_built_from_the_fields():
         Params(top_p=0)
     assert [field.name for field in dataclasses.fields(Params)] == list(sampling.setting_names())
     assert Params() == Params() and Params(seed=1) != Params(seed=2)
+
+
+@FEW
+@given(st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0]), min_size=70, max_size=200))
+def test_the_order_with_many_ties_is_still_likeliest_first_in_index_order(values):
+    """More than 32 tied pairs: the other path of sort_descending (a stable sort of the whole vector)."""
+    assert list(RULES.sort_descending(np.array(values))) == reference_order(values)
+
+
+def test_a_nan_logit_comes_last():
+    assert list(RULES.sort_descending(np.array([1.0, math.nan, 3.0, 1.0]))) == [2, 0, 3, 1]
+
+
+def test_integer_logits_are_filtered_as_numbers():
+    """Logits given as plain ints (a list, as a learner may pass): -inf must fit, so the result is float."""
+    top_k = RULES.top_k_filter([1, 3, 2], 1)
+    assert list(top_k) == [-math.inf, 3.0, -math.inf]
+    top_p = RULES.top_p_filter([0, 5, 0], 0.5)
+    assert list(top_p) == [-math.inf, 5.0, -math.inf]
