@@ -150,6 +150,20 @@ def name_solutions_as_mutmut_does(dest: Path) -> None:
     machinery.write_text(source.replace(LOADED_AS, MUTMUT_NAME), encoding="utf-8")
 
 
+#: Appended to the copy's tests/conftest.py: a killed mutant is known at its first failing example, so
+#: Hypothesis does not shrink it (minutes per mutant otherwise), and keeps no example database between mutants.
+HYPOTHESIS_PROFILE = """
+
+try:
+    from hypothesis import Phase, settings as _settings
+except ImportError:
+    pass
+else:
+    _settings.register_profile("mutation", phases=[Phase.explicit, Phase.generate], database=None)
+    _settings.load_profile("mutation")
+"""
+
+
 def write_config(dest: Path, files: list[str], tests: list[str], fork_safe: bool) -> None:
     """mutmut reads [tool.mutmut] of pyproject.toml in its working folder."""
     tops = sorted({Path(name).parts[0] for name in os.listdir(dest)} - {"aurore", "solutions", "mutants"})
@@ -217,6 +231,8 @@ def run(name: str, children: int) -> dict:
     globs = selected(module, files)
     dest = WORK / name
     copy_tree(dest)
+    with open(dest / "tests" / "conftest.py", "a", encoding="utf-8") as conftest:
+        conftest.write(HYPOTHESIS_PROFILE)
     if any(file.startswith("solutions/") for file in files):
         name_solutions_as_mutmut_does(dest)
     write_config(dest, files, tests, module.fork_safe)

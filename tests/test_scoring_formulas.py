@@ -149,7 +149,7 @@ def test_summarise_gives_the_three_figures_and_refuses_an_empty_text():
     assert report == {"loss_per_token": pytest.approx(1.5 * math.log(2)), "perplexity": pytest.approx(2 ** 1.5),
                       "bits_per_character": pytest.approx(1.0), "tokens": 2, "characters": 3}
     for values, characters in (([], 3), ([-1.0], 0), ([-1.0], -2)):
-        with pytest.raises(AuroreError, match="Nothing to evaluate"):
+        with pytest.raises(AuroreError, match=r"^Nothing to evaluate: the text is empty\.$"):
             scoring.summarise(values, characters, RULES)
 
 
@@ -162,7 +162,8 @@ class Broken:
 
 
 def test_a_figure_that_is_not_a_number_is_explained():
-    with pytest.raises(AuroreError, match=r"Exercise 5: `loss_per_token` returned 'beaucoup' instead of a number"):
+    with pytest.raises(AuroreError, match=r"^Exercise \d+: `loss_per_token` returned 'beaucoup' instead of a number\. "
+                                          r"Check your code with `python -m aurore check \d+`\.$"):
         scoring.summarise([-1.0], 3, Broken)
 
 
@@ -184,7 +185,7 @@ def test_the_baselines_score_the_test_text_with_the_training_counts():
     assert found["unigram"]["loss_per_token"] == pytest.approx(-sum(expected) / 3)
     assert found["unigram"]["characters"] == 3 == found["xz"]["characters"]
     assert found["xz"]["bits_per_character"] == pytest.approx(RULES.xz_bits_per_character("ab\n", "aab\n"))
-    with pytest.raises(AuroreError, match="Nothing to compare"):
+    with pytest.raises(AuroreError, match=r"^Nothing to compare with: the training or the test text is empty\.$"):
         scoring.baselines(Tokenizer(), [""], ["ab"], RULES)
 
 
@@ -194,7 +195,8 @@ def test_a_unigram_answer_of_the_wrong_shape_is_explained():
         def unigram_log_likelihoods(train, test, vocabulary):
             return np.zeros(1)
 
-    with pytest.raises(AuroreError, match="not one value per test token"):
+    with pytest.raises(AuroreError, match=r"^Exercise \d+: `unigram_log_likelihoods` returned array\(\[0\.\]\), not one "
+                                          r"value per test token\. Check your code with `python -m aurore check \d+`\.$"):
         scoring._unigram(Short, np.array([0, 1]), np.array([1, 1]), 2)
 
 
@@ -210,3 +212,29 @@ def test_a_report_is_read_back_only_while_it_describes_the_weights(tmp_path):
     assert scoring.read_report(tmp_path / "missing", stamp=lambda folder: stamp) is None
     (tmp_path / scoring.REPORT_FILE).write_text("[1, 2]")
     assert scoring.read_report(tmp_path, stamp=lambda folder: stamp) is None
+
+
+def test_a_long_wrong_answer_is_cut_in_the_message():
+    class Wordy:
+        @staticmethod
+        def loss_per_token(values):
+            return "x" * 200
+
+    with pytest.raises(AuroreError) as refused:
+        scoring.summarise([-1.0], 3, Wordy)
+    assert "returned '" + "x" * 79 + " instead of a number" in str(refused.value)
+
+
+def test_trying_the_rules_with_baselines_tries_them_too():
+    class NoBaselines:
+        loss_per_token, perplexity, bits_per_character = (RULES.loss_per_token, RULES.perplexity,
+                                                          RULES.bits_per_character)
+        unigram_log_likelihoods = staticmethod(RULES.unigram_log_likelihoods)
+
+        @staticmethod
+        def xz_bits_per_character(text, given=""):
+            raise NotImplementedError("TODO")
+
+    scoring.try_rules(NoBaselines)                           # the figures alone: fine
+    with pytest.raises(NotImplementedError):
+        scoring.try_rules(NoBaselines, with_baselines=True)
