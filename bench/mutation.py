@@ -104,6 +104,17 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "x_recover_dir__mutmut_13": 'rsplit("-", 2) for rsplit("-", 1): the last piece is the same',
         "x_recover_dir__mutmut_14": '[+1] for [-1]: a name matched by ".NAME.old-*" splits in two pieces',
     },
+    "sampling": {
+        "x_check_stop__mutmut_38": 'encode("UTF-8"): the same codec as "utf-8"',
+        "xǁSettingǁcheck__mutmut_24": "highest(None) for a number setting: only max_new_tokens reads the server limit",
+        **{f"x_{function}__mutmut_{n}": "no dtype: the library passes float64 (apply_temperature makes it), and "
+                                        "on ints or lists this function gives the same result"
+           for function in ("softmax", "sort_descending", "apply_temperature") for n in (3, 5)},
+        **{f"x_sort_descending__mutmut_{n}": "which of two paths sorts (the quick one and the stable one): both "
+                                             "give the same order; only the time differs"
+           for n in (16, 17, 18, 19)},
+        "x_sort_descending__mutmut_29": 'kind="STABLE": NumPy reads the kind without regard to case',
+    },
     "rate_limit": {
         "xǁInFlightLimitǁ__call____mutmut_24": "refused = None: as falsy as False",
         **{f"xǁInFlightLimitǁ_release__mutmut_{n}":

@@ -370,6 +370,8 @@ STOP_ALLOWED = "a string or an array of up to 4 non-empty strings of at most 64 
      "not a string.", "true or false", "wrong_type"),
     ({"strategy": "beam"}, "strategy", '`strategy` is "beam"; it must be one of "greedy", "top_k", "top_p".',
      'one of "greedy", "top_k", "top_p"', "invalid_value"),
+    ({"strategy": "aléatoire"}, "strategy", '`strategy` is "aléatoire"; it must be one of "greedy", "top_k", '
+     '"top_p".', 'one of "greedy", "top_k", "top_p"', "invalid_value"),
     ({"strategy": ["top_k"]}, "strategy", '`strategy` is an array; it must be one of "greedy", "top_k", "top_p".',
      'one of "greedy", "top_k", "top_p"', "wrong_type"),
     ({"stop": [1]}, "stop", "`stop` must be a string or an array of strings.", STOP_ALLOWED, "wrong_type"),
@@ -411,7 +413,9 @@ def test_the_settings_class_is_built_from_the_fields():
     """params_class, called anew (SamplingParams itself was built at import): each field checked on creation."""
     Params = sampling.params_class(sampling.FIELDS)
     assert Params.__name__ == "SamplingParams" and Params.__module__ == "aurore.generation.sampling"
-    assert "Fields (sampling.FIELDS): max_new_tokens, strategy, temperature, top_k, top_p, seed" in Params.__doc__
+    assert Params.__doc__ == ("How to choose the tokens; every field checked on creation (`InvalidField` naming it).\n\n"
+                              "Fields (sampling.FIELDS): max_new_tokens, strategy, temperature, top_k, top_p, seed, "
+                              "stop_at_sentence_end, stop.")
     made = Params(top_k=3, temperature=1, stop="fin")
     assert (made.top_k, made.temperature, made.stop, made.max_new_tokens, made.seed) == (3, 1.0, ("fin",), 100, None)
     assert isinstance(made.temperature, float)
