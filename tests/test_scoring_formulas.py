@@ -238,3 +238,20 @@ def test_trying_the_rules_with_baselines_tries_them_too():
     scoring.try_rules(NoBaselines)                           # the figures alone: fine
     with pytest.raises(NotImplementedError):
         scoring.try_rules(NoBaselines, with_baselines=True)
+
+
+def _progress(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+def test_the_run_page_sees_the_evaluation_s_progress(monkeypatch, capsys):
+    """In json mode (the web app's steps) each batch and each baseline is a progress event the run page shows."""
+    monkeypatch.setenv("AURORE_PROGRESS", "json")
+    inputs = np.zeros((5, 2), np.int32)
+    scoring.masked_log_likelihoods(lambda x, y: Tensor(np.zeros(x.shape)), inputs, inputs, np.ones((5, 2)), 2)
+    events = [e for e in _progress(capsys) if e["event"] == "progress"]
+    assert [(e["task"], e["done"], e["total"], e["unit"]) for e in events][-1] == ("Evaluating", 5, 5, "block")
+    scoring.baselines(Tokenizer(), ["aab"], ["ab"], RULES)
+    events = [e for e in _progress(capsys) if e["event"] == "progress" and e["task"].startswith("Baselines")]
+    assert (events[-1]["task"], events[-1]["done"], events[-1]["total"], events[-1]["unit"]) == \
+        ("Baselines (unigram, xz)", 2, 2, "baseline")
