@@ -115,6 +115,13 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            for n in (16, 17, 18, 19)},
         "x_sort_descending__mutmut_29": 'kind="STABLE": NumPy reads the kind without regard to case',
     },
+    "scoring": {
+        **{f"x_try_rules__mutmut_{n}": "the trial case's values: any case that runs the rules does (a rule left "
+                                       "unfinished still raises)"
+           for n in (2, 9, 10, 11, 21, 22, 25, 32, 33, 34, 35, 36, 37)},
+        **{f"x_save_report__mutmut_{n}": "the report's indent: every reader parses JSON" for n in (8, 10, 14)},
+        "x_read_report__mutmut_7": 'encoding="UTF-8": the same codec as "utf-8"',
+    },
     "rate_limit": {
         "xǁInFlightLimitǁ__call____mutmut_24": "refused = None: as falsy as False",
         **{f"xǁInFlightLimitǁ_release__mutmut_{n}":
@@ -250,14 +257,17 @@ def run(name: str, children: int) -> dict:
     print(f"== {name}: mutating {', '.join(files)} against {', '.join(tests)}", flush=True)
     mutmut(dest, "run", "--max-children", str(children), *globs)
     found = statuses(dest, globs)
-    killed = [m for m, s in found.items() if s in ("killed", "timeout")]
-    equivalent = [m for m, s in found.items() if s not in ("killed", "timeout") and equivalent_reason(name, m)]
+    killed = [m for m, s in found.items() if s == "killed"]
+    equivalent = [m for m, s in found.items() if s != "killed" and equivalent_reason(name, m)]
+    # A timeout (a mutant that made the tests run past mutmut's limit) is not counted as killed: on a loaded
+    # machine it may be the load. Rerun the module on a quiet one to settle them.
+    timeouts = [m for m, s in found.items() if s == "timeout" and not equivalent_reason(name, m)]
     survived = [m for m, s in found.items() if s not in ("killed", "timeout") and not equivalent_reason(name, m)]
     if not found:
         raise SystemExit(f"mutmut made no mutant: see {dest / 'mutmut.log'}")
-    counted = len(killed) + len(survived)
+    counted = len(killed) + len(survived) + len(timeouts)
     summary = {"module": name, "files": files, "mutants": len(found), "killed": len(killed),
-               "survived": len(survived), "equivalent": len(equivalent),
+               "survived": len(survived), "timeout": len(timeouts), "equivalent": len(equivalent),
                "killed_share": round(len(killed) / counted, 4) if counted else None,
                "survivors": {m: found[m] for m in survived}}
     print(diffs(dest, survived), end="")
@@ -281,10 +291,12 @@ def main(argv=None) -> int:
             print(f"{name:11} {' '.join(map(resolve, module.files)):60} {' '.join(map(resolve, module.tests))}")
         return 0
     summaries = [run(name, args.children) for name in (args.modules or MODULES)]
-    print(f"{'module':11} {'mutants':>7} {'killed':>6} {'survived':>8} {'equivalent':>10} {'killed %':>8}")
+    print(f"{'module':11} {'mutants':>7} {'killed':>6} {'survived':>8} {'timeout':>7} {'equivalent':>10} "
+          f"{'killed %':>8}")
     for s in summaries:
         share = "-" if s["killed_share"] is None else f"{100 * s['killed_share']:.1f}"
-        print(f"{s['module']:11} {s['mutants']:7} {s['killed']:6} {s['survived']:8} {s['equivalent']:10} {share:>8}")
+        print(f"{s['module']:11} {s['mutants']:7} {s['killed']:6} {s['survived']:8} {s['timeout']:7} "
+              f"{s['equivalent']:10} {share:>8}")
     if args.json:
         args.json.write_text(json.dumps(summaries, indent=2) + "\n")
     below = [s["module"] for s in summaries if s["killed_share"] is not None and s["killed_share"] < TARGET]

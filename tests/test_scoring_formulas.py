@@ -202,6 +202,10 @@ def test_a_unigram_answer_of_the_wrong_shape_is_explained():
 
 def test_a_report_is_read_back_only_while_it_describes_the_weights(tmp_path):
     stamp = {"step": 40, "val_loss": 3.2, "tokens": 1000}
+    stamps = {tmp_path: {**stamp, "folder": "this one"}}
+    scoring.save_report(tmp_path, {"test": {"perplexity": 12.0}}, stamp=lambda folder: stamps[folder])
+    assert json.loads((tmp_path / scoring.REPORT_FILE).read_text())["trained"]["folder"] == "this one"
+    assert scoring.read_report(tmp_path, stamp=lambda folder: stamps[folder])["test"] == {"perplexity": 12.0}
     scoring.save_report(tmp_path, {"test": {"perplexity": 12.0}}, stamp=lambda folder: stamp)
     saved = json.loads((tmp_path / scoring.REPORT_FILE).read_text())
     assert saved["trained"] == stamp
@@ -238,6 +242,15 @@ def test_trying_the_rules_with_baselines_tries_them_too():
     scoring.try_rules(NoBaselines)                           # the figures alone: fine
     with pytest.raises(NotImplementedError):
         scoring.try_rules(NoBaselines, with_baselines=True)
+    scoring.try_rules(RULES, with_baselines=True)            # finished rules pass the trial
+
+    class WordyXz(NoBaselines):
+        @staticmethod
+        def xz_bits_per_character(text, given=""):
+            return "beaucoup"
+
+    with pytest.raises(AuroreError, match=r"`xz_bits_per_character` returned 'beaucoup' instead of a number"):
+        scoring.try_rules(WordyXz, with_baselines=True)
 
 
 def _progress(capsys) -> list[dict]:
