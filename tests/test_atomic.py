@@ -36,6 +36,8 @@ CHILD = textwrap.dedent("""
     from aurore.store import atomic
 
     operation, target, call, when, ready = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    for number in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+        signal.signal(number, signal.SIG_DFL)     # any signal sent to it ends it (nohup ignores SIGHUP)
     real_replace, calls = os.replace, []
 
     def stop():
