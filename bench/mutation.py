@@ -106,6 +106,7 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     },
     "sampling": {
         "x_check_stop__mutmut_38": 'encode("UTF-8"): the same codec as "utf-8"',
+        "x_check_choice__mutmut_14": "ensure_ascii=None: as falsy as False",
         "xǁSettingǁcheck__mutmut_24": "highest(None) for a number setting: only max_new_tokens reads the server limit",
         **{f"x_{function}__mutmut_{n}": "no dtype: the library passes float64 (apply_temperature makes it), and "
                                         "on ints or lists this function gives the same result"

@@ -447,3 +447,16 @@ def test_integer_logits_are_filtered_as_numbers():
     assert list(top_k) == [-math.inf, 3.0, -math.inf]
     top_p = RULES.top_p_filter([0, 5, 0], 0.5)
     assert list(top_p) == [-math.inf, 5.0, -math.inf]
+
+
+@pytest.mark.parametrize("strategy, settings_, allowed", [("top_p", {"top_p": 0.5}, {0, 1}),
+                                                        ("top_k", {"top_k": 3}, {0, 1, 2})])
+def test_a_draw_never_leaves_the_filter_s_tokens(strategy, settings_, allowed):
+    """Equally likely tokens: top-p 0.5 of four keeps the first two (1/4 each, exact), top-k 3 of five the
+    first three. Over 300 seeds the draws stay among them, and each of them is drawn."""
+    logits = np.zeros(5)
+    if strategy == "top_p":
+        logits = np.array([0.0, 0.0, 0.0, 0.0])                 # 1/4 each: the first two reach 0.5
+    drawn = {RULES.choose_next_token(logits, params(strategy=strategy, temperature=1.0, **settings_),
+                                     np.random.default_rng(seed)) for seed in range(300)}
+    assert drawn == allowed
