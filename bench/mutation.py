@@ -122,6 +122,12 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            for n in (2, 9, 10, 11, 21, 22, 25, 32, 33, 34, 35, 36, 37)},
         **{f"x_save_report__mutmut_{n}": "the report's indent: every reader parses JSON" for n in (8, 10, 14)},
         "x_read_report__mutmut_7": 'encoding="UTF-8": the same codec as "utf-8"',
+        **{f"x_summarise__mutmut_{n}": "no dtype: the log-likelihoods come as float arrays; on ints or lists the "
+                                       "rules give the same figures" for n in (3, 5)},
+        **{f"x_masked_log_likelihoods__mutmut_{n}": "no dtype: NumPy's default is float64 already"
+           for n in (28, 36, 38)},
+        **{f"x_unigram_log_likelihoods__mutmut_{n}": "no dtype: the ids come as integer arrays (the token stream)"
+           for n in (8, 10, 16, 18)},
     },
     "rate_limit": {
         "xǁInFlightLimitǁ__call____mutmut_24": "refused = None: as falsy as False",

@@ -268,3 +268,41 @@ def test_the_run_page_sees_the_evaluation_s_progress(monkeypatch, capsys):
     events = [e for e in _progress(capsys) if e["event"] == "progress" and e["task"].startswith("Baselines")]
     assert (events[-1]["task"], events[-1]["done"], events[-1]["total"], events[-1]["unit"]) == \
         ("Baselines (unigram, xz)", 2, 2, "baseline")
+
+
+@pytest.mark.parametrize("function", ["loss_per_token", "perplexity", "bits_per_character"])
+def test_each_figure_that_is_not_a_number_is_named(function):
+    class OneWrong:
+        loss_per_token, perplexity = RULES.loss_per_token, RULES.perplexity
+        bits_per_character = staticmethod(RULES.bits_per_character)
+
+    setattr(OneWrong, function, staticmethod(lambda *args: "beaucoup"))
+    with pytest.raises(AuroreError, match=rf"`{function}` returned 'beaucoup' instead of a number"):
+        scoring.summarise([-1.0], 1, OneWrong)
+
+
+def test_one_character_is_enough_to_measure():
+    assert scoring.summarise([-math.log(2)], 1, RULES)["bits_per_character"] == pytest.approx(1.0)
+
+
+def test_the_mask_marks_with_ones_and_no_window_gives_an_empty_float_array():
+    _, _, mask = scoring.windows(np.arange(7, dtype=np.int32), 4)
+    assert set(np.unique(mask)) == {0.0, 1.0}
+    empty = np.zeros((0, 4), np.int32)
+    got = scoring.masked_log_likelihoods(lambda x, y: Tensor(x), empty, empty, np.zeros((0, 4)), 2)
+    assert got.shape == (0,) and got.dtype == np.float64
+
+
+def test_the_baselines_read_the_texts_one_sentence_a_line():
+    found = scoring.baselines(Tokenizer(), ["aab", "ba"], ["ab", "b"], RULES)
+    assert found["xz"]["bits_per_character"] == pytest.approx(RULES.xz_bits_per_character("ab\nb\n", "aab\nba\n"))
+    assert found["xz"]["characters"] == 5
+
+    class WordyXz:
+        loss_per_token, perplexity = RULES.loss_per_token, RULES.perplexity
+        bits_per_character = staticmethod(RULES.bits_per_character)
+        unigram_log_likelihoods = staticmethod(RULES.unigram_log_likelihoods)
+        xz_bits_per_character = staticmethod(lambda text, given="": "beaucoup")
+
+    with pytest.raises(AuroreError, match=r"`xz_bits_per_character` returned 'beaucoup' instead of a number"):
+        scoring.baselines(Tokenizer(), ["aab"], ["ab"], WordyXz)
