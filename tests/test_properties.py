@@ -234,12 +234,12 @@ def test_the_prompt_s_sentences_lose_and_invent_no_character(text):
      "line 3: nested BEGIN SOLUTION"),
     ("\n\ndef f():\n    # BEGIN SOLUTION\n    return 1\n", "line 4: BEGIN SOLUTION without END SOLUTION"),
 ])
-def test_unbalanced_markers_are_named_with_their_line(source, message):
+def test_a_stub_s_unbalanced_markers_are_named_with_their_line(source, message):
     with pytest.raises(ValueError) as refused:
         exercises.derive_stub(source)
     assert str(refused.value) == message
 
 
-def test_a_plain_comment_at_the_top_of_a_module_level_block_is_solution_not_instruction():
+def test_a_stub_leaves_out_a_plain_comment_atop_a_module_level_block():
     source = "# BEGIN SOLUTION\n# the answer, worked out\nMIN_WORDS = 3\n# STUB: MIN_WORDS = None\n# END SOLUTION\n"
     assert exercises.derive_stub(source) == "MIN_WORDS = None\n"
