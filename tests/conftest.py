@@ -25,7 +25,7 @@ DEV_TOOLS = (
     ("pytest_playwright", "pytest-playwright", ("browser",)),
     ("pytest_timeout", "pytest-timeout", ()),
     ("yaml", "pyyaml", ("test_dockerfile.py",)),
-    ("hypothesis", "hypothesis", ("test_sampling_rules.py", "test_properties.py")),
+    ("hypothesis", "hypothesis", ("test_properties.py", "test_sampling_rules.py", "test_scoring_formulas.py")),
 )
 
 #: pytest-playwright's options for this suite, unless given on the command line: a trace of each failed browser test.
