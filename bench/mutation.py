@@ -211,7 +211,9 @@ def mutmut(dest: Path, *args: str, capture: bool = False) -> str:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     if not capture:
         with open(dest / "mutmut.log", "w") as log:
-            subprocess.run(command, cwd=dest, text=True, stdout=log, stderr=subprocess.STDOUT, env=env)
+            done = subprocess.run(command, cwd=dest, text=True, stdout=log, stderr=subprocess.STDOUT, env=env)
+        if done.returncode != 0:
+            raise SystemExit(f"mutmut {args[0]} stopped (exit {done.returncode}): see {dest / 'mutmut.log'}")
         return ""
     done = subprocess.run(command, cwd=dest, text=True, capture_output=True, env=env)
     if done.returncode != 0:
@@ -272,6 +274,9 @@ def run(name: str, children: int) -> dict:
     survived = [m for m, s in found.items() if s not in ("killed", "timeout") and not equivalent_reason(name, m)]
     if not found:
         raise SystemExit(f"mutmut made no mutant: see {dest / 'mutmut.log'}")
+    unchecked = [m for m, s in found.items() if s == "not checked"]
+    if unchecked:
+        raise SystemExit(f"mutmut left {len(unchecked)} mutants unchecked: see {dest / 'mutmut.log'}")
     counted = len(killed) + len(survived) + len(timeouts)
     summary = {"module": name, "files": files, "mutants": len(found), "killed": len(killed),
                "survived": len(survived), "timeout": len(timeouts), "equivalent": len(equivalent),
