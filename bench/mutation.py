@@ -58,7 +58,8 @@ MODULES = {
                     only=("derive_stub",)),
     "attention": Module(("aurore/generation/cached_model.py",), ("tests/test_attention_oracle.py",),
                         fork_safe=False, skip=("default_xla", "limit_threads")),
-    "security": Module(("aurore/web/security.py",), ("tests/test_security_contract.py", "tests/test_security.py")),
+    # Not the tests that start a job: mutmut's parent process reaps their child processes and stops.
+    "security": Module(("aurore/web/security.py",), ("tests/test_security_contract.py", "-k", "not job_keeps")),
 }
 
 
