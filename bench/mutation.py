@@ -58,8 +58,9 @@ MODULES = {
                     only=("derive_stub",)),
     "attention": Module(("aurore/generation/cached_model.py",), ("tests/test_attention_oracle.py",),
                         fork_safe=False, skip=("default_xla", "limit_threads")),
-    # Not the tests that start a job: mutmut's parent process reaps their child processes and stops.
-    "security": Module(("aurore/web/security.py",), ("tests/test_security_contract.py", "-k", "not job_keeps")),
+    # The app starts processes (the checks' warm worker, jobs): mutmut's fork mode reaps them and stops.
+    "security": Module(("aurore/web/security.py",), ("tests/test_security_contract.py", "-k", "not job_keeps"),
+                       fork_safe=False),
 }
 
 
