@@ -26,6 +26,7 @@ DEV_TOOLS = (
     ("pytest_timeout", "pytest-timeout", ()),
     ("yaml", "pyyaml", ("test_dockerfile.py",)),
     ("openai", "openai", ("test_code_completion_api.py",)),
+    ("hypothesis", "hypothesis", ("test_properties.py", "test_sampling_rules.py", "test_scoring_formulas.py")),
 )
 
 #: pytest-playwright's options for this suite, unless given on the command line: a trace of each failed browser test.

@@ -227,12 +227,14 @@ def test_any_unicode_prompt_is_handled(client, prompt):
 
 # --- what a good request gets ----------------------------------------------------------------
 
-def test_generate_returns_text_token_counts_model_and_timing(client):
+def test_generate_returns_text_token_counts_model_and_timing(make_app):
+    client = make_app(FakeGenerator(step_delay=0.02)).test_client()
     body = client.post("/api/generate", json={"prompt": "La nuit était", "max_new_tokens": 3}).get_json()
     assert body["text"] == "Il était une "
     assert body["new_tokens"] == 3 and body["prompt_tokens"] == 3
     assert body["model"] == "cpu" and body["finish_reason"] == "length"
-    assert body["seconds"] >= 0 and body["queued_seconds"] >= 0
+    # Three steps of at least 0.02 s each; the time queued is part of the whole.
+    assert body["seconds"] >= 0.06 - 1e-3 and 0 <= body["queued_seconds"] <= body["seconds"]
 
 
 def test_the_settings_reach_the_generator(client, make_app):
@@ -571,9 +573,14 @@ def test_the_tiny_model_refuses_a_prompt_beyond_its_context(tiny_client):
 
 def test_the_tiny_model_takes_any_unicode(tiny_client):
     for prompt in ["\x00", "🌙\u202eשלום\x07", "\ufeff\r\n"]:
-        response = tiny_client.post("/api/generate", json={"prompt": prompt, "max_new_tokens": 4})
+        ask = {"prompt": prompt, "max_new_tokens": 4, "seed": 3, "strategy": "top_k", "top_k": 5}
+        response = tiny_client.post("/api/generate", json=ask)
         assert response.status_code == 200, response.get_data(as_text=True)
-        assert isinstance(response.get_json()["text"], str)
+        body = response.get_json()
+        assert body["prompt_tokens"] >= 1 and 1 <= body["new_tokens"] <= 4 and body["text"], body
+        assert body["finish_reason"] == ("length" if body["new_tokens"] == 4 else "stop"), body
+        assert "\ufffd" not in body["text"]                      # whole characters only
+        assert tiny_client.post("/api/generate", json=ask).get_json()["text"] == body["text"]    # the seed holds
 
 
 def test_the_tiny_model_batches_concurrent_requests_statically(tiny_client):

@@ -13,6 +13,7 @@ from aurore import cli
 from aurore.corpus.sentence_ends import find_sentence_end
 from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.generation.decoding import clean_text
 from aurore.generation.generator import Generator, SamplingParams, TextAssembler
 from aurore.store import modeldir
 from tests.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
@@ -331,7 +332,10 @@ def test_any_unicode_prompt_is_handled(generator, prompt):
     result = generator.generate(prompt, SamplingParams(max_new_tokens=5, seed=0))
     assert 0 <= result.new_tokens <= 5
     assert result.prompt_tokens >= 1
-    assert generator.count_tokens(prompt) >= 0
+    count = generator.count_tokens(prompt)
+    assert (count == 0) == (clean_text(prompt) == "")          # nothing left once cleaned: no token
+    assert count <= len(clean_text(prompt).encode("utf-8"))      # byte-level BPE: at most a token per byte
+    assert (result.truncated_prompt_tokens > 0) == (count > generator.max_context)    # only the 20,000 x
 
 
 # -- bad arguments

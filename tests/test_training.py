@@ -20,6 +20,7 @@ from aurore.errors import AuroreError
 from aurore.evaluation import scoring
 from aurore.store import checkpoint, modeldir, saved_dataset
 from aurore.training import loop, presets
+from tests.test_atomic import _killed
 from tiny_sand import TRAIN, make_dataset
 
 
@@ -210,39 +211,13 @@ def test_the_schedule_is_fitted_to_the_time_budget(solution):
     assert estimate_horizon(10, 2.0, -5.0, max_steps=1000) == 11
 
 
-def _dead_pid() -> int:
-    """The id of a process that has ended (as after a kill -9)."""
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
-
-
-def test_a_folder_swap_cut_between_its_two_renames_is_recovered(tmp_path):
-    from aurore.store import atomic
-
-    folder = tmp_path / "checkpoint"
-    with atomic.replace_dir(folder) as tmp:
-        (tmp / "state.json").write_text('{"step": 7}')
-    # kill -9 after the first rename: only the old folder is left, aside.
-    aside = tmp_path / f".checkpoint.old-{_dead_pid()}"
-    os.replace(folder, aside)
-    (tmp_path / ".checkpoint.abc.part").mkdir()
-    assert atomic.recover_dir(folder) is True
-    assert json.loads((folder / "state.json").read_text()) == {"step": 7} and not aside.exists()
-    # A leftover beside a complete folder (killed before removing it) is removed; a live swap is left alone.
-    stale = tmp_path / f".checkpoint.old-{_dead_pid()}"
-    live = tmp_path / f".checkpoint.old-{os.getppid()}"
-    stale.mkdir()
-    live.mkdir()
-    assert atomic.recover_dir(folder) is False
-    assert not stale.exists() and live.exists() and (folder / "state.json").exists()
-
-
 def test_training_resumes_after_a_crash_mid_swap(data, tmp_path, solution, capsys):
     model_dir = tmp_path / "m"
     settings = presets.preset("tiny", max_steps=4, eval_interval=2)
     loop.train(solution, data / "dataset", data / "tokenizer", model_dir, settings)
-    os.replace(checkpoint.directory(model_dir), model_dir / f".checkpoint.old-{_dead_pid()}")
+    # A save of the checkpoint killed (SIGKILL) between its two renames: the real swap, cut short.
+    _killed("dir", checkpoint.directory(model_dir), call=1, when="after")
+    assert not checkpoint.directory(model_dir).exists()
     capsys.readouterr()
     again = loop.train(solution, data / "dataset", data / "tokenizer", model_dir, presets.preset("tiny", max_steps=4,
                                                                                                       eval_interval=2))
