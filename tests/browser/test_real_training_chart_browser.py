@@ -26,7 +26,8 @@ def expected_points(events):
     """Step → training loss and step → validation loss, as the run page reads them from the events."""
     training, validation = {}, {}
     for event in events:
-        if event["event"] == "progress" and event.get("task") == "Training" and "loss" in (event.get("metrics") or {}):
+        # (The task's label is in the run's language: "Entraînement" from a French page; the page reads the loss.)
+        if event["event"] == "progress" and "loss" in (event.get("metrics") or {}):
             training[event["done"]] = event["metrics"]["loss"]
         elif event["event"] == "metrics":
             training[event["step"]] = event["loss"]
