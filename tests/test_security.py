@@ -674,6 +674,18 @@ def test_every_json_body_parse_answers_400_json(workshop_env, body):
         assert answer.get_json()["error"]["code"] == "malformed_json"
 
 
+def test_a_json_body_over_the_limit_answers_413_json_everywhere(workshop_env):
+    """The pages' scripts read JSON: a body over MAX_CONTENT_LENGTH is a JSON 413 that says the limit, never HTML."""
+    client = workshop_env["make_app"]().test_client()
+    headers = {**csrf(client), "Content-Type": "application/json", "Accept": "application/json"}
+    body = '{"text": "' + "a" * (70 * 1024) + '"}'
+    for path in ("/generate/memorisation", "/jobs", "/generate/compare", "/api/generate"):
+        answer = client.post(path, data=body, headers=headers)
+        assert answer.status_code == 413 and answer.is_json, (path, answer.get_data()[:200])
+        message = answer.get_json()["error"]["message"]
+        assert "64 Kio" in message or "65536 bytes" in message, (path, message)   # the pages in French, the API
+
+
 def test_a_backup_is_never_left_truncated(tmp_path):
     """A writer that cannot finish (here: the file-size limit, as a kill would) leaves no half backup."""
     import subprocess

@@ -64,6 +64,12 @@ def page_refusal(reason: str | None) -> str:
     return gettext(refusal(reason))
 
 
+def too_large() -> str:
+    """Why a body over MAX_CONTENT_LENGTH was refused, in the page's language."""
+    return gettext("The request is too large: at most %(kib)s KiB.",
+                   kib=int(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // 1024)
+
+
 def is_api_path(path: str) -> bool:
     return path.startswith(API_PREFIXES) or path in API_PATHS
 

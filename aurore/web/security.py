@@ -273,7 +273,9 @@ def add_headers(response):
 
 
 def refused(error):
-    """The app's 403 outside the blueprints that answer their own (the writers' page, static, unknown paths)."""
+    """The app's 403, and a JSON body's 413, outside the blueprints that answer their own (the writers' page…)."""
+    if error.code == 413 and request.is_json:   # the writers' page's scripts read JSON, never Flask's HTML page
+        return errors.json_error(413, errors.too_large())
     if error.code != 403:
         return error
     if errors.is_api_path(request.path):

@@ -90,6 +90,8 @@ def _aurore_error(error):
 def _http_error(error):
     if error.code == 403:
         return _error(403, errors.page_refusal(error.description))
+    if error.code == 413:
+        return _error(413, errors.too_large())
     return _error(error.code or 500, gettext("Error %(code)s: %(name)s.", code=error.code, name=error.name))
 
 
