@@ -69,7 +69,9 @@ def server(tmp_path):
     """The app on a free 127.0.0.1 port, serving the scripted model as "code"; yields (openai client, generator)."""
     generator = ScriptedGenerator()
     make_fake_model_dirs(tmp_path / "models", ("code",))
-    app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True, "GENERATION_FACTORY": fake_factory(generator)})
+    # Static batching: the scripted model writes through `stream_batch` (continuous batching steps slots instead).
+    app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True, "GENERATION_FACTORY": fake_factory(generator),
+                      "GENERATION_BATCHING": "static"})
     running = waitress.create_server(app, host="127.0.0.1", port=0, **waitress_options(4))
     threading.Thread(target=running.run, daemon=True).start()
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{running.effective_port}/v1", api_key="unused", max_retries=0)
