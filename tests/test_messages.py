@@ -69,3 +69,27 @@ def test_a_resumed_training_says_so_in_french(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(resumable.checkpoint, "read_state", lambda folder: run.state)
     run._resumed_settings({"preset": "tiny"})
     assert f"Entraînement dans {tmp_path} est déjà terminé (pas 7)" in capsys.readouterr().out
+
+
+def test_a_bonus_training_logs_its_figures_and_its_stop_in_french(tmp_path, monkeypatch, capsys):
+    """The char-LSTM (bonus 7) on a French page: its vocabulary line and the training's stop line are French,
+    numbers written the French way; the summary keeps its English reason (a machine reads it)."""
+    from aurore.bonus import char_lstm
+    from aurore.course import exercises
+
+    dataset = fixture_books.make_tiny_dataset(tmp_path / "dataset")
+    monkeypatch.setenv("AURORE_PROGRESS", "json")
+    monkeypatch.setenv("AURORE_LANG", "fr")
+    summary = char_lstm.train(exercises.rules("char-lstm"), dataset, tmp_path / "char-lstm",
+                              char_lstm.preset("tiny", max_steps=4))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    said = [line["message"] for line in lines if line.get("event") == "log"]
+    assert any(" caractères dans le vocabulaire ; " in line and " caractères d'entraînement en " in line
+               for line in said), said
+    stop = [line for line in said if line.startswith("L'entraînement du LSTM caractère : arrêt (4 pas atteints) "
+                                                     "au pas 4 ; meilleure perte de validation ")]
+    assert len(stop) == 1, said
+    loss = stop[0].split("meilleure perte de validation ")[1].split(" ")[0]
+    assert "," in loss and "." not in loss, stop            # "3,4512": a French decimal comma
+    assert not any("stopped" in line or "characters in the vocabulary" in line for line in said), said
+    assert summary["stopped"] == "reached 4 steps"

@@ -35,7 +35,7 @@ from aurore import progress
 from aurore.errors import AuroreError
 from aurore.evaluation import scoring
 from aurore.evaluation.baselines import xz_baseline
-from aurore.messages import N_
+from aurore.messages import N_, gettext, number
 from aurore.store import atomic, checkpoint, modeldir, saved_dataset
 from aurore.training import presets, resumable
 
@@ -192,8 +192,10 @@ def _train(module: ModuleType, dataset_dir, model_dir: Path, settings: dict, *, 
     length, batch_size = settings["sequence_length"], settings["batch_size"]
     train_inputs, train_targets = blocks(encode(module, splits["train"]["text"], vocab), length, "training")
     val_inputs, val_targets = blocks(encode(module, splits["validation"]["text"], vocab), length, "validation")
-    progress.log(f"{len(vocab)} characters in the vocabulary; {train_inputs.size:,} training characters in "
-                 f"{len(train_inputs):,} blocks of {length}; {val_inputs.size:,} validation characters.")
+    progress.log(gettext("%(vocabulary)s characters in the vocabulary; %(train)s training characters in %(blocks)s "
+                         "blocks of %(length)s; %(validation)s validation characters.",
+                         vocabulary=number(len(vocab), 0), train=number(train_inputs.size, 0),
+                         blocks=number(len(train_inputs), 0), length=length, validation=number(val_inputs.size, 0)))
 
     model = module.build_model(settings, len(vocab))
     module.compile_model(model, settings["learning_rate"])

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import ModuleType
 
 from aurore import progress
+from aurore.messages import N_, gettext, number
 from aurore.bonus import code_corpus, code_syntax
 from aurore.corpus import tokenization
 from aurore.errors import AuroreError
@@ -43,6 +44,8 @@ DEFAULT_K = 4
 #: What the model writes at each evaluation during training (the run page's samples).
 SAMPLE_PROMPT = "def is_prime(n):\n"
 REPORT_FILE = "code-evaluation.json"
+#: How the tokenizer lines name each tokenizer (msgids: said in the run's language).
+TOKENIZER_NAMES = {"generic": N_("Generic tokenizer"), "specialised": N_("Specialised tokenizer")}
 
 
 def build_tokenizer(dataset_dir, out_dir, rules: ModuleType, vocab_size: int = tokenization.DEFAULT_VOCAB_SIZE) -> dict:
@@ -53,8 +56,8 @@ def build_tokenizer(dataset_dir, out_dir, rules: ModuleType, vocab_size: int = t
                           "alone take 257 entries. Use at least 300 (8000 is a good size).")
     splits = code_corpus.load(dataset_dir)
     generic = tokenization.generic_tokenizer()
-    progress.log(f"Specialising the generic tokenizer on {len(splits['train'])} training files "
-                 f"(vocabulary {vocab_size})…")
+    progress.log(gettext("Specialising the generic tokenizer on %(files)s training files (vocabulary %(size)s)…",
+                         files=number(len(splits["train"]), 0), size=number(vocab_size, 0)))
     specialised = rules.specialise(generic, splits["train"]["text"], vocab_size)
     modeldir.save_tokenizer(specialised, out_dir)
     reloaded = modeldir.load_tokenizer(out_dir)
@@ -64,8 +67,10 @@ def build_tokenizer(dataset_dir, out_dir, rules: ModuleType, vocab_size: int = t
     for name, tokenizer in (("generic", generic), ("specialised", reloaded)):
         report[f"{name}_tokens"] = rules.show_tokens(tokenizer, EXAMPLE_CODE)
         report[name] = rules.measure(tokenizer, test_texts)
-        progress.log(f"{name}: {len(report[f'{name}_tokens'])} tokens for the example, "
-                     f"{report[name]['characters_per_token']:.3f} characters per token on the test files")
+        progress.log(gettext("%(tokenizer)s: %(count)s tokens for the example, %(ratio)s characters per token on the "
+                             "test files", tokenizer=gettext(TOKENIZER_NAMES[name]),
+                             count=number(len(report[f"{name}_tokens"]), 0),
+                             ratio=number(report[name]["characters_per_token"], 3)))
     return report
 
 
@@ -203,13 +208,16 @@ def evaluate(model_dir, dataset_dir, module: ModuleType, headers: int = DEFAULT_
     texts = list(data["test"]["text"])[:max_test_files]
     report = {"model": str(Path(model_dir)), "step": loaded.settings.get("step"), "test_files": len(texts),
               "test": scoring.evaluate_texts(loaded, texts, figures, batch_size)}
-    progress.log(f"test files: {report['test']['bits_per_character']:.3f} bits per character")
+    progress.log(gettext("test files: %(bits)s bits per character", bits=number(report["test"]["bits_per_character"], 3)))
     prompts = held_out_headers(module, texts, headers, seed)
     generator = Generator(loaded, sampler, xla=False, sentences_separated=False)
     report["validity"] = validity(module, prompts, complete(generator, prompts, max_new_tokens, batch_size))
-    progress.log(f"validity: {report['validity']['valid']} of {report['validity']['functions']} completed "
-                 f"functions parse ({100 * report['validity']['validity']:.1f} %); "
-                 f"{100 * report['validity']['finished']:.1f} % ended within {max_new_tokens} tokens")
+    validity_report = report["validity"]
+    progress.log(gettext("validity: %(valid)s of %(functions)s completed functions parse (%(percent)s %%); "
+                         "%(finished)s %% ended within %(tokens)s tokens",
+                         valid=number(validity_report["valid"], 0), functions=number(validity_report["functions"], 0),
+                         percent=number(100 * validity_report["validity"], 1),
+                         finished=number(100 * validity_report["finished"], 1), tokens=number(max_new_tokens, 0)))
     return report
 
 
@@ -223,9 +231,11 @@ def evaluate_guided(model_dir, dataset_dir, module: ModuleType, k: int, headers:
     prompts = held_out_headers(module, list(code_corpus.load(dataset_dir)["test"]["text"]), headers, seed)
     generator = Generator(loaded, sampler, xla=False, sentences_separated=False)
     report = guided(generator, prompts, k, max_new_tokens, batch_size)
-    progress.log(f"parse-guided (best of {k}): {report['valid']} of {report['functions']} parse "
-                 f"({100 * report['validity']:.1f} %), {report['tries_per_function']:.2f} draws and "
-                 f"{report['seconds_per_function']:.2f} s per function, {100 * report['trivial']:.0f} % trivial")
+    progress.log(gettext("parse-guided (best of %(k)s): %(valid)s of %(functions)s parse (%(percent)s %%), %(draws)s "
+                         "draws and %(seconds)s s per function, %(trivial)s %% trivial",
+                         k=k, valid=number(report["valid"], 0), functions=number(report["functions"], 0),
+                         percent=number(100 * report["validity"], 1), draws=number(report["tries_per_function"], 2),
+                         seconds=number(report["seconds_per_function"], 2), trivial=number(100 * report["trivial"], 0)))
     return report
 
 

@@ -29,6 +29,7 @@ from types import ModuleType
 
 from aurore import paths
 from aurore.errors import AuroreError
+from aurore.messages import N_, gettext, number
 from aurore.store import atomic, saved_dataset
 from aurore.store.saved_dataset import SPLITS
 
@@ -131,9 +132,15 @@ def compute_stats(dataset) -> dict:
     return stats
 
 
+#: How the statistics line names each split (msgids: said in the run's language).
+SPLIT_NAMES = {"train": N_("training set"), "validation": N_("validation set"), "test": N_("test set")}
+
+
 def format_stats(stats: dict) -> str:
-    return "; ".join(f"{split}: {counts['files']:,} files, {counts['lines']:,} lines, "
-                     f"{counts['characters']:,} characters" for split, counts in stats.items())
+    return "; ".join(gettext("%(split)s: %(files)s files, %(lines)s lines, %(characters)s characters",
+                             split=gettext(SPLIT_NAMES.get(split, split)), files=number(counts["files"], 0),
+                             lines=number(counts["lines"], 0), characters=number(counts["characters"], 0))
+                     for split, counts in stats.items())
 
 
 def save(dataset, out_dir: str | os.PathLike | None = None) -> tuple[Path, dict]:

@@ -27,6 +27,7 @@ from types import ModuleType
 from aurore import paths, progress
 from aurore.corpus import catalogue, download, sentences
 from aurore.errors import AuroreError
+from aurore.messages import N_, gettext, number
 from aurore.evaluation import scoring
 from aurore.store import atomic, modeldir
 from aurore.training import packing
@@ -38,6 +39,8 @@ HELD_OUT_SHARE = 0.1
 #: LoRA's few fresh weights start from zero and tolerate a high rate; full fine-tuning moves
 #: weights that already work, and a high rate would wash out what the model knew.
 LEARNING_RATES = {"lora": 2e-3, "full": 2e-4}
+#: The progress label of each way of fine-tuning (msgids: said in the run's language).
+TASK_LABELS = {"lora": N_("Fine-tuning (LoRA)"), "full": N_("Fine-tuning (every weight)")}
 DEFAULT_STEPS = 500
 REPORT_FILE = "lora.json"
 ADAPTER_FILE = "adapter.lora.h5"
@@ -85,8 +88,8 @@ def read_book(book_id: int | str, module: ModuleType, held_out_share: float = HE
                           f"not {held_out_share}.")
     book_id = download.check_book_id(book_id)
     if book_id in catalogue.training_ids():
-        progress.log(f"Note: book {book_id} ({catalogue.title(book_id)}) is one of the training books: the model "
-                     "has read it already, its held-out end included.")
+        progress.log(gettext("Note: book %(book)s (%(title)s) is one of the training books: the model has read it "
+                             "already, its held-out end included.", book=book_id, title=catalogue.title(book_id)))
     fetched = download.fetch(book_id, source=source, mirror=mirror)
     paragraphs = cleaning.clean_book(fetched.text)
     splitter = sentences.french_splitter("\n\n".join(paragraphs), paths.nltk_dir())
@@ -100,8 +103,9 @@ def read_book(book_id: int | str, module: ModuleType, held_out_share: float = HE
         raise AuroreError("Exercise 9: `split_by_position` must return two non-empty lists, the beginning of the "
                           "book then its end, together the whole book in order. Check it with "
                           "`python -m aurore check 9`.")
-    progress.log(f"Book {book_id} ({catalogue.title(book_id)}): {len(train):,} sentences to learn from, the last "
-                 f"{len(held_out):,} held out.")
+    progress.log(gettext("Book %(book)s (%(title)s): %(train)s sentences to learn from, the last %(held_out)s held "
+                         "out.", book=book_id, title=catalogue.title(book_id), train=number(len(train), 0),
+                         held_out=number(len(held_out), 0)))
     return BookSplit(book_id, catalogue.title(book_id), train, held_out)
 
 
@@ -163,7 +167,7 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
 
     with modeldir.training_lock(out_dir):
         loaded = modeldir.load(base_dir)
-        base_bits = _held_out_bits(loaded, book.held_out, "the base model", figures)
+        base_bits = _held_out_bits(loaded, book.held_out, N_("Measuring the base model on the held-out end"), figures)
         length = min(int(loaded.settings.get("sequence_length") or loaded.max_length), loaded.max_length)
         batch_size = batch_size or int(loaded.settings.get("batch_size") or 8)
         inputs, targets = train_rules.pack(packing.tokenize(loaded.tokenizer, book.train),
@@ -178,16 +182,19 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
         if rank is not None and counts["trainable"] >= before["trainable"]:
             raise AuroreError("Exercise 9: after `choose_trainable` with a rank, as many weights as before are "
                               "trainable: LoRA is not enabled. Check it with `python -m aurore check 9`.")
-        progress.log(f"{f'LoRA (rank {rank})' if rank else 'Full'} fine-tuning: "
-                     f"{counts['trainable']:,} trainable parameters out of {counts['total']:,} "
-                     f"({100 * counts['trainable'] / counts['total']:.2f} %); {inputs.size:,} tokens in "
-                     f"{len(inputs):,} blocks of {length}.")
+        progress.log(gettext("%(method)s: %(trainable)s trainable parameters out of %(total)s (%(share)s %%); "
+                             "%(tokens)s tokens in %(blocks)s blocks of %(length)s.",
+                             method=gettext("LoRA fine-tuning (rank %(rank)s)", rank=rank) if rank
+                             else gettext("Full fine-tuning"),
+                             trainable=number(counts["trainable"], 0), total=number(counts["total"], 0),
+                             share=number(100 * counts["trainable"] / counts["total"], 2),
+                             tokens=number(inputs.size, 0), blocks=number(len(inputs), 0), length=length))
         optimizer = keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=0.01, beta_2=0.95,
                                            clipnorm=1.0)
         train_rules.compile_model(lm, optimizer)
         data = packing.training_dataset(inputs, targets, batch_size, seed)
         started = time.monotonic()
-        with progress.task(f"Fine-tuning ({method})", total=max_steps, unit="step") as task:
+        with progress.task(TASK_LABELS[method], total=max_steps, unit="step") as task:
             budget = _budget(max_steps, started + 60 * max_minutes if max_minutes else None, task)
             lm.fit(data, steps_per_epoch=max_steps, epochs=1, callbacks=[budget], verbose=0, shuffle=False)
         seconds = time.monotonic() - started
@@ -199,7 +206,8 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
             modeldir.save(tmp, loaded.backbone, loaded.tokenizer, settings)
             if rank is not None:
                 loaded.backbone.save_lora_weights(str(tmp / ADAPTER_FILE))
-        tuned_bits = _held_out_bits(modeldir.load(out_dir), book.held_out, "the fine-tuned model", figures)
+        tuned_bits = _held_out_bits(modeldir.load(out_dir), book.held_out,
+                                    N_("Measuring the fine-tuned model on the held-out end"), figures)
 
     report = {"book": book.book_id, "title": book.title, "method": method, "rank": rank,
               "base": str(base_dir), "model": str(out_dir), "parameters": counts,
@@ -215,8 +223,8 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
     return report
 
 
-def _held_out_bits(loaded: modeldir.LoadedModel, held_out: list[str], what: str, rules: ModuleType) -> float:
-    with progress.task(f"Measuring {what} on the held-out end", total=1, unit="model") as task:
+def _held_out_bits(loaded: modeldir.LoadedModel, held_out: list[str], label: str, rules: ModuleType) -> float:
+    with progress.task(label, total=1, unit="model") as task:
         figures = scoring.evaluate_texts(loaded, held_out, rules)
         task.update(1)
     return figures["bits_per_character"]
@@ -234,16 +242,21 @@ def table(reports: list[dict]) -> str:
     if not reports:
         return ""
     first = reports[0]
-    lines = [f"Book {first['book']} ({first['title']}), last {first['held_out_sentences']:,} sentences "
-             f"({first['held_out_characters']:,} characters) held out.",
+    lines = [gettext("Book %(book)s (%(title)s), last %(sentences)s sentences (%(characters)s characters) held out.",
+                     book=first["book"], title=first["title"], sentences=number(first["held_out_sentences"], 0),
+                     characters=number(first["held_out_characters"], 0)),
              "",
-             "| model | trainable parameters | share | steps | seconds | held-out bits/char |",
+             "| {} | {} | {} | {} | {} | {} |".format(
+                 gettext("model"), gettext("trainable parameters"), gettext("share"), gettext("steps"),
+                 gettext("seconds"), gettext("held-out bits/char")),
              "|---|---:|---:|---:|---:|---:|",
-             f"| base ({Path(first['base']).name}) | — | — | — | — | {first['bits_per_character']['base']:.3f} |"]
+             "| {} | — | — | — | — | {} |".format(gettext("base (%(name)s)", name=Path(first["base"]).name),
+                                                 number(first["bits_per_character"]["base"], 3))]
     for report in reports:
-        name = f"LoRA rank {report['rank']}" if report["method"] == "lora" else "full fine-tuning"
-        lines.append(f"| {name} | {report['parameters']['trainable']:,} | {100 * report['trainable_share']:.2f} % "
-                     f"| {report['steps']:,} | {report['seconds']:.0f} | "
-                     f"{report['bits_per_character']['tuned']:.3f} |")
+        name = (gettext("LoRA rank %(rank)s", rank=report["rank"]) if report["method"] == "lora"
+                else gettext("full fine-tuning"))
+        lines.append(f"| {name} | {number(report['parameters']['trainable'], 0)} | "
+                     f"{number(100 * report['trainable_share'], 2)} % | {number(report['steps'], 0)} | "
+                     f"{number(report['seconds'], 0)} | {number(report['bits_per_character']['tuned'], 3)} |")
     return "\n".join(lines)
 

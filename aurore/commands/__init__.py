@@ -9,6 +9,7 @@ from typing import Callable, Collection
 from aurore import progress
 from aurore.course import exercises as _exercises
 from aurore.errors import AuroreError
+from aurore.messages import gettext, number
 from aurore.generation import sampling
 from aurore.training import presets as _presets
 
@@ -122,7 +123,7 @@ def evaluate_after_training(reports: ModuleType, model_dir, dataset_dir, who: st
         try:
             report = reports.evaluate(model_dir, dataset_dir, rules=rules)
         except AuroreError as error:
-            progress.log(f"{who} could not be evaluated: {error}")
+            progress.log(gettext("%(who)s could not be evaluated: %(error)s", who=gettext(who), error=error))
             return
         reports.save_report(model_dir, report)
     progress.event("evaluation", report=report, message=message(report))
@@ -131,6 +132,7 @@ def evaluate_after_training(reports: ModuleType, model_dir, dataset_dir, who: st
 def test_book_figures(report: dict) -> str:
     """The figures an evaluation message starts with: bits per character on the test book, the validation
     split and xz."""
-    return (f"{report['test']['bits_per_character']:.3f} bits per character on the test book "
-            f"(validation {report['validation']['bits_per_character']:.3f}; xz "
-            f"{report['baseline']['xz_bits_per_character']:.2f})")
+    return gettext("%(test)s bits per character on the test book (validation %(validation)s; xz %(xz)s)",
+                   test=number(report["test"]["bits_per_character"], 3),
+                   validation=number(report["validation"]["bits_per_character"], 3),
+                   xz=number(report["baseline"]["xz_bits_per_character"], 2))

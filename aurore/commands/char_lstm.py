@@ -10,6 +10,7 @@ from aurore.commands import (add_training_limits, add_training_options, add_vari
                              test_book_figures)
 from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.messages import N_, gettext
 
 EXERCISE_STEP = "char-lstm"
 
@@ -41,11 +42,12 @@ def run(args) -> int:
     if progress.mode() != "json":
         print(json.dumps(summary, indent=1))
     if args.evaluate:
-        evaluate_after_training(char_lstm, folder, data, "The char-LSTM", _evaluation_message,
+        evaluate_after_training(char_lstm, folder, data, N_("The char-LSTM"), _evaluation_message,
                                 exercises.rules("evaluate"))
     return 0
 
 
 def _evaluation_message(report: dict) -> str:
     """Bits per character on the test book and the validation split, for the run page."""
-    return f"Char-LSTM evaluation: {test_book_figures(report)}. `python -m aurore evaluate` sets it beside GPT-2's."
+    return gettext("Char-LSTM evaluation: %(figures)s. `python -m aurore evaluate` sets it beside GPT-2's.",
+                   figures=test_book_figures(report))

@@ -25,6 +25,7 @@ from aurore.commands.train import sample_writer
 from aurore.corpus import tokenization
 from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.messages import gettext, number
 from aurore.training import loop, presets
 
 STEPS = ("prepare", "tokenizer", "train", "evaluate")
@@ -88,10 +89,10 @@ def run(args) -> int:
     steps = STEPS if args.action == "all" else (args.action,)
     for step in steps:
         if args.action == "all" and not args.restart and _done(step, args):
-            progress.log(f"Step {step}: already done (use --restart to run every step again).")
+            progress.log(gettext("Step %(step)s: already done (use --restart to run every step again).", step=step))
             continue
         if args.action == "all":
-            progress.log(f"Step {step}…")
+            progress.log(gettext("Step %(step)s…", step=step))
         STEP_FUNCTIONS[step](args, data)
     return 0
 
@@ -121,10 +122,11 @@ def _show(step: str, report: dict) -> None:
 def _prepare(args, data) -> None:
     module = exercises.rules("code", args.use)
     files = code_corpus.source_files(args.source, normalised=not args.keep_source)
-    progress.log(f"{len(files)} Python files read from {args.source or code_corpus.stdlib_dir()}.")
+    progress.log(gettext("%(count)s Python files read from %(source)s.", count=number(len(files), 0),
+                         source=args.source or code_corpus.stdlib_dir()))
     corpus = code_corpus.build(module, files, args.validation_share, args.test_share)
     out, stats = code_corpus.save(corpus, data)
-    progress.log(f"Code corpus saved in {out}: {code_corpus.format_stats(stats)}.")
+    progress.log(gettext("Code corpus saved in %(path)s: %(stats)s.", path=out, stats=code_corpus.format_stats(stats)))
     progress.event("dataset", path=str(out), stats=stats)
 
 
@@ -178,9 +180,10 @@ def _complete(args) -> None:
         progress.event("result", step="code-complete", report=found)
     else:
         sys.stdout.write(prompt + found["text"])
-        progress.log(f"{found['tries']} draw(s), {found['seconds']:.2f} s; "
-                     + ("the function parses." if found["parses"] else "the function does not parse."
-                        if found.get("judged", True) and args.syntax != "none" else "not checked."))
+        verdict = (gettext("the function parses.") if found["parses"] else gettext("the function does not parse.")
+                   if found.get("judged", True) and args.syntax != "none" else gettext("not checked."))
+        progress.log(gettext("%(tries)s draw(s), %(seconds)s s; %(verdict)s", tries=found["tries"],
+                             seconds=number(found["seconds"], 2), verdict=verdict))
 
 
 STEP_FUNCTIONS = {"prepare": _prepare, "tokenizer": _tokenizer, "train": _train, "evaluate": _evaluate}

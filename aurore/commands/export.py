@@ -5,6 +5,7 @@ from __future__ import annotations
 from aurore import paths
 from aurore.commands import add_deprecated_alias, add_sampling_options
 from aurore.errors import AuroreError
+from aurore.messages import gettext
 from aurore.generation import export
 from aurore.training import presets
 
@@ -31,6 +32,6 @@ def run(args) -> int:
     settings = {name: getattr(args, name) for name in export.SETTINGS}
     out = export.export_saved_model(args.model or paths.model_dir(presets.DEFAULT), args.out,
                                     stop_at_end=args.stop_at_end, **settings)
-    print(f"Serve it with TensorFlow Serving, e.g.: docker run -p 8501:8501 "
-          f"-v {out.resolve()}:/models/aurore/1 -e MODEL_NAME=aurore tensorflow/serving")
+    command = f"docker run -p 8501:8501 -v {out.resolve()}:/models/aurore/1 -e MODEL_NAME=aurore tensorflow/serving"
+    print(gettext("Serve it with TensorFlow Serving, e.g.: %(command)s", command=command))
     return 0

@@ -10,6 +10,7 @@ from aurore.commands import add_preset_option, add_variant_option
 from aurore.corpus import download
 from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.messages import gettext
 
 
 def register(subparsers) -> None:
@@ -65,7 +66,8 @@ def run(args) -> int:
                             figures=exercises.rules("evaluate"))
     for line in lora.table([report]).splitlines():
         progress.log(line)
-    progress.log(f"Saved in {report['model']}: generate with `python -m aurore generate --model {report['model']}`.")
+    progress.log(gettext("Saved in %(path)s: generate with `python -m aurore generate --model %(path)s`.",
+                         path=report["model"]))
     progress.event("result", step="lora", report=report)
     if progress.mode() != "json":
         print(json.dumps(report, indent=1, ensure_ascii=False))

@@ -16,6 +16,7 @@ from aurore import paths, progress
 from aurore.commands import add_preset_option, add_variant_option
 from aurore.course import steps
 from aurore.errors import AuroreError
+from aurore.messages import gettext
 from aurore.training import presets
 
 
@@ -60,9 +61,10 @@ def run(args) -> int:
               "--model": paths.model_dir(args.preset, args.use)}
     for step in steps.pipeline():
         if step.output and step.output().is_file() and step.name not in args.redo:
-            progress.log(f"Step {step.name}: already done (use --redo {step.name} to run it again).")
+            progress.log(gettext("Step %(step)s: already done (use --redo %(step)s to run it again).",
+                                 step=step.name))
             continue
-        progress.log(f"Step {step.name}…")
+        progress.log(gettext("Step %(step)s…", step=step.name))
         status = run_command(step, step_argv(step, values, args.use))
         if status:
             raise AuroreError(f"The `{step.name}` step failed (status {status}); the steps after it did not run.")

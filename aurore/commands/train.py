@@ -10,6 +10,7 @@ from aurore.commands import (add_training_limits, add_training_options, add_vari
                              test_book_figures)
 from aurore.course import exercises
 from aurore.evaluation import scoring
+from aurore.messages import N_, gettext, number
 from aurore.training import distribute, loop, presets
 
 if TYPE_CHECKING:   # annotations only: importing callbacks imports Keras
@@ -45,7 +46,7 @@ def run(args) -> int:
     if progress.mode() != "json":
         print(json.dumps(summary, indent=1))
     if args.evaluate and (args.strategy != "multiworker" or distribute.is_chief()):
-        evaluate_after_training(scoring, model_dir, args.data or paths.dataset_dir(), "The trained model",
+        evaluate_after_training(scoring, model_dir, args.data or paths.dataset_dir(), N_("The trained model"),
                                 _evaluation_message, exercises.rules("evaluate"))
     return 0
 
@@ -66,5 +67,6 @@ def sample_writer(loaded: LoadedModel) -> WriteSample:
 
 def _evaluation_message(report: dict) -> str:
     """The trained model's figures, for the run page (evaluation.json keeps them for the writers' page)."""
-    return (f"Evaluation: {test_book_figures(report)}; loss per token {report['test']['loss_per_token']:.3f} "
-            f"(a fresh model: ln {report['vocab_size']} = {report['fresh_loss']:.3f}).")
+    return gettext("Evaluation: %(figures)s; loss per token %(loss)s (a fresh model: ln %(vocabulary)s = %(fresh)s).",
+                   figures=test_book_figures(report), loss=number(report["test"]["loss_per_token"], 3),
+                   vocabulary=report["vocab_size"], fresh=number(report["fresh_loss"], 3))

@@ -16,6 +16,7 @@ from aurore import paths, progress
 from aurore.commands import add_preset_option
 from aurore.course import exercises
 from aurore.errors import AuroreError
+from aurore.messages import gettext, number
 from aurore.training import presets
 
 
@@ -82,8 +83,10 @@ def run(args) -> int:
                            options, tokenizer_module=exercises.rules("tokenizer"))
     study = search.open_study()
     finished = sum(trial.state.is_finished() for trial in study.trials)
-    progress.log(f"Search {options.study_name()} in {search.folder}: {finished} trial(s) so far; "
-                 f"{options.minutes:g} minutes, {options.trial_minutes:g} per trial.")
+    progress.log(gettext("Search %(study)s in %(path)s: %(finished)s trial(s) so far; %(minutes)s minutes, "
+                         "%(trial_minutes)s per trial.", study=options.study_name(), path=search.folder,
+                         finished=finished, minutes=number(options.minutes, _digits(options.minutes)),
+                         trial_minutes=number(options.trial_minutes, _digits(options.trial_minutes))))
     table = search.run(study)
     progress.event("result", step="tune", report=table)
     if progress.mode() != "json":
@@ -92,3 +95,8 @@ def run(args) -> int:
         if table["best"]:
             print(f"Best settings, ready to train:\n{table['best']['command']}")
     return 0
+
+
+def _digits(minutes: float) -> int:
+    """The decimals a number of minutes needs (0 for 20, 1 for 2.5, up to 3), as `:g` wrote it."""
+    return next((digits for digits in range(4) if round(minutes, digits) == minutes), 3)

@@ -19,8 +19,9 @@ from typing import Callable
 import keras
 
 from aurore import progress
+from aurore.messages import N_, gettext, number
 
-HORIZON_REACHED = "the learning-rate schedule fitted to the time limit is complete"
+HORIZON_REACHED = N_("the learning-rate schedule fitted to the time limit is complete")
 
 
 class TimeBudgetSchedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -66,7 +67,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.patience, self.deadline, self.checkpoint_seconds = patience, deadline, checkpoint_seconds
         self.save_best, self.save_checkpoint = save_best, save_checkpoint
         self.task = None
-        self.stop_reason: str | None = None
+        self.stop_reason: str | None = None   # in English (the summary's "stopped"); `stop_said`: the run's language
+        self.stop_said: str | None = None
         self._last_report = self._last_checkpoint = self._started = 0.0
         self._reported_step = 0
 
@@ -93,11 +95,11 @@ class TrainingMonitor(keras.callbacks.Callback):
             self.task.update(step - self._reported_step, loss=loss)
             self._reported_step, self._last_report = step, now
         if step >= self.max_steps:
-            self._stop(f"reached {self.max_steps} steps")
+            self._stop(N_("reached %(steps)s steps"), steps=self.max_steps)
         elif self.horizon is not None and self._planned_at is not None and step >= int(self.horizon.numpy()):
             self._stop(HORIZON_REACHED)
         elif self.deadline is not None and now >= self.deadline:
-            self._stop("reached the time limit (--max-minutes)")
+            self._stop(N_("reached the time limit (--max-minutes)"))
         elif now - self._last_checkpoint >= self.checkpoint_seconds:
             self._checkpoint()
 
@@ -122,7 +124,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         else:
             self.state["wait"] = self.state.get("wait", 0) + 1
             if self.patience and self.state["wait"] >= self.patience:
-                self._stop(f"early stopping: no better validation loss in {self.patience} evaluations")
+                self._stop(N_("early stopping: no better validation loss in %(evaluations)s evaluations"),
+                           evaluations=self.patience)
                 self.state["finished"] = True
         if step >= self.max_steps or self.stop_reason == HORIZON_REACHED:
             self.state["finished"] = True
@@ -155,9 +158,11 @@ class TrainingMonitor(keras.callbacks.Callback):
         if self.task is not None:
             self.task.close()
 
-    def _stop(self, reason: str) -> None:
+    def _stop(self, reason: str, **values: int) -> None:
+        """Stop after this batch; `reason` is a msgid, with its `%(name)s` values."""
         if not self.model.stop_training:
-            self.stop_reason = reason
+            self.stop_reason = reason % values if values else reason
+            self.stop_said = gettext(reason, **{name: number(value, 0) for name, value in values.items()})
             self.model.stop_training = True
 
     def _checkpoint(self) -> None:
@@ -204,7 +209,7 @@ class SampleWriter(keras.callbacks.Callback):
             text = self._write(self.prompt, self.seed, self.max_new_tokens)
         except Exception as error:  # a sample is a bonus: training goes on without it
             self._broken = True
-            progress.log(f"No samples during this training: {error}")
+            progress.log(gettext("No samples during this training: %(error)s", error=error))
             return
         step = int(self.model.optimizer.iterations.numpy())
         progress.event("sample", step=step, prompt=self.prompt, seed=self.seed, text=text,

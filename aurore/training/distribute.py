@@ -23,6 +23,7 @@ from typing import Any
 
 from aurore import progress
 from aurore.errors import AuroreError
+from aurore.messages import gettext
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 
@@ -118,8 +119,9 @@ def get_strategy(name: str | None = "default"):
                           "address must be reachable from every machine, and this machine's port free.") from error
     _patch_keras_distributed_fit()
     task = read_tf_config()["task"]
-    progress.log(f"Multi-worker training: {task['type']} {task['index']}, "
-                 f"{strategy.num_replicas_in_sync} replicas in all; waiting for every worker to join.")
+    progress.log(gettext("Multi-worker training: %(type)s %(index)s, %(replicas)s replicas in all; waiting for every "
+                         "worker to join.", type=task["type"], index=task["index"],
+                         replicas=strategy.num_replicas_in_sync))
     return strategy
 
 
@@ -130,8 +132,9 @@ def _mirrored(tf):
     cross_device_ops = None if gpus else tf.distribute.ReductionToOneDevice()
     strategy = tf.distribute.MirroredStrategy(devices=devices, cross_device_ops=cross_device_ops)
     _patch_keras_distributed_fit()
-    where = f"{len(devices)} GPU(s)" if gpus else f"{len(devices)} CPU device(s), no GPU found"
-    progress.log(f"Mirrored training on {where}: {', '.join(devices)}.")
+    where = (gettext("%(count)s GPU(s)", count=len(devices)) if gpus
+             else gettext("%(count)s CPU device(s), no GPU found", count=len(devices)))
+    progress.log(gettext("Mirrored training on %(where)s: %(devices)s.", where=where, devices=", ".join(devices)))
     return strategy
 
 

@@ -59,7 +59,7 @@ def _mixed_precision(policy: str | None) -> None:
 
     if policy and tf.config.list_physical_devices("GPU"):
         keras.mixed_precision.set_global_policy(policy)
-        progress.log(f"Mixed precision: {policy}.")
+        progress.log(gettext("Mixed precision: %(policy)s.", policy=policy))
     else:
         keras.mixed_precision.set_global_policy("float32")
 

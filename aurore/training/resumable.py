@@ -21,7 +21,7 @@ from typing import Callable
 
 from aurore import progress
 from aurore.errors import AuroreError
-from aurore.messages import N_, gettext
+from aurore.messages import N_, gettext, number
 from aurore.store import atomic, checkpoint
 
 METRICS_FILE = "metrics.jsonl"
@@ -32,7 +32,7 @@ class Words:
     """How the logs and errors name a run (GPT-2's by default), so each model keeps its own messages."""
 
     subject: str = N_("Training")   # "<subject> in <folder> already finished" (a msgid: said in the run's language)
-    noun: str = "training"      # "holds an unfinished <noun>", "<Noun> stopped"
+    noun: str = "training"      # "holds an unfinished <noun>"
     start_over: str = " (on the run page: tick Start over)"   # after "start afresh with --restart"
 
 
@@ -134,9 +134,12 @@ class Run:
         if not saved_steps and not (self.resuming and is_model_dir(self.model_dir)):  # no evaluation finished
             save_best({"step": monitor.step(), "val_loss": None, "tokens": monitor.step() * tokens_per_step})
         reason = monitor.stop_reason or "done"
-        noun = self.words.noun[:1].upper() + self.words.noun[1:]
-        progress.log(f"{noun} stopped ({reason}) at step {monitor.step()}; best validation loss "
-                     f"{state.get('best_val_loss')} at step {state.get('best_step')}. Model in {self.model_dir}.")
+        best = state.get("best_val_loss")
+        progress.log(gettext("%(subject)s stopped (%(reason)s) at step %(step)s; best validation loss %(loss)s at step "
+                             "%(best_step)s. Model in %(path)s.", subject=gettext(self.words.subject),
+                             reason=monitor.stop_said or gettext("done"), step=number(monitor.step(), 0),
+                             loss=gettext("none") if best is None else number(best, 4),
+                             best_step=state.get("best_step"), path=self.model_dir))
         return self.summary(reason)
 
     def summary(self, reason: str) -> dict:

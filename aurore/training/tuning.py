@@ -33,6 +33,7 @@ import optuna
 from aurore import machine, progress
 from aurore.corpus import tokenization
 from aurore.errors import AuroreError
+from aurore.messages import N_, gettext, number
 from aurore.store import atomic, modeldir, saved_dataset
 from aurore.training import loop, packing, presets
 
@@ -42,6 +43,9 @@ HEADS = (2, 4, 8)
 EVALUATIONS_PER_TRIAL = 6
 #: Intermediate results are reported at tenths of the trial's time, so trials of different speeds compare.
 REPORT_POINTS = 10
+#: How a trial's line names its state (msgids: said in the run's language).
+TRIAL_STATES = {"complete": N_("complete"), "pruned": N_("pruned"), "fail": N_("failed"),
+                "running": N_("running"), "waiting": N_("waiting")}
 
 
 @dataclass
@@ -334,7 +338,7 @@ class Search:
             return self.tokenizer_dir
         folder = self.folder.parent / "tokenizers" / str(vocab)
         if not (folder / "tokenizer.json").exists():
-            progress.log(f"Building a tokenizer of {vocab} tokens for the search…")
+            progress.log(gettext("Building a tokenizer of %(size)s tokens for the search…", size=number(vocab, 0)))
             tokenization.build(self.tokenizer_module, self.dataset_dir, folder, vocab)
         return folder
 
@@ -400,9 +404,14 @@ class Search:
         value = trial.value if trial.state == optuna.trial.TrialState.COMPLETE else \
             trial.user_attrs.get("last_bits_per_character")
         if "error" in trial.user_attrs:
-            return f"Trial {trial.number} failed: {trial.user_attrs['error']}"
-        figure = "no figure" if value is None else f"{value:.3f} bits per character"
-        return f"Trial {trial.number} {trial.state.name.lower()}: {figure}, {trial.user_attrs.get('steps', '?')} steps"
+            return gettext("Trial %(number)s failed: %(error)s", number=trial.number, error=trial.user_attrs["error"])
+        figure = gettext("no figure") if value is None else gettext("%(bits)s bits per character",
+                                                                    bits=number(value, 3))
+        state = trial.state.name.lower()
+        steps = trial.user_attrs.get("steps")
+        return gettext("Trial %(number)s %(state)s: %(figure)s, %(steps)s steps", number=trial.number,
+                       state=gettext(TRIAL_STATES.get(state, state)), figure=figure,
+                       steps="?" if steps is None else number(steps, 0))
 
 
 def format_value(value) -> str:
