@@ -37,14 +37,14 @@ PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+(?:\.[a-z0-9_]+)+)(?::(value|machin
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 #: The words around the machine facts, in each course language.
-_MACHINE_WORDS = {"fr": {"cpu": "un processeur {name}", "cores": "{n} cœurs", "capped": "limité à {isa}"},
-                  "en": {"cpu": "{name}", "cores": "{n} cores", "capped": "capped at {isa}"}}
+_MACHINE_WORDS = {"fr": {"processor": "un processeur {name}", "cores": "{n} cœurs", "capped": "limité à {isa}"},
+                  "en": {"processor": "{name}", "cores": "{n} cores", "capped": "capped at {isa}"}}
 
 
 def _epoch_steps(figures: dict) -> float:
     """Training tokens (characters ÷ characters per token) over the tokens a step of the cpu preset takes."""
     tokens = figures["corpus.train_characters"]["value"] / figures["tokenizer.characters_per_token"]["value"]
-    cpu = presets.PRESETS["cpu"]
+    cpu = presets.PRESETS[presets.DEFAULT]
     return tokens / (cpu["batch_size"] * cpu["sequence_length"])
 
 
@@ -120,7 +120,7 @@ def describe_machine(facts: dict, lang: str) -> str:
     if facts.get("label"):
         return facts["label"][lang]
     words = _MACHINE_WORDS[lang]
-    parts = [words["cpu"].format(name=facts.get("cpu") or "CPU"), words["cores"].format(n=facts.get("cores", "?")), facts.get("simd", "")]
+    parts = [words["processor"].format(name=facts.get("cpu") or "CPU"), words["cores"].format(n=facts.get("cores", "?")), facts.get("simd", "")]
     if facts.get("capped_at"):
         parts.append(words["capped"].format(isa=facts["capped_at"]))
     return ", ".join(part for part in parts if part)
