@@ -79,17 +79,25 @@ def test_the_stateless_draws_depend_on_seed_and_position_only():
     assert abs(many.mean() - 0.5) < 0.01 and np.histogram(many, bins=10, range=(0, 1))[0].min() > 1800
 
 
+def choose(logits, params_list, seeds, index, candidates=compiled_sampling.CANDIDATES):
+    """compiled_sampling.choose, compiled, on rows of logits (NumPy in and out)."""
+    settings = compiled_sampling.row_settings(params_list, seeds)
+    return compiled(lambda *args: compiled_sampling.choose(*args, candidates=candidates))(
+        np.asarray(logits, dtype="float32"), settings["strategy"], settings["temperature"], settings["top_k"],
+        settings["top_p"], settings["seed"], np.asarray(index, dtype="int32")).numpy()
+
+
+@pytest.mark.parametrize("candidates", [None, 24], ids=["whole vocabulary", "fast path"])
 @pytest.mark.parametrize("params", [SamplingParams(strategy="top_k", temperature=0.7, top_k=20),
                                     SamplingParams(strategy="top_p", temperature=0.6, top_p=0.8)],
                          ids=["top_k", "top_p"])
-def test_the_compiled_sampler_draws_like_exercise_4(generator, params):
+def test_the_compiled_sampler_draws_like_exercise_4(generator, params, candidates):
     logits, _ = generator.engine.prefill([generator._prompt_ids("La nuit était", params)[0]], 1)
     logits = logits[0].astype("float32")
     vocabulary = logits.shape[-1]
-    settings = compiled_sampling.row_settings([params] * DRAWS, range(DRAWS))
-    tokens = compiled(compiled_sampling.choose)(
-        np.broadcast_to(logits, (DRAWS, vocabulary)), settings["strategy"], settings["temperature"],
-        settings["top_k"], settings["top_p"], settings["seed"], np.zeros(DRAWS, dtype="int32")).numpy()
+    assert vocabulary > 24                    # the fast path looks at fewer tokens than there are
+    tokens = choose(np.broadcast_to(logits, (DRAWS, vocabulary)), [params] * DRAWS, range(DRAWS),
+                    np.zeros(DRAWS), candidates)
     rng = np.random.default_rng(0)
     reference = [RULES.choose_next_token(logits, params, rng) for _ in range(DRAWS)]
     ours = np.bincount(tokens, minlength=vocabulary) / DRAWS
@@ -98,6 +106,53 @@ def test_the_compiled_sampler_draws_like_exercise_4(generator, params):
     assert 2 <= kept.sum() <= 20                                    # a real draw among several tokens
     assert ours[~kept].sum() == 0                                   # never a token exercise 4 leaves out
     assert 0.5 * np.abs(ours - theirs).sum() < TOLERANCE
+
+
+def random_rows(rng, rows: int, vocabulary: int):
+    """Logits peaked and flat, with ties and forbidden tokens, and every strategy's settings."""
+    logits = rng.standard_normal((rows, vocabulary)) * rng.choice([0.2, 3.0, 12.0], size=(rows, 1))
+    logits[:, :8] = np.round(logits[:, :8])                     # ties among the likeliest
+    logits[:, 8:12] = -np.inf
+    params = [SamplingParams(strategy=str(rng.choice(["greedy", "top_k", "top_p"])),
+                             temperature=float(rng.choice([0.5, 0.8, 1.0, 1.5])),
+                             top_k=int(rng.integers(1, 60)), top_p=float(rng.choice([0.3, 0.9, 0.95, 1.0])))
+              for _ in range(rows)]
+    return logits.astype("float32"), params
+
+
+def test_the_fast_path_chooses_the_very_token_the_whole_vocabulary_gives():
+    """Among the 32 likeliest or over all 600 tokens: the same token, row by row (the draw's rule is the same)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(7)
+    logits, params = random_rows(rng, 480, 600)
+    seeds, index = rng.integers(0, 2**40, 480), rng.integers(0, 200, 480)
+    fast = choose(logits, params, seeds, index, candidates=32)
+    everywhere = choose(logits, params, seeds, index, candidates=None)
+    assert (fast == everywhere).all(), np.flatnonzero(fast != everywhere)
+    settings = compiled_sampling.row_settings(params, seeds)
+    _, beyond = compiled(lambda *args: compiled_sampling.choose_among_top(*args, 32))(
+        logits, settings["strategy"], settings["temperature"], settings["top_k"], settings["top_p"],
+        settings["seed"], tf.constant(index, tf.int32))
+    beyond = beyond.numpy()
+    assert 50 < beyond.sum() < 430          # both paths were taken: rows kept within 32 tokens and beyond
+
+
+def test_a_row_goes_beyond_the_candidates_exactly_when_exercise_4_keeps_more_of_them():
+    import tensorflow as tf
+
+    logits = np.zeros((5, 100), dtype="float32")
+    logits[:, :3] = [6.0, 5.0, 4.0]                 # peaked: three tokens hold nearly all the mass
+    cases = [SamplingParams(strategy="top_k", top_k=8), SamplingParams(strategy="top_k", top_k=9),
+             SamplingParams(strategy="top_p", top_p=0.9), SamplingParams(strategy="top_p", top_p=0.999),
+             SamplingParams(strategy="greedy")]
+    settings = compiled_sampling.row_settings(cases, range(5))
+    _, beyond = compiled(lambda *args: compiled_sampling.choose_among_top(*args, 8))(
+        logits, settings["strategy"], settings["temperature"], settings["top_k"], settings["top_p"],
+        settings["seed"], tf.zeros(5, tf.int32))
+    kept = [int(exercise_mask(logits[0], params).sum()) for params in cases[:4]]
+    assert kept[:2] == [8, 9] and kept[2] <= 8 < kept[3]
+    assert beyond.numpy().tolist() == [n > 8 for n in kept] + [False]       # greedy: one token, always
 
 
 def run_rows(batch, requests):
@@ -120,6 +175,27 @@ def test_greedy_writes_exactly_what_exercise_4_writes(generator):
     params = SamplingParams(max_new_tokens=25, strategy="greedy")
     prompts = ["Le vieux meunier", "Elle ouvrit la fenêtre", "Madame, dit-il,"]
     assert run_rows(batch, [(p, params) for p in prompts]) == [generator.generate(p, params).text for p in prompts]
+
+
+def test_a_step_past_the_first_attention_window_reads_the_whole_past():
+    """Slot logits against a full forward pass of a random GPT-2 (every weight matters), one row at
+    position 5 and one at 80: past the step's first window (64 positions), in the same step."""
+    from keras import ops
+
+    from aurore.generation.slot_model import SlotModel
+    from tests.tiny_model import make_backbone
+
+    backbone = make_backbone(300, seed=3)
+    model = SlotModel(backbone, slots=2)
+    assert model.windows == [64, 128]
+    sequence = np.random.default_rng(3).integers(1, 300, 90).astype("int32")
+    model.prefill(0, sequence[:5])
+    model.prefill(1, sequence[:80])
+    logits = model.step(sequence[[5, 80]], [5, 80])
+    hidden = backbone({"token_ids": sequence[None, :81], "padding_mask": np.ones((1, 81), dtype="int32")})
+    full = ops.convert_to_numpy(backbone.token_embedding(hidden, reverse=True))[0]   # the output is normed
+    np.testing.assert_allclose(logits[0], full[5], atol=1e-4)
+    np.testing.assert_allclose(logits[1], full[80], atol=1e-4)
 
 
 def test_a_seed_gives_the_same_text_alone_or_in_a_batch_of_16(generator):

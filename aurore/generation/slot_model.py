@@ -12,11 +12,15 @@ Shapes (each one compiled once, by XLA, then reused):
   junk a previous row left in a slot is never seen;
 - `step`: one new token for the first `rows` slots, `rows` one of 1, 2, 4,
   8, 16… up to `slots` (the fewest that cover the highest busy slot: one
-  lone request runs a one-row step) — 5 shapes for 16 slots;
+  lone request runs a one-row step), attention reading a window of the cache
+  (64, 128, …, context positions: the fewest that cover the furthest busy
+  row — a cache swept whole at every step cost twice the cached model's
+  forward pass) — 5 × 2 shapes for 16 slots and a context of 128;
 - `prefill`: one prompt into one slot, its length padded to a bucket (16, 32,
   64, …, context) — 4 shapes for a context of 128.
-So 9 compilations for the `cpu` model, done by `warm_up` when the server
-starts (`ModelPool.preload`), never while requests come and go.
+So 14 compilations for the `cpu` model (20 at a context of 256), done by
+`warm_up` when the server starts (`ModelPool.preload`), never while requests
+come and go.
 
 Each compiled call also chooses the next token of every row
 (`aurore/generation/compiled_sampling.py`: exercise 4's rules for all rows at
@@ -36,6 +40,7 @@ from aurore.generation import compiled_sampling
 from aurore.generation.cached_model import _bucket, _buckets, default_xla
 
 ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
+WINDOW_SMALLEST = 64
 
 
 def row_bucket(rows: int, slots: int) -> int:
@@ -65,6 +70,9 @@ class SlotModel:
         self._functions = {name: tf.function(getattr(self, name), jit_compile=self.xla)
                            for name in ("_prefill_sample", "_prefill_logits", "_step_sample", "_step_logits")}
         self._concrete: dict[tuple, object] = {}
+        #: the step's attention windows: fewer than the prompt widths (a short window saves little)
+        self.windows = _buckets(self.max_context, smallest=WINDOW_SMALLEST)
+        self._windows = {width: np.zeros(width, dtype="int32") for width in self.windows}
         self._lock = threading.Lock()
 
     @property
@@ -115,12 +123,15 @@ class SlotModel:
         x = self._layers(tokens, positions, mask, write, read)
         return self._logits(tf.gather(x, tf.reshape(last, [1]), axis=1))[:, 0, :]
 
-    def _step_logits(self, tokens, positions):
-        """Append one token to each of the first B slots (tokens, positions [B]); logits [B, V]."""
+    def _step_logits(self, tokens, positions, window):
+        """Append one token to each of the first B slots (tokens, positions [B]); logits [B, V].
+
+        `window` (its shape [W] only: a compile-time width) bounds the cache positions attention
+        reads: every busy row's position is below W, so the rest of the cache is never swept."""
         import tensorflow as tf
 
-        rows = tokens.shape[0]
-        mask = (tf.range(self.max_context)[None, :] <= positions[:, None])[:, None, :]
+        rows, width = tokens.shape[0], window.shape[0]
+        mask = (tf.range(width)[None, :] <= positions[:, None])[:, None, :]
         where = tf.stack([tf.range(rows), positions], axis=1)
 
         def write(variable, new):
@@ -128,7 +139,7 @@ class SlotModel:
 
         def read(variable):
             value = variable.read_value()
-            return value if rows == self.slots else value[:rows]
+            return value[:rows, :width]
 
         x = self._layers(tokens[:, None], positions[:, None], mask, write, read)
         return self._logits(x)[:, 0, :]
@@ -137,8 +148,8 @@ class SlotModel:
         logits = self._prefill_logits(tokens, slot, last)
         return compiled_sampling.choose(logits, strategy, temperature, top_k, top_p, seed, index)
 
-    def _step_sample(self, tokens, positions, strategy, temperature, top_k, top_p, seed, index):
-        logits = self._step_logits(tokens, positions)
+    def _step_sample(self, tokens, positions, window, strategy, temperature, top_k, top_p, seed, index):
+        logits = self._step_logits(tokens, positions, window)
         return compiled_sampling.choose(logits, strategy, temperature, top_k, top_p, seed, index)
 
     # --- calls -------------------------------------------------------------------------------
@@ -147,7 +158,7 @@ class SlotModel:
         import tensorflow as tf
 
         args = [tf.constant(a) if isinstance(a, np.ndarray) or np.isscalar(a) else a for a in args]
-        key = (name, tuple(args[0].shape))
+        key = (name, tuple(args[0].shape), tuple(args[2].shape) if name.startswith("_step") else ())
         with self._lock:
             function = self._concrete.get(key)
             if function is None:
@@ -172,9 +183,10 @@ class SlotModel:
         tokens [B] (settings given), or the logits [B, V]."""
         tokens = np.asarray(tokens, dtype="int32")
         positions = np.minimum(np.asarray(positions, dtype="int32"), self.max_context - 1)
+        window = self._windows[_bucket(int(positions.max()) + 1, self.windows)]
         if settings is None:
-            return self._call("_step_logits", tokens, positions)
-        return self._call("_step_sample", tokens, positions, *_sampling_args(settings))
+            return self._call("_step_logits", tokens, positions, window)
+        return self._call("_step_sample", tokens, positions, window, *_sampling_args(settings))
 
     def warm_up(self, sample: bool = True) -> int:
         """Compile every shape now (seconds each), so that no request waits for a compilation."""
@@ -186,7 +198,8 @@ class SlotModel:
         rows = 1
         while True:
             rows = row_bucket(rows, self.slots)
-            self.step([0] * rows, [0] * rows, _one_row_settings(rows) if sample else None)
+            for width in self.windows:
+                self.step([0] * rows, [width - 1] * rows, _one_row_settings(rows) if sample else None)
             if rows >= self.slots:
                 break
             rows += 1
