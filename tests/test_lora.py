@@ -317,3 +317,24 @@ def test_the_run_page_offers_the_method_with_both_by_default(tmp_path):
     refused = client.post("/jobs", json={"step": "lora", "variant": "solution", "options": {"method": "adam"}},
                           headers={"X-CSRF-Token": token})
     assert refused.status_code == 400 and "adam" in refused.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_lesson_shows_where_a_and_b_go_before_the_code_that_adds_them(tmp_path, lang):
+    import re
+
+    from aurore.web import create_app
+
+    number = next(exercise.number for exercise in exercises.all_exercises() if exercise.step == "lora")
+    client = create_app({"DATA_DIR": str(tmp_path), "TESTING": True, "CHECK_WORKER": False}).test_client()
+    page = client.get(f"/exercises/{number}?lang={lang}").get_data(as_text=True)
+    image = re.search(r'<img src="(/static/img/lora-%s\.svg)" alt="([^"]+)"' % lang, page)
+    assert image, "the lesson's figure"
+    assert "W" in image[2] and "A" in image[2] and "B" in image[2] and len(image[2]) > 100    # a real text alternative
+    assert page.index(image[0]) < page.index("enable_lora")                 # the picture, then the code
+    svg = client.get(image[1])
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    text = svg.get_data(as_text=True)
+    assert f'lang="{lang}"' in text and "<title" in text and "<desc" in text and "A·B" in text
+    lesson = exercises.get(number).lesson[lang]
+    assert ("avant et après" if lang == "fr" else "before and after") in lesson    # forgetting: the learner's table
