@@ -272,11 +272,18 @@ def test_the_learners_table_has_the_cost_the_learning_and_the_forgetting(both_ru
 def test_an_up_to_date_run_is_reused_and_restart_runs_it_again(both_runs, solution, monkeypatch):
     base, reports, asked = both_runs
     ran = []
-    monkeypatch.setattr(lora, "fine_tune", lambda *args, **kwargs: ran.append(kwargs["rank"]) or reports[0])
+    monkeypatch.setattr(lora, "fine_tune", lambda *args, **kwargs: ran.append(kwargs) or reports[0])
     again, _ = compared(base, solution)
     assert again == reports and ran == []
     compared(base, solution, choice="full", restart=True)
-    assert ran == [None]
+    assert [kwargs["rank"] for kwargs in ran] == [None] and ran[0]["base_figures"] is None
+    ran.clear()
+    compared(base, solution, choice="both", restart=True)
+    assert [kwargs["rank"] for kwargs in ran] == [4, None]
+    # The base model, measured for LoRA's run, is not measured again for the full one: the same figures.
+    assert ran[0]["base_figures"] is None and ran[1]["base_figures"] == {
+        "held_out": reports[0]["bits_per_character"]["base"],
+        "test": reports[0]["test_book"]["bits_per_character"]["before"], "sample": reports[0]["samples"]["base"]}
     assert not lora.up_to_date(reports[0], asked, 8, None)               # another rank: not this run
     assert not lora.up_to_date(reports[0], {**asked, "max_steps": 3}, 4, None)
     newer = {**asked, "stamp": {**asked["stamp"], "mtime_ns": asked["stamp"]["mtime_ns"] + 1}}

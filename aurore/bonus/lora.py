@@ -158,7 +158,7 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
               rank: int | None = DEFAULT_RANK, max_steps: int = DEFAULT_STEPS, max_minutes: float | None = 5,
               batch_size: int | None = None, learning_rate: float | None = None, seed: int = 1234,
               train_rules: ModuleType, figures: ModuleType, test_book: dict | None = None,
-              sampler: ModuleType | None = None, asked: dict | None = None) -> dict:
+              sampler: ModuleType | None = None, asked: dict | None = None, base_figures: dict | None = None) -> dict:
     """Fine-tune the base model on the book (LoRA of that rank, or full with rank None); returns the report.
 
     `module`: exercise 9's code; `train_rules`: exercise 4's (its `pack` cuts the book into blocks);
@@ -166,6 +166,8 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
     `test_book`: `{"id", "title", "texts"}`, the corpus's test book, measured before and after (what the
     fine-tuning made the model forget); `sampler`: exercise 5's rules, to write a sample from each model.
     `asked`: what the run was asked (`compare`'s), kept in the report to tell whether it is up to date.
+    `base_figures`: the base model's figures (`base_figures_of` a run with the same `asked`), measured
+    already: the second method of "both" does not measure the same base model again.
 
     The base model is measured first, the fine-tuned one after it is saved, read back from its folder.
     """
@@ -187,7 +189,7 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
 
     with modeldir.training_lock(out_dir):
         loaded = modeldir.load(base_dir)
-        before = _measure(loaded, book, test_book, figures, sampler, N_("Measuring the base model"))
+        before = base_figures or _measure(loaded, book, test_book, figures, sampler, N_("Measuring the base model"))
         length = min(int(loaded.settings.get("sequence_length") or loaded.max_length), loaded.max_length)
         batch_size = batch_size or int(loaded.settings.get("batch_size") or 8)
         inputs, targets = train_rules.pack(packing.tokenize(loaded.tokenizer, book.train),
@@ -316,6 +318,7 @@ def compare(choice: str, module: ModuleType, base_dir: str | Path, book: BookSpl
     Returns the reports of the methods run or reused, in METHODS' order.
     """
     methods = methods_of(choice)
+    measured = None
     if out is not None and len(methods) > 1:
         raise AuroreError("--out names one folder: give it with --method lora or --method full, not both.")
     reports = []
@@ -328,10 +331,19 @@ def compare(choice: str, module: ModuleType, base_dir: str | Path, book: BookSpl
                                  "budget): reused. Start over to run it again.",
                                  method=method_name(saved), path=str(folder)))
             reports.append(saved)
-            continue
-        reports.append(fine_tune(module, base_dir, book, folder, rank=method_rank, learning_rate=learning_rate,
-                                 asked=asked, **kwargs))
+        else:
+            reports.append(fine_tune(module, base_dir, book, folder, rank=method_rank, learning_rate=learning_rate,
+                                     asked=asked, base_figures=measured, **kwargs))
+        measured = measured or base_figures_of(reports[-1])
     return reports
+
+
+def base_figures_of(report: dict) -> dict | None:
+    """The base model's figures a run measured (None for a run without the test book or the sample)."""
+    if "test_book" not in report or "samples" not in report:
+        return None
+    return {"held_out": report["bits_per_character"]["base"],
+            "test": report["test_book"]["bits_per_character"]["before"], "sample": report["samples"]["base"]}
 
 
 def comparable(base_dir: str | Path, asked: dict) -> list[dict]:
