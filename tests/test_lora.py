@@ -18,7 +18,7 @@ from aurore.bonus import lora
 from aurore.course import exercises
 from aurore.errors import AuroreError
 from aurore.store import modeldir
-from tests import fixture_books
+from tests import fixture_books, tiny_sand
 from tests.tiny_model import sentences, tiny_model_dir  # noqa: F401  (session fixture)
 
 #: The weights LoRA may change: its adapters, and the biases of the layers it adapts (KerasHub leaves them trainable).
@@ -160,14 +160,188 @@ def test_cli_with_an_unfinished_exercise_says_which(data_dir, tiny_model_dir, tm
     assert code == 2 and "Exercise 9 is not finished" in err and "split_by_position" in err
 
 
-def test_the_run_page_step_runs_the_lora_command():
-    from aurore.web.workshop.jobs import default_steps, JobRunner
+def test_the_run_page_step_runs_the_lora_command(tmp_path):
+    from aurore.web.workshop.jobs import default_steps, JobError, JobRunner, LORA_METHODS
 
-    runner = JobRunner(Path(paths.data_dir()) / "never-used-lora", default_steps())
-    try:
-        assert runner.argv("lora", "exercise", {"preset": "tiny", "max_minutes": 1})[1:] == [
-            "-m", "aurore", "lora", "--use", "exercise", "--preset", "tiny", "--max-minutes", "1"]
-        assert runner.argv("lora", "solution")[0] == sys.executable
-    finally:
-        import shutil
-        shutil.rmtree(Path(paths.data_dir()) / "never-used-lora", ignore_errors=True)
+    runner = JobRunner(tmp_path / "never-used-lora", default_steps())
+    assert runner.argv("lora", "exercise", {"preset": "tiny", "max_minutes": 1})[1:] == [
+        "-m", "aurore", "lora", "--use", "exercise", "--preset", "tiny", "--max-minutes", "1", "--method", "both"]
+    assert runner.argv("lora", "solution", {"method": "full", "restart": True})[-3:] == ["--method", "full",
+                                                                                          "--restart"]
+    assert runner.argv("lora", "solution")[0] == sys.executable
+    with pytest.raises(JobError, match="Unknown fine-tuning method: 'adam'"):
+        runner.argv("lora", "solution", {"method": "adam"})
+    assert set(LORA_METHODS) == set(lora.CHOICES) and LORA_METHODS[0] == "both"      # the page's default: both
+
+
+# -- LoRA against full fine-tuning, side by side ---------------------------------------------------------------
+TEST_BOOK = {"id": fixture_books.TEST_ID, "title": "La Mare (fixture)", "texts": tiny_sand.TEST}
+
+
+def compared(base, solution, **kwargs) -> tuple[list[dict], dict]:
+    asked = lora.asked_for(base, 90001, TEST_BOOK["id"], max_steps=2, max_minutes=None, held_out_share=0.1,
+                           batch_size=4)
+    reports = lora.compare(kwargs.pop("choice", "both"), solution, base, book(), asked=asked, rank=4,
+                           max_steps=2, max_minutes=None, batch_size=4, train_rules=exercises.rules("train"),
+                           figures=exercises.rules("evaluate"), test_book=TEST_BOOK,
+                           sampler=exercises.rules("generate"), **kwargs)
+    return reports, asked
+
+
+@pytest.fixture(scope="module")
+def both_runs(tiny_model_dir, solution, tmp_path_factory):  # noqa: F811
+    base = tmp_path_factory.mktemp("lora-both") / "tiny"
+    modeldir.copy(tiny_model_dir, base)
+    reports, asked = compared(base, solution)
+    return base, reports, asked
+
+
+def test_both_methods_run_on_the_same_budget_and_save_their_results(both_runs):
+    base, reports, asked = both_runs
+    assert [report["method"] for report in reports] == ["lora", "full"]
+    for report in reports:
+        assert report["steps"] == 2 and report["batch_size"] == 4 and report["asked"] == asked
+        assert lora.read_report(report["model"]) == report                # saved beside the model
+        assert report["seconds_per_step"] == pytest.approx(report["seconds"] / 2, abs=0.05)   # seconds: to 0.1
+    assert reports[0]["model"] == str(lora.output_dir(base, 90001)) and reports[1]["model"] == str(
+        lora.output_dir(base, 90001, full=True))
+    assert reports[1]["parameters"]["trainable"] == reports[1]["parameters"]["total"]
+    assert reports[0]["parameters"]["trainable"] < reports[1]["parameters"]["total"] / 5
+    assert lora.comparable(base, asked) == reports                        # the table reads them back
+
+
+def test_full_fine_tuning_changes_every_weight_lora_only_the_adapted_layers(both_runs):
+    base, reports, _ = both_runs
+    before = weights_by_path(modeldir.load(base).backbone)
+    full = weights_by_path(modeldir.load(reports[1]["model"]).backbone)
+    unchanged = [path for path in before if np.array_equal(before[path], full[path])]
+    assert not unchanged, unchanged
+    tuned = weights_by_path(modeldir.load(reports[0]["model"]).backbone)
+    changed = {path for path in before if not np.array_equal(before[path], tuned[path])}
+    assert any(path.endswith("value/kernel") for path in changed)         # A·B, merged into W when saved
+    assert all(any(part in path for part in ADAPTED) for path in changed), sorted(changed)
+    import h5py
+    with h5py.File(Path(reports[0]["model"]) / lora.ADAPTER_FILE) as adapter:
+        names = []
+        adapter.visit(names.append)
+    assert any("lora_kernel_a" in name for name in names) and any("lora_kernel_b" in name for name in names)
+
+
+def test_forgetting_figures_come_from_real_evaluations(both_runs):
+    from aurore.evaluation import scoring
+
+    base, reports, _ = both_runs
+    rules = exercises.rules("evaluate")
+
+    def bits(model) -> float:
+        return scoring.evaluate_texts(modeldir.load(model), TEST_BOOK["texts"], rules)["bits_per_character"]
+
+    base_bits = bits(base)
+    for report in reports:
+        test = report["test_book"]
+        assert test["id"] == fixture_books.TEST_ID and test["sentences"] == len(TEST_BOOK["texts"])
+        assert test["bits_per_character"]["before"] == pytest.approx(base_bits, rel=1e-5)
+        assert test["bits_per_character"]["after"] == pytest.approx(bits(report["model"]), rel=1e-5)
+        assert test["bits_per_character"]["after"] != pytest.approx(base_bits, rel=1e-6)
+        samples = report["samples"]
+        assert samples["base"] == lora.write_sample(modeldir.load(base), exercises.rules("generate"))
+        assert samples["tuned"] == lora.write_sample(modeldir.load(report["model"]), exercises.rules("generate"))
+
+
+def test_the_learners_table_has_the_cost_the_learning_and_the_forgetting(both_runs):
+    _, reports, _ = both_runs
+    table = lora.learner_table(reports)
+    head = next(line for line in table.splitlines() if line.startswith("| method"))
+    assert [cell.strip() for cell in head.strip("|").split("|")] == [
+        "method", "trainable weights", "share", "seconds per step", "held-out end, before", "held-out end, after",
+        "test book, before", "test book, after"]
+    lora_row = next(line for line in table.splitlines() if line.startswith("| LoRA rank 4 |"))
+    full_row = next(line for line in table.splitlines() if line.startswith("| full fine-tuning |"))
+    full = reports[1]
+    assert f"| {full['parameters']['trainable']:,} | 100.00 % |" in full_row
+    assert full_row.endswith(f"| {full['test_book']['bits_per_character']['before']:.3f} | "
+                             f"{full['test_book']['bits_per_character']['after']:.3f} |")
+    assert lora_row.split("|")[5].strip() == f"{reports[0]['bits_per_character']['base']:.3f}"
+    assert 'Samples ("La nuit était", seed 1):' in table
+    assert f"- base model: La nuit était{' '.join(full['samples']['base'].split())}" in table
+    data = lora.comparison_data(reports)
+    assert [row["method"] for row in data["rows"]] == ["lora", "full"]
+    assert data["rows"][1]["test"] == full["test_book"]["bits_per_character"]
+
+
+def test_an_up_to_date_run_is_reused_and_restart_runs_it_again(both_runs, solution, monkeypatch):
+    base, reports, asked = both_runs
+    ran = []
+    monkeypatch.setattr(lora, "fine_tune", lambda *args, **kwargs: ran.append(kwargs) or reports[0])
+    again, _ = compared(base, solution)
+    assert again == reports and ran == []
+    compared(base, solution, choice="full", restart=True)
+    assert [kwargs["rank"] for kwargs in ran] == [None] and ran[0]["base_figures"] is None
+    ran.clear()
+    compared(base, solution, choice="both", restart=True)
+    assert [kwargs["rank"] for kwargs in ran] == [4, None]
+    # The base model, measured for LoRA's run, is not measured again for the full one: the same figures.
+    assert ran[0]["base_figures"] is None and ran[1]["base_figures"] == {
+        "held_out": reports[0]["bits_per_character"]["base"],
+        "test": reports[0]["test_book"]["bits_per_character"]["before"], "sample": reports[0]["samples"]["base"]}
+    assert not lora.up_to_date(reports[0], asked, 8, None)               # another rank: not this run
+    assert not lora.up_to_date(reports[0], {**asked, "max_steps": 3}, 4, None)
+    newer = {**asked, "stamp": {**asked["stamp"], "mtime_ns": asked["stamp"]["mtime_ns"] + 1}}
+    assert lora.comparable(base, newer) == []                             # a retrained base: nothing compares
+
+
+def test_cli_runs_both_and_prints_the_table(data_dir, tiny_model_dir, tmp_path, capsys):  # noqa: F811
+    source = tmp_path / "books"
+    fixture_books.write_fixture_books(source)
+    modeldir.copy(tiny_model_dir, paths.model_dir("tiny"))
+    args = ["--preset", "tiny", "--book", "90002", "--source", str(source), "--max-steps", "2", "--batch-size", "4"]
+    code, err = run_cli(capsys, *args, "--method", "both")
+    assert code == 2 and "python -m aurore prepare" in err                # no dataset: no test book to measure
+    tiny_sand.make_dataset(paths.dataset_dir())
+    code = cli.main(["lora", *args, "--method", "lora"])
+    out = capsys.readouterr()
+    assert code == 0 and "| LoRA rank 8 |" in out.out and "| full fine-tuning |" not in out.out
+    code = cli.main(["lora", *args, "--method", "both"])
+    out = capsys.readouterr()
+    assert code == 0 and "| LoRA rank 8 |" in out.out and "| full fine-tuning |" in out.out
+    assert "test book, after" in out.out and "is up to date" in out.out                                    # LoRA's run was reused
+    code, err = run_cli(capsys, *args, "--method", "both", "--out", str(tmp_path / "x"))
+    assert code == 2 and "--out names one folder" in err
+    code, err = run_cli(capsys, *args, "--method", "lora", "--full")
+    assert code == 2 and "--full is --method full" in err
+
+
+def test_the_run_page_offers_the_method_with_both_by_default(tmp_path):
+    from aurore.web import create_app
+
+    client = create_app({"DATA_DIR": str(tmp_path), "TESTING": True, "CHECK_WORKER": False}).test_client()
+    page = client.get("/run?step=lora").get_data(as_text=True)
+    assert '<label class="run-option" data-option="method" data-steps="lora">' in page    # shown for LoRA alone
+    select = page.split('data-option="method"')[1].split("</label>")[0]
+    assert '<option value="both" selected>' in select and '<option value="full" >' in select
+    assert "LoRA" in select and "les deux" in select                      # French first
+    token = page.split('name="csrf-token" content="')[1].split('"')[0]
+    refused = client.post("/jobs", json={"step": "lora", "variant": "solution", "options": {"method": "adam"}},
+                          headers={"X-CSRF-Token": token})
+    assert refused.status_code == 400 and "adam" in refused.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_lesson_shows_where_a_and_b_go_before_the_code_that_adds_them(tmp_path, lang):
+    import re
+
+    from aurore.web import create_app
+
+    number = next(exercise.number for exercise in exercises.all_exercises() if exercise.step == "lora")
+    client = create_app({"DATA_DIR": str(tmp_path), "TESTING": True, "CHECK_WORKER": False}).test_client()
+    page = client.get(f"/exercises/{number}?lang={lang}").get_data(as_text=True)
+    image = re.search(r'<img src="(/static/img/lora-%s\.svg)" alt="([^"]+)"' % lang, page)
+    assert image, "the lesson's figure"
+    assert "W" in image[2] and "A" in image[2] and "B" in image[2] and len(image[2]) > 100    # a real text alternative
+    assert page.index(image[0]) < page.index("enable_lora")                 # the picture, then the code
+    svg = client.get(image[1])
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    text = svg.get_data(as_text=True)
+    assert f'lang="{lang}"' in text and "<title" in text and "<desc" in text and "A·B" in text
+    lesson = exercises.get(number).lesson[lang]
+    assert ("avant et après" if lang == "fr" else "before and after") in lesson    # forgetting: the learner's table

@@ -14,6 +14,14 @@ generation, evaluation and the model pool load it like any other model. The
 adapter alone (A and B, KerasHub's `save_lora_weights`) is kept beside it in
 `adapter.lora.h5`: what one would ship to share the fine-tuning without the
 base model. `lora.json` keeps the comparison's figures.
+
+Each run measures what the fine-tuning cost the model, too: bits per
+character on the corpus's test book before and after (forgetting, measured),
+and a short sample from the base and the fine-tuned model (same beginning,
+same seed). `compare` runs LoRA, full fine-tuning or both on the same data,
+budget and schedule, reusing a method's saved run when it is up to date;
+`comparable` reads back the saved runs and `learner_table` / `comparison_data`
+put them side by side for the CLI and the run page.
 """
 
 from __future__ import annotations
@@ -44,6 +52,15 @@ TASK_LABELS = {"lora": N_("Fine-tuning (LoRA)"), "full": N_("Fine-tuning (every 
 DEFAULT_STEPS = 500
 REPORT_FILE = "lora.json"
 ADAPTER_FILE = "adapter.lora.h5"
+#: The ways of fine-tuning the step offers, in the table's order; "both" runs them in that order.
+METHODS = ("lora", "full")
+CHOICES = ("both", *METHODS)
+#: The samples' beginning, seed and length: the same for every model, so that they compare.
+SAMPLE_PROMPT = "La nuit était"
+SAMPLE_SEED = 1
+SAMPLE_TOKENS = 24
+#: Bumped when a report's figures change meaning: an older run is then not reused.
+REPORT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -140,14 +157,19 @@ def _count(module: ModuleType, lm) -> dict[str, int]:
 def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir: str | Path, *,
               rank: int | None = DEFAULT_RANK, max_steps: int = DEFAULT_STEPS, max_minutes: float | None = 5,
               batch_size: int | None = None, learning_rate: float | None = None, seed: int = 1234,
-              train_rules: ModuleType, figures: ModuleType) -> dict:
+              train_rules: ModuleType, figures: ModuleType, test_book: dict | None = None,
+              sampler: ModuleType | None = None, asked: dict | None = None, base_figures: dict | None = None) -> dict:
     """Fine-tune the base model on the book (LoRA of that rank, or full with rank None); returns the report.
 
     `module`: exercise 9's code; `train_rules`: exercise 4's (its `pack` cuts the book into blocks);
     `figures`: exercise 6's (bits per character on the held-out end).
+    `test_book`: `{"id", "title", "texts"}`, the corpus's test book, measured before and after (what the
+    fine-tuning made the model forget); `sampler`: exercise 5's rules, to write a sample from each model.
+    `asked`: what the run was asked (`compare`'s), kept in the report to tell whether it is up to date.
+    `base_figures`: the base model's figures (`base_figures_of` a run with the same `asked`), measured
+    already: the second method of "both" does not measure the same base model again.
 
-    The base model is measured on the held-out end first, the fine-tuned one
-    after it is saved, read back from its folder.
+    The base model is measured first, the fine-tuned one after it is saved, read back from its folder.
     """
     import keras
     import keras_hub
@@ -167,7 +189,7 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
 
     with modeldir.training_lock(out_dir):
         loaded = modeldir.load(base_dir)
-        base_bits = _held_out_bits(loaded, book.held_out, N_("Measuring the base model on the held-out end"), figures)
+        before = base_figures or _measure(loaded, book, test_book, figures, sampler, N_("Measuring the base model"))
         length = min(int(loaded.settings.get("sequence_length") or loaded.max_length), loaded.max_length)
         batch_size = batch_size or int(loaded.settings.get("batch_size") or 8)
         inputs, targets = train_rules.pack(packing.tokenize(loaded.tokenizer, book.train),
@@ -176,10 +198,10 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
             raise AuroreError(f"The book's training part is too short to fill one block of {length} tokens.")
 
         lm = keras_hub.models.GPT2CausalLM(backbone=loaded.backbone, preprocessor=None)
-        before = _count(module, lm)
+        everything = _count(module, lm)
         module.choose_trainable(loaded.backbone, rank)
         counts = _count(module, lm)
-        if rank is not None and counts["trainable"] >= before["trainable"]:
+        if rank is not None and counts["trainable"] >= everything["trainable"]:
             raise AuroreError("Exercise 9: after `choose_trainable` with a rank, as many weights as before are "
                               "trainable: LoRA is not enabled. Check it with `python -m aurore check 9`.")
         progress.log(gettext("%(method)s: %(trainable)s trainable parameters out of %(total)s (%(share)s %%); "
@@ -206,8 +228,8 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
             modeldir.save(tmp, loaded.backbone, loaded.tokenizer, settings)
             if rank is not None:
                 loaded.backbone.save_lora_weights(str(tmp / ADAPTER_FILE))
-        tuned_bits = _held_out_bits(modeldir.load(out_dir), book.held_out,
-                                    N_("Measuring the fine-tuned model on the held-out end"), figures)
+        after = _measure(modeldir.load(out_dir), book, test_book, figures, sampler,
+                         N_("Measuring the fine-tuned model"))
 
     report = {"book": book.book_id, "title": book.title, "method": method, "rank": rank,
               "base": str(base_dir), "model": str(out_dir), "parameters": counts,
@@ -216,18 +238,127 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
               "seconds": round(seconds, 1), "train_sentences": len(book.train),
               "held_out_sentences": len(book.held_out),
               "held_out_characters": sum(len(text) + 1 for text in book.held_out),
-              "bits_per_character": {"base": base_bits, "tuned": tuned_bits},
+              "bits_per_character": {"base": before["held_out"], "tuned": after["held_out"]},
+              "seconds_per_step": round(seconds / max(budget.steps, 1), 4),
               "saved_bytes": {"model": (out_dir / modeldir.WEIGHTS_FILE).stat().st_size,
-                              "adapter": (out_dir / ADAPTER_FILE).stat().st_size if rank is not None else None}}
+                              "adapter": (out_dir / ADAPTER_FILE).stat().st_size if rank is not None else None},
+              "version": REPORT_VERSION, "asked": asked}
+    if test_book is not None:
+        report["test_book"] = {"id": test_book["id"], "title": test_book["title"],
+                               "sentences": len(test_book["texts"]),
+                               "characters": sum(len(text) + 1 for text in test_book["texts"] if text),
+                               "bits_per_character": {"before": before["test"], "after": after["test"]}}
+    if sampler is not None:
+        report["samples"] = {"prompt": SAMPLE_PROMPT, "seed": SAMPLE_SEED, "base": before["sample"],
+                             "tuned": after["sample"]}
     atomic.write_text(out_dir / REPORT_FILE, json.dumps(report, indent=1, ensure_ascii=False))
     return report
 
 
-def _held_out_bits(loaded: modeldir.LoadedModel, held_out: list[str], label: str, rules: ModuleType) -> float:
-    with progress.task(label, total=1, unit="model") as task:
-        figures = scoring.evaluate_texts(loaded, held_out, rules)
+def _measure(loaded: modeldir.LoadedModel, book: BookSplit, test_book: dict | None, rules: ModuleType,
+             sampler: ModuleType | None, label: str) -> dict:
+    """One model's figures: bits per character on the book's held-out end and on the test book, and a sample."""
+    total = 1 + (test_book is not None) + (sampler is not None)
+    found = {"held_out": None, "test": None, "sample": None}
+    with progress.task(label, total=total, unit="measure") as task:
+        found["held_out"] = scoring.evaluate_texts(loaded, book.held_out, rules)["bits_per_character"]
         task.update(1)
-    return figures["bits_per_character"]
+        if test_book is not None:
+            found["test"] = scoring.evaluate_texts(loaded, test_book["texts"], rules)["bits_per_character"]
+            task.update(1)
+        if sampler is not None:
+            found["sample"] = write_sample(loaded, sampler)
+            task.update(1)
+    return found
+
+
+def write_sample(loaded: modeldir.LoadedModel, sampler: ModuleType) -> str:
+    """A few words from SAMPLE_PROMPT with SAMPLE_SEED: every model of the table starts alike."""
+    from aurore.generation.generator import Generator
+    from aurore.generation.sampling import SamplingParams
+
+    generator = Generator(loaded, sampler, xla=False)
+    return generator.generate(SAMPLE_PROMPT, SamplingParams(max_new_tokens=SAMPLE_TOKENS, seed=SAMPLE_SEED)).text
+
+
+def base_stamp(base_dir: str | Path) -> dict:
+    """What tells one base model's weights from the next (retraining it rewrites the file)."""
+    stat = (Path(base_dir) / modeldir.WEIGHTS_FILE).stat()
+    return {"base": str(Path(base_dir).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def asked_for(base_dir, book_id: int, test_id: int | None, *, max_steps: int, max_minutes: float | None,
+              held_out_share: float, batch_size: int | None, seed: int = 1234) -> dict:
+    """The settings both methods share (the same data, budget and schedule): runs that agree compare."""
+    return {"version": REPORT_VERSION, "stamp": base_stamp(base_dir), "book": book_id, "test_book": test_id,
+            "max_steps": max_steps, "max_minutes": max_minutes, "held_out_share": held_out_share,
+            "batch_size": batch_size, "seed": seed}
+
+
+def up_to_date(report: dict | None, asked: dict, rank: int | None, learning_rate: float | None) -> bool:
+    """Whether a saved run answers this request: same base weights, book, budget, method settings."""
+    method = "full" if rank is None else "lora"
+    return bool(report) and report.get("asked") == asked and report.get("method") == method \
+        and report.get("rank") == rank and report.get("learning_rate") == (learning_rate or LEARNING_RATES[method]) \
+        and modeldir.is_model_dir(report.get("model", ""))
+
+
+def methods_of(choice: str) -> tuple[str, ...]:
+    if choice not in CHOICES:
+        raise AuroreError(f"--method must be one of {', '.join(CHOICES)}, not {choice!r}.")
+    return METHODS if choice == "both" else (choice,)
+
+
+def compare(choice: str, module: ModuleType, base_dir: str | Path, book: BookSplit, *, asked: dict,
+            rank: int = DEFAULT_RANK, restart: bool = False, out: str | Path | None = None,
+            learning_rate: float | None = None, **kwargs) -> list[dict]:
+    """Run the chosen methods ("lora", "full" or "both") on the same data, budget and schedule.
+
+    A method whose saved run is up to date (`up_to_date`) is reused, not run again, unless `restart`.
+    Returns the reports of the methods run or reused, in METHODS' order.
+    """
+    methods = methods_of(choice)
+    measured = None
+    if out is not None and len(methods) > 1:
+        raise AuroreError("--out names one folder: give it with --method lora or --method full, not both.")
+    reports = []
+    for method in methods:
+        method_rank = rank if method == "lora" else None
+        folder = Path(out) if out is not None else output_dir(base_dir, book.book_id, full=method == "full")
+        saved = read_report(folder)
+        if not restart and up_to_date(saved, asked, method_rank, learning_rate):
+            progress.log(gettext("%(method)s: the saved run in %(path)s is up to date (same base model, book and "
+                                 "budget): reused. Start over to run it again.",
+                                 method=method_name(saved), path=str(folder)))
+            reports.append(saved)
+        else:
+            reports.append(fine_tune(module, base_dir, book, folder, rank=method_rank, learning_rate=learning_rate,
+                                     asked=asked, base_figures=measured, **kwargs))
+        measured = measured or base_figures_of(reports[-1])
+    return reports
+
+
+def base_figures_of(report: dict) -> dict | None:
+    """The base model's figures a run measured (None for a run without the test book or the sample)."""
+    if "test_book" not in report or "samples" not in report:
+        return None
+    return {"held_out": report["bits_per_character"]["base"],
+            "test": report["test_book"]["bits_per_character"]["before"], "sample": report["samples"]["base"]}
+
+
+def comparable(base_dir: str | Path, asked: dict) -> list[dict]:
+    """The saved runs of each method, read back from their folders, that share `asked`: the table's rows."""
+    found = []
+    for method in METHODS:
+        report = read_report(output_dir(base_dir, asked["book"], full=method == "full"))
+        if report and report.get("asked") == asked and "test_book" in report:
+            found.append(report)
+    return found
+
+
+def method_name(report: dict) -> str:
+    return (gettext("LoRA rank %(rank)s", rank=report["rank"]) if report["method"] == "lora"
+            else gettext("full fine-tuning"))
 
 
 def read_report(model_dir: str | Path) -> dict | None:
@@ -260,3 +391,52 @@ def table(reports: list[dict]) -> str:
                      f"{number(report['seconds'], 0)} | {number(report['bits_per_character']['tuned'], 3)} |")
     return "\n".join(lines)
 
+
+
+def comparison_data(reports: list[dict]) -> dict:
+    """The learner's table as data (the run page draws it): one row per method, the base model's figures beside."""
+    first = reports[0]
+    return {"book": {"id": first["book"], "title": first["title"], "sentences": first["held_out_sentences"]},
+            "test_book": {key: first["test_book"][key] for key in ("id", "title", "sentences")},
+            "base": Path(first["base"]).name,
+            "samples": {"prompt": SAMPLE_PROMPT, "seed": SAMPLE_SEED,
+                        "base": (first.get("samples") or {}).get("base")},
+            "rows": [{"method": report["method"], "rank": report["rank"], "name": method_name(report),
+                      "model": Path(report["model"]).name,
+                      "trainable": report["parameters"]["trainable"], "total": report["parameters"]["total"],
+                      "share": report["trainable_share"], "steps": report["steps"],
+                      "seconds_per_step": report.get("seconds_per_step"),
+                      "held_out": report["bits_per_character"],
+                      "test": report["test_book"]["bits_per_character"],
+                      "sample": (report.get("samples") or {}).get("tuned")}
+                     for report in reports]}
+
+
+def learner_table(reports: list[dict]) -> str:
+    """The CLI's table: each method's cost (trainable weights, seconds a step), what it learnt (the book's
+    held-out end) and what it forgot (the test book, before and after), then a sample from each model."""
+    if not reports:
+        return ""
+    data = comparison_data(reports)
+    lines = [gettext("Book %(book)s (%(title)s): bits per character on its last %(sentences)s sentences, held out; "
+                     "forgetting: on the test book (%(test)s), before and after.",
+                     book=data["book"]["id"], title=data["book"]["title"],
+                     sentences=number(data["book"]["sentences"], 0), test=data["test_book"]["title"]),
+             "",
+             "| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                 gettext("method"), gettext("trainable weights"), gettext("share"), gettext("seconds per step"),
+                 gettext("held-out end, before"), gettext("held-out end, after"),
+                 gettext("test book, before"), gettext("test book, after")),
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in data["rows"]:
+        lines.append(f"| {row['name']} | {number(row['trainable'], 0)} | {number(100 * row['share'], 2)} % | "
+                     f"{number(row['seconds_per_step'], 3)} | {number(row['held_out']['base'], 3)} | "
+                     f"{number(row['held_out']['tuned'], 3)} | {number(row['test']['before'], 3)} | "
+                     f"{number(row['test']['after'], 3)} |")
+    samples = data["samples"]
+    if samples["base"] is not None:
+        lines += ["", gettext('Samples ("%(prompt)s", seed %(seed)s):', prompt=samples["prompt"], seed=samples["seed"])]
+        lines += [f"- {gettext('%(model)s:', model=name)} {samples['prompt']}{' '.join(text.split())}"
+                  for name, text in [(gettext("base model"), samples["base"]),
+                                     *((row["name"], row["sample"]) for row in data["rows"])] if text is not None]
+    return "\n".join(lines)

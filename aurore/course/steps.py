@@ -21,7 +21,7 @@ from aurore.course import exercises
 from aurore.course.exercises import InfoError
 
 #: The options a job may offer on the run page (their rules are in aurore/web/workshop/jobs.py).
-JOB_OPTIONS = ("preset", "max_minutes", "restart")
+JOB_OPTIONS = ("preset", "max_minutes", "restart", "method")
 #: The `pipeline` options a step may be given (each only when the pipeline has a value for it).
 PIPELINE_OPTIONS = ("--source", "--preset", "--max-minutes", "--model")
 

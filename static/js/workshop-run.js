@@ -216,7 +216,39 @@
     }
   }
 
+  // The LoRA step's comparison (aurore.bonus.lora.comparison_data, read back from the runs' saved results):
+  // what each method trains and costs, what it learnt (the book's held-out end), what it forgot (the test book).
+  function showComparison(data) {
+    const bits = (value) => (typeof value === "number" ? decimal(value, 3) : "—");
+    const rows = data.rows.map((row) => Object.assign([
+      row.name, row.trainable, `${decimal(100 * row.share, 2)}\u00a0%`, bits(row.seconds_per_step),
+      bits(row.held_out.base), bits(row.held_out.tuned), bits(row.test.before), bits(row.test.after),
+    ], { className: `method-${row.method}` }));
+    const head = [_("method"), _("trainable weights"), _("share"), _("seconds per step"),
+                  _("held-out end, before"), _("held-out end, after"), _("test book, before"), _("test book, after")];
+    resultBox.hidden = false;
+    resultBody.append(
+      el("p", "muted", _("Bits per character (fewer is better) on the last %(sentences)s sentences of %(title)s, held out, and on the test book, %(test)s: if they rise after fine-tuning, the model forgot some of what it knew.",
+                         { sentences: integer(data.book.sentences), title: data.book.title, test: data.test_book.title })),
+      table("lora-table", head, rows));
+    const samples = data.samples || {};
+    if (samples.base === null || samples.base === undefined) return;
+    resultBody.append(el("p", "muted", _("Samples (\"%(prompt)s\", seed %(seed)s):",
+                                         { prompt: samples.prompt, seed: samples.seed })));
+    const list = el("ul", "lora-samples");
+    const sample = (name, written) => {
+      const item = el("li");
+      item.append(el("strong", "", _("%(model)s:", { model: name })), " ", el("span", "sample-prompt", samples.prompt),
+                  el("span", "sample-text", visible(written)));
+      list.append(item);
+    };
+    sample(_("base model"), samples.base);
+    data.rows.forEach((row) => { if (row.sample !== null && row.sample !== undefined) sample(row.name, row.sample); });
+    resultBody.append(list);
+  }
+
   function showResult(event) {
+    if (event.comparison) { showComparison(event.comparison); return; }
     const rows = [];
     flatten(event.report, "", rows, 0);
     if (!rows.length) return;

@@ -63,6 +63,8 @@ FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
 #: The presets a learner may pick on the run page (gpu needs a GPU and hours: the command line).
 PAGE_PRESETS = ("tiny", presets.DEFAULT)
 MAX_MINUTES = 240
+#: The ways of fine-tuning the LoRA step offers (aurore.bonus.lora.CHOICES), the page's default first.
+LORA_METHODS = ("both", "lora", "full")
 #: The most characters of a prompt chosen on the run page.
 MAX_PROMPT = 500
 
@@ -86,7 +88,9 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
     rules = {"preset": {"choices": list(PAGE_PRESETS), "default": presets.DEFAULT},
              "max_minutes": {"default": train_minutes, "min": 0.5, "max": MAX_MINUTES},
              "restart": {"default": False},
-             "prompt": {"default": prompt, "max_length": MAX_PROMPT}}
+             "prompt": {"default": prompt, "max_length": MAX_PROMPT},
+             # The LoRA step: LoRA, every weight, or both side by side (the page's default: the comparison).
+             "method": {"choices": list(LORA_METHODS), "default": LORA_METHODS[0]}}
     found = {}
     for step in STEPS:
         argv = ["{python}", "-m", "aurore", step.name, "--use", "{variant}", *step.job_args]
@@ -125,6 +129,11 @@ def option_argv(spec: dict, options: dict | None) -> tuple[dict, list[str]]:
                 raise JobError(N_("The duration must be between %(low)s and %(high)s minutes."), 400,
                                low=f"{rule['min']:g}", high=f"{rule['max']:g}")
             argv += ["--max-minutes", f"{value:g}"]
+        elif name == "method":
+            if value not in rule["choices"]:
+                raise JobError(N_("Unknown fine-tuning method: %(value)s (choose %(choices)s)."), 400,
+                               value=repr(value), choices=", ".join(rule["choices"]))
+            argv += ["--method", value]
         elif name == "restart":
             if not isinstance(value, bool):
                 raise JobError(N_("'Start over' is true or false."), 400)

@@ -305,7 +305,7 @@ def run_page():
     steps = job_runner().steps
     wanted = request.args.get("step")
     option_steps = {name: [step for step, spec in steps.items() if name in (spec.get("options") or {})]
-                    for name in ("preset", "max_minutes", "restart", "prompt")}
+                    for name in ("preset", "max_minutes", "restart", "prompt", "method")}
     return render_template("workshop/run.html", steps=steps, option_steps=option_steps,
                            selected=wanted if wanted in steps else next(iter(steps)),
                            variant=request.args.get("variant", "exercise"),
