@@ -4,7 +4,6 @@ from one character to the next, a long prompt cut to the window, and `python -m 
 import os
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from types import SimpleNamespace
 

@@ -83,7 +83,8 @@ def generate(args) -> int:
         progress.event("result", step=EXERCISE_STEP, report=vars(result))
         return 0
     sys.stdout.write(args.prompt + result.text + "\n")
-    cut = "" if result.prompt_used == args.prompt else f", it read the prompt's last {len(result.prompt_used)} characters"
+    cut = ("" if result.prompt_used == args.prompt
+           else f", it read the prompt's last {len(result.prompt_used)} characters")
     print(f"[{result.new_characters} characters, {result.finish_reason}, seed {result.seed}, "
           f"{result.seconds:.2f} s{cut}]", file=sys.stderr)
     return 0

@@ -33,7 +33,8 @@ from aurore.errors import AuroreError
 from aurore.web import errors, security
 from aurore.web.language import content_lang, localized, page_lang
 from aurore.web.workshop import course, editor, environment, learner_progress
-from aurore.web.workshop.jobs import GPT2_STEP, LSTM_STEP, default_steps, minutes_default, JobError, JobRunner, MAX_PAGE_EVENTS, PAGE_EVENTS
+from aurore.web.workshop.jobs import (GPT2_STEP, LSTM_STEP, default_steps, minutes_default, JobError, JobRunner,
+                                     MAX_PAGE_EVENTS, PAGE_EVENTS)
 from aurore.web.workshop.rendering import markdown_html
 from aurore.web.writers import api_params
 

@@ -118,8 +118,9 @@ def compare():
     names = pool().names()
     lstm_names = [card["name"] for card in char_lstm_cards()[0]]
     if own["char_lstm"] is not None and own["char_lstm"] not in lstm_names:
-        return json_error(422, f"`char_lstm` must name a trained char-LSTM; available: {', '.join(lstm_names) or 'none'}"
-                               " (train one on the Runs page: Bonus A).", code="unknown_model", field="char_lstm")
+        available = ", ".join(lstm_names) or "none"
+        return json_error(422, f"`char_lstm` must name a trained char-LSTM; available: {available} "
+                               "(train one on the Runs page: Bonus A).", code="unknown_model", field="char_lstm")
     for role in ("mine", "reference"):
         if not isinstance(own[role], str) or own[role] not in names:
             return json_error(422, f"`{role}` must name a trained model; available: {', '.join(names) or 'none'}.",
