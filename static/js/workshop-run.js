@@ -94,6 +94,9 @@
     document.querySelectorAll(".run-option").forEach((field) => { field.hidden = true; });
     const fields = optionFields();
     fields.forEach((field) => { field.hidden = false; });
+    document.querySelectorAll(".run-note").forEach((note) => {
+      note.hidden = !(note.dataset.steps || "").split(" ").includes(stepSelect.value);
+    });
     const preset = fields.find((field) => field.dataset.option === "preset");
     modelLine.hidden = !preset;
     if (preset) {

@@ -257,10 +257,19 @@
       }
     }
 
+    function showMinutes(column, model) {
+      const line = column.querySelector(".compare-minutes");
+      if (!line) return;
+      line.textContent = typeof model.training_minutes === "number"
+        ? _("trained for %(minutes)s min", { minutes: decimal(model.training_minutes, 1) })
+        : _("training time not recorded");
+    }
+
     function choose(role, name) {
       const column = columns[role];
       column.querySelector(".compare-name").textContent = name;
       showBpc(column, card(name));
+      showMinutes(column, card(name));
       column.querySelector(".compare-prompt").textContent = "";
       column.querySelector(".compare-text").textContent = "";
       column.querySelector(".compare-memorised").textContent = "";
@@ -284,12 +293,13 @@
       body.mine = $("compare-mine").value;
       body.reference = $("compare-reference").value;
       body.sampler = $("compare-sampler").value;
+      if (columns["char-lstm"]) body.char_lstm = columns["char-lstm"].querySelector(".compare-name").textContent;
       const button = $("compare-button");
       button.disabled = true;
       for (const column of Object.values(columns)) {
         column.querySelector(".compare-prompt").textContent = body.prompt;
         column.querySelector(".compare-text").textContent = "";
-        column.querySelector(".compare-memorised").textContent = _("Both models are writing…");
+        column.querySelector(".compare-memorised").textContent = columns["char-lstm"] ? _("The models are writing…") : _("Both models are writing…");
       }
       try {
         const response = await fetch("/generate/compare", {
@@ -310,7 +320,9 @@
           const column = columns[row.role];
           column.dataset.seed = payload.seed;
           column.querySelector(".compare-name").textContent = row.name;
+          if (!column) continue;
           showBpc(column, row);
+          showMinutes(column, row);
           column.querySelector(".compare-text").textContent = row.text;
           column.querySelector(".compare-memorised").textContent = describeMemorisation(row.memorisation);
         }

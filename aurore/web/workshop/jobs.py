@@ -65,6 +65,8 @@ PAGE_PRESETS = ("tiny", presets.DEFAULT)
 MAX_MINUTES = 240
 #: The ways of fine-tuning the LoRA step offers (aurore.bonus.lora.CHOICES), the page's default first.
 LORA_METHODS = ("both", "lora", "full")
+#: GPT-2's training step and the char-LSTM's (bonus A): the run page trains them for the same default minutes.
+GPT2_STEP, LSTM_STEP = "train", "char-lstm"
 #: The most characters of a prompt chosen on the run page.
 MAX_PROMPT = 500
 
@@ -84,7 +86,13 @@ def bounded_lines(stream, limit: int):
 
 
 def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") -> dict[str, dict]:
-    """The workshop's steps (exercises/info.toml): name → title, argv (placeholders `{python}`, `{variant}`), options."""
+    """The workshop's steps (exercises/info.toml): name → title, argv (placeholders `{python}`, `{variant}`), options.
+
+    Every step that takes `max_minutes` (info.toml's `job_options`) gets the one
+    default `train_minutes` (the app's TRAIN_MAX_MINUTES), GPT-2's: so the
+    char-LSTM (bonus A) trains by default exactly as long as GPT-2, and "who
+    wins?" compares equal training times (`minutes_default` reads it back).
+    """
     rules = {"preset": {"choices": list(PAGE_PRESETS), "default": presets.DEFAULT},
              "max_minutes": {"default": train_minutes, "min": 0.5, "max": MAX_MINUTES},
              "restart": {"default": False},
@@ -100,6 +108,12 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
         if names:
             found[step.name]["options"] = {name: rules[name] for name in names}
     return found
+
+
+def minutes_default(steps: dict[str, dict], step: str) -> float | None:
+    """The run page's default training minutes of a step (None if it takes no time limit)."""
+    rule = ((steps.get(step) or {}).get("options") or {}).get("max_minutes")
+    return rule["default"] if rule else None
 
 
 def option_argv(spec: dict, options: dict | None) -> tuple[dict, list[str]]:

@@ -33,7 +33,8 @@ from aurore.errors import AuroreError
 from aurore.web import errors, security
 from aurore.web.language import content_lang, localized, page_lang
 from aurore.web.workshop import course, editor, environment, learner_progress
-from aurore.web.workshop.jobs import default_steps, JobError, JobRunner, MAX_PAGE_EVENTS, PAGE_EVENTS
+from aurore.web.workshop.jobs import (GPT2_STEP, LSTM_STEP, default_steps, minutes_default, JobError, JobRunner,
+                                     MAX_PAGE_EVENTS, PAGE_EVENTS)
 from aurore.web.workshop.rendering import markdown_html
 from aurore.web.writers import api_params
 
@@ -306,7 +307,11 @@ def run_page():
     wanted = request.args.get("step")
     option_steps = {name: [step for step, spec in steps.items() if name in (spec.get("options") or {})]
                     for name in ("preset", "max_minutes", "restart", "prompt", "method")}
-    return render_template("workshop/run.html", steps=steps, option_steps=option_steps,
+    # The char-LSTM trains as long as GPT-2 by default (one default: jobs.default_steps): the page says it.
+    lstm_minutes = minutes_default(steps, LSTM_STEP)
+    equal_time = ({"step": LSTM_STEP, "minutes": lstm_minutes}
+                  if lstm_minutes is not None and lstm_minutes == minutes_default(steps, GPT2_STEP) else None)
+    return render_template("workshop/run.html", steps=steps, option_steps=option_steps, equal_time=equal_time,
                            selected=wanted if wanted in steps else next(iter(steps)),
                            variant=request.args.get("variant", "exercise"),
                            history=job_runner().history(10))

@@ -11,21 +11,31 @@ check runs); still, this blueprint answers only where the workshop does
 (loopback or access token, CSRF on POST) and is never registered in public mode.
 
 Models: a folder named `<preset>-mine` was trained with the learner's code
-(`aurore.paths.model_dir`); the others are references. Refusals are JSON in
+(`aurore.paths.model_dir`); the others are references. When a char-LSTM
+(bonus A, `models/char-lstm` or `models/char-lstm-mine`) is trained, it writes
+too, from the same beginning with the same settings and seed, as many
+characters as the reference's text holds (its tokens are characters), with
+the reference's sampler (the solution's rules, trusted, in this process);
+each column shows its bits per character and its training minutes
+(`aurore.training.resumable.trained_minutes`), so that "who wins?" is more
+than one number. A missing or broken char-LSTM is a line saying what to train. Refusals are JSON in
 the web layer's one shape (`aurore.web.errors`), a 403 in the page's language.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import replace
 from flask import Blueprint, current_app, jsonify
 
 from aurore import paths
+from aurore.bonus import char_lstm, char_lstm_writing
 from aurore.course import exercises
 from aurore.course.checks import learner_sampler, warm_worker
 from aurore.errors import AuroreError
 from aurore.evaluation import baselines, memorisation, scoring
+from aurore.training import resumable
 from aurore.web import errors
 from aurore.web.errors import json_error
 from aurore.web.workshop import pages
@@ -37,7 +47,9 @@ bp = Blueprint("comparison", __name__)
 bp.before_request(pages.guard)      # who may run the learner's code: the workshop's rule
 
 #: Fields of a comparison request besides the native API's sampling fields.
-OWN_FIELDS = ("mine", "reference", "sampler")
+OWN_FIELDS = ("mine", "reference", "sampler", "char_lstm")
+#: The char-LSTM folders the comparison looks for, the learner's first.
+CHAR_LSTM_NAMES = (char_lstm.MODEL_NAME + paths.MINE_SUFFIX, char_lstm.MODEL_NAME)
 
 
 def is_mine(name: str) -> bool:
@@ -49,7 +61,24 @@ def model_card(name: str) -> dict:
     report = scoring.read_report(pool().models_dir / name) or {}
     test = report.get("test") or {}
     return {"name": name, "mine": is_mine(name), "test_bits_per_character": test.get("bits_per_character"),
-            "step": report.get("step"), "baseline": report.get("baseline")}
+            "step": report.get("step"), "baseline": report.get("baseline"),
+            "training_minutes": resumable.trained_minutes(pool().models_dir / name)}
+
+
+def char_lstm_cards() -> tuple[list[dict], str | None]:
+    """The char-LSTMs that can write (their figures as `model_card`'s), and, when none can, why:
+    "missing" (none trained) or "broken" (a folder that does not load: train it again)."""
+    cards, problems = [], []
+    for name in CHAR_LSTM_NAMES:
+        folder = pool().models_dir / name
+        problem = char_lstm_writing.status(folder)
+        if problem:
+            problems.append(problem)
+            continue
+        test = (char_lstm.read_report(folder) or {}).get("test") or {}
+        cards.append({"name": name, "mine": is_mine(name), "test_bits_per_character": test.get("bits_per_character"),
+                      "training_minutes": resumable.trained_minutes(folder)})
+    return cards, None if cards else ("broken" if "broken" in problems else "missing")
 
 
 def context() -> dict:
@@ -57,8 +86,9 @@ def context() -> dict:
     cards = [model_card(name) for name in pool().names()]
     baseline = (next((card["baseline"] for card in cards if card["baseline"]), None)
                 or baselines.cached(paths.dataset_dir(current_app.config["DATA_DIR"])))
+    lstm_cards, lstm_problem = char_lstm_cards()
     return {"mine": [c for c in cards if c["mine"]], "references": [c for c in cards if not c["mine"]],
-            "baseline": baseline}
+            "baseline": baseline, "char_lstm": lstm_cards, "char_lstm_problem": lstm_problem}
 
 
 @bp.errorhandler(403)
@@ -86,6 +116,11 @@ def compare():
         return json_error(422, "`sampler` is \"solution\" (the reference's exercise 5) or \"exercise\" (yours).",
                           code="unknown_sampler", field="sampler", allowed="one of: " + ", ".join(exercises.VARIANTS))
     names = pool().names()
+    lstm_names = [card["name"] for card in char_lstm_cards()[0]]
+    if own["char_lstm"] is not None and own["char_lstm"] not in lstm_names:
+        available = ", ".join(lstm_names) or "none"
+        return json_error(422, f"`char_lstm` must name a trained char-LSTM; available: {available} "
+                               "(train one on the Runs page: Bonus A).", code="unknown_model", field="char_lstm")
     for role in ("mine", "reference"):
         if not isinstance(own[role], str) or own[role] not in names:
             return json_error(422, f"`{role}` must name a trained model; available: {', '.join(names) or 'none'}.",
@@ -116,7 +151,40 @@ def compare():
     rows = [{"role": role, **model_card(own[role]), **result, "seconds": round(result["seconds"], 3),
              "memorisation": memorisation_of(result["text"])}
             for role, result in zip(("mine", "reference"), results)]
+    if own["char_lstm"] is not None:
+        try:
+            rows.append(char_lstm_row(own["char_lstm"], generation.prompt, params, len(results[1]["text"])))
+        except AuroreError as error:
+            return json_error(422, str(error), code="generation_failed", field="char_lstm")
     return jsonify(prompt=generation.prompt, seed=params.seed, sampler=sampler, rows=rows)
+
+
+_writers: dict = {}
+_writers_lock = threading.Lock()
+
+
+def char_lstm_writer(name: str) -> char_lstm_writing.Writer:
+    """The char-LSTM of that folder, loaded once per saved model (a new training's file is loaded again)."""
+    folder = pool().models_dir / name
+    try:
+        key = (str(folder), (folder / char_lstm.MODEL_FILE).stat().st_mtime_ns)
+    except OSError:
+        raise AuroreError(f"The char-LSTM {name} is gone. Train it on the Runs page (Bonus A).") from None
+    with _writers_lock:
+        if key not in _writers:
+            _writers.clear()            # one char-LSTM kept in memory: the last one asked for
+            _writers[key] = char_lstm_writing.Writer.load(folder)
+        return _writers[key]
+
+
+def char_lstm_row(name: str, prompt: str, params, characters: int) -> dict:
+    """The char-LSTM's column: as many characters as the reference wrote, with the reference's sampler."""
+    written = char_lstm_writer(name).write(prompt, params, exercises.rules("generate", "solution"),
+                                           max_characters=max(characters, 1))
+    card = next(card for card in char_lstm_cards()[0] if card["name"] == name)
+    return {"role": "char-lstm", **card, "sampler": "solution", "text": written.text,
+            "finish_reason": written.finish_reason, "new_tokens": written.new_characters,
+            "seconds": round(written.seconds, 3), "memorisation": memorisation_of(written.text)}
 
 
 def learners_texts(names: list[str], prompt: str, params) -> list[dict]:
