@@ -17,6 +17,10 @@ from aurore import paths
 
 pytest_plugins = ["aurore.course.checks.plugin"]
 
+# PYTEST_ADDOPTS (.ci/run's `-n 2`) is for this run: a pytest a test starts (a learner's check, the
+# fresh install's) must not inherit it.
+os.environ.pop("PYTEST_ADDOPTS", None)
+
 INSTALL_DEV_TOOLS = "python3 -m pip install -r requirements-dev.txt"
 
 #: Each test tool of requirements-dev.txt: (its import name, its package, the tests that cannot be collected without it).
