@@ -1,4 +1,4 @@
-"""Continuous batching on the tiny model: the compiled sampler against exercise 4, seeds alone or in a batch."""
+"""Continuous batching on the tiny model: the compiled sampler against exercise 6, seeds alone or in a batch."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_the_compiled_sampler_draws_like_exercise_4(generator, params):
     theirs = np.bincount(reference, minlength=vocabulary) / DRAWS
     kept = exercise_mask(logits, params)
     assert 2 <= kept.sum() <= 20                                    # a real draw among several tokens
-    assert ours[~kept].sum() == 0                                   # never a token exercise 4 leaves out
+    assert ours[~kept].sum() == 0                                   # never a token exercise 6 leaves out
     assert 0.5 * np.abs(ours - theirs).sum() < TOLERANCE
 
 

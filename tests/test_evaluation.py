@@ -20,7 +20,7 @@ from aurore.evaluation import scoring
 from aurore.store import modeldir
 from tiny_sand import TEST, TRAIN, VALIDATION, make_dataset
 
-#: Exercise 6's reference code, passed to the evaluation stage as the commands pass it.
+#: Exercise 7's reference code, passed to the evaluation stage as the commands pass it.
 SOLUTION = exercises.rules("evaluate")
 
 
@@ -108,7 +108,7 @@ def test_baselines_count_the_training_tokens_and_let_xz_read_the_training_books(
 
 
 def test_evaluate_runs_the_learners_exercise_5(uniform_model, tmp_path, monkeypatch):
-    """`--use exercise` runs exercises/06_evaluate.py: a stub is refused clearly, a finished one is used."""
+    """`--use exercise` runs exercises/07_evaluate.py: a stub is refused clearly, a finished one is used."""
     root, _ = uniform_model
     make_dataset(root / "dataset")
     exercise = exercises.for_step("evaluate")

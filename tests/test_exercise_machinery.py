@@ -349,7 +349,7 @@ def test_hints_are_one_ladder_per_function_and_give_away_nothing_else(exercise):
 
 
 def test_the_hint_rules_catch_what_issue_24_found():
-    """Exercise 6's old first hint used `lv`, a name the stub lacks, and solved three functions at once."""
+    """Exercise 7's old first hint used `lv`, a name the stub lacks, and solved three functions at once."""
     evaluate = exercises.for_step("evaluate")
     old = {"function": "loss_per_token",
            "idea": {"fr": "…", "en": "…"},

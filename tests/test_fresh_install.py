@@ -99,10 +99,10 @@ def _free_port() -> int:
 
 
 def test_the_started_app_passes_a_check_through_the_web(venv_python, newcomer_env, tmp_path):
-    exercise = exercises.get(5)
+    exercise = exercises.get(6)
     learner = tmp_path / "exercises"
     learner.mkdir()
-    # The learner has finished exercise 5: their file is the solution.
+    # The learner has finished exercise 6: their file is the solution.
     (learner / exercise.filename).write_text(exercise.solution_path.read_text(encoding="utf-8"), encoding="utf-8")
     env = {**newcomer_env, "AURORE_EXERCISES": str(learner)}
     port = _free_port()

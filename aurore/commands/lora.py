@@ -1,4 +1,4 @@
-"""`python -m aurore lora`: fine-tune a trained model on one book, with LoRA or in full (bonus exercise 9)."""
+"""`python -m aurore lora`: fine-tune a trained model on one book, with LoRA or in full (bonus exercise 10)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
-"""Exercise 4's sampling rules for every row at once, in TensorFlow, inside the compiled step.
+"""Exercise 6's sampling rules for every row at once, in TensorFlow, inside the compiled step.
 
-Why: the server's rows each chose their token with exercise 4's NumPy code,
+Why: the server's rows each chose their token with exercise 6's NumPy code,
 one row after the other; with the small `cpu` model that cost more than the
 batched forward pass itself (16 rows: 5.3 ms of sampling against 4.1 ms of
 model, docs/benchmarks.md, Load). Here the same rules run for all rows in
 one call, compiled with the forward pass (`aurore/generation/slot_model.py`).
 
-The rules, per row (`solutions/04_generate.py`): greedy is the first index
+The rules, per row (`solutions/06_generate.py`): greedy is the first index
 of the largest logit; otherwise the logits are divided by the temperature,
 then top-k keeps exactly the k largest (equal logits: the lower index first)
 and top-p the likeliest tokens while the probability before them is below p
@@ -21,14 +21,14 @@ t", each one fused sweep over the [rows, vocabulary] array. Tokens tied at
 the threshold are kept in index order, as the stable sort does. The draw is
 a bisection too (13 passes for 8,000 tokens): XLA's cumulative sum is
 quadratic in the vocabulary on a CPU. The result
-is exercise 4's distribution up to float32 rounding (exercise 4 adds in
+is exercise 6's distribution up to float32 rounding (exercise 6 adds in
 float64): a test draws from both and compares the frequencies.
 
 The draw: inverse transform sampling with one uniform number per row, made
 by a counter-based hash of (seed, token index) — a stateless RNG: a row's
 draws depend on its seed and how many tokens it wrote, never on which other
 rows share the step, so a seed gives the same text alone or in a batch.
-These are not NumPy's draws: a seed's text differs from exercise 4's loop
+These are not NumPy's draws: a seed's text differs from exercise 6's loop
 (`Generator.generate`), which the workshop's comparison still uses.
 """
 
@@ -127,7 +127,7 @@ def _first_in_index_order(mask, count):
 
 
 def kept(logits, strategy, temperature, top_k, top_p):
-    """(scaled logits, mask of the tokens exercise 4 keeps) for rows of logits [B, V]; greedy rows keep all."""
+    """(scaled logits, mask of the tokens exercise 6 keeps) for rows of logits [B, V]; greedy rows keep all."""
     import tensorflow as tf
 
     temperature = tf.where(strategy == GREEDY, tf.ones_like(temperature), temperature)
@@ -175,7 +175,7 @@ def kept(logits, strategy, temperature, top_k, top_p):
 
 
 def choose(logits, strategy, temperature, top_k, top_p, seed, index_of_token):
-    """The next token of each row (int32 [B]): exercise 4's rules, one stateless draw per row."""
+    """The next token of each row (int32 [B]): exercise 6's rules, one stateless draw per row."""
     import tensorflow as tf
 
     logits = tf.cast(logits, tf.float32)

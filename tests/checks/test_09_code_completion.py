@@ -1,4 +1,4 @@
-"""Checks for exercise 8 (bonus, code completion): the split by file, the headers, the function's end, validity.
+"""Checks for exercise 9 (bonus, code completion): the split by file, the headers, the function's end, validity.
 
 Fast: small hand-written Python sources, no TensorFlow.
 """

@@ -1,4 +1,4 @@
-"""Checks for exercise 5 (generation): the sampling rules and the writing loop.
+"""Checks for exercise 6 (generation): the sampling rules and the writing loop.
 
 Fast: small logits vectors and a fake model, no TensorFlow.
 """

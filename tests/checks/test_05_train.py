@@ -1,4 +1,4 @@
-"""Checks for exercise 4: train GPT-2 (tiny sizes, a few seconds)."""
+"""Checks for exercise 5: train GPT-2 (tiny sizes, a few seconds)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Checks for exercise 6 (evaluation): the three figures and the two baselines.
+"""Checks for exercise 7 (evaluation): the three figures and the two baselines.
 
 Fast: small hand-computed cases, no TensorFlow.
 """

@@ -1,4 +1,4 @@
-"""Checks for exercise 9 (bonus): LoRA on one book (a one-layer model, a few seconds)."""
+"""Checks for exercise 10 (bonus): LoRA on one book (a one-layer model, a few seconds)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Checks for exercise 7 (bonus A): a character-level LSTM (tiny sizes, a few seconds)."""
+"""Checks for exercise 8 (bonus A): a character-level LSTM (tiny sizes, a few seconds)."""
 
 import numpy as np
 import pytest
