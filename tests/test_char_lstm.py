@@ -272,4 +272,4 @@ def test_the_run_page_offers_the_step_with_a_time_limit_and_start_over(tmp_path)
     timed = [exercise.step for exercise in exercises.all_exercises() if "max_minutes" in exercise.job_options]
     assert "char-lstm" in timed and f'data-steps="{" ".join(timed)}"' in page   # the steps with a time limit
     home = app.test_client().get("/").get_data(as_text=True)
-    assert "Bonus A" in home and 'href="/exercises/7"' in home
+    assert "Bonus A" in home and 'href="/exercises/8"' in home

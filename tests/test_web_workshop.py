@@ -229,13 +229,13 @@ def test_the_real_workshop_has_five_exercises_and_an_evaluation_step(tmp_path):
     client = create_app({"DATA_DIR": str(tmp_path), "TESTING": True}).test_client()
     home = client.get("/").get_data(as_text=True)
     assert f"0 / {len(exercises.all_exercises())}" in home     # the bonus exercises count too
-    assert "Évaluation" in home and 'href="/exercises/6"' in home and "Évaluer le modèle" in home
-    page = client.get("/exercises/6").get_data(as_text=True)
+    assert "Évaluation" in home and 'href="/exercises/7"' in home and "Évaluer le modèle" in home
+    page = client.get("/exercises/7").get_data(as_text=True)
     assert "Exercice 7 — Évaluer le modèle" in page and "<strong>La perplexité</strong>" in page
     assert 'href="/run?step=evaluate"' in page and "Lancer cette étape : Évaluer le modèle" in page
     assert '<option value="evaluate"' in client.get("/run?step=evaluate").get_data(as_text=True)
     listing = client.get("/exercises").get_data(as_text=True)
-    assert 'href="/exercises/6"' in listing
+    assert 'href="/exercises/7"' in listing
 
 
 def test_lesson_3_and_the_course_give_the_training_time_the_runs_page_uses(tmp_path):

@@ -7,7 +7,7 @@ import aurore  # noqa: F401
 from aurore.course.checks.plugin import say
 from aurore.training import presets
 
-EXERCISE = 4
+EXERCISE = 5
 
 
 @pytest.mark.check(fr="pack range les phrases en blocs séparés par <|endoftext|>",

@@ -13,7 +13,7 @@ import pytest
 
 from aurore.course.checks.plugin import say
 
-EXERCISE = 6
+EXERCISE = 7
 
 # 4 tokens, each guessed among 8 equally likely ones: ln p = −ln 8 each.
 UNIFORM_8 = np.full(4, -math.log(8))

@@ -7,7 +7,7 @@ import aurore  # noqa: F401
 from aurore.bonus import char_lstm
 from aurore.course.checks.plugin import say
 
-EXERCISE = 7
+EXERCISE = 8
 
 TEXTS = ["Le lac.", "La cabane!"]
 

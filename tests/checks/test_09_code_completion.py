@@ -11,7 +11,7 @@ import pytest
 
 from aurore.course.checks.plugin import say
 
-EXERCISE = 8
+EXERCISE = 9
 
 SOURCE = '''\
 import functools

@@ -6,7 +6,7 @@ import pytest
 import aurore  # noqa: F401
 from aurore.course.checks.plugin import say
 
-EXERCISE = 9
+EXERCISE = 10
 
 BOOK = [f"Phrase {i} du livre." for i in range(30)]
 
