@@ -115,11 +115,14 @@ def test_single_head_attention(exercise_module, qk):
         en="single_head_attention returns two things: (output, weights).")
     output, weights = _numpy(result[0]), _numpy(result[1])
     expected = _expected_weights(q, k)
-    assert output.shape == v.shape and np.allclose(weights, expected, atol=ATOL), say(
-        fr=f"La sortie a la forme des valeurs {v.shape} (on a {output.shape}), et les poids sont ceux "
-           "d'attention_weights.",
-        en=f"The output has the values' shape {v.shape} (we have {output.shape}), and the weights are "
-           "attention_weights'.")
+    assert output.shape == v.shape, say(
+        fr=f"La sortie a la forme des valeurs, {v.shape} ; on a {output.shape}.",
+        en=f"The output has the values' shape, {v.shape}; we have {output.shape}.")
+    assert weights.shape == expected.shape and np.allclose(weights, expected, atol=ATOL), say(
+        fr="Les poids rendus ne sont pas ceux attendus (√d, masque causal, softmax) : corrigez d'abord "
+           "attention_weights, puis renvoyez ses poids tels quels.",
+        en="The weights returned are not the expected ones (√d, causal mask, softmax): fix attention_weights "
+           "first, then return its weights as they are.")
     gap = float(np.abs(output - expected @ v).max())
     assert gap <= ATOL, say(
         fr=f"La sortie s'écarte de poids × valeurs de {gap:.2g} (tolérance {ATOL:g}) : ops.matmul(poids, v).",
