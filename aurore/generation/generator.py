@@ -249,7 +249,7 @@ class Generator:
         return self.model.name
 
     def with_rules(self, rules) -> "Generator":
-        """The same loaded model and compiled engine, choosing tokens with another exercise-5 module."""
+        """The same loaded model and compiled engine, choosing tokens with another exercise-6 module."""
         twin = copy.copy(self)
         twin.rules, twin.variant = rules, rules.variant
         return twin
@@ -257,7 +257,7 @@ class Generator:
     def continuous(self, slots: int, sampler: str = "compiled"):
         """A continuous batch of `slots` rows on this model (aurore/generation/continuous.py):
         rows join and leave between steps; `sampler` "compiled" (all rows in the compiled
-        step) or "exercise" (this generator's exercise-4 rules, row by row)."""
+        step) or "exercise" (this generator's exercise-6 rules, row by row)."""
         from aurore.generation.continuous import ContinuousBatch
 
         return ContinuousBatch(self, slots, sampler)
