@@ -24,7 +24,7 @@ STDLIB_MODULES = ("bisect", "colorsys", "keyword", "heapq", "fnmatch", "glob", "
                   "sched", "stat", "string", "abc", "copy", "cmd", "code", "codeop", "getopt", "graphlib",
                   "numbers", "opcode", "pprint", "reprlib", "runpy", "secrets", "this", "contextvars")
 SHARES = ["--validation-share", "0.3", "--test-share", "0.3"]
-SOLUTION = exercises.load_module(8)
+SOLUTION = exercises.load_module(9)
 
 
 def write_sources(folder: Path) -> Path:

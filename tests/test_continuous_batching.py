@@ -42,7 +42,7 @@ def exercise_mask(logits, params):
     return np.isfinite(kept)
 
 
-def test_the_compiled_filters_keep_exactly_the_tokens_exercise_4_keeps():
+def test_the_compiled_filters_keep_exactly_the_tokens_exercise_6_keeps():
     rng = np.random.default_rng(4)
     rows, cases = [], []
     for _ in range(40):
@@ -82,7 +82,7 @@ def test_the_stateless_draws_depend_on_seed_and_position_only():
 @pytest.mark.parametrize("params", [SamplingParams(strategy="top_k", temperature=0.7, top_k=20),
                                     SamplingParams(strategy="top_p", temperature=0.6, top_p=0.8)],
                          ids=["top_k", "top_p"])
-def test_the_compiled_sampler_draws_like_exercise_4(generator, params):
+def test_the_compiled_sampler_draws_like_exercise_6(generator, params):
     logits, _ = generator.engine.prefill([generator._prompt_ids("La nuit était", params)[0]], 1)
     logits = logits[0].astype("float32")
     vocabulary = logits.shape[-1]
@@ -115,7 +115,7 @@ def run_rows(batch, requests):
     return ["".join(pieces) for pieces in texts]
 
 
-def test_greedy_writes_exactly_what_exercise_4_writes(generator):
+def test_greedy_writes_exactly_what_exercise_6_writes(generator):
     batch = generator.continuous(4)
     params = SamplingParams(max_new_tokens=25, strategy="greedy")
     prompts = ["Le vieux meunier", "Elle ouvrit la fenêtre", "Madame, dit-il,"]

@@ -187,7 +187,7 @@ def test_sort_descending_is_the_stable_order():
 
     from aurore.course import exercises
 
-    rules = exercises.load_module(5, "solution")
+    rules = exercises.load_module(6, "solution")
     rng = np.random.default_rng(0)
     for trial in range(300):
         logits = rng.normal(size=int(rng.integers(1, 3000))).astype(np.float32)
