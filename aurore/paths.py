@@ -36,7 +36,7 @@ def tokenizer_dir(data: str | Path | None = None) -> Path:
 
 
 def code_dataset_dir() -> Path:
-    """The Python code corpus of the bonus exercise 8 (standard library files, split by file)."""
+    """The Python code corpus of the bonus exercise 9 (standard library files, split by file)."""
     return data_dir() / "dataset-code"
 
 

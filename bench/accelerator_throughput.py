@@ -4,7 +4,7 @@
     KERAS_BACKEND=jax python bench/accelerator_throughput.py     # a GPU machine without TensorFlow
 
 Why: instructors train the `gpu` preset on a GPU (Docker image, TensorFlow).
-This measures what that preset costs there: exercise 4's reference model,
+This measures what that preset costs there: exercise 5's reference model,
 optimizer and compile step (plain Keras + KerasHub, so the same code runs on
 the TensorFlow, JAX or PyTorch backend), the preset's mixed precision and
 XLA setting, synthetic token ids (speed does not depend on their values).

@@ -2,7 +2,7 @@
 
     python bench/batch_ratio.py [--model DIR] [--rows 16] [--tokens 100] [--repeats 2]
 
-Two engines, back to back. *Static* (before): `Generator.stream_batch`, exercise 4's
+Two engines, back to back. *Static* (before): `Generator.stream_batch`, exercise 6's
 NumPy sampling row by row. *Continuous* (after, the server's default):
 `Generator.continuous(--rows)`, every row added then stepped until all ended,
 sampling inside the compiled step; "one at a time" is then the same batch

@@ -1,4 +1,4 @@
-"""The char-LSTM baseline after N minutes of `cpu`-preset training on the real books (bonus exercise 7).
+"""The char-LSTM baseline after N minutes of `cpu`-preset training on the real books (bonus exercise 8).
 
     python bench/char_lstm.py [--minutes 15] [--model DIR] [--set KEY=VALUE …]
 

@@ -1,4 +1,4 @@
-"""Python code completion (bonus exercise 8): every figure of docs/benchmarks.md's code section, from one run.
+"""Python code completion (bonus exercise 9): every figure of docs/benchmarks.md's code section, from one run.
 
     python bench/code_completion.py [--minutes 15] [--headers 200] [--k 8] [--pass-functions 60]
     python bench/code_completion.py --model data/models/code --skip-training     # measure a trained model

@@ -7,7 +7,7 @@ tokenizer as exercise 2 does (into a temporary folder: the data folder's
 tokenizer is left alone) and prints the training split's characters, the
 generic and specialised tokenizers' characters per token and tokens per word
 on the test book, and the bits per character of a unigram model and of xz on
-the test book (exercise 5's baselines, with the solution's code). With
+the test book (exercise 7's baselines, with the solution's code). With
 `--record`, writes them into course/figures.json (`corpus.*`, `tokenizer.*`,
 `baseline.*`), stamped with this machine and the date.
 """

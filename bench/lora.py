@@ -1,4 +1,4 @@
-"""LoRA against full fine-tuning on one book, against the base model (bonus exercise 9).
+"""LoRA against full fine-tuning on one book, against the base model (bonus exercise 10).
 
     python bench/lora.py [--minutes 5] [--book 6318] [--rank 8] [--base DIR] [--source DIR]
 

@@ -8,7 +8,7 @@ prints the test-book and validation bits per character (`aurore evaluate`'s
 figures), the training speed (steps/s), the CPU's SIMD level and oneDNN cap
 (`ONEDNN_MAX_CPU_ISA=AVX2` makes an AVX-512 machine behave like an AVX2
 laptop), the load average seen during the run (the CPU may be shared), and
-three samples from fixed prompts and seeds (exercise 5's generation).
+three samples from fixed prompts and seeds (exercise 6's generation).
 """
 
 from __future__ import annotations

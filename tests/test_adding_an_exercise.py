@@ -1,7 +1,7 @@
 """Adding an exercise touches only its own files: the README's "Adding an exercise" list is enough.
 
 A copy of the repository's code (no data, no models) gets a throwaway
-exercise 10 through exactly those files: its solution, its info.toml entry,
+exercise 11 through exactly those files: its solution, its info.toml entry,
 its check file and its command. After `python -m aurore exercises sync`,
 the CLI lists and checks it, its step runs, and the app shows it on the
 agenda and the run page: nothing else had to be told about it.
@@ -25,7 +25,7 @@ COPIED = ("aurore", "solutions", "exercises/info.toml", "tests/checks", "tests/c
           "templates", "static", "course")
 
 SOLUTION = '''\
-"""Exercise 10 (a throwaway): count the words of a sentence."""
+"""Exercise 11 (a throwaway): count the words of a sentence."""
 
 
 def count_words(sentence: str) -> int:
@@ -37,10 +37,10 @@ def count_words(sentence: str) -> int:
 
 INFO = '''
 [[exercise]]
-number = 10
-slug = "10_word_count"
+number = 11
+slug = "11_word_count"
 step = "word-count"
-checks = "tests/checks/test_10_word_count.py"
+checks = "tests/checks/test_11_word_count.py"
 title.fr = "Bonus D : compter les mots"
 title.en = "Bonus D: count the words"
 run_title.fr = "Bonus D : compter les mots d'une phrase"
@@ -56,13 +56,13 @@ lesson.en = "A word is a piece between two spaces."
 '''
 
 CHECKS = '''\
-"""Checks for exercise 10: count the words."""
+"""Checks for exercise 11: count the words."""
 
 import pytest
 
 from aurore.course.checks.plugin import say
 
-EXERCISE = 10
+EXERCISE = 11
 
 
 @pytest.mark.check(fr="count_words compte les mots", en="count_words counts the words")
@@ -72,7 +72,7 @@ def test_count_words(exercise_module):
 '''
 
 COMMAND = '''\
-"""`python -m aurore word-count`: count the words of a sentence with exercise 10's code."""
+"""`python -m aurore word-count`: count the words of a sentence with exercise 11's code."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ import json, sys
 from aurore.web import create_app
 
 client = create_app({"DATA_DIR": sys.argv[1], "TESTING": True, "CHECK_WORKER": False}).test_client()
-pages = {page: client.get(page).get_data(as_text=True) for page in ("/", "/exercises/10", "/run?step=word-count")}
+pages = {page: client.get(page).get_data(as_text=True) for page in ("/", "/exercises/11", "/run?step=word-count")}
 print(json.dumps(pages))
 '''
 
@@ -115,22 +115,22 @@ def copy_of_the_code(root: Path) -> Path:
     return root
 
 
-def add_exercise_10(root: Path) -> None:
+def add_exercise_11(root: Path) -> None:
     """Exactly the files the README's "Adding an exercise" names."""
-    (root / "solutions" / "10_word_count.py").write_text(SOLUTION, encoding="utf-8")
+    (root / "solutions" / "11_word_count.py").write_text(SOLUTION, encoding="utf-8")
     with (root / "exercises" / "info.toml").open("a", encoding="utf-8") as info:
         info.write(INFO)
-    (root / "tests" / "checks" / "test_10_word_count.py").write_text(CHECKS, encoding="utf-8")
+    (root / "tests" / "checks" / "test_11_word_count.py").write_text(CHECKS, encoding="utf-8")
     (root / "aurore" / "commands" / "word_count.py").write_text(COMMAND, encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def repository(tmp_path_factory):
-    """A copy with exercise 10 added and its stub derived; run(...) runs a command inside it."""
+    """A copy with exercise 11 added and its stub derived; run(...) runs a command inside it."""
     base = tmp_path_factory.mktemp("adding")
     root = copy_of_the_code(base / "repository")
     data = base / "data"
-    add_exercise_10(root)
+    add_exercise_11(root)
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("AURORE_", "PYTEST_")) and key != "PYTHONPATH"}
     env.update(PYTHONPATH=str(root), AURORE_DATA=str(data), PYTHONDONTWRITEBYTECODE="1")
@@ -145,18 +145,18 @@ def repository(tmp_path_factory):
 
 
 def test_sync_derives_its_stub(repository):
-    stub = repository["root"] / "exercises" / "10_word_count.py"
-    assert "10_word_count.py" in repository["synced"].stdout
+    stub = repository["root"] / "exercises" / "11_word_count.py"
+    assert "11_word_count.py" in repository["synced"].stdout
     assert "# TODO: count the pieces between spaces." in stub.read_text(encoding="utf-8")
     assert 'raise NotImplementedError("TODO")' in stub.read_text(encoding="utf-8")
 
 
 def test_the_cli_lists_it_and_checks_the_solution_and_the_stub(repository):
     listed = repository["run"]("-m", "aurore", "exercises", "list")
-    assert "10  Bonus D : compter les mots  (10_word_count.py)" in listed.stdout
-    solution = repository["run"]("-m", "aurore", "check", "10", "--solution")
+    assert "11  Bonus D : compter les mots  (11_word_count.py)" in listed.stdout
+    solution = repository["run"]("-m", "aurore", "check", "11", "--solution")
     assert solution.returncode == 0 and "1 passed, 0 failed" in solution.stdout, solution.stdout + solution.stderr
-    stub = repository["run"]("-m", "aurore", "check", "10")
+    stub = repository["run"]("-m", "aurore", "check", "11")
     assert stub.returncode == 1 and "0 passed, 1 failed" in stub.stdout, stub.stdout + stub.stderr
 
 
@@ -164,7 +164,7 @@ def test_its_step_runs_with_either_code(repository):
     solution = repository["run"]("-m", "aurore", "word-count", "--use", "solution")
     assert solution.returncode == 0 and solution.stdout.strip() == "4 words", solution.stderr
     unfinished = repository["run"]("-m", "aurore", "word-count", "--use", "exercise")
-    assert unfinished.returncode == 2 and "Exercise 10 is not finished: `count_words`" in unfinished.stderr
+    assert unfinished.returncode == 2 and "Exercise 11 is not finished: `count_words`" in unfinished.stderr
 
 
 def test_the_app_shows_it_on_the_agenda_and_the_run_page(repository):
@@ -173,8 +173,8 @@ def test_the_app_shows_it_on_the_agenda_and_the_run_page(repository):
     pages = json.loads(shown.stdout.strip().splitlines()[-1])
     home = pages["/"]
     assert home.index("Bonus D : des mots") > home.index("Conclusion")
-    assert "Compter les mots, pour voir." in home and 'href="/exercises/10"' in home
-    assert 'href="/run?step=word-count"' in pages["/exercises/10"]
+    assert "Compter les mots, pour voir." in home and 'href="/exercises/11"' in home
+    assert 'href="/run?step=word-count"' in pages["/exercises/11"]
     assert '<option value="word-count" selected>Bonus D : compter les mots d&#39;une phrase' in pages[
         "/run?step=word-count"]
 

@@ -332,9 +332,9 @@ def test_models_health_and_info(make_app):
 
 
 @pytest.mark.parametrize("config, serving", [
-    ({"GENERATION_SAMPLER": "exercise"}, ("continuous", "exercise 4")),
-    ({"GENERATION_BATCHING": "static"}, ("static", "exercise 4")),
-    ({"GENERATION_BATCHING": False}, ("one at a time", "exercise 4"))])
+    ({"GENERATION_SAMPLER": "exercise"}, ("continuous", "exercise 6")),
+    ({"GENERATION_BATCHING": "static"}, ("static", "exercise 6")),
+    ({"GENERATION_BATCHING": False}, ("one at a time", "exercise 6"))])
 def test_info_says_who_chooses_the_tokens(make_app, config, serving):
     app = make_app(**config)
     info = app.test_client().get("/info").get_json()["serving"]
@@ -343,7 +343,7 @@ def test_info_says_who_chooses_the_tokens(make_app, config, serving):
     assert service.scheduler == serving[0]
     assert service.submit("a", fake_params(max_new_tokens=2)).result().text == "Il était "
     if serving[0] == "continuous":                      # the batch was made with the sampler /info names
-        assert app.fake.sampler == ("exercise" if serving[1] == "exercise 4" else "compiled")
+        assert app.fake.sampler == ("exercise" if serving[1] == "exercise 6" else "compiled")
 
 
 def metric(text: str, name: str, model: str = "cpu") -> float:

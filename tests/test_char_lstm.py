@@ -1,4 +1,4 @@
-"""The char-LSTM baseline (bonus exercise 7): data pieces, training (time limit, resuming, atomic saves),
+"""The char-LSTM baseline (bonus exercise 8): data pieces, training (time limit, resuming, atomic saves),
 bits per character, the `char-lstm` command, the evaluate table and the run page's step."""
 
 import json
@@ -22,7 +22,7 @@ from fixture_books import make_tiny_dataset
 from tiny_model import tiny_model_dir  # noqa: F401  (a session fixture)
 
 SOLUTION = exercises.rules("char-lstm")
-#: Exercise 6's reference, which turns log-likelihoods into figures.
+#: Exercise 7's reference, which turns log-likelihoods into figures.
 FIGURES = exercises.rules("evaluate")
 
 
@@ -94,9 +94,9 @@ def test_learners_pieces_that_return_the_wrong_thing_get_a_clear_message(splits)
 
     texts = splits["train"]["text"][:5]
     wrong = SimpleNamespace(build_vocabulary=lambda texts: "abc", encode=lambda texts, vocab: [[1, 2]])
-    with pytest.raises(AuroreError, match="Exercise 7: `build_vocabulary`"):
+    with pytest.raises(AuroreError, match="Exercise 8: `build_vocabulary`"):
         char_lstm.vocabulary(wrong, texts)
-    with pytest.raises(AuroreError, match="Exercise 7: `encode`"):
+    with pytest.raises(AuroreError, match="Exercise 8: `encode`"):
         char_lstm.encode(wrong, texts, ["?", "\n", "a"])
 
 
@@ -213,7 +213,7 @@ def test_the_command_trains_and_measures_and_refuses_a_stub(dataset, tmp_path):
     (tmp_path / exercise.filename).write_text(exercises.stub_for(exercise), encoding="utf-8")
     result = run_aurore("char-lstm", "--preset", "tiny", "--model", str(tmp_path / "mine"), "--data",
                         str(dataset), "--use", "exercise", env={"AURORE_EXERCISES": str(tmp_path)})
-    assert result.returncode == 2 and "Exercise 7 is not finished" in result.stderr
+    assert result.returncode == 2 and "Exercise 8 is not finished" in result.stderr
     assert "build_vocabulary" in result.stderr and "Traceback" not in result.stderr
 
     result = run_aurore("char-lstm", "--data", str(tmp_path / "none"), "--model", str(tmp_path / "x"))
@@ -272,4 +272,4 @@ def test_the_run_page_offers_the_step_with_a_time_limit_and_start_over(tmp_path)
     timed = [exercise.step for exercise in exercises.all_exercises() if "max_minutes" in exercise.job_options]
     assert "char-lstm" in timed and f'data-steps="{" ".join(timed)}"' in page   # the steps with a time limit
     home = app.test_client().get("/").get_data(as_text=True)
-    assert "Bonus A" in home and 'href="/exercises/7"' in home
+    assert "Bonus A" in home and 'href="/exercises/8"' in home

@@ -1,4 +1,4 @@
-"""Bonus B (exercise 8): the code corpus split by file, headers, the validity metric, the CLI and the API.
+"""Bonus B (exercise 9): the code corpus split by file, headers, the validity metric, the CLI and the API.
 
 The corpus is a few dozen real standard-library files copied into a temporary
 folder; the end-to-end run trains the tiny preset for a few steps.
@@ -24,7 +24,7 @@ STDLIB_MODULES = ("bisect", "colorsys", "keyword", "heapq", "fnmatch", "glob", "
                   "sched", "stat", "string", "abc", "copy", "cmd", "code", "codeop", "getopt", "graphlib",
                   "numbers", "opcode", "pprint", "reprlib", "runpy", "secrets", "this", "contextvars")
 SHARES = ["--validation-share", "0.3", "--test-share", "0.3"]
-SOLUTION = exercises.load_module(8)
+SOLUTION = exercises.load_module(9)
 
 
 def write_sources(folder: Path) -> Path:
@@ -283,10 +283,10 @@ def test_an_unfinished_exercise_is_named(tmp_path, monkeypatch, capsys, sources)
     monkeypatch.setenv("AURORE_DATA", str(tmp_path))
     monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path / "ex"))
     (tmp_path / "ex").mkdir()
-    exercise = exercises.get(8)
+    exercise = exercises.get(9)
     (tmp_path / "ex" / exercise.filename).write_text(exercises.stub_for(exercise), encoding="utf-8")
     assert cli.main(["code", "prepare", "--source", str(sources), "--use", "exercise"]) == 2
-    assert "Exercise 8 is not finished: `split_of`" in capsys.readouterr().err
+    assert "Exercise 9 is not finished: `split_of`" in capsys.readouterr().err
 
 
 @pytest.mark.slow

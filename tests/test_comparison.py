@@ -62,11 +62,11 @@ def test_both_models_write_from_the_same_prompt_and_seed(app_with_two_models):
     assert reference["test_bits_per_character"] == 3.25 and mine["test_bits_per_character"] is None
     assert mine["memorisation"]["span_words"] == 8
 
-    # The learner's sampler: refused while exercise 5 is a stub, then the same text once it is done.
-    stub = exercises.get(5)
+    # The learner's sampler: refused while exercise 6 is a stub, then the same text once it is done.
+    stub = exercises.get(6)
     (learner / stub.filename).write_text(exercises.stub_for(stub), encoding="utf-8")
     refused = client.post("/generate/compare", json={**body, "sampler": "exercise"}, headers=csrf(client))
-    assert refused.status_code == 422 and "Exercise 5 is not finished" in refused.get_json()["error"]["message"]
+    assert refused.status_code == 422 and "Exercise 6 is not finished" in refused.get_json()["error"]["message"]
     shutil.copy2(stub.solution_path, learner / stub.filename)
     own = client.post("/generate/compare", json={**body, "sampler": "exercise"}, headers=csrf(client)).get_json()
     assert own["sampler"] == "exercise" and own["rows"][0]["text"] == mine["text"]

@@ -1,4 +1,4 @@
-"""Continuous batching on the tiny model: the compiled sampler against exercise 4, seeds alone or in a batch."""
+"""Continuous batching on the tiny model: the compiled sampler against exercise 6, seeds alone or in a batch."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def exercise_mask(logits, params):
     return np.isfinite(kept)
 
 
-def test_the_compiled_filters_keep_exactly_the_tokens_exercise_4_keeps():
+def test_the_compiled_filters_keep_exactly_the_tokens_exercise_6_keeps():
     rng = np.random.default_rng(4)
     rows, cases = [], []
     for _ in range(40):
@@ -104,7 +104,7 @@ def test_the_compiled_sampler_draws_like_exercise_4(generator, params, candidate
     theirs = np.bincount(reference, minlength=vocabulary) / DRAWS
     kept = exercise_mask(logits, params)
     assert 2 <= kept.sum() <= 20                                    # a real draw among several tokens
-    assert ours[~kept].sum() == 0                                   # never a token exercise 4 leaves out
+    assert ours[~kept].sum() == 0                                   # never a token exercise 6 leaves out
     assert 0.5 * np.abs(ours - theirs).sum() < TOLERANCE
 
 
@@ -170,7 +170,7 @@ def run_rows(batch, requests):
     return ["".join(pieces) for pieces in texts]
 
 
-def test_greedy_writes_exactly_what_exercise_4_writes(generator):
+def test_greedy_writes_exactly_what_exercise_6_writes(generator):
     batch = generator.continuous(4)
     params = SamplingParams(max_new_tokens=25, strategy="greedy")
     prompts = ["Le vieux meunier", "Elle ouvrit la fenêtre", "Madame, dit-il,"]

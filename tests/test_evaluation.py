@@ -20,7 +20,7 @@ from aurore.evaluation import scoring
 from aurore.store import modeldir
 from tiny_sand import TEST, TRAIN, VALIDATION, make_dataset
 
-#: Exercise 6's reference code, passed to the evaluation stage as the commands pass it.
+#: Exercise 7's reference code, passed to the evaluation stage as the commands pass it.
 SOLUTION = exercises.rules("evaluate")
 
 
@@ -36,8 +36,8 @@ def test_summary_on_a_case_computed_by_hand():
         scoring.summarise([], characters=0, rules=SOLUTION)
 
 
-def test_exercise_5_code_that_returns_no_number_gets_a_clear_message_at_once():
-    solution = exercises.load_module(6)
+def test_exercise_7_code_that_returns_no_number_gets_a_clear_message_at_once():
+    solution = exercises.load_module(7)
     scoring.try_rules(solution, with_baselines=True)
     for name, wrong, message in (("perplexity", lambda ll: None, "`perplexity` returned None"),
                                  ("unigram_log_likelihoods", lambda *args: 0.0, "not one value per test token"),
@@ -107,8 +107,8 @@ def test_baselines_count_the_training_tokens_and_let_xz_read_the_training_books(
         scoring.baselines(tokenizer, [], TEST, SOLUTION)
 
 
-def test_evaluate_runs_the_learners_exercise_5(uniform_model, tmp_path, monkeypatch):
-    """`--use exercise` runs exercises/06_evaluate.py: a stub is refused clearly, a finished one is used."""
+def test_evaluate_runs_the_learners_exercise_7(uniform_model, tmp_path, monkeypatch):
+    """`--use exercise` runs exercises/07_evaluate.py: a stub is refused clearly, a finished one is used."""
     root, _ = uniform_model
     make_dataset(root / "dataset")
     exercise = exercises.for_step("evaluate")

@@ -204,8 +204,8 @@ def test_exercise_ids_are_validated(text):
 
 def test_metadata_is_complete():
     numbers = [exercise.number for exercise in exercises.all_exercises()]
-    # The main exercises run 1, 2, 3…; bonus exercises keep their own numbers (9 is LoRA's) whichever others exist.
-    assert numbers == sorted(set(numbers)) and numbers[:6] == [1, 2, 3, 4, 5, 6]
+    # The main exercises run 1, 2, 3…; bonus exercises keep their own numbers (10 is LoRA's) whichever others exist.
+    assert numbers == sorted(set(numbers)) and numbers[:7] == [1, 2, 3, 4, 5, 6, 7]
     for exercise in exercises.all_exercises():
         assert exercise.solution_path.is_file(), exercise.solution_path
         assert exercise.checks_path.is_file(), exercise.checks_path
@@ -349,7 +349,7 @@ def test_hints_are_one_ladder_per_function_and_give_away_nothing_else(exercise):
 
 
 def test_the_hint_rules_catch_what_issue_24_found():
-    """Exercise 6's old first hint used `lv`, a name the stub lacks, and solved three functions at once."""
+    """Exercise 7's old first hint used `lv`, a name the stub lacks, and solved three functions at once."""
     evaluate = exercises.for_step("evaluate")
     old = {"function": "loss_per_token",
            "idea": {"fr": "…", "en": "…"},

@@ -99,10 +99,10 @@ def _free_port() -> int:
 
 
 def test_the_started_app_passes_a_check_through_the_web(venv_python, newcomer_env, tmp_path):
-    exercise = exercises.get(5)
+    exercise = exercises.get(6)
     learner = tmp_path / "exercises"
     learner.mkdir()
-    # The learner has finished exercise 5: their file is the solution.
+    # The learner has finished exercise 6: their file is the solution.
     (learner / exercise.filename).write_text(exercise.solution_path.read_text(encoding="utf-8"), encoding="utf-8")
     env = {**newcomer_env, "AURORE_EXERCISES": str(learner)}
     port = _free_port()
@@ -114,14 +114,14 @@ def test_the_started_app_passes_a_check_through_the_web(venv_python, newcomer_en
         deadline = time.monotonic() + 120
         while True:
             try:
-                page = opener.open(f"{base}/exercises/5", timeout=10).read().decode()
+                page = opener.open(f"{base}/exercises/6", timeout=10).read().decode()
                 break
             except OSError:
                 assert server.poll() is None, server.stdout.read().decode()[-3000:]
                 assert time.monotonic() < deadline, "the app did not answer within 120 s"
                 time.sleep(0.5)
         token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-        check = urllib.request.Request(f"{base}/exercises/5/check", method="POST", data=b"{}", headers={
+        check = urllib.request.Request(f"{base}/exercises/6/check", method="POST", data=b"{}", headers={
             "X-CSRF-Token": token, "Content-Type": "application/json", "Origin": base})
         report = json.loads(opener.open(check, timeout=300).read())
         assert report["all_passed"], report

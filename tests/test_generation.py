@@ -187,7 +187,7 @@ def test_sort_descending_is_the_stable_order():
 
     from aurore.course import exercises
 
-    rules = exercises.load_module(5, "solution")
+    rules = exercises.load_module(6, "solution")
     rng = np.random.default_rng(0)
     for trial in range(300):
         logits = rng.normal(size=int(rng.integers(1, 3000))).astype(np.float32)
@@ -381,10 +381,10 @@ def test_bad_prompt_and_batch_arguments(generator):
 def test_an_unfinished_exercise_gives_a_clear_error(tiny_model_dir, tmp_path, monkeypatch):  # noqa: F811
     from aurore.course import exercises
 
-    (tmp_path / "05_generate.py").write_text(exercises.stub_for(exercises.get(5)), encoding="utf-8")
+    (tmp_path / "06_generate.py").write_text(exercises.stub_for(exercises.get(6)), encoding="utf-8")
     monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path))
     learner = Generator.load(tiny_model_dir, exercises.rules("generate", "exercise"))
-    with pytest.raises(AuroreError, match="check 5"):
+    with pytest.raises(AuroreError, match="check 6"):
         learner.generate("Il", SamplingParams(max_new_tokens=3))
 
 

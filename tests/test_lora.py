@@ -1,4 +1,4 @@
-"""LoRA fine-tuning on one book (bonus exercise 9): what trains, what is saved, what the command says.
+"""LoRA fine-tuning on one book (bonus exercise 10): what trains, what is saved, what the command says.
 
 The tiny model (tests/tiny_model.py) stands in for a trained model, a fixture
 book (tests/fixture_books.py) for the book.
@@ -150,14 +150,14 @@ def test_cli_errors_are_clear_messages(data_dir, tiny_model_dir, tmp_path, capsy
 def test_cli_with_an_unfinished_exercise_says_which(data_dir, tiny_model_dir, tmp_path, capsys, monkeypatch):  # noqa: F811
     stubs = tmp_path / "exercises"
     stubs.mkdir()
-    exercise = exercises.get(9)
+    exercise = exercises.get(10)
     (stubs / exercise.filename).write_text(exercises.stub_for(exercise), encoding="utf-8")
     monkeypatch.setenv("AURORE_EXERCISES", str(stubs))
     modeldir.copy(tiny_model_dir, paths.model_dir("tiny", "exercise"))
     source = tmp_path / "books"
     fixture_books.write_fixture_books(source)
     code, err = run_cli(capsys, "--preset", "tiny", "--use", "exercise", "--book", "90002", "--source", str(source))
-    assert code == 2 and "Exercise 9 is not finished" in err and "split_by_position" in err
+    assert code == 2 and "Exercise 10 is not finished" in err and "split_by_position" in err
 
 
 def test_the_run_page_step_runs_the_lora_command(tmp_path):

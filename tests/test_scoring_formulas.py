@@ -29,7 +29,7 @@ FEW = settings(max_examples=50, deadline=None)
 log_likelihoods = st.lists(st.floats(-20, -1e-6), min_size=1, max_size=50).map(np.array)
 
 
-# --- exercise 5's formulas ---
+# --- exercise 7's formulas ---
 
 @FEW
 @given(st.integers(2, 60_000), st.integers(1, 40), st.integers(1, 500))

@@ -182,13 +182,13 @@ def test_pipeline_runs_tokenizer_train_generate_and_evaluate_after_prepare(data,
 def test_an_unfinished_exercise_gives_a_clear_message(data, tmp_path, monkeypatch):
     from aurore import cli
 
-    exercise = exercises.get(4)
+    exercise = exercises.get(5)
     (tmp_path / exercise.filename).write_text(exercises.stub_for(exercise), encoding="utf-8")
     monkeypatch.setenv("AURORE_EXERCISES", str(tmp_path))
     args = cli.build_parser().parse_args(["train", "--preset", "tiny", "--use", "exercise",
                                           "--data", str(data / "dataset"), "--tokenizer", str(data / "tokenizer"),
                                           "--model", str(tmp_path / "m")])
-    with pytest.raises(AuroreError, match="Exercise 4 is not finished: `pack`"):
+    with pytest.raises(AuroreError, match="Exercise 5 is not finished: `pack`"):
         args.handler(args)
 
 
@@ -245,7 +245,7 @@ def test_the_learners_training_gets_its_own_folder_samples_and_an_evaluation(dat
     assert paths.model_dir("cpu", "solution") == paths.models_dir() / "cpu"
     learner = tmp_path / "exercises"
     learner.mkdir()
-    shutil.copy2(exercises.get(4).solution_path, learner / exercises.get(4).filename)   # a finished exercise 4
+    shutil.copy2(exercises.get(5).solution_path, learner / exercises.get(5).filename)   # a finished exercise 5
     home = tmp_path / "home"
     shutil.copytree(data, home)
     result = subprocess.run([sys.executable, "-m", "aurore", "train", "--preset", "tiny", "--use", "exercise"],
@@ -341,22 +341,22 @@ def test_the_evaluation_after_training_keeps_a_report_and_survives_a_failure(mon
                               save_report=lambda folder, report: saved.update({folder: report}))
     message = lambda report: f"test {report['test']}"   # noqa: E731
 
-    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 6")
-    measured_with = dict(measured, rules="exercise 6")     # measured with the rules it was given
+    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 7")
+    measured_with = dict(measured, rules="exercise 7")     # measured with the rules it was given
     assert saved == {"m": measured_with} and events == [("evaluation", {"report": measured_with,
                                                                          "message": "test 1.0"})]
     reports.evaluate = lambda folder, data, rules: pytest.fail("a saved report of these weights is not measured again")
-    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 6")
+    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 7")
     assert len(events) == 2
 
     saved["m"] = {"test": 3.0}    # the test book only (as `evaluate` compares): measured again
     reports.evaluate = lambda folder, data, rules: dict(measured)
-    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 6")
+    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 7")
     assert saved["m"] == measured and events[-1][1]["message"] == "test 1.0"
 
     def failing(folder, data, rules):
         raise AuroreError("no dataset")
 
     reports.read_report, reports.evaluate = (lambda folder: None), failing
-    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 6")
+    evaluate_after_training(reports, "m", "d", "The model", message, "exercise 7")
     assert logs == ["The model could not be evaluated: no dataset"] and len(events) == 3

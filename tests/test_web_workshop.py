@@ -225,17 +225,17 @@ def test_course_texts_have_a_title_and_the_same_sections_in_both_languages():
 
 
 def test_the_real_workshop_has_five_exercises_and_an_evaluation_step(tmp_path):
-    """The agenda, the progress count, the exercise page and the runs page all know exercise 6."""
+    """The agenda, the progress count, the exercise page and the runs page all know exercise 7."""
     client = create_app({"DATA_DIR": str(tmp_path), "TESTING": True}).test_client()
     home = client.get("/").get_data(as_text=True)
     assert f"0 / {len(exercises.all_exercises())}" in home     # the bonus exercises count too
-    assert "Évaluation" in home and 'href="/exercises/6"' in home and "Évaluer le modèle" in home
-    page = client.get("/exercises/6").get_data(as_text=True)
-    assert "Exercice 6 — Évaluer le modèle" in page and "<strong>La perplexité</strong>" in page
+    assert "Évaluation" in home and 'href="/exercises/7"' in home and "Évaluer le modèle" in home
+    page = client.get("/exercises/7").get_data(as_text=True)
+    assert "Exercice 7 — Évaluer le modèle" in page and "<strong>La perplexité</strong>" in page
     assert 'href="/run?step=evaluate"' in page and "Lancer cette étape : Évaluer le modèle" in page
     assert '<option value="evaluate"' in client.get("/run?step=evaluate").get_data(as_text=True)
     listing = client.get("/exercises").get_data(as_text=True)
-    assert 'href="/exercises/6"' in listing
+    assert 'href="/exercises/7"' in listing
 
 
 def test_lesson_3_and_the_course_give_the_training_time_the_runs_page_uses(tmp_path):

@@ -1,7 +1,7 @@
-"""The character-level LSTM baseline (bonus exercise 7): train it, save it, measure it.
+"""The character-level LSTM baseline (bonus exercise 8): train it, save it, measure it.
 
 The teaching parts (vocabulary, encoding, the model, the loss) come from
-exercise 7's module; this file is the plumbing, as `aurore.training.loop` is for
+exercise 8's module; this file is the plumbing, as `aurore.training.loop` is for
 GPT-2: the same prepared dataset, the same time limit (`--max-minutes`), and
 the same run (`aurore.training.resumable`: resumable checkpoints, the monitor's
 metrics events, the best model kept, early stopping).
@@ -77,26 +77,26 @@ def preset(name: str, pairs: list[str] | None = None, **overrides) -> dict:
 
 # -- data ----------------------------------------------------------------------------------------
 def vocabulary(module: ModuleType, texts) -> list[str]:
-    """Exercise 7's vocabulary, checked: distinct single characters, the separator among them."""
+    """Exercise 8's vocabulary, checked: distinct single characters, the separator among them."""
     found = module.build_vocabulary(texts)
     if not (isinstance(found, (list, tuple)) and len(found) >= 2
             and all(isinstance(c, str) and len(c) == 1 for c in found) and len(set(found)) == len(found)
             and "\n" in found):
-        raise AuroreError(f"Exercise 7: `build_vocabulary` returned {found!r:.80}, not a list of distinct "
-                          "characters with UNKNOWN and SEPARATOR first. Check it with `python -m aurore check 7`.")
+        raise AuroreError(f"Exercise 8: `build_vocabulary` returned {found!r:.80}, not a list of distinct "
+                          "characters with UNKNOWN and SEPARATOR first. Check it with `python -m aurore check 8`.")
     return list(found)
 
 
 def encode(module: ModuleType, texts, vocab: list[str]) -> np.ndarray:
-    """Exercise 7's stream of character ids, checked (one id per character and separator, all known)."""
+    """Exercise 8's stream of character ids, checked (one id per character and separator, all known)."""
     texts = [text for text in texts if text]
     stream = np.asarray(module.encode(texts, vocab))
     expected = 1 + sum(len(text) + 1 for text in texts)
     if stream.ndim != 1 or len(stream) != expected or not np.issubdtype(stream.dtype, np.integer) \
             or (stream.size and (stream.min() < 0 or stream.max() >= len(vocab))):
-        raise AuroreError(f"Exercise 7: `encode` returned {stream!r:.80}, not {expected} ids from 0 to "
+        raise AuroreError(f"Exercise 8: `encode` returned {stream!r:.80}, not {expected} ids from 0 to "
                           f"{len(vocab) - 1} (one per character, one separator before each sentence and one at "
-                          "the end). Check it with `python -m aurore check 7`.")
+                          "the end). Check it with `python -m aurore check 8`.")
     return stream.astype(np.int32)
 
 
@@ -200,8 +200,8 @@ def _train(module: ModuleType, dataset_dir, model_dir: Path, settings: dict, *, 
     model = module.build_model(settings, len(vocab))
     module.compile_model(model, settings["learning_rate"])
     if getattr(model, "optimizer", None) is None:
-        raise AuroreError("Exercise 7: `compile_model` did not compile the model (model.optimizer is None). "
-                          "Check it with `python -m aurore check 7`.")
+        raise AuroreError("Exercise 8: `compile_model` did not compile the model (model.optimizer is None). "
+                          "Check it with `python -m aurore check 8`.")
     state = run.restore_or_start(model, model.optimizer, vocabulary=vocab)
 
     def save_best(record: dict) -> None:
@@ -234,7 +234,7 @@ def evaluate(model_dir, dataset_dir, splits=("test", "validation"), *, rules: Mo
              reference: ModuleType | None = None, batch_size: int = 32) -> dict:
     """The report of a char-LSTM, shaped as GPT-2's (`aurore.evaluation.scoring.evaluate`): a token is a character.
 
-    `rules`: exercise 6's module that turns log-likelihoods into figures;
+    `rules`: exercise 7's module that turns log-likelihoods into figures;
     `reference`: the solution's, for the xz figure (`rules` when not given).
     """
     scoring.try_rules(rules)

@@ -1,11 +1,11 @@
-"""Python code completion (exercise 8): a code tokenizer, and the model measured two ways.
+"""Python code completion (exercise 9): a code tokenizer, and the model measured two ways.
 
-The steps around exercise 8's teaching functions:
+The steps around exercise 9's teaching functions:
 
 - `build_tokenizer`: the generic byte-level BPE specialised on the training
   files with exercise 3's `specialise` (`train_new_from_iterator`), saved,
   reloaded and measured on the test files;
-- `evaluate`: bits per character on the test files (exercise 6's figures,
+- `evaluate`: bits per character on the test files (exercise 7's figures,
   as for the books), and the **validity** of the model's code: the headers
   of the test files' functions (`function_headers`) are completed by the
   model, each completion is cut at the function's end
@@ -80,8 +80,8 @@ def held_out_headers(module: ModuleType, texts, count: int = DEFAULT_HEADERS, se
     for text in texts:
         for header in module.function_headers(text):
             if not isinstance(header, str) or not header.endswith("\n"):
-                raise AuroreError(f"Exercise 8: `function_headers` gave {header!r:.60}, not a header ending "
-                                  "with a newline. Check your code with `python -m aurore check 8`.")
+                raise AuroreError(f"Exercise 9: `function_headers` gave {header!r:.60}, not a header ending "
+                                  "with a newline. Check your code with `python -m aurore check 9`.")
             if header not in seen:
                 seen.add(header)
                 found.append(header)
@@ -194,8 +194,8 @@ def evaluate(model_dir, dataset_dir, module: ModuleType, headers: int = DEFAULT_
              seed: int = 0, *, figures: ModuleType, sampler) -> dict:
     """Bits per character on the test files and the validity of completed test functions.
 
-    `module`: exercise 8's code; `figures`: exercise 6's (bits per character);
-    `sampler`: exercise 5's (`Generator` rules), as the caller loaded them.
+    `module`: exercise 9's code; `figures`: exercise 7's (bits per character);
+    `sampler`: exercise 6's (`Generator` rules), as the caller loaded them.
     """
     from aurore.generation.generator import Generator
 

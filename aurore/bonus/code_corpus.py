@@ -1,4 +1,4 @@
-"""The Python code corpus of exercise 8: the standard library's own source files, split by file.
+"""The Python code corpus of exercise 9: the standard library's own source files, split by file.
 
 Every machine with Python has these files (`sysconfig.get_paths()["stdlib"]`),
 so the corpus needs no download. Left out: installed packages
@@ -10,7 +10,7 @@ few steps on code, not on English or on ten ways to indent (issue 27's
 failure table: most raw completions failed on a docstring or a comment cut by
 the token budget, or on a mix of indentations). `--keep-source` keeps the
 files as written. Each file is one row
-(`text`, and `path` relative to the library folder); exercise 8's `split_of`
+(`text`, and `path` relative to the library folder); exercise 9's `split_of`
 sends each whole file to train, validation or test, so no function is
 judged on a file the model learned from.
 
@@ -99,7 +99,7 @@ def build(module: ModuleType, files: list[tuple[str, str]], validation_share: fl
           test_share: float = 0.1):
     """A DatasetDict (train/validation/test; columns text, path): each file goes whole to one split.
 
-    `module` is exercise 8 (its `split_of` chooses the split of each file).
+    `module` is exercise 9 (its `split_of` chooses the split of each file).
     """
     from datasets import Dataset, DatasetDict, Features, Value
 
@@ -110,8 +110,8 @@ def build(module: ModuleType, files: list[tuple[str, str]], validation_share: fl
     for relative, text in files:
         split = module.split_of(relative, validation_share, test_share)
         if split not in columns:
-            raise AuroreError(f"Exercise 8: `split_of` returned {split!r:.40} for {relative}, not one of "
-                              f"{', '.join(SPLITS)}. Check your code with `python -m aurore check 8`.")
+            raise AuroreError(f"Exercise 9: `split_of` returned {split!r:.40} for {relative}, not one of "
+                              f"{', '.join(SPLITS)}. Check your code with `python -m aurore check 9`.")
         columns[split]["text"].append(text)
         columns[split]["path"].append(relative)
     empty = [split for split in SPLITS if not columns[split]["text"]]

@@ -1,11 +1,11 @@
 """Fine-tuning a trained model on one single book: LoRA or full, scored on the book's last pages.
 
 The teaching parts (the split by position, counting parameters, choosing
-what may change) come from exercise 9's module; this file is the plumbing
+what may change) come from exercise 10's module; this file is the plumbing
 around them: reading the book and cutting it into sentences with the
-reference code of exercises 1 and 2, packing it with exercise 4's, a training loop bounded by steps and minutes,
+reference code of exercises 1 and 2, packing it with exercise 5's, a training loop bounded by steps and minutes,
 saving, and measuring bits per character on the held-out end of the book
-(exercise 6's figures) for the base model and the fine-tuned one.
+(exercise 7's figures) for the base model and the fine-tuned one.
 
 The fine-tuned model is saved as an ordinary model folder
 (`models/<base>-lora-<book>`, or `-full-<book>`): Keras writes each LoRA
@@ -99,7 +99,7 @@ def read_book(book_id: int | str, module: ModuleType, held_out_share: float = HE
               source: str | None = None, mirror: str | None = None, *, cleaning: ModuleType,
               prepare: ModuleType) -> BookSplit:
     """Fetch one book, clean it (`cleaning`: exercise 1's reference) and cut it into sentences (`prepare`:
-    exercise 2's), then split it by position (`module`: exercise 9's code)."""
+    exercise 2's), then split it by position (`module`: exercise 10's code)."""
     if not 0 < held_out_share < 0.5:
         raise AuroreError(f"--held-out must be a share between 0 and 0.5 (e.g. 0.1 for the last tenth), "
                           f"not {held_out_share}.")
@@ -117,9 +117,9 @@ def read_book(book_id: int | str, module: ModuleType, held_out_share: float = HE
     train, held_out = module.split_by_position(kept, held_out_share)
     if (not isinstance(train, list) or not isinstance(held_out, list) or not train or not held_out
             or train + held_out != kept):
-        raise AuroreError("Exercise 9: `split_by_position` must return two non-empty lists, the beginning of the "
+        raise AuroreError("Exercise 10: `split_by_position` must return two non-empty lists, the beginning of the "
                           "book then its end, together the whole book in order. Check it with "
-                          "`python -m aurore check 9`.")
+                          "`python -m aurore check 10`.")
     progress.log(gettext("Book %(book)s (%(title)s): %(train)s sentences to learn from, the last %(held_out)s held "
                          "out.", book=book_id, title=catalogue.title(book_id), train=number(len(train), 0),
                          held_out=number(len(held_out), 0)))
@@ -149,8 +149,8 @@ def _budget(max_steps: int, deadline: float | None, task):
 def _count(module: ModuleType, lm) -> dict[str, int]:
     counts = module.count_parameters(lm)
     if not isinstance(counts, dict) or not all(isinstance(counts.get(k), int) for k in ("trainable", "frozen")):
-        raise AuroreError(f"Exercise 9: `count_parameters` returned {counts!r:.80}, not a dict of whole numbers "
-                          "(trainable, frozen, total). Check it with `python -m aurore check 9`.")
+        raise AuroreError(f"Exercise 10: `count_parameters` returned {counts!r:.80}, not a dict of whole numbers "
+                          "(trainable, frozen, total). Check it with `python -m aurore check 10`.")
     return counts
 
 
@@ -161,10 +161,10 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
               sampler: ModuleType | None = None, asked: dict | None = None, base_figures: dict | None = None) -> dict:
     """Fine-tune the base model on the book (LoRA of that rank, or full with rank None); returns the report.
 
-    `module`: exercise 9's code; `train_rules`: exercise 4's (its `pack` cuts the book into blocks);
-    `figures`: exercise 6's (bits per character on the held-out end).
+    `module`: exercise 10's code; `train_rules`: exercise 5's (its `pack` cuts the book into blocks);
+    `figures`: exercise 7's (bits per character on the held-out end).
     `test_book`: `{"id", "title", "texts"}`, the corpus's test book, measured before and after (what the
-    fine-tuning made the model forget); `sampler`: exercise 5's rules, to write a sample from each model.
+    fine-tuning made the model forget); `sampler`: exercise 6's rules, to write a sample from each model.
     `asked`: what the run was asked (`compare`'s), kept in the report to tell whether it is up to date.
     `base_figures`: the base model's figures (`base_figures_of` a run with the same `asked`), measured
     already: the second method of "both" does not measure the same base model again.
@@ -202,8 +202,8 @@ def fine_tune(module: ModuleType, base_dir: str | Path, book: BookSplit, out_dir
         module.choose_trainable(loaded.backbone, rank)
         counts = _count(module, lm)
         if rank is not None and counts["trainable"] >= everything["trainable"]:
-            raise AuroreError("Exercise 9: after `choose_trainable` with a rank, as many weights as before are "
-                              "trainable: LoRA is not enabled. Check it with `python -m aurore check 9`.")
+            raise AuroreError("Exercise 10: after `choose_trainable` with a rank, as many weights as before are "
+                              "trainable: LoRA is not enabled. Check it with `python -m aurore check 10`.")
         progress.log(gettext("%(method)s: %(trainable)s trainable parameters out of %(total)s (%(share)s %%); "
                              "%(tokens)s tokens in %(blocks)s blocks of %(length)s.",
                              method=gettext("LoRA fine-tuning (rank %(rank)s)", rank=rank) if rank

@@ -1,4 +1,4 @@
-"""`python -m aurore char-lstm`: train the character-level LSTM baseline (bonus A), then measure it;
+"""`python -m aurore char-lstm`: train the character-level LSTM baseline (bonus A, exercise 8), then measure it;
 `python -m aurore char-lstm generate`: make it write, with the generation exercise's sampler."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ GENERATE_STEP = "generate"
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("char-lstm", help="train the character-level LSTM baseline (bonus exercise 7)")
+    parser = subparsers.add_parser("char-lstm", help="train the character-level LSTM baseline (bonus exercise 8)")
     add_training_options(parser, char_lstm.PRESETS, "cpu", folder=char_lstm.MODEL_NAME, preset_note="; tiny for a test")
     add_training_limits(parser, minutes_note="this run; the cpu preset's default is 15", set_example="units=256")
     parser.add_argument("--no-evaluate", dest="evaluate", action="store_false",

@@ -1,13 +1,13 @@
-"""`python -m aurore code [prepare|tokenizer|train|evaluate|all|complete]`: the Python completion bonus (exercise 8).
+"""`python -m aurore code [prepare|tokenizer|train|evaluate|all|complete]`: the Python completion bonus (exercise 9).
 
 `complete` completes one prompt (`--prompt`, or standard input) as an
 editor would insert it: `--syntax parse` (the default) draws up to `--k`
 completions and keeps the first whose function parses and is not trivial,
 `dedent` stops the first at the function's end, `none` gives it as written.
 
-`--use` chooses exercise 8's code (the split by file, the headers, the
+`--use` chooses exercise 9's code (the split by file, the headers, the
 validity check); the tokenizer and the training run the reference solutions
-of exercises 3 and 4, so the bonus runs even before they are done. The model
+of exercises 3 and 5, so the bonus runs even before they are done. The model
 lands in the data folder's models/code, which the API serves as
 `"model": "code"`.
 """
@@ -34,7 +34,7 @@ MODEL_NAME = "code"
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "code", help="bonus: a GPT-2 that completes Python code, and how often its code parses (exercise 8)",
+        "code", help="bonus: a GPT-2 that completes Python code, and how often its code parses (exercise 9)",
         description="ACTION is one step (prepare: the standard library's files split by file; tokenizer: a "
                     "byte-level BPE specialised on them; train: GPT-2, resumed if interrupted; evaluate: bits per "
                     "character and validity of completed functions) or all of them in a row (the default; "

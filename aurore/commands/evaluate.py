@@ -1,7 +1,7 @@
 """`python -m aurore evaluate`: loss, perplexity and bits per character of a model, and two baselines.
 
 The report's `comparison` sets the test book's bits per character of GPT-2,
-of the character-level LSTM (bonus exercise 7, when it is trained) and of xz
+of the character-level LSTM (bonus exercise 8, when it is trained) and of xz
 side by side; outside the run page it is also printed as a table (on stderr,
 so that stdout stays the JSON report).
 """

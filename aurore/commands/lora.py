@@ -1,4 +1,4 @@
-"""`python -m aurore lora`: fine-tune a trained model on one book, with LoRA, in full or both, side by side."""
+"""`python -m aurore lora`: fine-tune a trained model on one book, with LoRA, in full or both, side by side (bonus exercise 10)."""
 
 from __future__ import annotations
 

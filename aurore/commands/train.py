@@ -52,7 +52,7 @@ def run(args) -> int:
 
 
 def sample_writer(loaded: LoadedModel) -> WriteSample:
-    """The training's samples, written on the weights being trained with the reference's exercise-5 rules
+    """The training's samples, written on the weights being trained with the reference's exercise-6 rules
     (no XLA compile: the weights change at every evaluation)."""
     from aurore.generation.generator import Generator
     from aurore.generation.sampling import SamplingParams

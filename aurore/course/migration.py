@@ -1,10 +1,13 @@
 """The learners' files and progress follow a renumbering of the exercises, and nothing is lost.
 
-Exercise 1 was split in two (cleaning a Gutenberg file; sentences and the
-dataset) and exercises 2 to 8 became 3 to 9. A learner who updates Aurore
-may still have the former files in `exercises/` and the former numbers in
-their progress: `migrate_files` and `migrate_progress` carry them over, at
-app start and in `python -m aurore exercises sync`. Both are idempotent.
+Numbering 2: exercise 1 was split in two (cleaning a Gutenberg file;
+sentences and the dataset) and exercises 2 to 8 became 3 to 9. Numbering 3:
+exercise 4 (attention, by hand) came in before training, and exercises 4 to
+9 became 5 to 10. A learner who updates Aurore may still have the former
+files in `exercises/` and the former numbers in their progress:
+`migrate_files` and `migrate_progress` carry them over, one numbering after
+the other (a learner of numbering 1 goes through 2 to 3), at app start and in
+`python -m aurore exercises sync`. Both are idempotent.
 
 - A former file that is exactly a stub as shipped holds no work: it goes.
 - A renamed file that holds work takes its new name (`02_tokenizer.py`
@@ -13,8 +16,9 @@ app start and in `python -m aurore exercises sync`. Both are idempotent.
 - The split file: each finished function (no TODO left) and each constant
   filled in goes to the new file that has it; the whole former file is kept
   as a backup as well (a half-done function is there).
-- Progress: the former exercise 1's record counts for the two halves, the
-  others move up by one; the file then says which numbering it uses.
+- Progress: in numbering 2, the former exercise 1's record counts for the
+  two halves and the others move up by one; in numbering 3, 4 to 9 move up
+  by one; the file then says which numbering it uses.
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from aurore import paths
 from aurore.store import atomic
 
 #: The numbering the progress file is written in (no `numbering` key: the first, 1 to 8).
-NUMBERING = 2
+NUMBERING = 3
 
-#: Each former file (its slug) → the new slugs its work goes to (one: renamed; two: split).
+#: Each former file (its slug) → the new slugs its work goes to (one: renamed; two: split), from numbering 1 to 2.
 MOVES = {
     "01_prepare_dataset": ("01_clean_gutenberg", "02_prepare_dataset"),
     "02_tokenizer": ("03_tokenizer",),
@@ -43,8 +47,20 @@ MOVES = {
     "07_code_completion": ("08_code_completion",),
     "08_lora": ("09_lora",),
 }
-#: Former exercise numbers → the new ones their progress counts for.
+#: From numbering 2 to 3: exercise 4 (attention) came in before training.
+MOVES_3 = {
+    "04_train": ("05_train",),
+    "05_generate": ("06_generate",),
+    "06_evaluate": ("07_evaluate",),
+    "07_char_lstm": ("08_char_lstm",),
+    "08_code_completion": ("09_code_completion",),
+    "09_lora": ("10_lora",),
+}
+#: Former exercise numbers → the new ones their progress counts for (numbering 1 to 2, then 2 to 3).
 NUMBERS = {"1": ("1", "2"), **{str(n): (str(n + 1),) for n in range(2, 9)}}
+NUMBERS_3 = {str(n): (str(n + 1),) for n in range(4, 10)}
+#: The renumberings in order: (the numbering they lead to, file moves, progress moves).
+STAGES = ((2, MOVES, NUMBERS), (3, MOVES_3, NUMBERS_3))
 
 #: SHA-256 of every former stub as shipped (git history): such a file holds no work.
 FORMER_STUBS = {
@@ -83,6 +99,37 @@ FORMER_STUBS = {
     "08_lora": (
         "3010c006780b131444753d59733ecf9b4f6e6ab585ce7f4ccc0e5affb4dc4285",
         "e51948b2a5b842eda186b06998cd4cc99bbbc4cf80bac75fd3a28a38757ed16e",
+    ),
+    "04_train": (
+        "0bf35422326d882b78cd0c651c21ac6a1624c54c192ffe32407e5e0443d06b62",
+        "ad04902d799637dd3c46488da168668ba2da6746abb4ef9a847fcc2ef4f3d373",
+        "b2e3e3b6f84b10760655b2588baa01cc9bee1290f09c752e0b6d330aae9906a3",
+        "f88811484560470ee574baea10837822c57bfdcad2c50435d740ddcf62ce9780",
+    ),
+    "05_generate": (
+        "96f25735e5d58a5140e81a4651466dd6d1e76c7aaa16edb9f112918a054521b6",
+        "b31a30df2fa76a6aed7895d8ad1b1e9c127dd1416d395d00b9e139962e4f4ff6",
+        "f32a85f69857e47996cb6a05ddfb07cde69d54b44ff5f93c6695ed9cdf01efb5",
+    ),
+    "06_evaluate": (
+        "0a7701a4c9fe44867dcb9a3ca8e3704720105996dd914b1f2bd2673edb307cc1",
+        "79435591a46a6a0b0b30055dce7c6c65ca4f2aadd90af52ba1bffeadc273b431",
+        "903d97237343bbbc4f665bc9431ac71d22370d58ff8b668e104ec1c0f5bc16e2",
+    ),
+    "07_char_lstm": (
+        "314bde677bc5c7f566d46d1178740e372f95aaa146f5e6aa74b3f0fb816b434e",
+        "50e7282cf4dde060eca79770b114c4b63a19456f23d26f44e780edd7024cef4c",
+        "a33fa6003d5dc9f35e148d30da59d9b9f597890de99e17d80e2535fcaf062fba",
+    ),
+    "08_code_completion": (
+        "13fa6d1b06b7a9fbcffa242c072de8fbd7cb107334b30bdd7e83df289a560ba6",
+        "55c8abb2fe7d1c71bc7e877ad62b371af60e550def2f59f6ac8368e0d055740b",
+        "7caf218a6d725b02abe4792044e8e15fe67f005a4724bfb5d1e3a58c733122b6",
+    ),
+    "09_lora": (
+        "2f6dd5e09427ec1255f8ce037b22f9c9fdeb876db5f3d5346925220df2aa3e6b",
+        "9ebc34cf3964c3a17ae57a66ec942124d800de68a6b6fe01a32bb6fd9a242644",
+        "ef96f2bd22a1206faf4e50d67ad2fe8a4547a6c78f09f789002bb8f7d48402c9",
     ),
 }
 
@@ -142,14 +189,30 @@ def carry_over(former: str, stub: str) -> tuple[str, list[str]]:
 
 
 def migrate_files(stub_for, folder: str | Path | None = None) -> list[str]:
-    """Carry the former exercise files over to the new names; returns what was done, one line each.
+    """Carry the former exercise files over to the new names, one numbering after the other; what was done.
 
     `stub_for(slug)`: the stubs a new file may start from, the default one first (a file equal
     to one holds no work).
     """
     folder = Path(folder or paths.exercises_dir())
     done = []
-    for former, targets in MOVES.items():
+    for _, moves, _ in STAGES:
+        done += _move_files(moves, stub_for, folder)
+    return done
+
+
+def _holds_no_work(path: Path, stub_for) -> bool:
+    """A file that is not there, or is today's stub, or a former stub as shipped (a numbering in between)."""
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        return True
+    return data.decode("utf-8", errors="replace") in stub_for(path.stem) or _is_former_stub(path.stem, data)
+
+
+def _move_files(moves: dict, stub_for, folder: Path) -> list[str]:
+    done = []
+    for former, targets in moves.items():
         path = folder / f"{former}.py"
         try:
             data = path.read_bytes()
@@ -161,8 +224,7 @@ def migrate_files(stub_for, folder: str | Path | None = None) -> list[str]:
             continue
         source = data.decode("utf-8", errors="replace")
         new_paths = [folder / f"{target}.py" for target in targets]
-        free = [not p.exists() or p.read_text(encoding="utf-8", errors="replace") in stub_for(p.stem)
-                for p in new_paths]
+        free = [_holds_no_work(p, stub_for) for p in new_paths]
         if len(targets) == 1:
             if free[0]:
                 os.replace(path, new_paths[0])
@@ -184,18 +246,22 @@ def migrate_files(stub_for, folder: str | Path | None = None) -> list[str]:
 
 
 def migrate_progress(data_dir: str | Path) -> bool:
-    """Renumber a progress file written with the former numbers; True when it changed."""
+    """Renumber a progress file written with former numbers, one numbering after the other; True when it changed."""
     path = progress_file(data_dir)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if not isinstance(data, dict) or data.get("numbering", 1) >= NUMBERING:
+    numbering = data.get("numbering", 1) if isinstance(data, dict) else NUMBERING
+    if not isinstance(numbering, int) or numbering >= NUMBERING:
         return False
     records = data.get("exercises") if isinstance(data.get("exercises"), dict) else {}
-    moved = {}
-    for number, record in records.items():
-        for new in NUMBERS.get(number, (number,)):
-            moved[new] = record
-    atomic.write_text(path, json.dumps({**data, "numbering": NUMBERING, "exercises": moved}, indent=1))
+    for leads_to, _, numbers in STAGES:
+        if numbering < leads_to:
+            moved = {}
+            for number, record in records.items():
+                for new in numbers.get(number, (number,)):
+                    moved[new] = record
+            records = moved
+    atomic.write_text(path, json.dumps({**data, "numbering": NUMBERING, "exercises": records}, indent=1))
     return True

@@ -31,7 +31,7 @@ def _text(sentences) -> str:
 def xz_bits_per_character(rules: ModuleType, train_sentences, test_sentences) -> float:
     """Bits per character of xz on the test sentences, given the training sentences first.
 
-    One formula for the whole product: exercise 6's `xz_bits_per_character`,
+    One formula for the whole product: exercise 7's `xz_bits_per_character`,
     from `rules` (the caller passes the reference solution's module).
     """
     test = _text(test_sentences)
@@ -51,7 +51,7 @@ def cached(dataset_dir=None, split: str = "test") -> dict | None:
 def xz_baseline(rules: ModuleType, dataset_dir=None, split: str = "test") -> dict:
     """{"xz_bits_per_character", "split", "source"}, computed once per dataset (then read back).
 
-    `rules`: exercise 6's reference module (`aurore.course.exercises.rules("evaluate")`):
+    `rules`: exercise 7's reference module (`aurore.course.exercises.rules("evaluate")`):
     the figure is kept for everyone who uses the dataset.
     """
     folder = Path(dataset_dir or paths.dataset_dir())

@@ -9,7 +9,7 @@ file), so tokenizers of any vocabulary compare fairly, and with a compressor
 such as xz.
 
 The figures themselves, and the two baselines (a unigram model and xz given
-the training books), are computed by exercise 6's functions, passed in as `rules` by the caller
+the training books), are computed by exercise 7's functions, passed in as `rules` by the caller
 (`aurore.course.exercises.rules("evaluate", variant)`): the reference solution
 or the learner's code. This stage never loads the course's code itself.
 
@@ -41,12 +41,12 @@ REPORT_FILE = "evaluation.json"
 
 
 def _number(value, function: str) -> float:
-    """A figure from exercise 6's code, or a clear message when it is not a number."""
+    """A figure from exercise 7's code, or a clear message when it is not a number."""
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise AuroreError(f"Exercise 6: `{function}` returned {value!r:.80} instead of a number. "
-                          "Check your code with `python -m aurore check 6`.") from None
+        raise AuroreError(f"Exercise 7: `{function}` returned {value!r:.80} instead of a number. "
+                          "Check your code with `python -m aurore check 7`.") from None
 
 
 def summarise(log_likelihoods, characters: int, rules: ModuleType) -> dict:
@@ -122,7 +122,7 @@ def _characters(texts) -> int:
 
 
 def try_rules(rules: ModuleType, with_baselines: bool = False) -> None:
-    """Run exercise 6's functions once on a tiny case: an unfinished exercise stops at once, not after
+    """Run exercise 7's functions once on a tiny case: an unfinished exercise stops at once, not after
     minutes of computation (its NotImplementedError propagates)."""
     summarise(np.log([0.5, 0.25]), 3, rules)
     if with_baselines:
@@ -133,8 +133,8 @@ def try_rules(rules: ModuleType, with_baselines: bool = False) -> None:
 def _unigram(rules: ModuleType, train_ids: np.ndarray, test_ids: np.ndarray, vocab_size: int) -> np.ndarray:
     found = rules.unigram_log_likelihoods(train_ids, test_ids, vocab_size)
     if np.shape(found) != np.shape(test_ids):
-        raise AuroreError(f"Exercise 6: `unigram_log_likelihoods` returned {found!r:.80}, not one value per "
-                          "test token. Check your code with `python -m aurore check 6`.")
+        raise AuroreError(f"Exercise 7: `unigram_log_likelihoods` returned {found!r:.80}, not one value per "
+                          "test token. Check your code with `python -m aurore check 7`.")
     return found
 
 
@@ -172,7 +172,7 @@ def evaluate(model_dir, dataset_dir, splits=("test", "validation"), batch_size: 
              rules: ModuleType, reference: ModuleType | None = None, with_baselines: bool = False) -> dict:
     """The report `python -m aurore evaluate` prints.
 
-    `rules`: exercise 6's module (the solution's or the learner's).
+    `rules`: exercise 7's module (the solution's or the learner's).
     `reference`: the solution's, for the xz figure kept once per dataset
     (`baselines.xz_baseline`); `rules` when not given. With `with_baselines`,
     the report's `baselines` gives the test book's bits per character for a

@@ -1,12 +1,12 @@
-"""Exercise 4's sampling rules for every row at once, in TensorFlow, inside the compiled step.
+"""Exercise 6's sampling rules for every row at once, in TensorFlow, inside the compiled step.
 
-Why: the server's rows each chose their token with exercise 4's NumPy code,
+Why: the server's rows each chose their token with exercise 6's NumPy code,
 one row after the other; with the small `cpu` model that cost more than the
 batched forward pass itself (16 rows: 5.3 ms of sampling against 4.1 ms of
 model, docs/benchmarks.md, Load). Here the same rules run for all rows in
 one call, compiled with the forward pass (`aurore/generation/slot_model.py`).
 
-The rules, per row (`solutions/04_generate.py`): greedy is the first index
+The rules, per row (`solutions/06_generate.py`): greedy is the first index
 of the largest logit; otherwise the logits are divided by the temperature,
 then top-k keeps exactly the k largest (equal logits: the lower index first)
 and top-p the likeliest tokens while the probability before them is below p
@@ -30,14 +30,14 @@ t", each one fused sweep over the [rows, vocabulary] array. Tokens tied at
 the threshold are kept in index order, as the stable sort does. The draw is
 a bisection too (13 passes for 8,000 tokens): XLA's cumulative sum is
 quadratic in the vocabulary on a CPU. The result
-is exercise 4's distribution up to float32 rounding (exercise 4 adds in
+is exercise 6's distribution up to float32 rounding (exercise 6 adds in
 float64): a test draws from both and compares the frequencies.
 
 The draw: inverse transform sampling with one uniform number per row, made
 by a counter-based hash of (seed, token index) — a stateless RNG: a row's
 draws depend on its seed and how many tokens it wrote, never on which other
 rows share the step, so a seed gives the same text alone or in a batch.
-These are not NumPy's draws: a seed's text differs from exercise 4's loop
+These are not NumPy's draws: a seed's text differs from exercise 6's loop
 (`Generator.generate`), which the workshop's comparison still uses.
 """
 
@@ -138,7 +138,7 @@ def _first_in_index_order(mask, count):
 
 
 def kept(logits, strategy, temperature, top_k, top_p):
-    """(scaled logits, mask of the tokens exercise 4 keeps) for rows of logits [B, V]; greedy rows keep all."""
+    """(scaled logits, mask of the tokens exercise 6 keeps) for rows of logits [B, V]; greedy rows keep all."""
     import tensorflow as tf
 
     temperature = tf.where(strategy == GREEDY, tf.ones_like(temperature), temperature)
@@ -208,13 +208,13 @@ def _draw_in_index_order(token_ids, weights, target):
 
 
 def choose_among_top(logits, strategy, temperature, top_k, top_p, seed, index_of_token, candidates: int):
-    """(tokens [B], rows that need the full vocabulary [B]): exercise 4's rules on the `candidates`
+    """(tokens [B], rows that need the full vocabulary [B]): exercise 6's rules on the `candidates`
     likeliest tokens of each row.
 
     Exact where a row's kept tokens are all among them: top-k with k ≤ candidates, top-p when the
     candidates' mass reaches p (the next token would otherwise be kept too), greedy always. The
     candidates come from `top_k`, which orders equal logits lower index first, as the stable sort
-    of exercise 4 does; the mass is each token's probability over the whole vocabulary."""
+    of exercise 6 does; the mass is each token's probability over the whole vocabulary."""
     import tensorflow as tf
 
     temperature = tf.where(strategy == GREEDY, tf.ones_like(temperature), temperature)
@@ -240,7 +240,7 @@ def choose_among_top(logits, strategy, temperature, top_k, top_p, seed, index_of
 
 
 def choose(logits, strategy, temperature, top_k, top_p, seed, index_of_token, candidates: int | None = CANDIDATES):
-    """The next token of each row (int32 [B]): exercise 4's rules, one stateless draw per row.
+    """The next token of each row (int32 [B]): exercise 6's rules, one stateless draw per row.
 
     Fast path: the `candidates` likeliest tokens (`choose_among_top`); a row whose kept set reaches
     beyond them (a flat distribution under top-p, a top-k above `candidates`) takes the full
@@ -262,7 +262,7 @@ def choose(logits, strategy, temperature, top_k, top_p, seed, index_of_token, ca
 
 
 def choose_everywhere(logits, strategy, temperature, top_k, top_p, seed, index_of_token):
-    """The next token of each row (int32 [B]): exercise 4's rules on the whole vocabulary, by bisection."""
+    """The next token of each row (int32 [B]): exercise 6's rules on the whole vocabulary, by bisection."""
     import tensorflow as tf
 
     logits = tf.cast(logits, tf.float32)

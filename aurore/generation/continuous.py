@@ -15,7 +15,7 @@ back), and the finish reason once the row ended — its slot is then free.
 What a step does: the last token of each busy row goes through the model
 (`aurore/generation/slot_model.py`: one compiled call for the first
 `row_bucket` slots, the cache updated in place), the same call chooses every
-row's next token (`compiled_sampling.choose`, exercise 4's rules), and
+row's next token (`compiled_sampling.choose`, exercise 6's rules), and
 Python turns each token into text (`decoding.TextAssembler`: incremental
 UTF-8, stop strings, sentence ends). A newcomer does not wait for the batch
 to end: `add` reads its prompt between two steps and it writes from then on;
@@ -23,7 +23,7 @@ a row that ends (length, stop, end of text) frees its slot that step.
 
 Where the time goes (bench/batch_ratio.py, the `cpu` model, 16 rows, a
 loaded 2-core machine, docs/benchmarks.md "Load"): before, with static
-batching, a step was 9.8 ms of forward pass and 16.5 ms of exercise 4's NumPy
+batching, a step was 9.8 ms of forward pass and 16.5 ms of exercise 6's NumPy
 sampling row by row; now the compiled call takes 23.3 ms for both (12.6 ms
 forward, 10.7 ms sampling) and Python 1.2 ms; 16 rows write 516–579 tokens/s
 against 261–271 before. `timing` (seconds in the compiled calls and in
@@ -33,8 +33,8 @@ Seeds: a row draws with a stateless RNG keyed on (seed, token index), and a
 row's numbers never depend on the other rows, so a seed gives the same text
 alone or among 16 (the step's row count changes the matrix shapes, so a
 float rounding could in principle differ; the tests compare the texts).
-`sampler="exercise"` chooses with exercise 4's own code instead, row by row
-in NumPy (the seed then gives exercise 4's text, as `Generator.generate`).
+`sampler="exercise"` chooses with exercise 6's own code instead, row by row
+in NumPy (the seed then gives exercise 6's text, as `Generator.generate`).
 """
 
 from __future__ import annotations

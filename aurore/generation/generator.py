@@ -40,7 +40,7 @@ rounding differences between batch shapes (none seen with the tiny test
 model; a near-tie between two tokens could in principle differ).
 
 Sentences: Aurore's models are trained on `<|endoftext|> sentence
-<|endoftext|> sentence …` (exercise 4), so that token separates sentences:
+<|endoftext|> sentence …` (exercise 5), so that token separates sentences:
 prompts are fed the same way (split into sentences by the corpus's own Punkt
 model when the model folder carries it, `sentence_splitter.json`, else by
 rule), and when the model
@@ -55,7 +55,7 @@ tokens; generation ends with "length" when the context is full.
 Where things live (one source of truth each):
 - the sampling settings, their defaults and limits: `aurore/generation/sampling.py`;
 - the sampling rules (greedy, temperature, top-k, top-p) and the writing loop
-  are exercise 5 (`solutions/05_generate.py`, or the learner's file with
+  are exercise 6 (`solutions/06_generate.py`, or the learner's file with
   variant="exercise"): plain NumPy on one logits vector;
 - `aurore/generation/cached_model.py` runs the model fast: a key/value cache, prompts
   padded to a few fixed lengths ("buckets", so that tf.function/XLA compile
@@ -112,9 +112,9 @@ class _RowModel:
 
     def next(self, token_id):
         if self.state["slot"] >= self.state["length"]:  # the cache holds the prompt + max_new_tokens
-            raise AuroreError("Exercise 5: the writing loop asked the model for more tokens than "
+            raise AuroreError("Exercise 6: the writing loop asked the model for more tokens than "
                               "params.max_new_tokens (model.next is called once per new token, but the last). "
-                              "Check it with `python -m aurore check 5`.")
+                              "Check it with `python -m aurore check 6`.")
         return self.engine.step(self.state, [int(token_id)])[0]
 
 
@@ -211,12 +211,12 @@ class Generator:
     """A loaded model ready to write; see the module docstring for the interface."""
 
     def __init__(self, loaded, rules, xla: bool | None = None, sentences_separated: bool | None = None):
-        """`rules`: exercise 5's code that chooses the tokens, the solution's or
+        """`rules`: exercise 6's code that chooses the tokens, the solution's or
         the learner's (`aurore.course.exercises.rules("generate", variant)`,
         whose functions explain a TODO left in them).
 
         `sentences_separated`: the model was trained on `<|endoftext|> sentence
-        <|endoftext|> sentence …` (Aurore's packing, exercise 4): that token then
+        <|endoftext|> sentence …` (Aurore's packing, exercise 5): that token then
         separates sentences, it does not end the text. Prompts are fed the same
         way and generation goes on past it (it becomes a space). Default: the
         model's settings key `eos_separates_sentences`, else True.
@@ -249,7 +249,7 @@ class Generator:
         return self.model.name
 
     def with_rules(self, rules) -> "Generator":
-        """The same loaded model and compiled engine, choosing tokens with another exercise-5 module."""
+        """The same loaded model and compiled engine, choosing tokens with another exercise-6 module."""
         twin = copy.copy(self)
         twin.rules, twin.variant = rules, rules.variant
         return twin
@@ -257,7 +257,7 @@ class Generator:
     def continuous(self, slots: int, sampler: str = "compiled"):
         """A continuous batch of `slots` rows on this model (aurore/generation/continuous.py):
         rows join and leave between steps; `sampler` "compiled" (all rows in the compiled
-        step) or "exercise" (this generator's exercise-4 rules, row by row)."""
+        step) or "exercise" (this generator's exercise-6 rules, row by row)."""
         from aurore.generation.continuous import ContinuousBatch
 
         return ContinuousBatch(self, slots, sampler)

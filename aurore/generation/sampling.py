@@ -16,7 +16,7 @@ app checks a request before any model is loaded.
     limits(max_new_tokens=50)                         # the bounds, as GET /info and the form show them
 
 A new setting: one more `Setting` in FIELDS (and its form texts' French in
-translations/, README "Translations"), then the sampler code that uses it (exercise 5's `choose_next_token`, the generator, the export's
+translations/, README "Translations"), then the sampler code that uses it (exercise 6's `choose_next_token`, the generator, the export's
 KerasHub sampler if it applies there).
 
 Limits: the API's (one request asks for at most 1,024 new tokens, the

@@ -23,10 +23,10 @@ So 14 compilations for the `cpu` model (20 at a context of 256), done by
 come and go.
 
 Each compiled call also chooses the next token of every row
-(`aurore/generation/compiled_sampling.py`: exercise 4's rules for all rows at
+(`aurore/generation/compiled_sampling.py`: exercise 6's rules for all rows at
 once) and returns token ids, not logits: no [rows, vocabulary] array crosses
 back to Python. `step(..., logits=True)` returns the logits instead, for a
-server that samples with exercise 4's own NumPy code.
+server that samples with exercise 6's own NumPy code.
 """
 
 from __future__ import annotations

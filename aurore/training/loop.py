@@ -1,7 +1,7 @@
 """The training step: data → packed blocks → GPT-2 → fit → model directory.
 
 The teaching parts (packing, the model, the optimizer, the loss) come from
-exercise 4's module; this file is the plumbing around them: reading the
+exercise 5's module; this file is the plumbing around them: reading the
 dataset and tokenizer, tf.data, distribution strategy, and saving the best
 model with `aurore.store.modeldir`. Resuming from `model_dir/checkpoint/`, the
 monitor and `metrics.jsonl` are `aurore.training.resumable`'s, shared with the

@@ -1,6 +1,6 @@
 """The optimizer a run asks for: the exercise's AdamW, or Keras' Muon on the same schedule.
 
-Exercise 4 teaches AdamW; `--set optimizer=muon` (and the hyper-parameter
+Exercise 5 teaches AdamW; `--set optimizer=muon` (and the hyper-parameter
 search) swaps in `keras.optimizers.Muon`, which orthogonalises the update of
 each 2-D weight matrix (the MLP kernels of GPT-2) and keeps an AdamW step for
 the rest: embeddings, biases, layer norms and the attention projections,

@@ -1,7 +1,7 @@
 """From sentences to training batches: tokenize, pack, feed with tf.data.
 
 Packing itself (sentences → fixed-length blocks separated by the end-of-text
-token) is exercise 4's; this module tokenizes a split and builds the
+token) is exercise 5's; this module tokenizes a split and builds the
 `tf.data` pipelines around the packed blocks.
 """
 

@@ -3,7 +3,7 @@
 A preset fixes the architecture (layers, width, context) and the training
 recipe (batch, learning rate, warm-up, evaluation cadence). The vocabulary
 size always comes from the tokenizer. Building the KerasHub model itself is
-the learner's job in exercise 4 (`solutions/04_train.py`).
+the learner's job in exercise 5 (`solutions/05_train.py`).
 
 Choosing a preset and overriding it (`lookup`, `--set key=value` pairs) is the
 same for every model trained here: the char-LSTM's presets use it too.
@@ -43,7 +43,7 @@ PRESETS: dict[str, dict] = {
         eval_interval=500, eval_batches=20, patience=5, weight_decay=0.28, mixed_precision=None,
         jit_compile=True, max_minutes=15,
     ),
-    # Python code completion (exercise 8): the former cpu model (4 layers of 256, context
+    # Python code completion (exercise 9): the former cpu model (4 layers of 256, context
     # 128, batch 16) with twice its context, so that a function fits, and half its batch,
     # so that a step costs about the same.
     "code": dict(
@@ -61,7 +61,7 @@ PRESETS: dict[str, dict] = {
     ),
 }
 
-#: Settings no preset fixes but any run may set: `optimizer` is "adamw" (exercise 4's) unless
+#: Settings no preset fixes but any run may set: `optimizer` is "adamw" (exercise 5's) unless
 #: set to "muon" (aurore.training.optimizers).
 OPTIONAL_KEYS = ("max_minutes", "optimizer")
 

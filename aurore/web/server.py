@@ -7,7 +7,7 @@ endpoints, and with per-client limits (`--rate-limit`, requests in flight).
 Listening beyond loopback without `--public` needs an access token (one is
 made when none is given). Generation options: `--queue` (requests admitted
 at once, more get 429), `--max-batch`, `--batching static` (the former
-scheduler; continuous by default), `--sampler exercise` (exercise 4's NumPy
+scheduler; continuous by default), `--sampler exercise` (exercise 6's NumPy
 code chooses the tokens, not the compiled sampler), `--no-batching` (one request
 at a time: the load benchmark's baseline), `--max-new-tokens`. Behind a reverse proxy,
 `--proxy N` (N proxies in front) makes the app believe their X-Forwarded-For,
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "static: a batch runs until its last row ends")
     parser.add_argument("--sampler", choices=("compiled", "exercise"), default="compiled",
                         help="who chooses the tokens with continuous batching: the compiled step, all rows at "
-                             "once (default), or exercise 4's code, row by row")
+                             "once (default), or exercise 6's code, row by row")
     parser.add_argument("--no-batching", action="store_true",
                         help="generate one request at a time (the load benchmark's baseline)")
     parser.add_argument("--rate-limit", type=float, default=None, metavar="PER_MINUTE",

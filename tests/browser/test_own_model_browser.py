@@ -43,7 +43,7 @@ def prepared_data(tmp_path):
 def test_a_learner_trains_their_own_model_and_compares_it_with_the_reference(live_server, prepared_data, page,
                                                                             screenshot):
     server = live_server(data=prepared_data)
-    for number in (4, 5):      # the learner finished exercises 4 (training) and 5 (the sampler)
+    for number in (5, 6):      # the learner finished exercises 5 (training) and 6 (the sampler)
         exercise = exercises.get(number)
         shutil.copy2(exercise.solution_path, server.exercises / exercise.filename)
 
@@ -102,7 +102,7 @@ def test_a_learner_trains_their_own_model_and_compares_it_with_the_reference(liv
     page.fill("#prompt", "La nuit était douce et")
     page.click("summary")
     page.fill("#max_new_tokens", "30")
-    page.select_option("#compare-sampler", "exercise")         # my own sampler, from exercise 5
+    page.select_option("#compare-sampler", "exercise")         # my own sampler, from exercise 6
     page.fill("#compare-seed", "5")
     page.click("#compare-button")
     for role in ("mine", "reference"):

@@ -328,10 +328,10 @@ def serving(config) -> dict:
         batching, generation_service.ONE_AT_A_TIME)
     compiled = scheduler == generation_service.CONTINUOUS and config["GENERATION_SAMPLER"] == "compiled"
     return {"scheduler": scheduler,
-            "sampler": "compiled" if compiled else "exercise 4",
-            "sampler_about": ("exercise 4's rules for every row at once, inside the compiled step "
+            "sampler": "compiled" if compiled else "exercise 6",
+            "sampler_about": ("exercise 6's rules for every row at once, inside the compiled step "
                               "(aurore/generation/compiled_sampling.py)") if compiled else
-                             "exercise 4's code (solutions/04_generate.py), row by row"}
+                             "exercise 6's code (solutions/06_generate.py), row by row"}
 
 
 @bp.get("/info")

@@ -4,7 +4,7 @@ One request, two generations with the same prompt, settings and seed; each
 comes back with its model's test-book bits per character (read from the
 evaluation saved beside the weights, `aurore.evaluation.scoring.read_report`) and
 the share of its 8-word spans copied from the training books
-(`aurore.evaluation.memorisation`). The sampler may be the learner's own exercise 5
+(`aurore.evaluation.memorisation`). The sampler may be the learner's own exercise 6
 (`sampler: "exercise"`): that runs the learner's code, never in the server's
 process but in a limited one (`aurore.course.checks.learner_sampler`, as a
 check runs); still, this blueprint answers only where the workshop does
@@ -113,7 +113,7 @@ def compare():
     own = {key: body.pop(key, None) for key in OWN_FIELDS}
     sampler = own["sampler"] or "solution"
     if sampler not in exercises.VARIANTS:
-        return json_error(422, "`sampler` is \"solution\" (the reference's exercise 5) or \"exercise\" (yours).",
+        return json_error(422, "`sampler` is \"solution\" (the reference's exercise 6) or \"exercise\" (yours).",
                           code="unknown_sampler", field="sampler", allowed="one of: " + ", ".join(exercises.VARIANTS))
     names = pool().names()
     lstm_names = [card["name"] for card in char_lstm_cards()[0]]

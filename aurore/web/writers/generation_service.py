@@ -22,7 +22,7 @@ back later" (429) rather than pile up work it cannot finish.
   requests that arrive within `batch_window` seconds (up to `max_batch`, up to
   `batch_wait` while the clients of the last batch are expected back) run
   together with `generator.stream_batch` until the last of them ends.
-- `batching=False`: one request at a time (`generator.stream`, exercise 4's
+- `batching=False`: one request at a time (`generator.stream`, exercise 6's
   writing loop), the load benchmark's baseline.
 - A `QueuedRequest` is an iterator of text pieces. Cancelling it (a client
   that hung up) frees its place in the queue at once, and its row's slot at
@@ -219,7 +219,7 @@ class GenerationService:
         self.batch_window = batch_window if static else 0.0
         self.batch_wait = max(batch_wait, self.batch_window) if static else 0.0
         self.batching = self.scheduler != ONE_AT_A_TIME
-        #: who chooses the tokens: "compiled" (all rows in the compiled step) or "exercise 4" (NumPy, row by row)
+        #: who chooses the tokens: "compiled" (all rows in the compiled step) or "exercise 6" (NumPy, row by row)
         self.sampler = sampler if self.scheduler == CONTINUOUS else "exercise"
         self.metrics = metrics
         self._lock = threading.Condition()

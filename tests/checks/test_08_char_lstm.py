@@ -1,4 +1,4 @@
-"""Checks for exercise 7 (bonus A): a character-level LSTM (tiny sizes, a few seconds)."""
+"""Checks for exercise 8 (bonus A): a character-level LSTM (tiny sizes, a few seconds)."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import aurore  # noqa: F401
 from aurore.bonus import char_lstm
 from aurore.course.checks.plugin import say
 
-EXERCISE = 7
+EXERCISE = 8
 
 TEXTS = ["Le lac.", "La cabane!"]
 

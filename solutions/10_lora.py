@@ -1,10 +1,10 @@
-"""[fr] Exercice 9 (bonus) : apprendre un nouveau livre à un GPT-2 entraîné, avec LoRA.
+"""[fr] Exercice 10 (bonus) : apprendre un nouveau livre à un GPT-2 entraîné, avec LoRA.
 
 Affiner, c'est continuer l'entraînement d'un modèle qui écrit déjà le français sur un
 nouveau texte : ici un seul livre (par défaut L'Avare de Molière, une pièce que le
 modèle n'a jamais lue). Deux façons :
 
-- l'affinage complet : tous les poids bougent, comme à l'exercice 4 ;
+- l'affinage complet : tous les poids bougent, comme à l'exercice 5 ;
 - LoRA (Low-Rank Adaptation, adaptation de rang faible) : les poids restent gelés, et à
   côté de certaines grandes matrices W (les projections query et value de l'attention),
   le modèle apprend une petite correction A·B, avec A de forme (d, r) et B de forme
@@ -12,19 +12,19 @@ modèle n'a jamais lue). Deux façons :
   pour l'optimiseur et à enregistrer : la correction est l'« adaptateur ».
 
 Pour mesurer honnêtement, la fin du livre est mise de côté : le modèle apprend sur son
-début et il est noté (bits par caractère, exercice 6) sur les dernières pages, qu'il n'a
+début et il est noté (bits par caractère, exercice 7) sur les dernières pages, qu'il n'a
 jamais vues.
 
 Le reste (lire le livre avec le code des exercices 1 et 2, la boucle d'entraînement,
 l'enregistrement, l'évaluation) est dans `aurore/bonus/lora.py`.
 Lancez-le : `python -m aurore lora` (ou `--use exercise` pour votre code).
-[en] Exercise 9 (bonus): teach a trained GPT-2 one new book with LoRA.
+[en] Exercise 10 (bonus): teach a trained GPT-2 one new book with LoRA.
 
 Fine-tuning continues the training of a model that already writes French on
 new text: here one single book (by default Molière's L'Avare, a play the
 model never read). Two ways:
 
-- full fine-tuning: every weight moves, as in exercise 4;
+- full fine-tuning: every weight moves, as in exercise 5;
 - LoRA (Low-Rank Adaptation): the weights stay frozen, and beside some of
   the big matrices W (the attention's query and value projections) the model
   learns a small correction A·B, with A of shape (d, r) and B of shape (r, d')
@@ -32,7 +32,7 @@ model never read). Two ways:
   the optimizer, and to save: the correction is the "adapter".
 
 To measure honestly, the end of the book is held out: the model learns on
-its beginning and is scored (bits per character, exercise 6) on the last
+its beginning and is scored (bits per character, exercise 7) on the last
 pages, which it never saw.
 
 The rest (reading the book with the code of exercises 1 and 2, the

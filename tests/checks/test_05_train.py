@@ -1,4 +1,4 @@
-"""Checks for exercise 4: train GPT-2 (tiny sizes, a few seconds)."""
+"""Checks for exercise 5: train GPT-2 (tiny sizes, a few seconds)."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import aurore  # noqa: F401
 from aurore.course.checks.plugin import say
 from aurore.training import presets
 
-EXERCISE = 4
+EXERCISE = 5
 
 
 @pytest.mark.check(fr="pack range les phrases en blocs séparés par <|endoftext|>",

@@ -1,4 +1,4 @@
-"""Checks for exercise 9 (bonus): LoRA on one book (a one-layer model, a few seconds)."""
+"""Checks for exercise 10 (bonus): LoRA on one book (a one-layer model, a few seconds)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 import aurore  # noqa: F401
 from aurore.course.checks.plugin import say
 
-EXERCISE = 9
+EXERCISE = 10
 
 BOOK = [f"Phrase {i} du livre." for i in range(30)]
 

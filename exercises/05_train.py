@@ -1,4 +1,4 @@
-"""Exercice 4 : entraîner GPT-2 de zéro avec TensorFlow et KerasHub.
+"""Exercice 5 : entraîner GPT-2 de zéro avec TensorFlow et KerasHub.
 
 Quatre pièces, le cœur de l'entraînement d'un modèle de langue :
 1. mettre bout à bout les phrases en jetons, en blocs de longueur fixe (sans remplissage perdu) ;

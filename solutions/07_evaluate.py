@@ -1,4 +1,4 @@
-"""[fr] Exercice 6 : mesurer si le modèle écrit bien le français de George Sand.
+"""[fr] Exercice 7 : mesurer si le modèle écrit bien le français de George Sand.
 
 Le modèle entraîné lit un livre qu'il n'a jamais vu (La Mare au Diable) et donne, à
 chaque position, une probabilité au vrai jeton suivant. La bibliothèque relève le
@@ -18,7 +18,7 @@ Un chiffre ne veut pas dire grand-chose sans point de comparaison. En voici deux
 - le compresseur xz, qui a d'abord lu les livres d'entraînement.
 
 Lancez-le : `python -m aurore evaluate` (ou `--use exercise` pour votre code).
-[en] Exercise 6: measure how well the model writes George Sand's French.
+[en] Exercise 7: measure how well the model writes George Sand's French.
 
 The trained model reads a book it never saw (La Mare au Diable) and gives,
 at every position, a probability to the real next token. The library collects

@@ -1,4 +1,4 @@
-"""[fr] Exercice 4 : entraîner GPT-2 de zéro avec TensorFlow et KerasHub.
+"""[fr] Exercice 5 : entraîner GPT-2 de zéro avec TensorFlow et KerasHub.
 
 Quatre pièces, le cœur de l'entraînement d'un modèle de langue :
 1. mettre bout à bout les phrases en jetons, en blocs de longueur fixe (sans remplissage perdu) ;
@@ -8,7 +8,7 @@ Quatre pièces, le cœur de l'entraînement d'un modèle de langue :
 
 Le reste (pipeline tf.data, rappels, points de sauvegarde, reprise) est dans `aurore/`.
 Lancez-le : `python -m aurore train` (ou `--use exercise` pour votre code).
-[en] Exercise 4: train GPT-2 from scratch with TensorFlow and KerasHub.
+[en] Exercise 5: train GPT-2 from scratch with TensorFlow and KerasHub.
 
 Four pieces, the heart of training a language model:
 1. pack the tokenized sentences into fixed-length blocks (no padding wasted);

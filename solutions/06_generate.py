@@ -1,4 +1,4 @@
-"""[fr] Exercice 5 : faire écrire le modèle.
+"""[fr] Exercice 6 : faire écrire le modèle.
 
 Le modèle lit un texte et donne, pour le jeton suivant, un score (un « logit ») par
 jeton du vocabulaire : plus il est grand, plus le jeton est probable. Écrire est une
@@ -17,7 +17,7 @@ La bibliothèque d'Aurore (`aurore/generation/generator.py`) fait tourner le mod
 (étapes compilées, cache de clés et de valeurs, plusieurs demandes à la fois, texte
 envoyé au fil de l'eau) et appelle ces fonctions pour choisir chaque jeton : c'est
 le seul endroit où vivent les règles.
-[en] Exercise 5: make the model write.
+[en] Exercise 6: make the model write.
 
 The model reads a text and gives, for the next token, one score (a "logit")
 per token of the vocabulary: the larger, the likelier. Writing is a loop:

@@ -1,10 +1,10 @@
-"""Exercice 9 (bonus) : apprendre un nouveau livre à un GPT-2 entraîné, avec LoRA.
+"""Exercice 10 (bonus) : apprendre un nouveau livre à un GPT-2 entraîné, avec LoRA.
 
 Affiner, c'est continuer l'entraînement d'un modèle qui écrit déjà le français sur un
 nouveau texte : ici un seul livre (par défaut L'Avare de Molière, une pièce que le
 modèle n'a jamais lue). Deux façons :
 
-- l'affinage complet : tous les poids bougent, comme à l'exercice 4 ;
+- l'affinage complet : tous les poids bougent, comme à l'exercice 5 ;
 - LoRA (Low-Rank Adaptation, adaptation de rang faible) : les poids restent gelés, et à
   côté de certaines grandes matrices W (les projections query et value de l'attention),
   le modèle apprend une petite correction A·B, avec A de forme (d, r) et B de forme
@@ -12,7 +12,7 @@ modèle n'a jamais lue). Deux façons :
   pour l'optimiseur et à enregistrer : la correction est l'« adaptateur ».
 
 Pour mesurer honnêtement, la fin du livre est mise de côté : le modèle apprend sur son
-début et il est noté (bits par caractère, exercice 6) sur les dernières pages, qu'il n'a
+début et il est noté (bits par caractère, exercice 7) sur les dernières pages, qu'il n'a
 jamais vues.
 
 Le reste (lire le livre avec le code des exercices 1 et 2, la boucle d'entraînement,

@@ -1,4 +1,4 @@
-"""[fr] Exercice 7 (bonus A) : un LSTM caractère par caractère, le point de comparaison que GPT-2 doit battre.
+"""[fr] Exercice 8 (bonus A) : un LSTM caractère par caractère, le point de comparaison que GPT-2 doit battre.
 
 Avant les transformers, les modèles de langue lisaient le texte un caractère à la fois
 avec un réseau récurrent : un LSTM tient une mémoire (son état) qu'il met à jour à
@@ -12,7 +12,7 @@ l'ensemble des caractères des livres d'entraînement. Quatre pièces :
 Le reste (blocs, tf.data, la limite de temps, points de sauvegarde, enregistrement, bits
 par caractère sur le livre de test) est dans `aurore/bonus/char_lstm.py`.
 Lancez-le : `python -m aurore char-lstm` (ou `--use exercise` pour votre code).
-[en] Exercise 7 (bonus A): a character-level LSTM, the baseline GPT-2 must beat.
+[en] Exercise 8 (bonus A): a character-level LSTM, the baseline GPT-2 must beat.
 
 Before transformers, language models read text one character at a time with
 a recurrent network: an LSTM keeps a memory (its state) that it updates at
@@ -60,10 +60,10 @@ def build_vocabulary(texts) -> list[str]:
 
 
 def encode(texts, vocabulary: list[str]) -> np.ndarray:
-    """[fr] Un flux int32 `SEP p1 SEP p2 SEP … pN SEP` de numéros de caractères (comme `pack` de l'exercice 4 pour les jetons).
+    """[fr] Un flux int32 `SEP p1 SEP p2 SEP … pN SEP` de numéros de caractères (comme `pack` de l'exercice 5 pour les jetons).
 
     Un caractère absent du vocabulaire devient le numéro 0 (UNKNOWN).
-    [en] One int32 stream `SEP s1 SEP s2 SEP … sN SEP` of character ids (as exercise 4's `pack` lays out tokens).
+    [en] One int32 stream `SEP s1 SEP s2 SEP … sN SEP` of character ids (as exercise 5's `pack` lays out tokens).
 
     A character missing from the vocabulary becomes id 0 (UNKNOWN).
     """

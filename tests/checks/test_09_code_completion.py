@@ -1,4 +1,4 @@
-"""Checks for exercise 8 (bonus, code completion): the split by file, the headers, the function's end, validity.
+"""Checks for exercise 9 (bonus, code completion): the split by file, the headers, the function's end, validity.
 
 Fast: small hand-written Python sources, no TensorFlow.
 """
@@ -11,7 +11,7 @@ import pytest
 
 from aurore.course.checks.plugin import say
 
-EXERCISE = 8
+EXERCISE = 9
 
 SOURCE = '''\
 import functools

@@ -1,4 +1,4 @@
-"""Checks for exercise 5 (generation): the sampling rules and the writing loop.
+"""Checks for exercise 6 (generation): the sampling rules and the writing loop.
 
 Fast: small logits vectors and a fake model, no TensorFlow.
 """
@@ -12,7 +12,7 @@ import pytest
 
 from aurore.course.checks.plugin import say
 
-EXERCISE = 5
+EXERCISE = 6
 
 LOGITS = np.array([1.0, 3.0, -2.0, 2.5, 0.0])  # likeliest: 1, then 3, 0, 4, 2
 

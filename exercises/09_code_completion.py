@@ -1,4 +1,4 @@
-"""Exercice 8 (bonus) : apprendre à GPT-2 à compléter du code Python, et vérifier que son code s'analyse.
+"""Exercice 9 (bonus) : apprendre à GPT-2 à compléter du code Python, et vérifier que son code s'analyse.
 
 La même chaîne que pour George Sand, dans une autre langue : la bibliothèque standard
 de Python elle-même (ses fichiers sources sont sur toute machine qui a Python, rien à

@@ -1,4 +1,4 @@
-"""Exercice 7 (bonus A) : un LSTM caractère par caractère, le point de comparaison que GPT-2 doit battre.
+"""Exercice 8 (bonus A) : un LSTM caractère par caractère, le point de comparaison que GPT-2 doit battre.
 
 Avant les transformers, les modèles de langue lisaient le texte un caractère à la fois
 avec un réseau récurrent : un LSTM tient une mémoire (son état) qu'il met à jour à
@@ -34,7 +34,7 @@ def build_vocabulary(texts) -> list[str]:
 
 
 def encode(texts, vocabulary: list[str]) -> np.ndarray:
-    """Un flux int32 `SEP p1 SEP p2 SEP … pN SEP` de numéros de caractères (comme `pack` de l'exercice 4 pour les jetons).
+    """Un flux int32 `SEP p1 SEP p2 SEP … pN SEP` de numéros de caractères (comme `pack` de l'exercice 5 pour les jetons).
 
     Un caractère absent du vocabulaire devient le numéro 0 (UNKNOWN).
     """

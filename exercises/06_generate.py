@@ -1,4 +1,4 @@
-"""Exercice 5 : faire écrire le modèle.
+"""Exercice 6 : faire écrire le modèle.
 
 Le modèle lit un texte et donne, pour le jeton suivant, un score (un « logit ») par
 jeton du vocabulaire : plus il est grand, plus le jeton est probable. Écrire est une

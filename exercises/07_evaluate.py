@@ -1,4 +1,4 @@
-"""Exercice 6 : mesurer si le modèle écrit bien le français de George Sand.
+"""Exercice 7 : mesurer si le modèle écrit bien le français de George Sand.
 
 Le modèle entraîné lit un livre qu'il n'a jamais vu (La Mare au Diable) et donne, à
 chaque position, une probabilité au vrai jeton suivant. La bibliothèque relève le

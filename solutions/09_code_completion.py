@@ -1,4 +1,4 @@
-"""[fr] Exercice 8 (bonus) : apprendre à GPT-2 à compléter du code Python, et vérifier que son code s'analyse.
+"""[fr] Exercice 9 (bonus) : apprendre à GPT-2 à compléter du code Python, et vérifier que son code s'analyse.
 
 La même chaîne que pour George Sand, dans une autre langue : la bibliothèque standard
 de Python elle-même (ses fichiers sources sont sur toute machine qui a Python, rien à
@@ -16,7 +16,7 @@ télécharger). Trois idées sont nouvelles :
 Le reste (lire les fichiers, le tokenizer, l'entraînement, la génération, les bits par
 caractère) est dans `aurore/`, avec les solutions des exercices 3, 4 et 6.
 Lancez-le : `python -m aurore code all` (ou `--use exercise` pour votre code).
-[en] Exercise 8 (bonus): teach GPT-2 to complete Python code, and check that its code parses.
+[en] Exercise 9 (bonus): teach GPT-2 to complete Python code, and check that its code parses.
 
 The same pipeline as for George Sand, on another language: Python's own
 standard library (its source files are on every machine that has Python, no

@@ -1,4 +1,4 @@
-"""Checks for exercise 6 (evaluation): the three figures and the two baselines.
+"""Checks for exercise 7 (evaluation): the three figures and the two baselines.
 
 Fast: small hand-computed cases, no TensorFlow.
 """
@@ -13,7 +13,7 @@ import pytest
 
 from aurore.course.checks.plugin import say
 
-EXERCISE = 6
+EXERCISE = 7
 
 # 4 tokens, each guessed among 8 equally likely ones: ln p = −ln 8 each.
 UNIFORM_8 = np.full(4, -math.log(8))
