@@ -106,7 +106,7 @@ def main(argv: list[str]) -> int:
         amap = attention_map(modeldir.load(request["model"]), request["text"], request["layer"], request["head"],
                              function, function="exercise")
     except AuroreError as error:
-        _write(result_path, {"error": str(error)})
+        _write(result_path, {"error": str(error), "mismatch": type(error).__name__ == "AttentionMismatch"})
         return 0
     except BaseException as error:  # noqa: BLE001 - the learner's code: anything, SystemExit included
         traceback.print_exc()
@@ -146,6 +146,10 @@ def compute(model_dir: str | os.PathLike, text: str, layer: int, head: int, work
     if isinstance(result.get("map"), dict):
         return result["map"]
     if result.get("error"):
+        if result.get("mismatch"):
+            from aurore.generation.attention_map import AttentionMismatch
+
+            raise AttentionMismatch(result["error"])
         raise AuroreError(result["error"])
     last = [line for line in output.strip().splitlines() if line.strip()][-1:]
     raise AuroreError(f"Your attention code stopped the process that ran it (exit code {returncode})"
