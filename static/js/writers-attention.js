@@ -166,6 +166,7 @@
       const column = Number(token.dataset.index);
       const weight = column <= row ? map.weights[row][column] : 0;
       token.classList.toggle("attention-looking", column === row);
+      token.classList.toggle("attention-heavy", weight > 0.5);     // light text on a dark cell
       token.style.setProperty("--weight", String(weight));
       token.dataset.weight = weight.toFixed(3);
     }
