@@ -77,7 +77,7 @@
       if (mine !== request) return;
       if (!response.ok) {
         aboutLine.textContent = "";
-        showError((payload && payload.error && payload.error.message) || `HTTP ${response.status}`);
+        showError((payload && payload.error && payload.error.message) || _("Something went wrong (%(status)s)", { status: response.status }));
         return;
       }
       map = payload;
@@ -137,7 +137,7 @@
       textStyle: { color: colour.ink },
       grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
       tooltip: {
-        position: "top", className: "attention-tooltip",
+        position: "top", confine: true, className: "attention-tooltip",   // confined: no arrow, an inline style the CSP refuses
         formatter: (item) => {
           const [x, y, weight] = item.data;
           return `<b>${escapeHtml(labels[y])}</b> → ${escapeHtml(labels[x])} : ${escapeHtml(percent(weight))}`;
