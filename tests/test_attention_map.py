@@ -134,7 +134,9 @@ def test_an_empty_text_is_explained(loaded, reference):
 def test_a_text_longer_than_the_context_keeps_its_last_tokens(loaded, reference):
     amap = attention_map(loaded, TEXT * 20, 1, 1, reference)
     assert len(amap.pieces) == loaded.max_length and amap.truncated > 0
-    assert "first" in amap.as_text() and f"{amap.truncated} tokens were left out" in amap.as_text()
+    assert f"the first {amap.truncated} tokens were left out: the map shows the last 128" in amap.as_text()
+    short = attention_map(loaded, TEXT * 20, 1, 1, reference, max_tokens=10)
+    assert len(short.pieces) == 10 and short.pieces == amap.pieces[-10:] and short.truncated == amap.truncated + 118
 
 
 def test_the_cli_shows_the_map_after_the_text(tiny_model_dir, tmp_path, capsys):  # noqa: F811

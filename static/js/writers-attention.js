@@ -98,7 +98,7 @@
     let line = _("Layer %(layer)s of %(layers)s, head %(head)s of %(heads)s, computed by %(who)s: it gives the layer's own output to within %(difference)s (allowed: %(tolerance)s).",
                  { layer: map.layer, layers: map.layers, head: map.head, heads: map.heads, who,
                    difference: decimal(map.difference), tolerance: decimal(map.tolerance) });
-    if (map.truncated) line += " " + _("The first %(count)s tokens are left out (longer than the model's context).", { count: map.truncated });
+    if (map.truncated) line += " " + _("The first %(count)s tokens are left out: the map shows the last %(shown)s.", { count: map.truncated, shown: map.pieces.length });
     return line;
   }
 
