@@ -107,6 +107,20 @@ def test_a_function_that_is_not_causal_or_of_the_wrong_shape_is_refused(loaded, 
     with pytest.raises(AttentionMismatch, match=r"returned weights of shape \[2, \d+, \d+\]; expected \[1, 2, "):
         attention_map(loaded, TEXT, 1, 1, flat_weights)
 
+    def future_weights(x, params, num_heads):     # the right output, but weights that look ahead
+        output, weights = reference(x, params, num_heads)
+        return output, ops.swapaxes(weights, -1, -2)
+
+    with pytest.raises(AttentionMismatch, match=r"weights look at later tokens \(above the diagonal\)"):
+        attention_map(loaded, TEXT, 1, 1, future_weights)
+
+    def halved_weights(x, params, num_heads):
+        output, weights = reference(x, params, num_heads)
+        return output, weights * 0.5
+
+    with pytest.raises(AttentionMismatch, match="weights do not sum to 1 on each row"):
+        attention_map(loaded, TEXT, 1, 1, halved_weights)
+
     def broken(x, params, num_heads):
         raise ValueError("shapes do not match")
 
