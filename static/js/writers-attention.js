@@ -185,6 +185,9 @@
     const token = event.target.closest(".attention-token");
     if (token) select(Number(token.dataset.index));
   });
+  // Another theme: the chart's colours come from its CSS variables, so draw it again.
+  new MutationObserver(() => { if (map) draw(); }).observe(document.documentElement,
+                                                           { attributes: true, attributeFilter: ["data-theme"] });
   layerSelect.addEventListener("change", load);
   headSelect.addEventListener("change", load);
   document.addEventListener("aurore:written", (event) => {

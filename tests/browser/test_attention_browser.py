@@ -99,4 +99,12 @@ def test_after_a_text_the_page_shows_where_each_token_looked(workshop_url, page,
     expect(about).to_contain_text("Couche 1 sur 2, tête 2 sur 2")
     page.select_option("#attention-layer", "2")
     expect(about).to_contain_text("Couche 2 sur 2, tête 2 sur 2")
+    # The dark theme: the chart is drawn again in its colours.
+    page.select_option("#theme-choice", "dark")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    background = page.evaluate("() => getComputedStyle(document.documentElement).getPropertyValue('--card').trim()")
+    colours = page.evaluate("() => echarts.getInstanceByDom(document.getElementById('attention-chart'))"
+                            ".getOption().visualMap[0].inRange.color")
+    assert colours[0] == background
+    screenshot(page, "writers-attention-dark", publish=True)
     assert problems == [], problems
