@@ -7,7 +7,9 @@ blueprints:
 - `writers`: the writers' generation page;
 - `api`: the JSON generation API (including OpenAI-compatible completions);
 - `comparison`: the learner's model against the reference, on the writers'
-  page (it may run the learner's sampler: never served in public mode).
+  page (it may run the learner's sampler: never served in public mode);
+- `attention`: « Ce que le modèle regarde », one head's attention over a text
+  (it may run the learner's attention code: never served in public mode).
 
 `security` guards them all (Host check, access token, headers; see
 docs/security.md). Shared by every part, each with one owner: `errors` (the
@@ -58,10 +60,11 @@ def create_app(config: dict | None = None) -> Flask:
     api.init_app(app)
     if not app.config["PUBLIC"]:
         from aurore.web.workshop import pages
-        from aurore.web.writers import comparison
+        from aurore.web.writers import attention, comparison
 
         pages.init_app(app)
         comparison.init_app(app)
+        attention.init_app(app)
     else:
         rate_limit.limit_in_flight(app)
     security.trust_proxies(app)    # last: outermost, every part sees the client behind the proxies

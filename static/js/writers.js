@@ -184,6 +184,7 @@
           finished = true;
           statusLine.textContent = describeEnd(message.data, current.text);
           showMemorisation(memorisationLine, current.text);
+          announceText(current);
         } else if (message.event === "error") {
           showError(message.data.error.message);
         }
@@ -199,6 +200,11 @@
         statusLine.textContent = _("Stopped.");
       }
     }
+  }
+
+  /** Tell the page's other panels (writers-attention.js) that a text is there to look at. */
+  function announceText(entry) {
+    document.dispatchEvent(new CustomEvent("aurore:written", { detail: { ...entry } }));
   }
 
   function stop() {
@@ -417,6 +423,7 @@
         outputText.textContent = item.text || "";
         statusLine.textContent = "";
         setRunning(false);
+        announceText(current);
       });
       row.append(excerpt, meta, " ", reopen);
       historyList.appendChild(row);

@@ -10,7 +10,8 @@ mode, `/` leads here.
 After each text, the page asks `POST /generate/memorisation` how much of it
 is copied from the training books (8-word spans, `aurore.evaluation.memorisation`).
 Outside public mode, the page also holds « Mon modèle contre la référence »
-(`aurore.web.writers.comparison`). A refusal is JSON in the web layer's one
+(`aurore.web.writers.comparison`) and « Ce que le modèle regarde »
+(`aurore.web.writers.attention`, `static/js/writers-attention.js`). A refusal is JSON in the web layer's one
 shape (`aurore.web.errors`).
 """
 
@@ -69,7 +70,8 @@ def page():
 
         comparison = comparing.context()
     return render_template("writers/generate.html", models=models, settings=form_settings(),
-                           example_prompt=EXAMPLE_PROMPT, comparison=comparison, default_model=default_model(models))
+                           example_prompt=EXAMPLE_PROMPT, comparison=comparison, default_model=default_model(models),
+                           attention=not current_app.config["PUBLIC"])
 
 
 def default_model(models: list[str]) -> str | None:

@@ -1,0 +1,160 @@
+"""The attention exercise's code, for « Ce que le modèle regarde », and the learner's run outside the server.
+
+`attention_function(variant)` is the one way the CLI and the web app get the
+exercise's `multi_head_attention`: through `exercises.load_module` when
+`exercises/info.toml` knows the exercise (slug `SLUG`), else the solution's file
+by its path (the reference only).
+
+The learner's function may hang, exit or crash: in the web app it never runs in
+the server's process but here, in a process limited as a check is
+(`aurore.course.checks.child`, forked by the warm worker when it is ready),
+which loads the model, computes the map (`aurore.generation.attention_map`)
+and hands it back in a JSON file, as `learner_sampler` does for the sampler.
+
+    amap = compute("…/models/tiny", text, layer=1, head=1)   # a dict; AuroreError when it fails
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from types import ModuleType
+
+from aurore import paths
+from aurore.errors import AuroreError
+
+#: The attention exercise's file name, in solutions/ and exercises/.
+SLUG = "04_attention"
+WALL_SECONDS = 60
+CPU_SECONDS = 120
+MEMORY_BYTES = 8 * 1024**3
+
+
+def exercise():
+    """The attention exercise of `info.toml`, or None while the course does not list it."""
+    from aurore.course import exercises
+
+    return next((item for item in exercises.all_exercises() if item.slug == SLUG), None)
+
+
+def attention_module(variant: str = "solution") -> ModuleType:
+    """The exercise's module: the reference solution's, or the learner's (`variant` "exercise")."""
+    from aurore.course import exercises
+
+    item = exercise()
+    if item is not None:
+        try:
+            return exercises.load_module(item.number, variant)
+        except NotImplementedError as error:
+            raise exercises.unfinished(error, item.number) from error
+    if variant != "solution":
+        raise AuroreError("The attention exercise is not part of this course yet: only the reference "
+                          "solution can draw the map (--use solution).")
+    path = paths.solutions_dir() / f"{SLUG}.py"
+    if not path.is_file():
+        raise AuroreError(f"{path} is missing: the attention exercise's reference solution is needed.")
+    name = f"aurore_solution_{SLUG}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def attention_function(variant: str = "solution"):
+    """`multi_head_attention` of the reference or of the learner, a TODO in it explained."""
+    module = attention_module(variant)
+    function = module.multi_head_attention
+    item = exercise()
+
+    def explained(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except NotImplementedError as error:
+            if item is None:
+                raise AuroreError("multi_head_attention is not finished (a TODO is left in it).") from error
+            from aurore.course import exercises
+
+            raise exercises.unfinished(error, item.number) from error
+    return explained
+
+
+def function_label(variant: str) -> str:
+    """What the map says computed it: "reference" or "exercise"."""
+    return "reference" if variant == "solution" else "exercise"
+
+
+# --- in the limited child ----------------------------------------------------------------------
+
+def _write(path: str, result: dict) -> None:
+    Path(path).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    """`REQUEST.json RESULT.json`: the learner's attention map of the request's text, into RESULT.json."""
+    request_path, result_path = argv
+    request = json.loads(Path(request_path).read_text(encoding="utf-8"))
+    try:
+        from aurore.generation.attention_map import attention_map
+        from aurore.store import modeldir
+
+        function = attention_function("exercise")
+        amap = attention_map(modeldir.load(request["model"]), request["text"], request["layer"], request["head"],
+                             function, function="exercise")
+    except AuroreError as error:
+        _write(result_path, {"error": str(error), "mismatch": type(error).__name__ == "AttentionMismatch"})
+        return 0
+    except BaseException as error:  # noqa: BLE001 - the learner's code: anything, SystemExit included
+        traceback.print_exc()
+        _write(result_path, {"error": f"Your attention code raised {type(error).__name__}: {error}".rstrip(": ")})
+        return 0
+    _write(result_path, {"map": amap.as_dict()})
+    return 0
+
+
+# --- in the server ---------------------------------------------------------------------------------
+
+def compute(model_dir: str | os.PathLike, text: str, layer: int, head: int, worker=None, env: dict | None = None,
+            wall_seconds: int = WALL_SECONDS, cpu_seconds: int = CPU_SECONDS,
+            memory_bytes: int = MEMORY_BYTES) -> dict:
+    """The attention map (`AttentionMap.as_dict()`) computed by the learner's function, in a limited process.
+
+    Raises AuroreError saying why when the learner's code fails, does not
+    reproduce the layer, exits, or takes longer than `wall_seconds`.
+    """
+    from aurore.course.checks import runner
+
+    with tempfile.TemporaryDirectory(prefix="aurore-attention-") as tmp:
+        request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
+        request_path.write_text(json.dumps({"model": str(model_dir), "text": text, "layer": layer, "head": head},
+                                           ensure_ascii=False), encoding="utf-8")
+        child_env = {**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+        returncode, timed_out, output, _warm = runner.run_limited(
+            __name__, [str(request_path), str(result_path)], child_env, wall_seconds, cpu_seconds, memory_bytes,
+            worker=worker)
+        try:
+            result = json.loads(result_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            result = {}
+    if timed_out:
+        raise AuroreError(f"Your attention code took longer than {wall_seconds} s and was stopped: look for an "
+                          "endless loop in it.")
+    if isinstance(result.get("map"), dict):
+        return result["map"]
+    if result.get("error"):
+        if result.get("mismatch"):
+            from aurore.generation.attention_map import AttentionMismatch
+
+            raise AttentionMismatch(result["error"])
+        raise AuroreError(result["error"])
+    last = [line for line in output.strip().splitlines() if line.strip()][-1:]
+    raise AuroreError(f"Your attention code stopped the process that ran it (exit code {returncode})"
+                      + (f": {last[0][:300]}" if last else "."))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
