@@ -153,3 +153,17 @@ class Run:
 def _write_metrics(model_dir: Path, history: list[dict]) -> None:
     atomic.write_text(model_dir / METRICS_FILE,
                       "".join(json.dumps(progress.json_safe(record)) + "\n" for record in history))
+
+
+def trained(model_dir) -> dict | None:
+    """How long a model trained and how far: its last evaluation's `minutes` and `steps`, from `metrics.jsonl`.
+
+    The comparison and the home page put two models' budgets side by side from it (a kit carries the
+    file). None when the folder has no evaluation yet (or a file that does not read).
+    """
+    try:
+        lines = (Path(model_dir) / METRICS_FILE).read_text(encoding="utf-8").split("\n")
+        last = json.loads(next(line for line in reversed(lines) if line.strip()))
+        return {"minutes": round(float(last["seconds"]) / 60, 2), "steps": int(last["step"])}
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None

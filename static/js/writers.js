@@ -257,10 +257,23 @@
       }
     }
 
+    // Each pair's sentence on the two trainings' budgets, written by the server (comparison.budget_sentence).
+    const budgets = JSON.parse($("compare-budgets").textContent);
+
+    function showTraining(column, model) {
+      column.querySelector(".compare-training").textContent = typeof model.minutes === "number"
+        ? _("%(minutes)s min of training, %(steps)s steps",
+            { minutes: decimal(model.minutes >= 1 ? Math.round(model.minutes) : model.minutes, model.minutes >= 1 ? 0 : 1),
+              steps: new Intl.NumberFormat(document.documentElement.lang || "fr").format(model.steps) })
+        : _("training time not known");
+    }
+
     function choose(role, name) {
       const column = columns[role];
       column.querySelector(".compare-name").textContent = name;
       showBpc(column, card(name));
+      showTraining(column, card(name));
+      $("compare-budget").textContent = budgets[`${$("compare-mine").value}|${$("compare-reference").value}`] || "";
       column.querySelector(".compare-prompt").textContent = "";
       column.querySelector(".compare-text").textContent = "";
       column.querySelector(".compare-memorised").textContent = "";
@@ -306,11 +319,13 @@
           for (const column of Object.values(columns)) column.querySelector(".compare-memorised").textContent = "";
           return;
         }
+        if (payload.budget) $("compare-budget").textContent = payload.budget;
         for (const row of payload.rows) {
           const column = columns[row.role];
           column.dataset.seed = payload.seed;
           column.querySelector(".compare-name").textContent = row.name;
           showBpc(column, row);
+          showTraining(column, row);
           column.querySelector(".compare-text").textContent = row.text;
           column.querySelector(".compare-memorised").textContent = describeMemorisation(row.memorisation);
         }

@@ -65,6 +65,8 @@ PAGE_PRESETS = ("tiny", presets.DEFAULT)
 MAX_MINUTES = 240
 #: The most characters of a prompt chosen on the run page.
 MAX_PROMPT = 500
+#: The step name of the home page's background reference (aurore/web/workshop/reference.py).
+REFERENCE_STEP = "reference"
 
 
 def bounded_lines(stream, limit: int):
@@ -95,7 +97,20 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
         names = [*step.job_options, *(["prompt"] if "{prompt}" in step.job_args else [])]
         if names:
             found[step.name]["options"] = {name: rules[name] for name in names}
+    found[REFERENCE_STEP] = reference_step(presets.DEFAULT, train_minutes)
     return found
+
+
+def reference_step(preset: str, minutes: float) -> dict:
+    """The home page's background reference: the whole pipeline with the solution's code.
+
+    Its training time is the run page's default for the learner's own training (`minutes`, the same
+    number), so that the comparison of the two models is fair. `hidden`: not offered on the run page.
+    """
+    return {"title": {"fr": "Modèle de référence", "en": "Reference model"}, "hidden": True,
+            "preset": preset, "minutes": minutes,
+            "argv": ["{python}", "-m", "aurore", "pipeline", "--use", "{variant}", "--preset", preset,
+                     "--max-minutes", f"{minutes:g}"]}
 
 
 def option_argv(spec: dict, options: dict | None) -> tuple[dict, list[str]]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from flask import Blueprint, current_app, jsonify
+from flask_babel import format_decimal, gettext
 
 from aurore import paths
 from aurore.course import exercises
@@ -28,7 +29,7 @@ from aurore.errors import AuroreError
 from aurore.evaluation import baselines, memorisation, scoring
 from aurore.web import errors
 from aurore.web.errors import json_error
-from aurore.web.workshop import pages
+from aurore.web.workshop import pages, reference
 from aurore.web.writers import api_params
 from aurore.web.writers.api_params import BadRequest, InvalidField
 from aurore.web.writers.model_pool import NoModel, UnknownModel, pool
@@ -46,10 +47,30 @@ def is_mine(name: str) -> bool:
 
 def model_card(name: str) -> dict:
     """A model's name and its saved test-book figures (None when it has not been evaluated since training)."""
-    report = scoring.read_report(pool().models_dir / name) or {}
-    test = report.get("test") or {}
-    return {"name": name, "mine": is_mine(name), "test_bits_per_character": test.get("bits_per_character"),
-            "step": report.get("step"), "baseline": report.get("baseline")}
+    folder = pool().models_dir / name
+    report = scoring.read_report(folder) or {}
+    facts = reference.training_facts(folder)
+    return {"name": name, "mine": is_mine(name), "test_bits_per_character": facts["test_bits_per_character"],
+            "step": report.get("step"), "baseline": report.get("baseline"),
+            "minutes": facts["minutes"], "steps": facts["steps"]}
+
+
+def _minutes(minutes: float) -> str:
+    return format_decimal(round(minutes) if minutes >= 1 else round(minutes, 1), "0.#")
+
+
+def budget_sentence(mine: dict, reference_card: dict) -> str:
+    """What the comparison says of the two trainings' budgets: the same, or how they differ (the gap owes to it too)."""
+    a, b = mine.get("minutes"), reference_card.get("minutes")
+    if a is None or b is None:
+        return gettext("The same beginning, settings and seed for both models; how long each trained is not "
+                       "known (no evaluation was saved during its training).")
+    if reference.same_budget(a, b):
+        return gettext("The same beginning, settings and seed for both models, and the same training time "
+                       "(%(mine)s min, %(reference)s min): only what they learnt differs.",
+                       mine=_minutes(a), reference=_minutes(b))
+    return gettext("The same beginning, settings and seed for both models, but your model trained %(mine)s min, "
+                   "the reference %(reference)s: the gap comes from that too.", mine=_minutes(a), reference=_minutes(b))
 
 
 def context() -> dict:
@@ -57,8 +78,10 @@ def context() -> dict:
     cards = [model_card(name) for name in pool().names()]
     baseline = (next((card["baseline"] for card in cards if card["baseline"]), None)
                 or baselines.cached(paths.dataset_dir(current_app.config["DATA_DIR"])))
-    return {"mine": [c for c in cards if c["mine"]], "references": [c for c in cards if not c["mine"]],
-            "baseline": baseline}
+    mine, references = [c for c in cards if c["mine"]], [c for c in cards if not c["mine"]]
+    # Every pair's sentence: the page shows the chosen pair's (writers.js, as the selects change).
+    budgets = {f"{m['name']}|{r['name']}": budget_sentence(m, r) for m in mine for r in references}
+    return {"mine": mine, "references": references, "baseline": baseline, "budgets": budgets}
 
 
 @bp.errorhandler(403)
@@ -116,7 +139,8 @@ def compare():
     rows = [{"role": role, **model_card(own[role]), **result, "seconds": round(result["seconds"], 3),
              "memorisation": memorisation_of(result["text"])}
             for role, result in zip(("mine", "reference"), results)]
-    return jsonify(prompt=generation.prompt, seed=params.seed, sampler=sampler, rows=rows)
+    return jsonify(prompt=generation.prompt, seed=params.seed, sampler=sampler, rows=rows,
+                   budget=budget_sentence(rows[0], rows[1]))
 
 
 def learners_texts(names: list[str], prompt: str, params) -> list[dict]:
