@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import time
 from pathlib import Path
 
@@ -125,6 +126,8 @@ def test_home_offers_then_follows_then_reports_a_failure(fake_reference):
         record = client.get(f"/jobs/{job['id']}").get_json()["job"]
     assert record["progress"] == {"task": "Entraînement", "done": 3, "total": 12, "unit": "pas", "metrics": None}
     assert home_state(client) == "running"
+    # It yields the CPU: the checks and the learner's runs come first.
+    assert os.getpriority(os.PRIO_PROCESS, record["pid"]) >= jobs.REFERENCE_NICE
     # The learner's own runs wait for it: one job at a time, said plainly.
     refused = client.post("/jobs", json={"step": "train", "variant": "exercise"}, headers=csrf(client))
     assert refused.status_code == 409 and "reference" in refused.get_json()["error"]["message"]

@@ -67,6 +67,8 @@ MAX_MINUTES = 240
 MAX_PROMPT = 500
 #: The step name of the home page's background reference (aurore/web/workshop/reference.py).
 REFERENCE_STEP = "reference"
+#: Its niceness: it trains while the learner works, and the pages and checks come first.
+REFERENCE_NICE = 10
 
 
 def bounded_lines(stream, limit: int):
@@ -105,9 +107,10 @@ def reference_step(preset: str, minutes: float) -> dict:
     """The home page's background reference: the whole pipeline with the solution's code.
 
     Its training time is the run page's default for the learner's own training (`minutes`, the same
-    number), so that the comparison of the two models is fair. `hidden`: not offered on the run page.
+    number), so that the comparison of the two models is fair. `hidden`: not offered on the run page;
+    `nice`: it runs at a lower priority than the pages and the checks.
     """
-    return {"title": {"fr": "Modèle de référence", "en": "Reference model"}, "hidden": True,
+    return {"title": {"fr": "Modèle de référence", "en": "Reference model"}, "hidden": True, "nice": REFERENCE_NICE,
             "preset": preset, "minutes": minutes,
             "argv": ["{python}", "-m", "aurore", "pipeline", "--use", "{variant}", "--preset", preset,
                      "--max-minutes", f"{minutes:g}"]}
@@ -336,10 +339,13 @@ class JobRunner:
             self._dir(job.id).mkdir(parents=True)
             env = {**os.environ, **self.env, "AURORE_PROGRESS": "json", "PYTHONUNBUFFERED": "1",
                    **({"AURORE_LANG": lang} if lang else {})}
+            # A background step (`nice`) yields the CPU to the pages, the checks and the learner's own runs.
+            nice = int(self.steps[step].get("nice") or 0)
             try:
                 process = subprocess.Popen(job.argv, cwd=paths.ROOT, env=env, stdin=subprocess.DEVNULL,
                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+                                           start_new_session=True,
+                                           preexec_fn=(lambda: os.nice(nice)) if nice > 0 else None)
             except OSError as error:
                 raise JobError(N_("Could not start the step: %(error)s"), 500, error=str(error)) from error
             job.pid = process.pid
