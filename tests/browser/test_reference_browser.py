@@ -74,6 +74,18 @@ def test_a_kits_reference_offers_nothing(live_server, page, tmp_path):
     page.goto(server.url + "/run?step=train")
     expect(page.locator("#run-minutes")).to_have_value("15")
     expect(page.locator("#run-minutes-why")).to_contain_text("la comparaison est équitable")
+    # Starting a training sends that time (the note beside the field is not an option).
+    sent = []
+
+    def answer(route):
+        sent.append(route.request.post_data_json)
+        route.fulfill(status=409, content_type="application/json",
+                      body=json.dumps({"error": {"message": "occupé", "type": "server_busy"}}))
+
+    page.route("**/jobs", answer)
+    page.locator("#run-button").click()
+    expect(page.locator("#run-error")).to_have_text("occupé")
+    assert sent[0]["step"] == "train" and sent[0]["options"]["max_minutes"] == 15
 
 
 def test_the_comparison_says_the_budgets_differ(live_server, page, tmp_path, screenshot):
