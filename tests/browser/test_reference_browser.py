@@ -61,7 +61,7 @@ def test_the_home_page_trains_the_reference_in_the_background(live_server, page,
     screenshot(page, "home-reference-done", publish=True, full_page=False)
 
 
-def test_a_kits_reference_offers_nothing(live_server, page, tmp_path):
+def test_a_kits_reference_offers_nothing(live_server, page, tmp_path, screenshot):
     data = tmp_path / "data"
     make_fake_model_dirs(data / "models", ["cpu"])
     metrics(data / "models" / "cpu", 15, 6092)
@@ -74,6 +74,7 @@ def test_a_kits_reference_offers_nothing(live_server, page, tmp_path):
     page.goto(server.url + "/run?step=train")
     expect(page.locator("#run-minutes")).to_have_value("15")
     expect(page.locator("#run-minutes-why")).to_contain_text("la comparaison est équitable")
+    screenshot(page, "run-reference-time", publish=True, full_page=False)
     # Starting a training sends that time (the note beside the field is not an option).
     sent = []
 
