@@ -166,19 +166,23 @@ def test_the_learners_training_time_is_the_background_references(tmp_path):
     assert steps[jobs.REFERENCE_STEP]["argv"][-2:] == ["--max-minutes", "7"]
     page = app.test_client().get("/run?lang=en").get_data(as_text=True)
     assert minutes_field(page) == "7" and 'data-source="default"' in page
-    assert "The reference trains 7 min too" in page
+    assert "The reference gets 7 min of training too" in page
 
 
-def test_a_reference_trained_longer_sets_the_learners_time_and_says_why(tmp_path, tiny_model_dir):  # noqa: F811
+def test_a_reference_trained_longer_keeps_the_pages_time_and_says_why(tmp_path, tiny_model_dir):  # noqa: F811
+    """A kit's reference (15 min by the command line): the page keeps its 5 minutes (the timetable's first
+    training) and says how to get an even match."""
     app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True, "CHECK_WORKER": False})
     place_model(tiny_model_dir, tmp_path / "models" / "cpu", minutes=14.8, steps=6092)
     page = app.test_client().get("/run?lang=en").get_data(as_text=True)
-    assert minutes_field(page) == "15" and 'data-source="reference"' in page
-    assert "Set to the time the reference (models/cpu) trained, 15 min, instead of 5" in page
-    # Within half a minute of the default: the default stands.
+    assert minutes_field(page) == "5" and 'data-source="reference"' in page
+    assert "The reference (models/cpu) trained 15 min; this page proposes 5" in page
+    assert "train yours 15 min too (Start over ticked)" in page
+    # Within half a minute of the default: the same budget, said so.
     write_metrics(tmp_path / "models" / "cpu", minutes=5.2, steps=2000)
     page = app.test_client().get("/run?lang=en").get_data(as_text=True)
     assert minutes_field(page) == "5" and 'data-source="default"' in page
+    assert "The reference gets 5 min of training too" in page
 
 
 # -- the comparison's budgets -----------------------------------------------------------------------------

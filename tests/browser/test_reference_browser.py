@@ -70,10 +70,10 @@ def test_a_kits_reference_offers_nothing(live_server, page, tmp_path, screenshot
     expect(page.locator("#reference")).to_have_attribute("data-state", "present")
     expect(page.locator("#reference")).to_contain_text("kit hors ligne")
     expect(page.locator("#reference-start")).to_have_count(0)
-    # The run page gives the learner's training the reference's time, and says so.
+    # The run page keeps its time for the first training, and says how to match the reference's.
     page.goto(server.url + "/run?step=train")
-    expect(page.locator("#run-minutes")).to_have_value("15")
-    expect(page.locator("#run-minutes-why")).to_contain_text("la comparaison est équitable")
+    expect(page.locator("#run-minutes")).to_have_value("5")
+    expect(page.locator("#run-minutes-why")).to_contain_text("s'est entraînée 15\u00a0min\u00a0; cette page propose 5")
     screenshot(page, "run-reference-time", publish=True, full_page=False)
     # Starting a training sends that time (the note beside the field is not an option).
     sent = []
@@ -86,7 +86,7 @@ def test_a_kits_reference_offers_nothing(live_server, page, tmp_path, screenshot
     page.route("**/jobs", answer)
     page.locator("#run-button").click()
     expect(page.locator("#run-error")).to_have_text("occupé")
-    assert sent[0]["step"] == "train" and sent[0]["options"]["max_minutes"] == 15
+    assert sent[0]["step"] == "train" and sent[0]["options"]["max_minutes"] == 5
 
 
 def test_the_comparison_says_the_budgets_differ(live_server, page, tmp_path, screenshot):
