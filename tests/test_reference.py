@@ -226,11 +226,16 @@ def test_the_comparison_says_when_the_budgets_differ(tmp_path, tiny_model_dir): 
         app.extensions["aurore_generation"].close()
 
 
-def test_budget_sentence_when_a_time_is_not_known(tmp_path):
+def test_budget_sentence_when_a_time_is_not_known_or_the_steps_differ(tmp_path):
     app = create_app({"DATA_DIR": str(tmp_path), "TESTING": True, "CHECK_WORKER": False})
     with app.test_request_context("/?lang=en"):
-        text = comparison.budget_sentence({"minutes": None}, {"minutes": 15})
-    assert "how long each trained is not known" in text
+        unknown = comparison.budget_sentence({"minutes": None}, {"minutes": 15})
+        # The same 15 minutes, on a machine twice as fast (a kit's reference): said too.
+        faster = comparison.budget_sentence({"minutes": 15, "steps": 3000}, {"minutes": 15, "steps": 6092})
+        close = comparison.budget_sentence({"minutes": 15, "steps": 5000}, {"minutes": 15, "steps": 6092})
+    assert "how long each trained is not known" in unknown
+    assert "but not as many steps (3,000 against 6,092: another machine or another preset)" in faster
+    assert "only what they learnt differs" in close
 
 
 def test_training_facts_read_the_last_evaluation_and_survive_a_bad_file(tmp_path):

@@ -37,6 +37,8 @@ from aurore.web.writers.model_pool import NoModel, UnknownModel, pool
 bp = Blueprint("comparison", __name__)
 bp.before_request(pages.guard)      # who may run the learner's code: the workshop's rule
 
+#: Two trainings of the same minutes whose steps differ more than this many times are said to differ.
+STEPS_APART = 1.5
 #: Fields of a comparison request besides the native API's sampling fields.
 OWN_FIELDS = ("mine", "reference", "sampler")
 
@@ -65,6 +67,14 @@ def budget_sentence(mine: dict, reference_card: dict) -> str:
     if a is None or b is None:
         return gettext("The same beginning, settings and seed for both models; how long each trained is not "
                        "known (no evaluation was saved during its training).")
+    steps = mine.get("steps"), reference_card.get("steps")
+    if reference.same_budget(a, b) and all(steps) and max(steps) > STEPS_APART * min(steps):
+        # The same minutes on machines of different speed (a kit's reference), or of another preset.
+        return gettext("The same beginning, settings and seed for both models, and the same training time "
+                       "(%(mine)s min, %(reference)s min), but not as many steps (%(mine_steps)s against "
+                       "%(reference_steps)s: another machine or another preset): the gap comes from that too.",
+                       mine=_minutes(a), reference=_minutes(b), mine_steps=format_decimal(steps[0]),
+                       reference_steps=format_decimal(steps[1]))
     if reference.same_budget(a, b):
         return gettext("The same beginning, settings and seed for both models, and the same training time "
                        "(%(mine)s min, %(reference)s min): only what they learnt differs.",
