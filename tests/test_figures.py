@@ -37,7 +37,8 @@ ALLOWED = [
     (r"(?:rang|rank) \d+|\(\d+, \d+, \d+\)", "LoRA ranks offered"),
     (r"\d+ (?:octets|possible bytes)", "the bytes of byte-level BPE"),
     (r"\d+ (?:cœurs|cores)|\d+-core", "the workshop's target machine, not a measure"),
-    (r"(?:au plus|at most|proche de|closer to|de somme|adding up to|ajoute|add|entre|between|numéro|id) \d+"
+    (r"(?:au plus|at most|proche de|closer to|de somme|adding up to|ajoute|add|entre|between|numéro|id|"
+     r"en tout,|together,) \d+"
      r"(?: (?:et|and) \d+)?|donne -1|gives -1", "arithmetic facts"),
     (r"(?:perplexité de|perplexity of)\s+\d+|(?:entre|between) \d+ (?:jetons|equally)|"
      r"(?:environ|about) 9 (?:pour|for)", "the perplexity's worked example (ln 8 000 ≈ 9)"),

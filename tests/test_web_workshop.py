@@ -532,7 +532,8 @@ def test_a_job_cut_off_by_a_restart_is_marked_interrupted(workshop_env):
 
 def test_default_steps_run_the_aurore_cli_with_the_chosen_code():
     steps = pages.default_steps(train_minutes=2)
-    assert list(steps) == [exercise.step for exercise in exercises.all_exercises()]
+    # Every exercise's step, then the home page's background reference (not on the run page).
+    assert list(steps) == [*(exercise.step for exercise in exercises.all_exercises()), "reference"]
     from aurore.web.workshop.jobs import JobRunner
     runner = JobRunner(Path(paths.data_dir()) / "never-used", steps)
     try:
@@ -543,6 +544,9 @@ def test_default_steps_run_the_aurore_cli_with_the_chosen_code():
         assert runner.argv("train", "solution", {"preset": "tiny", "max_minutes": 1.5, "restart": True})[-6:] == [
             "solution", "--preset", "tiny", "--max-minutes", "1.5", "--restart"]
         assert runner.argv("generate", "exercise", {"preset": "tiny"})[-2:] == ["--preset", "tiny"]
+        # The reference: the whole pipeline with the solution, for the same time as the learner's training.
+        assert runner.argv("reference", "solution")[2:] == [
+            "aurore", "pipeline", "--use", "solution", "--preset", "cpu", "--max-minutes", "2"]
         # The code bonus: every step in a row, for the chosen time.
         assert runner.argv("code", "exercise", {"max_minutes": 3})[2:] == [
             "aurore", "code", "--use", "exercise", "all", "--max-minutes", "3"]

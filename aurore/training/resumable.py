@@ -175,3 +175,22 @@ def trained_minutes(model_dir) -> float | None:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
         return None
     return seconds / 60
+
+
+def trained(model_dir) -> dict | None:
+    """How long a model trained and how far: its last evaluation's `minutes` and `steps`, from `metrics.jsonl`.
+
+    The comparison and the home page put two models' budgets side by side from it (a kit carries the
+    file). None when the folder has no evaluation yet (or a file that does not read).
+    """
+    try:
+        lines = (Path(model_dir) / METRICS_FILE).read_text(encoding="utf-8").split("\n")
+        last = json.loads(next(line for line in reversed(lines) if line.strip()))
+        return {"minutes": round(float(last["seconds"]) / 60, 2), "steps": int(last["step"])}
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        pass
+    try:   # no evaluation line: the checkpoint's state, when the folder has one
+        state = checkpoint.read_state(Path(model_dir))
+        return {"minutes": round(float(state["seconds"]) / 60, 2), "steps": int(state["step"])}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None

@@ -109,6 +109,7 @@
     const options = {};
     for (const field of optionFields()) {
       const input = field.querySelector("select, input");
+      if (!input) continue;                 // a note beside an option (the training time's), not a field
       const name = field.dataset.option;
       options[name] = input.type === "checkbox" ? input.checked : (input.type === "number" ? Number(input.value) : input.value);
     }

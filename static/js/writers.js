@@ -263,19 +263,27 @@
       }
     }
 
-    function showMinutes(column, model) {
-      const line = column.querySelector(".compare-minutes");
+    // Each pair's sentence on the two trainings' budgets, written by the server (comparison.budget_sentence).
+    const budgets = JSON.parse($("compare-budgets").textContent);
+
+    function showTraining(column, model) {
+      const line = column.querySelector(".compare-training");
       if (!line) return;
-      line.textContent = typeof model.training_minutes === "number"
-        ? _("trained for %(minutes)s min", { minutes: decimal(model.training_minutes, 1) })
-        : _("training time not recorded");
+      const minutes = typeof model.minutes === "number"
+        ? decimal(model.minutes >= 1 ? Math.round(model.minutes) : model.minutes, model.minutes >= 1 ? 0 : 1) : null;
+      line.textContent = minutes === null ? _("training time not known")
+        : typeof model.steps === "number"
+          ? _("%(minutes)s min of training, %(steps)s steps",
+              { minutes, steps: new Intl.NumberFormat(document.documentElement.lang || "fr").format(model.steps) })
+          : _("%(minutes)s min of training", { minutes });
     }
 
     function choose(role, name) {
       const column = columns[role];
       column.querySelector(".compare-name").textContent = name;
       showBpc(column, card(name));
-      showMinutes(column, card(name));
+      showTraining(column, card(name));
+      $("compare-budget").textContent = budgets[`${$("compare-mine").value}|${$("compare-reference").value}`] || "";
       column.querySelector(".compare-prompt").textContent = "";
       column.querySelector(".compare-text").textContent = "";
       column.querySelector(".compare-memorised").textContent = "";
@@ -322,13 +330,14 @@
           for (const column of Object.values(columns)) column.querySelector(".compare-memorised").textContent = "";
           return;
         }
+        if (payload.budget) $("compare-budget").textContent = payload.budget;
         for (const row of payload.rows) {
           const column = columns[row.role];
           column.dataset.seed = payload.seed;
           column.querySelector(".compare-name").textContent = row.name;
           if (!column) continue;
           showBpc(column, row);
-          showMinutes(column, row);
+          showTraining(column, row);
           column.querySelector(".compare-text").textContent = row.text;
           column.querySelector(".compare-memorised").textContent = describeMemorisation(row.memorisation);
         }

@@ -69,6 +69,10 @@ LORA_METHODS = ("both", "lora", "full")
 GPT2_STEP, LSTM_STEP = "train", "char-lstm"
 #: The most characters of a prompt chosen on the run page.
 MAX_PROMPT = 500
+#: The step name of the home page's background reference (aurore/web/workshop/reference.py).
+REFERENCE_STEP = "reference"
+#: Its niceness: it trains while the learner works, and the pages and checks come first.
+REFERENCE_NICE = 10
 
 
 def bounded_lines(stream, limit: int):
@@ -107,6 +111,7 @@ def default_steps(train_minutes: float = 5, prompt: str = "Il était une fois") 
         names = [*step.job_options, *(["prompt"] if "{prompt}" in step.job_args else [])]
         if names:
             found[step.name]["options"] = {name: rules[name] for name in names}
+    found[REFERENCE_STEP] = reference_step(presets.DEFAULT, train_minutes)
     return found
 
 
@@ -114,6 +119,19 @@ def minutes_default(steps: dict[str, dict], step: str) -> float | None:
     """The run page's default training minutes of a step (None if it takes no time limit)."""
     rule = ((steps.get(step) or {}).get("options") or {}).get("max_minutes")
     return rule["default"] if rule else None
+
+
+def reference_step(preset: str, minutes: float) -> dict:
+    """The home page's background reference: the whole pipeline with the solution's code.
+
+    Its training time is the run page's default for the learner's own training (`minutes`, the same
+    number), so that the comparison of the two models is fair. `hidden`: not offered on the run page;
+    `nice`: it runs at a lower priority than the pages and the checks.
+    """
+    return {"title": {"fr": "Modèle de référence", "en": "Reference model"}, "hidden": True, "nice": REFERENCE_NICE,
+            "preset": preset, "minutes": minutes,
+            "argv": ["{python}", "-m", "aurore", "pipeline", "--use", "{variant}", "--preset", preset,
+                     "--max-minutes", f"{minutes:g}"]}
 
 
 def option_argv(spec: dict, options: dict | None) -> tuple[dict, list[str]]:
@@ -344,10 +362,13 @@ class JobRunner:
             self._dir(job.id).mkdir(parents=True)
             env = {**os.environ, **self.env, "AURORE_PROGRESS": "json", "PYTHONUNBUFFERED": "1",
                    **({"AURORE_LANG": lang} if lang else {})}
+            # A background step (`nice`) yields the CPU to the pages, the checks and the learner's own runs.
+            nice = int(self.steps[step].get("nice") or 0)
             try:
                 process = subprocess.Popen(job.argv, cwd=paths.ROOT, env=env, stdin=subprocess.DEVNULL,
                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+                                           start_new_session=True,
+                                           preexec_fn=(lambda: os.nice(nice)) if nice > 0 else None)
             except OSError as error:
                 raise JobError(N_("Could not start the step: %(error)s"), 500, error=str(error)) from error
             job.pid = process.pid

@@ -32,7 +32,7 @@ from aurore.course.steps import STEPS
 from aurore.errors import AuroreError
 from aurore.web import errors, security
 from aurore.web.language import content_lang, localized, page_lang
-from aurore.web.workshop import course, editor, environment, learner_progress
+from aurore.web.workshop import course, editor, environment, learner_progress, reference
 from aurore.web.workshop.jobs import (GPT2_STEP, LSTM_STEP, default_steps, minutes_default, JobError, JobRunner,
                                      MAX_PAGE_EVENTS, PAGE_EVENTS)
 from aurore.web.workshop.rendering import markdown_html
@@ -170,7 +170,8 @@ def home():
     progress = learner_progress.summary(_data_dir())
     by_step = {e.step: e for e in exercises.all_exercises()}
     return render_template("workshop/home.html", agenda=AGENDA, by_step=by_step,
-                           progress=progress, exercises=exercises.all_exercises())
+                           progress=progress, exercises=exercises.all_exercises(),
+                           reference=reference.state(job_runner(), _data_dir()))
 
 
 @bp.get("/exercises")
@@ -303,7 +304,8 @@ def exercise_reset(number):
 
 @bp.get("/run")
 def run_page():
-    steps = job_runner().steps
+    # The home page's background reference is not a step to pick here.
+    steps = {name: spec for name, spec in job_runner().steps.items() if not spec.get("hidden")}
     wanted = request.args.get("step")
     option_steps = {name: [step for step, spec in steps.items() if name in (spec.get("options") or {})]
                     for name in ("preset", "max_minutes", "restart", "prompt", "method")}
@@ -314,7 +316,8 @@ def run_page():
     return render_template("workshop/run.html", steps=steps, option_steps=option_steps, equal_time=equal_time,
                            selected=wanted if wanted in steps else next(iter(steps)),
                            variant=request.args.get("variant", "exercise"),
-                           history=job_runner().history(10))
+                           history=job_runner().history(10),
+                           train_minutes=reference.learner_minutes(job_runner(), _data_dir()))
 
 
 @bp.get("/environment")

@@ -28,6 +28,7 @@ import random
 import threading
 from dataclasses import replace
 from flask import Blueprint, current_app, jsonify
+from flask_babel import format_decimal, gettext
 
 from aurore import paths
 from aurore.bonus import char_lstm, char_lstm_writing
@@ -38,7 +39,7 @@ from aurore.evaluation import baselines, memorisation, scoring
 from aurore.training import resumable
 from aurore.web import errors
 from aurore.web.errors import json_error
-from aurore.web.workshop import pages
+from aurore.web.workshop import pages, reference
 from aurore.web.writers import api_params
 from aurore.web.writers.api_params import BadRequest, InvalidField
 from aurore.web.writers.model_pool import NoModel, UnknownModel, pool
@@ -46,6 +47,8 @@ from aurore.web.writers.model_pool import NoModel, UnknownModel, pool
 bp = Blueprint("comparison", __name__)
 bp.before_request(pages.guard)      # who may run the learner's code: the workshop's rule
 
+#: Two trainings of the same minutes whose steps differ more than this many times are said to differ.
+STEPS_APART = 1.5
 #: Fields of a comparison request besides the native API's sampling fields.
 OWN_FIELDS = ("mine", "reference", "sampler", "char_lstm")
 #: The char-LSTM folders the comparison looks for, the learner's first.
@@ -58,11 +61,38 @@ def is_mine(name: str) -> bool:
 
 def model_card(name: str) -> dict:
     """A model's name and its saved test-book figures (None when it has not been evaluated since training)."""
-    report = scoring.read_report(pool().models_dir / name) or {}
-    test = report.get("test") or {}
-    return {"name": name, "mine": is_mine(name), "test_bits_per_character": test.get("bits_per_character"),
+    folder = pool().models_dir / name
+    report = scoring.read_report(folder) or {}
+    facts = reference.training_facts(folder)
+    return {"name": name, "mine": is_mine(name), "test_bits_per_character": facts["test_bits_per_character"],
             "step": report.get("step"), "baseline": report.get("baseline"),
-            "training_minutes": resumable.trained_minutes(pool().models_dir / name)}
+            "minutes": facts["minutes"], "steps": facts["steps"]}
+
+
+def _minutes(minutes: float) -> str:
+    return format_decimal(round(minutes) if minutes >= 1 else round(minutes, 1), "0.#")
+
+
+def budget_sentence(mine: dict, reference_card: dict) -> str:
+    """What the comparison says of the two trainings' budgets: the same, or how they differ (the gap owes to it too)."""
+    a, b = mine.get("minutes"), reference_card.get("minutes")
+    if a is None or b is None:
+        return gettext("The same beginning, settings and seed for both models; how long each trained is not "
+                       "known (no evaluation was saved during its training).")
+    steps = mine.get("steps"), reference_card.get("steps")
+    if reference.same_budget(a, b) and all(steps) and max(steps) > STEPS_APART * min(steps):
+        # The same minutes on machines of different speed (a kit's reference), or of another preset.
+        return gettext("The same beginning, settings and seed for both models, and the same training time "
+                       "(%(mine)s min, %(reference)s min), but not as many steps (%(mine_steps)s against "
+                       "%(reference_steps)s: another machine or another preset): the gap comes from that too.",
+                       mine=_minutes(a), reference=_minutes(b), mine_steps=format_decimal(steps[0]),
+                       reference_steps=format_decimal(steps[1]))
+    if reference.same_budget(a, b):
+        return gettext("The same beginning, settings and seed for both models, and the same training time "
+                       "(%(mine)s min, %(reference)s min): only what they learnt differs.",
+                       mine=_minutes(a), reference=_minutes(b))
+    return gettext("The same beginning, settings and seed for both models, but your model trained %(mine)s min, "
+                   "the reference %(reference)s: the gap comes from that too.", mine=_minutes(a), reference=_minutes(b))
 
 
 def char_lstm_cards() -> tuple[list[dict], str | None]:
@@ -76,8 +106,9 @@ def char_lstm_cards() -> tuple[list[dict], str | None]:
             problems.append(problem)
             continue
         test = (char_lstm.read_report(folder) or {}).get("test") or {}
+        trained = resumable.trained(folder) or {"minutes": resumable.trained_minutes(folder), "steps": None}
         cards.append({"name": name, "mine": is_mine(name), "test_bits_per_character": test.get("bits_per_character"),
-                      "training_minutes": resumable.trained_minutes(folder)})
+                      "minutes": trained["minutes"], "steps": trained["steps"]})
     return cards, None if cards else ("broken" if "broken" in problems else "missing")
 
 
@@ -87,8 +118,11 @@ def context() -> dict:
     baseline = (next((card["baseline"] for card in cards if card["baseline"]), None)
                 or baselines.cached(paths.dataset_dir(current_app.config["DATA_DIR"])))
     lstm_cards, lstm_problem = char_lstm_cards()
-    return {"mine": [c for c in cards if c["mine"]], "references": [c for c in cards if not c["mine"]],
-            "baseline": baseline, "char_lstm": lstm_cards, "char_lstm_problem": lstm_problem}
+    mine, references = [c for c in cards if c["mine"]], [c for c in cards if not c["mine"]]
+    # Every pair's sentence: the page shows the chosen pair's (writers.js, as the selects change).
+    budgets = {f"{m['name']}|{r['name']}": budget_sentence(m, r) for m in mine for r in references}
+    return {"mine": mine, "references": references, "baseline": baseline, "budgets": budgets,
+            "char_lstm": lstm_cards, "char_lstm_problem": lstm_problem}
 
 
 @bp.errorhandler(403)
@@ -156,7 +190,8 @@ def compare():
             rows.append(char_lstm_row(own["char_lstm"], generation.prompt, params, len(results[1]["text"])))
         except AuroreError as error:
             return json_error(422, str(error), code="generation_failed", field="char_lstm")
-    return jsonify(prompt=generation.prompt, seed=params.seed, sampler=sampler, rows=rows)
+    return jsonify(prompt=generation.prompt, seed=params.seed, sampler=sampler, rows=rows,
+                   budget=budget_sentence(rows[0], rows[1]))
 
 
 _writers: dict = {}
