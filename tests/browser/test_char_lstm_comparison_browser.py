@@ -39,8 +39,10 @@ def test_the_char_lstm_writes_beside_gpt2(live_server, data, page, screenshot, t
     lstm = page.locator(".compare-column[data-role=char-lstm]")
     expect(lstm.locator("h3")).to_contain_text("Le LSTM caractère (bonus A)")
     expect(lstm.locator(".compare-bpc")).to_contain_text("4,125 bits par caractère")
-    expect(lstm.locator(".compare-minutes")).to_contain_text(re.compile(r"entraîné \d+,\d min"))
-    expect(page.locator(".compare-column[data-role=reference] .compare-minutes")).to_have_text("entraîné 5,0 min")
+    expect(lstm.locator(".compare-training")).to_contain_text(re.compile(r"\d+(,\d)?\s+min d'entraînement"))
+    expect(page.locator(".compare-column[data-role=reference] .compare-training")).to_have_text(
+        re.compile(r"^5\s+min d'entraînement, 40\s+pas$"))
+    expect(page.locator("#compare-budget")).to_contain_text("le même temps d'entraînement")
     expect(page.locator(".compare-column[data-role=reference] .compare-bpc")).to_contain_text("3,250")
 
     page.fill("#prompt", PROMPT)
