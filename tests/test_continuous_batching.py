@@ -127,18 +127,24 @@ def test_the_fast_path_chooses_the_very_token_the_whole_vocabulary_gives():
     rng = np.random.default_rng(7)
     logits, params = random_rows(rng, 480, 600)
     seeds, index = rng.integers(0, 2**40, 480), rng.integers(0, 200, 480)
-    fast = choose(logits, params, seeds, index, candidates=32)
     everywhere = choose(logits, params, seeds, index, candidates=None)
-    assert (fast == everywhere).all(), np.flatnonzero(fast != everywhere)
     settings = compiled_sampling.row_settings(params, seeds)
-    _, beyond = compiled(lambda *args: compiled_sampling.choose_among_top(*args, 32))(
+    fast, beyond = compiled(lambda *args: compiled_sampling.choose_among_top(*args, 32))(
         logits, settings["strategy"], settings["temperature"], settings["top_k"], settings["top_p"],
         settings["seed"], tf.constant(index, tf.int32))
-    beyond = beyond.numpy()
-    assert 50 < beyond.sum() < 430          # both paths were taken: rows kept within 32 tokens and beyond
+    fast, beyond = fast.numpy(), beyond.numpy()
+    assert 50 < beyond.sum() < 430          # rows kept within 32 tokens, and rows beyond them
+    assert (fast[~beyond] == everywhere[~beyond]).all(), np.flatnonzero((fast != everywhere) & ~beyond)
+    # A step whose rows are all greedy or top-k ≤ 32 takes the fast path, and gives the same tokens.
+    fitting = [i for i, p in enumerate(params) if p.strategy == "greedy" or (p.strategy == "top_k" and p.top_k <= 32)]
+    assert len(fitting) > 100
+    chosen = choose(logits[fitting], [params[i] for i in fitting], seeds[fitting], index[fitting], candidates=32)
+    assert (chosen == everywhere[fitting]).all()
+    # Rows beyond the candidates in the step: the whole vocabulary's tokens, every row.
+    assert (choose(logits, params, seeds, index, candidates=32) == everywhere).all()
 
 
-def test_a_row_goes_beyond_the_candidates_exactly_when_exercise_4_keeps_more_of_them():
+def test_a_row_goes_beyond_the_candidates_exactly_when_exercise_6_keeps_more_of_them():
     import tensorflow as tf
 
     logits = np.zeros((5, 100), dtype="float32")

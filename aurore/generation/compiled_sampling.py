@@ -15,11 +15,10 @@ and top-p the likeliest tokens while the probability before them is below p
 The fast path (`choose_among_top`): XLA's TopK call gives each row's 128
 likeliest tokens (1-2 ms for 16 × 8,000 logits), and the rules run on those
 alone — exact whenever the kept tokens are all among them: greedy, top-k with
-k ≤ 128, and top-p once the 128 hold a mass of p, which a trained model's
-nucleus does on most steps. A row whose nucleus reaches further (a flat
-distribution: an untrained model, a high temperature) takes the whole
-vocabulary's path below; both draw by the same rule, so a row's token does not
-depend on which path ran.
+k ≤ 128 (and top-p once the 128 hold a mass of p). A step takes it when all
+its rows are greedy or top-k ≤ 128; a step with a top-p row takes the whole
+vocabulary's path below (see `choose`); both draw by the same rule, so a row's
+token does not depend on which path ran.
 
 The whole vocabulary without a sort: a full sort of the vocabulary is slow in XLA on a CPU
 (16 × 8,000 logits: 39 ms, against 0.08 ms a row for NumPy's). A token's
@@ -242,23 +241,24 @@ def choose_among_top(logits, strategy, temperature, top_k, top_p, seed, index_of
 def choose(logits, strategy, temperature, top_k, top_p, seed, index_of_token, candidates: int | None = CANDIDATES):
     """The next token of each row (int32 [B]): exercise 6's rules, one stateless draw per row.
 
-    Fast path: the `candidates` likeliest tokens (`choose_among_top`); a row whose kept set reaches
-    beyond them (a flat distribution under top-p, a top-k above `candidates`) takes the full
-    vocabulary's bisection, decided per row, so a row's token never depends on the others'.
-    Both draw the same way (the first token in vocabulary order whose running mass reaches u × the
-    kept mass), so they give the same token for the same row."""
+    When every row is greedy or top-k with k ≤ `candidates` (known from the settings, before any
+    work), the fast path (`choose_among_top`); otherwise the whole vocabulary's bisection. Top-p
+    rows go to the whole vocabulary: with the room's default top-p 0.95 a trained `cpu` model's
+    nucleus holds more than 128 tokens on most steps (median 321 on a 491-step model, 39 % within
+    128: docs/benchmarks.md, Load), and a batch takes the fast path only if all its rows fit, so
+    trying it would add TopK's cost to most steps for nothing. Both paths draw by the same rule
+    (the first token in vocabulary order whose running mass reaches u × the kept mass), so a row
+    gets the same token from either."""
     import tensorflow as tf
 
     logits = tf.cast(logits, tf.float32)
     if candidates is None or candidates >= logits.shape[-1]:
         return choose_everywhere(logits, strategy, temperature, top_k, top_p, seed, index_of_token)
-    fast, beyond = choose_among_top(logits, strategy, temperature, top_k, top_p, seed, index_of_token, candidates)
-
-    def with_full_rows():
-        return tf.where(beyond, choose_everywhere(logits, strategy, temperature, top_k, top_p, seed,
-                                                  index_of_token), fast)
-
-    return tf.cond(tf.reduce_any(beyond), with_full_rows, lambda: fast)
+    fits = tf.reduce_all(tf.logical_or(strategy == GREEDY, tf.logical_and(strategy == TOP_K, top_k <= candidates)))
+    return tf.cond(fits,
+                   lambda: choose_among_top(logits, strategy, temperature, top_k, top_p, seed, index_of_token,
+                                            candidates)[0],
+                   lambda: choose_everywhere(logits, strategy, temperature, top_k, top_p, seed, index_of_token))
 
 
 def choose_everywhere(logits, strategy, temperature, top_k, top_p, seed, index_of_token):
