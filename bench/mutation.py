@@ -11,6 +11,7 @@ Usage (slow: minutes per module; run one module at a time on a shared machine):
     python bench/mutation.py                 # every module, one after the other
     python bench/mutation.py atomic sampling # some of them
     python bench/mutation.py --list          # the modules, their files and tests
+    python bench/mutation.py security --only '*x__landing*' --only '*x_refused*'   # some functions' mutants
 
 Each module runs in a fresh copy of the working tree under /tmp/aurore-mutation/<module>
 (mutmut writes its `mutants/` folder there; the working tree is never touched), with
@@ -61,7 +62,8 @@ MODULES = {
     # The app starts processes (the checks' warm worker, jobs): mutmut's fork mode reaps them and stops.
     # Left out of its tests: those that run a job or a check (a child process of the app's).
     "security": Module(("aurore/web/security.py",),
-                       ("tests/test_security_contract.py", "tests/test_security.py", "-k",
+                       ("tests/test_security_units.py", "tests/test_security_contract.py", "tests/test_security.py",
+                        "-k",
                         "not job_keeps and not job_s_output and not finished_jobs and not check_command"
                         " and not diverging_training and not run_no_code and not announces_itself"),
                        fork_safe=False),
@@ -258,10 +260,10 @@ def statuses(dest: Path, globs: list[str]) -> dict[str, str]:
     return found
 
 
-def run(name: str, children: int) -> dict:
+def run(name: str, children: int, only: list[str] | None = None) -> dict:
     module = MODULES[name]
     files, tests = [resolve(f) for f in module.files], [resolve(t) for t in module.tests]
-    globs = selected(module, files)
+    globs = only or selected(module, files)
     dest = WORK / name
     copy_tree(dest)
     with open(dest / "tests" / "conftest.py", "a", encoding="utf-8") as conftest:
@@ -300,6 +302,9 @@ def main(argv=None) -> int:
     parser.add_argument("--list", action="store_true", help="the modules, what each mutates and its tests")
     parser.add_argument("--children", type=int, default=1, help="mutants run at once (default 1)")
     parser.add_argument("--json", type=Path, help="also write the summaries to this file")
+    parser.add_argument("--only", action="append", metavar="GLOB",
+                        help="only the mutants whose mutmut name matches GLOB (repeatable), e.g. '*x__landing*': "
+                             "to check the tests of some functions; the figures are then those functions' only")
     args = parser.parse_args(argv)
     unknown = [name for name in args.modules if name not in MODULES]
     if unknown:
@@ -308,7 +313,7 @@ def main(argv=None) -> int:
         for name, module in MODULES.items():
             print(f"{name:11} {' '.join(map(resolve, module.files)):60} {' '.join(map(resolve, module.tests))}")
         return 0
-    summaries = [run(name, args.children) for name in (args.modules or MODULES)]
+    summaries = [run(name, args.children, args.only) for name in (args.modules or MODULES)]
     print(f"{'module':11} {'mutants':>7} {'killed':>6} {'survived':>8} {'timeout':>7} {'equivalent':>10} "
           f"{'killed %':>8}")
     for s in summaries:

@@ -1,0 +1,232 @@
+"""aurore/web/security.py's functions, one promise at a time, on a small Flask app (fast: mutation testing runs them).
+
+Why: the end-to-end security tests (test_security.py) hold the whole app; these
+hold each rule of docs/security.md on its own, so that a one-line change of
+security.py (a branch, a status, a flag) fails a test in milliseconds: the CSRF
+rule (token, Origin, Sec-Fetch-Site), the refusal's answer (status, plain text
+or JSON, the reason), and the `?token=` landing (the page or, on API paths,
+the redirect; the query kept; the page pass's cookie).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from flask import Flask
+
+from aurore.web import errors, security
+from tests.test_api import make_app  # noqa: F401  (fixture)
+
+HOST = "localhost:5000"
+
+
+@pytest.fixture
+def app():
+    """The guard, the headers and the refusals of security.init_app, with the CSRF rule on every request."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k" * 64, PUBLIC=False, BIND_HOST="127.0.0.1", TESTING=True)
+    security.init_app(app)
+    app.before_request(security.check_csrf)
+
+    @app.route("/form")
+    def form():
+        return security.csrf_token()
+
+    @app.route("/act", methods=["GET", "HEAD", "OPTIONS", "POST"])
+    def act():
+        return "done"
+
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def token_of(client) -> str:
+    """The session's CSRF token, as a page gets it (the session cookie follows in the client)."""
+    response = client.get("/form", headers={"Host": HOST})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def post(client, headers=None, **options):
+    return client.post("/act", headers={"Host": HOST, **(headers or {})}, **options)
+
+
+def refusal_text(response) -> str:
+    return response.get_data(as_text=True).strip()
+
+
+# --- CSRF: a POST needs the session's token, and a same-site origin ------------------------------
+
+def test_a_post_with_the_session_s_token_is_let_through_in_the_header_or_the_form(client):
+    token = token_of(client)
+    assert post(client, {security.CSRF_HEADER: token}).status_code == 200
+    assert post(client, data={security.CSRF_FIELD: token}).status_code == 200          # a plain HTML form
+    assert post(client, {security.CSRF_HEADER: token, "Origin": f"http://{HOST}"}).status_code == 200
+
+
+def test_a_post_without_the_session_s_token_is_refused_and_told_why(client):
+    token = token_of(client)
+    for headers in ({}, {security.CSRF_HEADER: token + "x"}, {security.CSRF_HEADER: "forged"}):
+        response = post(client, headers)
+        assert response.status_code == 403, headers
+        assert refusal_text(response) == errors.refusal("csrf"), headers
+    assert post(client, data={security.CSRF_FIELD: "forged"}).status_code == 403
+
+
+def test_a_post_before_any_session_is_refused_even_with_a_token(app):
+    """No session yet: no expected token, whatever is sent (an empty one included)."""
+    client = app.test_client()
+    for given in ("", "anything"):
+        response = post(client, {security.CSRF_HEADER: given})
+        assert response.status_code == 403 and refusal_text(response) == errors.refusal("csrf")
+
+
+def test_reading_needs_no_csrf_token(client):
+    """GET, HEAD and OPTIONS change nothing: they carry no token (links, the browser's preflight)."""
+    for method in ("GET", "HEAD", "OPTIONS"):
+        response = client.open("/act", method=method, headers={"Host": HOST})
+        assert response.status_code == 200, method
+
+
+@pytest.mark.parametrize("origin", ["http://rebound.attacker.example:5000", "http://localhost:5001",
+                                    "http://127.0.0.1:5000", "http://[::1"])
+def test_a_post_from_another_origin_is_refused_even_with_the_token(client, origin):
+    token = token_of(client)
+    response = post(client, {security.CSRF_HEADER: token, "Origin": origin})
+    assert response.status_code == 403
+    assert refusal_text(response) == errors.refusal("origin")
+
+
+def test_an_origin_that_is_no_url_is_refused_whatever_the_host(app):
+    """Even with the access token, an empty Host (answered beyond loopback) and the CSRF token."""
+    app.config.update(BIND_HOST="0.0.0.0", ACCESS_TOKEN="t")
+    client = app.test_client()
+    headers = {"Host": "", security.TOKEN_HEADER: "t"}
+    token = client.get("/form", headers=headers).get_data(as_text=True)
+    assert client.post("/act", headers={**headers, security.CSRF_HEADER: token}).status_code == 200
+    response = client.post("/act", headers={**headers, security.CSRF_HEADER: token, "Origin": "http://[::1"})
+    assert response.status_code == 403 and refusal_text(response) == errors.refusal("origin")
+
+
+def test_a_cross_site_post_without_origin_is_refused_by_its_fetch_metadata(client):
+    """A browser that sends no Origin still says Sec-Fetch-Site: cross-site for another site's form."""
+    token = token_of(client)
+    response = post(client, {security.CSRF_HEADER: token, "Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403
+    assert refusal_text(response) == errors.refusal("origin")
+    for site in ("same-origin", "same-site", "none"):
+        assert post(client, {security.CSRF_HEADER: token, "Sec-Fetch-Site": site}).status_code == 200, site
+
+
+def test_a_null_origin_goes_on_to_the_token_check(client):
+    token = token_of(client)
+    assert post(client, {security.CSRF_HEADER: token, "Origin": "null"}).status_code == 200
+    assert post(client, {"Origin": "null"}).status_code == 403
+
+
+def test_the_csrf_token_is_made_once_per_session_and_unguessable(app):
+    first, second = app.test_client(), app.test_client()
+    token = token_of(first)
+    assert token_of(first) == token                    # the open pages keep a valid token
+    assert token_of(second) != token                   # another session, another token
+    assert len(token) >= 32
+
+
+# --- the refusal's answer ----------------------------------------------------------------------
+
+def test_a_refusal_outside_the_api_is_plain_utf8_text_saying_why(client):
+    """A refused page is one readable sentence (never Flask's HTML page), its encoding said (it has `…`)."""
+    response = client.get("/act", headers={"Host": "rebound.attacker.example"})
+    assert response.status_code == 403
+    assert response.headers["Content-Type"].lower().replace(" ", "") == "text/plain;charset=utf-8"
+    assert refusal_text(response) == errors.refusal("host")
+    assert "…" in errors.refusal("host")               # why the charset matters
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_refusal_on_an_api_path_is_the_json_error(client):
+    response = client.get("/v1/nothing", headers={"Host": "rebound.attacker.example"})
+    assert response.status_code == 403 and response.is_json
+    assert response.get_json()["error"]["message"] == errors.refusal("host")
+
+
+def test_other_errors_keep_their_status(client):
+    """Only 403 becomes the refusal's text: a missing page is a 404, a JSON request's refusal is no 413."""
+    assert client.get("/nothing", headers={"Host": HOST}).status_code == 404
+    response = post(client, json={"a": 1})
+    assert response.status_code == 403 and refusal_text(response) == errors.refusal("csrf")
+    token = token_of(client)
+    assert client.delete("/act", headers={"Host": HOST, security.CSRF_HEADER: token}).status_code == 405
+
+
+# --- the ?token= landing -------------------------------------------------------------------------
+
+def landing_cookie(response) -> str:
+    cookies = response.headers.getlist("Set-Cookie")
+    mine = [c for c in cookies if c.startswith("aurore_token")]
+    assert len(mine) == 1, cookies
+    return mine[0]
+
+
+def assert_page_pass_cookie(cookie: str, token: str) -> None:
+    """HTTP-only, SameSite=Strict, holding the page pass, never the token (docs/security.md, Cookies)."""
+    name_value, *attributes = [part.strip() for part in cookie.split(";")]
+    assert name_value == f"aurore_token_5000={security.page_pass(token)}"
+    flags = {a.split("=")[0].lower(): a.partition("=")[2] for a in attributes}
+    assert "httponly" in flags and flags["samesite"] == "Strict" and flags["path"] == "/"
+    assert "secure" not in flags and "expires" not in flags and "max-age" not in flags
+    assert token not in cookie
+
+
+def test_the_landing_page_keeps_the_token_and_opens_the_address_without_it(make_app):
+    client = make_app(ACCESS_TOKEN="s3cret").test_client()
+    response = client.get("/exercises/1?lang=en&token=s3cret&tab=a%26b", headers={"Host": HOST})
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert response.headers["Cache-Control"] == "no-store"
+    page = response.get_data(as_text=True)
+    assert 'data-token="s3cret"' in page
+    target = html.unescape(re.search(r'data-next="([^"]*)"', page).group(1))
+    assert target == "/exercises/1?lang=en&tab=a%26b"          # the other arguments kept, the token gone
+    assert_page_pass_cookie(landing_cookie(response), "s3cret")
+
+
+def test_the_landing_without_other_arguments_opens_the_bare_path(make_app):
+    client = make_app(ACCESS_TOKEN="s3cret").test_client()
+    page = client.get("/exercises/1?token=s3cret", headers={"Host": HOST}).get_data(as_text=True)
+    assert 'data-next="/exercises/1"' in page
+
+
+def test_an_api_address_with_the_token_is_redirected_with_the_pass_only(make_app):
+    """A program's GET of the API with ?token=: no page, a redirect to the same address without the token."""
+    client = make_app(ACCESS_TOKEN="s3cret").test_client()
+    response = client.get("/info?b=2&token=s3cret", headers={"Host": HOST})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/info?b=2"
+    assert_page_pass_cookie(landing_cookie(response), "s3cret")
+    bare = client.get("/info?token=s3cret", headers={"Host": HOST})
+    assert bare.status_code == 302 and bare.headers["Location"] == "/info"
+    # The pass opens the page the redirect names; the wrong token lands nowhere.
+    assert client.get("/info", headers={"Host": HOST}).status_code == 200
+    assert make_app(ACCESS_TOKEN="s3cret").test_client().get("/info?token=wrong").status_code == 403
+
+
+def test_the_page_pass_is_not_the_token_and_differs_per_token():
+    assert security.page_pass("s3cret") != "s3cret" and "s3cret" not in security.page_pass("s3cret")
+    assert security.page_pass("s3cret") != security.page_pass("s3cret2")
+    assert re.fullmatch(r"[0-9a-f]{64}", security.page_pass("s3cret"))      # HMAC-SHA256
+
+
+def test_the_token_is_taken_from_a_bearer_in_any_case_or_the_header(make_app):
+    client = make_app(ACCESS_TOKEN="s3cret").test_client()
+    for headers in ({"Authorization": "Bearer s3cret"}, {"Authorization": "bearer  s3cret "},
+                    {"Authorization": "BEARER s3cret"}, {"X-Aurore-Token": "s3cret"}):
+        assert client.get("/info", headers={"Host": HOST, **headers}).status_code == 200, headers
+    for headers in ({"Authorization": "Basic s3cret"}, {"Authorization": "Bearer"}, {"Authorization": "s3cret"},
+                    {"Authorization": "Bearers3cret"}, {}):
+        assert client.get("/info", headers={"Host": HOST, **headers}).status_code == 403, headers
