@@ -230,3 +230,28 @@ def test_the_token_is_taken_from_a_bearer_in_any_case_or_the_header(make_app):
     for headers in ({"Authorization": "Basic s3cret"}, {"Authorization": "Bearer"}, {"Authorization": "s3cret"},
                     {"Authorization": "Bearers3cret"}, {}):
         assert client.get("/info", headers={"Host": HOST, **headers}).status_code == 403, headers
+
+
+# --- behind proxies: the last N forwarded values are the client's -------------------------------
+
+@pytest.mark.parametrize("hops", [0, 2])
+def test_behind_n_proxies_the_client_s_address_scheme_and_host_are_the_forwarded_ones(hops):
+    """`--proxy N`: ProxyFix on the last N values of X-Forwarded-For, -Proto and -Host; 0: all ignored."""
+    from flask import jsonify, request
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k" * 64, PUBLIC=False, BIND_HOST="0.0.0.0", ACCESS_TOKEN="t", PROXY_HOPS=hops)
+    security.init_app(app)
+    security.trust_proxies(app)
+    app.add_url_rule("/who", "who", lambda: jsonify(address=request.remote_addr, scheme=request.scheme,
+                                                   host=request.host))
+    # The client (forging a first value of each), then our two proxies: the first appends, the second connects.
+    seen = app.test_client().get("/who", environ_base={"REMOTE_ADDR": "10.0.0.6"}, headers={
+        "Host": "internal:8000", security.TOKEN_HEADER: "t",
+        "X-Forwarded-For": "198.51.100.1, 203.0.113.7, 10.0.0.5",
+        "X-Forwarded-Proto": "http, https, http", "X-Forwarded-Host": "forged.example, aurore.example, internal",
+    }).get_json()
+    if hops:
+        assert seen == {"address": "203.0.113.7", "scheme": "https", "host": "aurore.example"}
+    else:
+        assert seen == {"address": "10.0.0.6", "scheme": "http", "host": "internal:8000"}
