@@ -138,6 +138,18 @@ def test_the_csrf_token_is_made_once_per_session_and_unguessable(app):
     assert len(token) >= 32
 
 
+def test_the_running_app_s_local_key_stands_for_the_token_and_the_csrf_token(app):
+    """`python -m aurore check N` posts with the key of the 0600 discovery file, and nothing else."""
+    app.config.update(ACCESS_TOKEN="t", LOCAL_KEY="local-key-1")
+    client = app.test_client()
+    assert post(client, {security.LOCAL_KEY_HEADER: "local-key-1"}).status_code == 200
+    for key in ("local-key-2", "", "t"):
+        assert post(client, {security.LOCAL_KEY_HEADER: key}).status_code == 403, key
+    app.config["LOCAL_KEY"] = None                     # a server that wrote no file takes no key
+    assert post(client, {security.LOCAL_KEY_HEADER: ""}).status_code == 403
+    assert post(client, {security.LOCAL_KEY_HEADER: "None"}).status_code == 403
+
+
 # --- the refusal's answer ----------------------------------------------------------------------
 
 def test_a_refusal_outside_the_api_is_plain_utf8_text_saying_why(client):
