@@ -143,6 +143,26 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            "the default count of a client with no count: never read, a release always follows its own count"
            for n in (4, 6, 7, 14)},
     },
+    "security": {
+        **{f"x__given_token__mutmut_{n}": "the Authorization header's name in another case: HTTP header names "
+                                          "are read without regard to case" for n in (7, 8)},
+        "x__given_token__mutmut_9": 'the default of a missing Authorization header: "XXXX" does not start with '
+                                    '"bearer " either, as "" does not',
+        **{f"x_page_pass__mutmut_{n}": "the HMAC's fixed message (none, or another): the pass is still an HMAC-SHA256 "
+                                       "keyed by the token (one-way), and the landing and the check both call this "
+                                       "function" for n in (2, 7, 8)},
+        **{f"x__landing__mutmut_{n}": "Response's status None or left out: 200, its default" for n in (18, 20)},
+        **{f"x__landing__mutmut_{n}": "the Cache-Control header's name in another case: header names are read and "
+                                      "written without regard to case" for n in (32, 33)},
+        **{f"x__landing__mutmut_{n}": 'samesite="strict" or "STRICT": werkzeug title-cases it, the cookie says '
+                                      'SameSite=Strict' for n in (48, 49)},
+        "x_csrf_token__mutmut_3": "token_urlsafe(None): 32 random bytes, its default",
+        "x_csrf_token__mutmut_4": "33 random bytes for 32: as unguessable; nothing reads the token's length",
+        **{f"x_check_csrf__mutmut_{n}": "the Origin header's name in another case: header names are read without "
+                                        "regard to case" for n in (12, 13)},
+        **{f"x_check_csrf__mutmut_{n}": "the Sec-Fetch-Site header's name in another case: header names are read "
+                                        "without regard to case" for n in (40, 41)},
+    },
 }
 
 
