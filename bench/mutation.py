@@ -156,6 +156,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                       "written without regard to case" for n in (32, 33)},
         **{f"x__landing__mutmut_{n}": 'samesite="strict" or "STRICT": werkzeug title-cases it, the cookie says '
                                       'SameSite=Strict' for n in (48, 49)},
+        **{f"x_check_access__mutmut_{n}": 'the last refusal\'s reason None, left out or unknown: every reader of a '
+                                          '403\'s reason (errors.refusal) gives such a reason the "loopback" text, '
+                                          'this line\'s' for n in (43, 45, 47, 48)},
         "x_csrf_token__mutmut_3": "token_urlsafe(None): 32 random bytes, its default",
         "x_csrf_token__mutmut_4": "33 random bytes for 32: as unguessable; nothing reads the token's length",
         **{f"x_check_csrf__mutmut_{n}": "the Origin header's name in another case: header names are read without "

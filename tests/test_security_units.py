@@ -150,6 +150,21 @@ def test_the_running_app_s_local_key_stands_for_the_token_and_the_csrf_token(app
     assert post(client, {security.LOCAL_KEY_HEADER: "None"}).status_code == 403
 
 
+def test_the_page_pass_opens_pages_and_no_action(app):
+    """The cookie another port's server may capture: GET and HEAD open, a POST is refused and told why."""
+    app.config.update(ACCESS_TOKEN="t")
+    client = app.test_client()
+    assert client.get("/act", headers={"Host": HOST}).status_code == 403                     # no pass yet
+    landing = client.get("/api/anything?token=t", headers={"Host": HOST})               # sets the pass
+    assert landing.status_code == 302
+    for method in ("GET", "HEAD"):
+        assert client.open("/act", method=method, headers={"Host": HOST}).status_code == 200, method
+    token = token_of(client)
+    response = post(client, {security.CSRF_HEADER: token})
+    assert response.status_code == 403 and refusal_text(response) == errors.refusal("token_action")
+    assert post(client, {security.CSRF_HEADER: token, security.TOKEN_HEADER: "t"}).status_code == 200
+
+
 # --- the refusal's answer ----------------------------------------------------------------------
 
 def test_a_refusal_outside_the_api_is_plain_utf8_text_saying_why(client):
