@@ -282,3 +282,82 @@ def test_behind_n_proxies_the_client_s_address_scheme_and_host_are_the_forwarded
         assert seen == {"address": "203.0.113.7", "scheme": "https", "host": "aurore.example"}
     else:
         assert seen == {"address": "10.0.0.6", "scheme": "http", "host": "internal:8000"}
+
+
+# --- names and addresses: what counts as this machine ----------------------------------------------
+
+@pytest.mark.parametrize("address, loopback", [
+    ("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("::1%lo", True), ("::ffff:127.0.0.1", True),
+    ("10.0.0.1", False), ("::ffff:10.0.0.1", False), ("fe80::1%eth0", False), ("localhost", False), ("", False),
+    (None, False), ("rebound.attacker.example", False)])
+def test_is_loopback_reads_addresses_only(address, loopback):
+    """A name is never an address; an IPv4 mapped in IPv6, or an IPv6 with a zone, is judged by its address."""
+    assert security.is_loopback(address) is loopback
+
+
+@pytest.mark.parametrize("host, name", [
+    ("localhost:5000", "localhost"), ("LocalHost.:80", "localhost"), ("[::1]:5000", "::1"), ("127.0.0.1", "127.0.0.1"),
+    ("aurore.example.", "aurore.example"), ("", ""), (None, ""), ("[::1", "")])
+def test_host_name_is_the_lower_case_name_without_port_brackets_or_final_dot(host, name):
+    assert security.host_name(host) == name
+
+
+@pytest.mark.parametrize("host, port", [("localhost:5000", 5000), ("[::1]:8443", 8443), ("localhost", None),
+                                        ("", None), (None, None), ("localhost:99999", None), ("[::1", None)])
+def test_host_port_is_the_port_or_none(host, port):
+    assert security.host_port(host) == port
+
+
+def test_a_bare_host_s_cookies_keep_their_plain_names(app):
+    with app.test_request_context("/", headers={"Host": "localhost"}):
+        assert security.cookie_name("session") == "session"
+    with app.test_request_context("/", headers={"Host": "localhost:5000"}):
+        assert security.cookie_name("session") == "session_5000"
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.2", "0:0:0:0:0:0:0:1", "LOCALHOST", None])
+def test_listening_on_any_loopback_address_keeps_the_host_check(bind):
+    """Any loopback interface, however written (and no interface said: loopback), answers loopback names only."""
+    app = Flask(__name__)
+    if bind:
+        app.config["BIND_HOST"] = bind
+    with app.app_context():
+        for host in ("localhost:5000", "127.0.0.1:5000", "[::1]:5000", "localhost.:5000", "127.0.0.2:5000",
+                     "[0:0:0:0:0:0:0:1]:5000"):
+            assert security.host_allowed(host), host
+        assert not security.host_allowed("rebound.attacker.example:5000")
+        app.config["ALLOWED_HOSTS"] = ("Aurore.Example",)
+        assert security.host_allowed("aurore.example:5000") and security.host_allowed("AURORE.example")
+        assert not security.host_allowed("rebound.attacker.example:5000")
+
+
+# --- the secret key of the sessions --------------------------------------------------------------
+
+def test_the_secret_key_is_made_once_kept_private_and_read_back(tmp_path):
+    first, second = Flask("first"), Flask("second")
+    security.ensure_secret_key(first, tmp_path)
+    path = tmp_path / "workshop" / "secret_key"
+    key = first.config["SECRET_KEY"]
+    assert path.read_text(encoding="ascii").strip() == key and len(key) >= 32
+    assert path.stat().st_mode & 0o777 == 0o600                                     # its owner only
+    security.ensure_secret_key(second, tmp_path)                                    # a restart: the same key,
+    assert second.config["SECRET_KEY"] == key                                       # the open pages' tokens hold
+    third = Flask("third")
+    security.ensure_secret_key(third, tmp_path / "elsewhere")
+    assert third.config["SECRET_KEY"] != key
+
+
+def test_a_short_secret_key_is_replaced_and_a_given_one_kept(tmp_path):
+    path = tmp_path / "workshop" / "secret_key"
+    path.parent.mkdir()
+    for written, kept in (("a" * 31, False), ("b" * 32, True), ("", False)):
+        path.write_text(written + "\n", encoding="ascii")
+        app = Flask(__name__)
+        security.ensure_secret_key(app, tmp_path)
+        assert (app.config["SECRET_KEY"] == written) is kept, written
+        assert len(app.config["SECRET_KEY"]) >= 32 and path.read_text().strip() == app.config["SECRET_KEY"]
+    path.write_text("c" * 40)
+    given = Flask(__name__)
+    given.config["SECRET_KEY"] = "set-by-the-caller"
+    security.ensure_secret_key(given, tmp_path)
+    assert given.config["SECRET_KEY"] == "set-by-the-caller" and path.read_text() == "c" * 40
