@@ -144,6 +144,19 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            for n in (4, 6, 7, 14)},
     },
     "security": {
+        **{f"x_ensure_secret_key__mutmut_{n}": "the key file's codec: the key is hex, the same in ASCII as in the "
+                                               "default codec or another spelling of ascii" for n in (14, 16)},
+        "x_ensure_secret_key__mutmut_18": 'an unreadable key file read as "XXXX" rather than "": both shorter than 32, '
+                                          'both replaced by a new key',
+        "x_ensure_secret_key__mutmut_22": "token_hex(None): 32 random bytes, its default",
+        "x_ensure_secret_key__mutmut_23": "33 random bytes for 32: as unguessable; only its length >= 32 is read",
+        **{f"x_is_loopback__mutmut_{n}": "the zone of an address not cut at %: ipaddress reads an IPv6 address with its "
+                                         "zone (the same loopback or not); only an IPv4 address written with a %zone, "
+                                         "which no client address is, would differ" for n in (3, 6)},
+        "x_is_loopback__mutmut_5": 'no address read as "XXXX" rather than "": neither is an address (False)',
+        "x_host_name__mutmut_10": 'rstrip("XX.XX"): urlsplit gives the name in lower case, so only the final dots '
+                                  'are cut, as with rstrip(".")',
+        "x_host_port__mutmut_5": 'no Host read as "XXXX" rather than "": no port either way',
         **{f"x__given_token__mutmut_{n}": "the Authorization header's name in another case: HTTP header names "
                                           "are read without regard to case" for n in (7, 8)},
         "x__given_token__mutmut_9": 'the default of a missing Authorization header: "XXXX" does not start with '
