@@ -150,9 +150,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                           'both replaced by a new key',
         "x_ensure_secret_key__mutmut_22": "token_hex(None): 32 random bytes, its default",
         "x_ensure_secret_key__mutmut_23": "33 random bytes for 32: as unguessable; only its length >= 32 is read",
-        **{f"x_is_loopback__mutmut_{n}": "the zone of an address not cut at %: ipaddress reads an IPv6 address with its "
-                                         "zone (the same loopback or not); only an IPv4 address written with a %zone, "
-                                         "which no client address is, would differ" for n in (3, 6)},
+        "x_is_loopback__mutmut_6": 'split("XX%XX"): the zone of an address left on; ipaddress reads an IPv6 address '
+                                   "with its zone (the same loopback or not); only an IPv4 address written with a %zone, "
+                                   "which no client address is, would differ",
         "x_is_loopback__mutmut_5": 'no address read as "XXXX" rather than "": neither is an address (False)',
         "x_host_name__mutmut_10": 'rstrip("XX.XX"): urlsplit gives the name in lower case, so only the final dots '
                                   'are cut, as with rstrip(".")',
