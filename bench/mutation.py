@@ -11,6 +11,7 @@ Usage (slow: minutes per module; run one module at a time on a shared machine):
     python bench/mutation.py                 # every module, one after the other
     python bench/mutation.py atomic sampling # some of them
     python bench/mutation.py --list          # the modules, their files and tests
+    python bench/mutation.py security --only '*x__landing*' --only '*x_refused*'   # some functions' mutants
 
 Each module runs in a fresh copy of the working tree under /tmp/aurore-mutation/<module>
 (mutmut writes its `mutants/` folder there; the working tree is never touched), with
@@ -61,7 +62,8 @@ MODULES = {
     # The app starts processes (the checks' warm worker, jobs): mutmut's fork mode reaps them and stops.
     # Left out of its tests: those that run a job or a check (a child process of the app's).
     "security": Module(("aurore/web/security.py",),
-                       ("tests/test_security_contract.py", "tests/test_security.py", "-k",
+                       ("tests/test_security_units.py", "tests/test_security_contract.py", "tests/test_security.py",
+                        "-k",
                         "not job_keeps and not job_s_output and not finished_jobs and not check_command"
                         " and not diverging_training and not run_no_code and not announces_itself"),
                        fork_safe=False),
@@ -140,6 +142,42 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         **{f"xǁInFlightLimitǁ_release__mutmut_{n}":
            "the default count of a client with no count: never read, a release always follows its own count"
            for n in (4, 6, 7, 14)},
+    },
+    "security": {
+        **{f"x_ensure_secret_key__mutmut_{n}": "the key file's codec: the key is hex, the same in ASCII as in the "
+                                               "default codec or another spelling of ascii" for n in (14, 16)},
+        "x_ensure_secret_key__mutmut_18": 'an unreadable key file read as "XXXX" rather than "": both shorter than 32, '
+                                          'both replaced by a new key',
+        "x_ensure_secret_key__mutmut_22": "token_hex(None): 32 random bytes, its default",
+        "x_ensure_secret_key__mutmut_23": "33 random bytes for 32: as unguessable; only its length >= 32 is read",
+        "x_is_loopback__mutmut_6": 'split("XX%XX"): the zone of an address left on; ipaddress reads an IPv6 address '
+                                   "with its zone (the same loopback or not); only an IPv4 address written with a %zone, "
+                                   "which no client address is, would differ",
+        "x_is_loopback__mutmut_5": 'no address read as "XXXX" rather than "": neither is an address (False)',
+        "x_host_name__mutmut_10": 'rstrip("XX.XX"): urlsplit gives the name in lower case, so only the final dots '
+                                  'are cut, as with rstrip(".")',
+        "x_host_port__mutmut_5": 'no Host read as "XXXX" rather than "": no port either way',
+        **{f"x__given_token__mutmut_{n}": "the Authorization header's name in another case: HTTP header names "
+                                          "are read without regard to case" for n in (7, 8)},
+        "x__given_token__mutmut_9": 'the default of a missing Authorization header: "XXXX" does not start with '
+                                    '"bearer " either, as "" does not',
+        **{f"x_page_pass__mutmut_{n}": "the HMAC's fixed message (none, or another): the pass is still an HMAC-SHA256 "
+                                       "keyed by the token (one-way), and the landing and the check both call this "
+                                       "function" for n in (2, 7, 8)},
+        **{f"x__landing__mutmut_{n}": "Response's status None or left out: 200, its default" for n in (18, 20)},
+        **{f"x__landing__mutmut_{n}": "the Cache-Control header's name in another case: header names are read and "
+                                      "written without regard to case" for n in (32, 33)},
+        **{f"x__landing__mutmut_{n}": 'samesite="strict" or "STRICT": werkzeug title-cases it, the cookie says '
+                                      'SameSite=Strict' for n in (48, 49)},
+        **{f"x_check_access__mutmut_{n}": 'the last refusal\'s reason None, left out or unknown: every reader of a '
+                                          '403\'s reason (errors.refusal) gives such a reason the "loopback" text, '
+                                          'this line\'s' for n in (43, 45, 47, 48)},
+        "x_csrf_token__mutmut_3": "token_urlsafe(None): 32 random bytes, its default",
+        "x_csrf_token__mutmut_4": "33 random bytes for 32: as unguessable; nothing reads the token's length",
+        **{f"x_check_csrf__mutmut_{n}": "the Origin header's name in another case: header names are read without "
+                                        "regard to case" for n in (12, 13)},
+        **{f"x_check_csrf__mutmut_{n}": "the Sec-Fetch-Site header's name in another case: header names are read "
+                                        "without regard to case" for n in (40, 41)},
     },
 }
 
@@ -258,10 +296,10 @@ def statuses(dest: Path, globs: list[str]) -> dict[str, str]:
     return found
 
 
-def run(name: str, children: int) -> dict:
+def run(name: str, children: int, only: list[str] | None = None) -> dict:
     module = MODULES[name]
     files, tests = [resolve(f) for f in module.files], [resolve(t) for t in module.tests]
-    globs = selected(module, files)
+    globs = only or selected(module, files)
     dest = WORK / name
     copy_tree(dest)
     with open(dest / "tests" / "conftest.py", "a", encoding="utf-8") as conftest:
@@ -300,6 +338,9 @@ def main(argv=None) -> int:
     parser.add_argument("--list", action="store_true", help="the modules, what each mutates and its tests")
     parser.add_argument("--children", type=int, default=1, help="mutants run at once (default 1)")
     parser.add_argument("--json", type=Path, help="also write the summaries to this file")
+    parser.add_argument("--only", action="append", metavar="GLOB",
+                        help="only the mutants whose mutmut name matches GLOB (repeatable), e.g. '*x__landing*': "
+                             "to check the tests of some functions; the figures are then those functions' only")
     args = parser.parse_args(argv)
     unknown = [name for name in args.modules if name not in MODULES]
     if unknown:
@@ -308,7 +349,7 @@ def main(argv=None) -> int:
         for name, module in MODULES.items():
             print(f"{name:11} {' '.join(map(resolve, module.files)):60} {' '.join(map(resolve, module.tests))}")
         return 0
-    summaries = [run(name, args.children) for name in (args.modules or MODULES)]
+    summaries = [run(name, args.children, args.only) for name in (args.modules or MODULES)]
     print(f"{'module':11} {'mutants':>7} {'killed':>6} {'survived':>8} {'timeout':>7} {'equivalent':>10} "
           f"{'killed %':>8}")
     for s in summaries:

@@ -246,8 +246,8 @@ def check_csrf():
     if origin and origin != "null":
         try:
             netloc = urlsplit(origin).netloc
-        except ValueError:
-            netloc = ""
+        except ValueError:      # not a URL: no site of ours, whatever the Host (even an empty one)
+            abort(403, description="origin")
         if netloc != request.host or not host_allowed(netloc):
             abort(403, description="origin")
     elif request.headers.get("Sec-Fetch-Site") == "cross-site":
