@@ -21,12 +21,14 @@ UTF-8, stop strings, sentence ends). A newcomer does not wait for the batch
 to end: `add` reads its prompt between two steps and it writes from then on;
 a row that ends (length, stop, end of text) frees its slot that step.
 
-Where the time goes (bench/batch_ratio.py, the `cpu` model, 16 rows, a
-loaded 2-core machine, docs/benchmarks.md "Load"): before, with static
-batching, a step was 9.8 ms of forward pass and 16.5 ms of exercise 6's NumPy
-sampling row by row; now the compiled call takes 23.3 ms for both (12.6 ms
-forward, 10.7 ms sampling) and Python 1.2 ms; 16 rows write 516–579 tokens/s
-against 261–271 before. `timing` (seconds in the compiled calls and in
+Where the time goes (bench/batch_ratio.py, the trained `cpu` model, 16
+rows, docs/benchmarks.md "Load"): with static batching a step was about 5 ms
+of forward pass and 7-10 ms of exercise 6's NumPy sampling row by row; here
+one compiled call takes 4.8-5.1 ms for both (2.4-2.6 ms forward, 2.4-2.5 ms
+sampling) and Python 0.2 ms: 16 rows write 2,400-2,550 tokens/s in-process,
+4.2-4.5x one row at a time. Through the HTTP server the same steps give
+1,500-1,600 tokens/s: the per-token hand-off to the clients' threads is the
+next cost, not the step. `timing` (seconds in the compiled calls and in
 Python, steps, rows) lets a benchmark split it.
 
 Seeds: a row draws with a stateless RNG keyed on (seed, token index), and a
