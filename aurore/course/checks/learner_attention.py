@@ -20,7 +20,6 @@ import importlib.util
 import json
 import os
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 from types import ModuleType
@@ -128,18 +127,8 @@ def compute(model_dir: str | os.PathLike, text: str, layer: int, head: int, work
     """
     from aurore.course.checks import runner
 
-    with tempfile.TemporaryDirectory(prefix="aurore-attention-") as tmp:
-        request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
-        request_path.write_text(json.dumps({"model": str(model_dir), "text": text, "layer": layer, "head": head},
-                                           ensure_ascii=False), encoding="utf-8")
-        child_env = {**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
-        returncode, timed_out, output, _warm = runner.run_limited(
-            __name__, [str(request_path), str(result_path)], child_env, wall_seconds, cpu_seconds, memory_bytes,
-            worker=worker)
-        try:
-            result = json.loads(result_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            result = {}
+    result, returncode, timed_out, output = runner.call_limited(
+        __name__, {"model": str(model_dir), "text": text, "layer": layer, "head": head}, env, wall_seconds, cpu_seconds, memory_bytes, worker)
     if timed_out:
         raise AuroreError(f"Your attention code took longer than {wall_seconds} s and was stopped: look for an "
                           "endless loop in it.")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import traceback
 from dataclasses import asdict
 from pathlib import Path
@@ -86,18 +85,9 @@ def generate(model_dirs: list[str | os.PathLike], prompt: str, params, worker=No
     """
     from aurore.course.checks import runner
 
-    with tempfile.TemporaryDirectory(prefix="aurore-sampler-") as tmp:
-        request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
-        request_path.write_text(json.dumps({"models": [str(path) for path in model_dirs], "prompt": prompt,
-                                            "params": asdict(params)}, ensure_ascii=False), encoding="utf-8")
-        child_env = {**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
-        returncode, timed_out, output, _warm = runner.run_limited(
-            __name__, [str(request_path), str(result_path)], child_env, wall_seconds, cpu_seconds, memory_bytes,
-            worker=worker)
-        try:
-            result = json.loads(result_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            result = {}
+    result, returncode, timed_out, output = runner.call_limited(
+        __name__, {"models": [str(path) for path in model_dirs], "prompt": prompt,
+                   "params": asdict(params)}, env, wall_seconds, cpu_seconds, memory_bytes, worker)
     if timed_out:
         raise AuroreError(f"Your sampler took longer than {wall_seconds} s and was stopped: look for an endless "
                           "loop in it.")

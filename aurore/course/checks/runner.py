@@ -173,6 +173,27 @@ def _run_warm(worker: warm_worker.CheckWorker, args: list[str], child_env: dict[
     return outcome.returncode, outcome.timed_out, tail
 
 
+def call_limited(entry: str, request: dict, env: dict | None, wall_seconds: int, cpu_seconds: int,
+                 memory_bytes: int, worker: warm_worker.CheckWorker | None = None) -> tuple[dict, int | None, bool, str]:
+    """`entry`'s main(REQUEST.json RESULT.json) in a limited process: (its result, exit code, timed out, output).
+
+    Why: the server hands the learner's code a request and reads its answer back without running
+    that code itself (the comparison's sampler, the attention map); a missing or unreadable result is {}.
+    """
+    with tempfile.TemporaryDirectory(prefix="aurore-limited-") as tmp:
+        request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
+        request_path.write_text(json.dumps(request, ensure_ascii=False), encoding="utf-8")
+        child_env = {**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+        returncode, timed_out, output, _warm = run_limited(
+            entry, [str(request_path), str(result_path)], child_env, wall_seconds, cpu_seconds, memory_bytes,
+            worker=worker)
+        try:
+            result = json.loads(result_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            result = {}
+    return result, returncode, timed_out, output
+
+
 def run_limited(entry: str | None, args: list[str], child_env: dict[str, str], wall_seconds: int, cpu_seconds: int,
                 memory_bytes: int, output_bytes: int = OUTPUT_BYTES,
                 worker: warm_worker.CheckWorker | None = None) -> tuple[int | None, bool, str, bool]:
