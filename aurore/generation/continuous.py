@@ -27,8 +27,8 @@ of forward pass and 7-10 ms of exercise 6's NumPy sampling row by row; here
 one compiled call takes 4.8-5.1 ms for both (2.4-2.6 ms forward, 2.4-2.5 ms
 sampling) and Python 0.2 ms: 16 rows write 1,800-2,550 tokens/s in-process,
 3.2-4.5x one row at a time. Through the HTTP server the same steps give
-1,500-1,600 tokens/s: the per-token hand-off to the clients' threads is the
-next cost, not the step. `timing` (seconds in the compiled calls and in
+1,470-2,000 tokens/s (3.9-4.2x the one-at-a-time server, quiet): the
+per-token hand-off to the clients' threads is the next cost, not the step. `timing` (seconds in the compiled calls and in
 Python, steps, rows) lets a benchmark split it.
 
 Seeds: a row draws with a stateless RNG keyed on (seed, token index), and a
