@@ -367,10 +367,14 @@ class JobRunner:
             try:
                 process = subprocess.Popen(job.argv, cwd=paths.ROOT, env=env, stdin=subprocess.DEVNULL,
                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                           start_new_session=True,
-                                           preexec_fn=(lambda: os.nice(nice)) if nice > 0 else None)
+                                           start_new_session=True)
             except OSError as error:
                 raise JobError(N_("Could not start the step: %(error)s"), 500, error=str(error)) from error
+            if nice > 0:   # set from here: a preexec_fn is unsafe in a threaded server
+                try:
+                    os.setpriority(os.PRIO_PROCESS, process.pid, nice)
+                except OSError:
+                    pass    # already ended: nothing left to slow down
             job.pid = process.pid
             self._jobs[job.id] = job
             self._processes[job.id] = process
