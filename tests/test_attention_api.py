@@ -102,8 +102,6 @@ def test_the_learners_function_draws_once_its_check_passed(app):
     before = client.post("/generate/attention", json=body, headers=csrf(client)).get_json()
     assert before["function"] == "reference"
     item = learner_attention.exercise()
-    if item is None:      # the course does not list the exercise yet: no check can pass, the reference draws
-        return
     learner = app.config["LEARNER_DIR"]
     shutil.copy2(item.solution_path, learner / item.filename)
     learner_progress.record_check(app.config["DATA_DIR"], item.number, {"all_passed": True, "passed": 1})

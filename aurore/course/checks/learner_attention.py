@@ -1,9 +1,8 @@
 """The attention exercise's code, for « Ce que le modèle regarde », and the learner's run outside the server.
 
 `attention_function(variant)` is the one way the CLI and the web app get the
-exercise's `multi_head_attention`: through `exercises.load_module` when
-`exercises/info.toml` knows the exercise (slug `SLUG`), else the solution's file
-by its path (the reference only).
+exercise's `multi_head_attention`: through `exercises.rules`, as every step
+gets its exercise's code.
 
 The learner's function may hang, exit or crash: in the web app it never runs in
 the server's process but here, in a process limited as a check is
@@ -16,70 +15,38 @@ and hands it back in a JSON file, as `learner_sampler` does for the sampler.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
 import traceback
 from pathlib import Path
-from types import ModuleType
 
-from aurore import paths
 from aurore.errors import AuroreError
 
-#: The attention exercise's file name, in solutions/ and exercises/.
-SLUG = "04_attention"
+#: The attention exercise's step (exercises/info.toml).
+STEP = "attention"
 WALL_SECONDS = 60
 CPU_SECONDS = 120
 MEMORY_BYTES = 8 * 1024**3
 
 
 def exercise():
-    """The attention exercise of `info.toml`, or None while the course does not list it."""
+    """The attention exercise of `info.toml`."""
     from aurore.course import exercises
 
-    return next((item for item in exercises.all_exercises() if item.slug == SLUG), None)
+    return exercises.for_step(STEP)
 
 
-def attention_module(variant: str = "solution") -> ModuleType:
-    """The exercise's module: the reference solution's, or the learner's (`variant` "exercise")."""
+def attention_module(variant: str = "solution"):
+    """The exercise's code, the reference solution's or the learner's (`variant` "exercise"), its TODOs explained."""
     from aurore.course import exercises
 
-    item = exercise()
-    if item is not None:
-        try:
-            return exercises.load_module(item.number, variant)
-        except NotImplementedError as error:
-            raise exercises.unfinished(error, item.number) from error
-    if variant != "solution":
-        raise AuroreError("The attention exercise is not part of this course yet: only the reference "
-                          "solution can draw the map (--use solution).")
-    path = paths.solutions_dir() / f"{SLUG}.py"
-    if not path.is_file():
-        raise AuroreError(f"{path} is missing: the attention exercise's reference solution is needed.")
-    name = f"aurore_solution_{SLUG}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return exercises.rules(STEP, variant)
 
 
 def attention_function(variant: str = "solution"):
     """`multi_head_attention` of the reference or of the learner, a TODO in it explained."""
-    module = attention_module(variant)
-    function = module.multi_head_attention
-    item = exercise()
-
-    def explained(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except NotImplementedError as error:
-            if item is None:
-                raise AuroreError("multi_head_attention is not finished (a TODO is left in it).") from error
-            from aurore.course import exercises
-
-            raise exercises.unfinished(error, item.number) from error
-    return explained
+    return attention_module(variant).multi_head_attention
 
 
 def function_label(variant: str) -> str:
