@@ -60,7 +60,7 @@ def test_the_char_lstm_writes_beside_gpt2_with_its_figures(data, lstm, monkeypat
     column = page.split('data-role="char-lstm"')[1].split("</article>")[0]
     assert "Le LSTM caractère (bonus A)" in column and "char-lstm" in column
     assert "4,125" in column and "bits par caractère" in column                      # its saved report
-    minutes = resumable.trained_minutes(data / "models" / "char-lstm")
+    minutes = resumable.trained(data / "models" / "char-lstm")["minutes"]
     assert minutes is not None and minutes > 0
     assert "min d'entraînement" in column
     reference = page.split('data-role="reference"')[1].split("</article>")[0]

@@ -155,33 +155,12 @@ def _write_metrics(model_dir: Path, history: list[dict]) -> None:
                       "".join(json.dumps(progress.json_safe(record)) + "\n" for record in history))
 
 
-def trained_minutes(model_dir) -> float | None:
-    """How long the model in `model_dir` trained, in minutes, all its runs together (GPT-2's or the char-LSTM's).
-
-    Why here: every training keeps its seconds in the checkpoint's state (the
-    monitor adds each run's), and in each line of `metrics.jsonl`; the pages
-    compare models by it. None when neither says (a model copied without them).
-    """
-    model_dir = Path(model_dir)
-    seconds = None
-    try:
-        seconds = checkpoint.read_state(model_dir).get("seconds")
-    except (OSError, ValueError, AttributeError):
-        try:
-            lines = (model_dir / METRICS_FILE).read_text(encoding="utf-8").splitlines()
-            seconds = json.loads(lines[-1]).get("seconds") if lines else None
-        except (OSError, ValueError, AttributeError):
-            seconds = None
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
-        return None
-    return seconds / 60
-
-
 def trained(model_dir) -> dict | None:
-    """How long a model trained and how far: its last evaluation's `minutes` and `steps`, from `metrics.jsonl`.
+    """How long a model trained and how far (GPT-2's or the char-LSTM's): `minutes` and `steps` of its last
+    evaluation in `metrics.jsonl`, else of its checkpoint's state (the monitor adds up each run's seconds).
 
     The comparison and the home page put two models' budgets side by side from it (a kit carries the
-    file). None when the folder has no evaluation yet (or a file that does not read).
+    metrics file). None when neither says (a model copied without them, or files that do not read).
     """
     try:
         lines = (Path(model_dir) / METRICS_FILE).read_text(encoding="utf-8").split("\n")

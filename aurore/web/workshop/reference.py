@@ -35,13 +35,6 @@ def training_facts(model_dir: str | Path) -> dict:
     return {**facts, "test_bits_per_character": test.get("bits_per_character")}
 
 
-def minutes_text(minutes: float | None) -> str:
-    """Minutes as a sentence shows them: whole minutes from 1 up, tenths below (decimal comma left to gettext's caller)."""
-    if minutes is None:
-        return "?"
-    return f"{minutes:.0f}" if minutes >= 1 else f"{minutes:.1f}"
-
-
 def same_budget(a: float | None, b: float | None) -> bool:
     """Two trainings had the same budget when their minutes differ by at most half a minute or a tenth."""
     if a is None or b is None:

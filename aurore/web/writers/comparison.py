@@ -17,7 +17,7 @@ too, from the same beginning with the same settings and seed, as many
 characters as the reference's text holds (its tokens are characters), with
 the reference's sampler (the solution's rules, trusted, in this process);
 each column shows its bits per character and its training minutes
-(`aurore.training.resumable.trained_minutes`), so that "who wins?" is more
+(`aurore.training.resumable.trained`), so that "who wins?" is more
 than one number. A missing or broken char-LSTM is a line saying what to train. Refusals are JSON in
 the web layer's one shape (`aurore.web.errors`), a 403 in the page's language.
 """
@@ -106,7 +106,7 @@ def char_lstm_cards() -> tuple[list[dict], str | None]:
             problems.append(problem)
             continue
         test = (char_lstm.read_report(folder) or {}).get("test") or {}
-        trained = resumable.trained(folder) or {"minutes": resumable.trained_minutes(folder), "steps": None}
+        trained = resumable.trained(folder) or {"minutes": None, "steps": None}
         cards.append({"name": name, "mine": is_mine(name), "test_bits_per_character": test.get("bits_per_character"),
                       "minutes": trained["minutes"], "steps": trained["steps"]})
     return cards, None if cards else ("broken" if "broken" in problems else "missing")
