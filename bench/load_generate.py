@@ -73,7 +73,8 @@ def free_port() -> int:
 class Server:
     """`python app.py` in a subprocess, on a free loopback port, with its own data folder."""
 
-    def __init__(self, model_dir: Path, mode: str, workdir: Path, queue: int, max_batch: int | None = None):
+    def __init__(self, model_dir: Path, mode: str, workdir: Path, queue: int | None = None,
+                 max_batch: int | None = None):
         self.port = free_port()
         data = workdir / f"data-{mode}"
         models = data / "models"
@@ -81,8 +82,8 @@ class Server:
         link = models / "cpu"
         if not link.exists():
             link.symlink_to(model_dir.resolve(), target_is_directory=True)
-        args = [sys.executable, str(ROOT / "app.py"), "--host", HOST, "--port", str(self.port),
-                "--queue", str(queue), "--threads", str(queue + 16), "--rate-limit", "0"]
+        args = [sys.executable, str(ROOT / "app.py"), "--host", HOST, "--port", str(self.port), "--rate-limit", "0"]
+        args += ["--queue", str(queue)] if queue else []      # else the server's own default
         args += MODES[mode] + (["--max-batch", str(max_batch)] if max_batch else [])
         env = {**os.environ, "AURORE_DATA": str(data)}
         self.log = (workdir / f"server-{mode}.log").open("w")
@@ -233,6 +234,18 @@ def arrivals(port: int, count: int, rate: float, tokens: int, max_seconds: float
     return result
 
 
+def step_split(before: dict | None, after: dict | None, wall: float) -> dict | None:
+    """Continuous batching: the server's own step timing over the load phase (two /health readings):
+    per step, ms in the compiled calls (prefills included), in Python, and the rest of the wall time."""
+    if not before or not after or after["steps"] == before["steps"]:
+        return None
+    steps = after["steps"] - before["steps"]
+    model = 1000 * (after["model_seconds"] - before["model_seconds"]) / steps
+    python = 1000 * (after["python_seconds"] - before["python_seconds"]) / steps
+    return {"steps": steps, "rows": (after["rows"] - before["rows"]) / steps, "model_ms": model,
+            "python_ms": python, "other_ms": 1000 * wall / steps - model - python}
+
+
 def percentile(values: list[float], p: float) -> float | None:
     if not values:
         return None
@@ -301,7 +314,8 @@ def main(argv=None) -> int:
                         help="mean arrival rate, as a share of the continuous server's capacity (0.8)")
     parser.add_argument("--rate", type=float, default=None,
                         help="mean arrival rate in requests/s (default: --load-factor × the measured capacity)")
-    parser.add_argument("--max-batch", type=int, default=None, help="the servers' --max-batch (default: theirs, 16)")
+    parser.add_argument("--queue", type=int, default=None, help="the servers' --queue (default: theirs, 64)")
+    parser.add_argument("--max-batch", type=int, default=None, help="the servers' --max-batch (default: theirs, 32)")
     parser.add_argument("--model", type=Path, default=None, help="model directory (default: data/models/cpu, "
                                                                  "else a random model of that shape)")
     parser.add_argument("--workdir", type=Path, default=None, help="where the random model and logs go")
@@ -341,7 +355,7 @@ def main(argv=None) -> int:
     runs: dict[str, dict] = {}
     rate = args.rate
     for mode in modes:
-        server = Server(model, mode, workdir, queue=max(32, args.clients), max_batch=args.max_batch)
+        server = Server(model, mode, workdir, queue=args.queue, max_batch=args.max_batch)
         try:
             server.wait_ready()
             print(f"[{mode}] warming up…", flush=True)
@@ -350,15 +364,20 @@ def main(argv=None) -> int:
             print(f"[{mode}] one client alone, {args.alone} requests…", flush=True)
             run["alone"] = load(server.port, 1, args.alone, args.tokens, args.max_seconds)
             print(f"[{mode}] {args.clients} clients × {args.requests} requests × {args.tokens} tokens…", flush=True)
-            before = server.get("/health")["queue"]["cpu"]["batches_run"]
+            before = server.get("/health")["queue"]["cpu"]
             run["load"] = result = load(server.port, args.clients, args.requests, args.tokens, args.max_seconds)
             health = server.get("/health")["queue"]["cpu"]
-            batches = health["batches_run"] - before
+            batches = health["batches_run"] - before["batches_run"]
+            result["step"] = step_split(before.get("steps"), health.get("steps"), result["wall"])
             # static: requests per batch; continuous: rows per step (the mean of the recent steps)
             result["mean_batch"] = (health.get("recent_mean_batch") if mode == "continuous"
                                     else result["ok"] / batches if batches else None)
             print(f"[{mode}] alone {run['alone']['tokens_per_s']:.1f} tokens/s; load {result['tokens_per_s']:.1f} "
                   f"tokens/s, p50 {fmt(result['p50'], ' s')}, errors {result['errors'] or 'none'}", flush=True)
+            if result["step"]:
+                print(f"[{mode}] in the server, a step of {result['step']['rows']:.1f} rows: "
+                      f"{result['step']['model_ms']:.2f} ms compiled call, {result['step']['python_ms']:.2f} ms Python, "
+                      f"{result['step']['other_ms']:.2f} ms between steps (hand-off, admission, waiting)", flush=True)
             if args.arrivals and mode != "single":
                 if rate is None:
                     rate = args.load_factor * result["requests_per_s"]
@@ -408,10 +427,16 @@ def record_figures(runs, ratios, args, loads) -> None:
 def write_results(runs, ratios, args, model_note, shape, cpu, loads) -> None:
     """Append this run to bench/results/load.md: the file keeps every earlier run."""
     ratio_text = "; ".join(f"{mode} **{ratio:.1f}×**" for mode, ratio in ratios.items())
+    server_options = "".join(f" --{name.replace('_', '-')} {value}" for name, value
+                             in (("max_batch", args.max_batch), ("queue", args.queue)) if value)
+    steps = [f"{mode}: a step of {run['load']['step']['rows']:.1f} rows took {run['load']['step']['model_ms']:.2f} ms "
+             f"in the compiled call, {run['load']['step']['python_ms']:.2f} ms of Python and "
+             f"{run['load']['step']['other_ms']:.2f} ms between steps (hand-off, admission, waiting)"
+             for mode, run in runs.items() if run.get("load", {}).get("step")]
     text = f"""
 ## Run of {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: continuous, static and one at a time side by side
 
-`python bench/load_generate.py --clients {args.clients} --requests {args.requests} --tokens {args.tokens} --alone {args.alone} --arrivals {args.arrivals} --load-factor {args.load_factor}`
+`python bench/load_generate.py --clients {args.clients} --requests {args.requests} --tokens {args.tokens} --alone {args.alone} --arrivals {args.arrivals} --load-factor {args.load_factor}{server_options}`
 on {cpu} (no GPU), Python {platform.python_version()}, `ONEDNN_MAX_CPU_ISA={os.environ.get("ONEDNN_MAX_CPU_ISA", "unset")}`.
 Model: {model_note} ({shape}). `uptime` at the start and after each mode:
 {chr(10).join("- " + line for line in loads)}
@@ -423,6 +448,7 @@ requests each, back to back ("mean rows": rows per step for continuous, requests
 {table(runs)}
 
 Speed-up over one at a time (load, tokens/s): {ratio_text or "—"}.
+{"".join(chr(10) + "In the server (its /health timing, load phase): " + line + "." for line in steps)}
 
 *Arrivals*: {args.arrivals} requests arriving at random (Poisson), at {args.load_factor:g} × the continuous
 server's measured capacity, the same rate for each mode; "first piece" is the time to the first text event,

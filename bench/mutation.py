@@ -44,6 +44,9 @@ class Module:
     fork_safe: bool = True     # False: TensorFlow in the test process (mutmut's fork server)
     only: tuple[str, ...] = ()  # mutate only these functions (a module with other jobs)
     skip: tuple[str, ...] = ()  # not these (they need a trained model: the slow tests' share)
+    #: third-party modules the fork server imports once (fork_safe False), so that each mutant's run does
+    #: not import them anew (TensorFlow: 4 s a mutant); never the project's own, which mutmut mutates
+    preload: tuple[str, ...] = ()
 
 
 MODULES = {
@@ -58,7 +61,8 @@ MODULES = {
                     ("tests/test_properties.py", "tests/test_exercise_machinery.py", "-k", "stub and not fails_every_check"),
                     only=("derive_stub",)),
     "attention": Module(("aurore/generation/cached_model.py",), ("tests/test_attention_oracle.py",),
-                        fork_safe=False, skip=("default_xla", "limit_threads")),
+                        fork_safe=False, skip=("default_xla", "limit_threads"),
+                        preload=("tensorflow", "keras", "keras_hub")),
     # The app starts processes (the checks' warm worker, jobs): mutmut's fork mode reaps them and stops.
     # Left out of its tests: those that run a job or a check (a child process of the app's).
     "security": Module(("aurore/web/security.py",),
@@ -233,7 +237,12 @@ else:
 """
 
 
-def write_config(dest: Path, files: list[str], tests: list[str], fork_safe: bool) -> None:
+#: What the fork server's preloaded modules need before they are imported (aurore/__init__.py sets the same).
+PRELOAD_ENVIRONMENT = {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+PRELOAD_FILE = "mutmut-preload.txt"
+
+
+def write_config(dest: Path, files: list[str], tests: list[str], fork_safe: bool, preload: tuple[str, ...] = ()) -> None:
     """mutmut reads [tool.mutmut] of pyproject.toml in its working folder."""
     tops = sorted({Path(name).parts[0] for name in os.listdir(dest)} - {"aurore", "solutions", "mutants"})
     config = {
@@ -245,6 +254,9 @@ def write_config(dest: Path, files: list[str], tests: list[str], fork_safe: bool
         "process_isolation": "fork" if fork_safe else "forkserver",
         "use_git_change_detection": False,
     }
+    if preload and not fork_safe:
+        (dest / PRELOAD_FILE).write_text("\n".join(preload) + "\n")
+        config.update(forkserver_warmup="import", preload_modules_file=PRELOAD_FILE)
     lines = ["[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in config.items()]
     (dest / "pyproject.toml").write_text("\n".join(lines) + "\n")
 
@@ -252,7 +264,7 @@ def write_config(dest: Path, files: list[str], tests: list[str], fork_safe: bool
 def mutmut(dest: Path, *args: str, capture: bool = False) -> str:
     """Run mutmut in `dest`: its output returned (capture), else written to dest/mutmut.log (a progress bar)."""
     command = ["nice", "-n", "10", sys.executable, "-m", "mutmut", *args]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, **PRELOAD_ENVIRONMENT, "PYTHONDONTWRITEBYTECODE": "1"}
     if not capture:
         with open(dest / "mutmut.log", "w") as log:
             done = subprocess.run(command, cwd=dest, text=True, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -306,7 +318,7 @@ def run(name: str, children: int, only: list[str] | None = None) -> dict:
         conftest.write(HYPOTHESIS_PROFILE)
     if any(file.startswith("solutions/") for file in files):
         name_solutions_as_mutmut_does(dest)
-    write_config(dest, files, tests, module.fork_safe)
+    write_config(dest, files, tests, module.fork_safe, module.preload)
     print(f"== {name}: mutating {', '.join(files)} against {', '.join(tests)}", flush=True)
     mutmut(dest, "run", "--max-children", str(children), *globs)
     found = statuses(dest, globs)

@@ -236,3 +236,18 @@ def test_rows_that_end_free_their_slot_for_the_next(generator):
     while batch.busy:
         reasons += [event.finish_reason for event in batch.step() if event.finish_reason]
     assert reasons == ["length", "length"] and batch.free == 2
+
+
+def test_a_big_model_gets_the_slots_its_cache_budget_holds_never_fewer_than_one():
+    from types import SimpleNamespace
+
+    from aurore.generation.slot_model import slots_within_budget
+
+    backbone = SimpleNamespace(compute_dtype="float32", transformer_layers=[None] * 12,
+                               max_sequence_length=1024, hidden_dim=768)
+    per_slot = 2 * 12 * 1024 * 768 * 4                                    # keys and values, float32: 75 MB
+    assert slots_within_budget(32, backbone, budget=1 << 30) == 14                 # 1 GiB // 75.5 MB
+    assert slots_within_budget(8, backbone, budget=1 << 30) == 8          # within the budget: as asked
+    assert slots_within_budget(32, backbone, budget=per_slot - 1) == 1
+    half = SimpleNamespace(**{**vars(backbone), "compute_dtype": "float16"})
+    assert slots_within_budget(32, half, budget=1 << 30) == 28

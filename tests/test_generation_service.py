@@ -33,7 +33,7 @@ def make_service():
 def test_a_job_streams_its_pieces_then_reports_how_it_ended(make_service):
     service = make_service(FakeGenerator())
     job = service.submit("Il était", params(4))
-    assert list(job) == ["Il ", "était ", "une ", "fois "]
+    assert "".join(job) == "Il était une fois "
     assert job.outcome.text == "Il était une fois "
     assert job.outcome.finish_reason == "length"
     assert job.outcome.new_tokens == 4
@@ -41,7 +41,30 @@ def test_a_job_streams_its_pieces_then_reports_how_it_ended(make_service):
     assert service.load()["admitted"] == 0
 
 
+def test_pieces_written_while_the_client_was_away_go_out_as_one(make_service):
+    ticks = threading.Semaphore(0)
+    service = make_service(FakeGenerator(ticks=ticks))
+    job = service.submit("a", params(6))
+    pieces = job.pieces()
+    release(ticks)
+    assert next(pieces) == "Il "                       # one token waiting: one piece
+    release(ticks, 3)
+    assert wait_until(lambda: job._events.qsize() == 3)  # three tokens written meanwhile
+    assert next(pieces) == "était une fois "
+    release(ticks, 2)
+    assert "".join(pieces) == "🌙 עברית "
+    assert job.outcome.text == "Il était une fois 🌙 עברית "
+
+
 # --- continuous batching (the default): rows join and leave between steps ---------------------
+
+def read_until(pieces, text):
+    """The pieces read until they hold as many characters as `text` (pieces that came together are one)."""
+    read = ""
+    while len(read) < len(text):
+        read += next(pieces)
+    return read
+
 
 def release(ticks, count=1):
     for _ in range(count):
@@ -61,7 +84,7 @@ def test_a_newcomer_joins_the_running_batch_at_the_next_step(make_service):
     long = service.submit("a", params(50))
     pieces = long.pieces()
     release(ticks, 3)                                   # its prefill, then two steps
-    assert [next(pieces) for _ in range(3)] == ["Il ", "était ", "une "]
+    assert read_until(pieces, "Il était une ") == "Il était une "
     assert generator.steps == [[0], [0]]
     short = service.submit("b", params(3))              # arrives while the first one runs
     release(ticks, 4)                                   # the step under way, its prefill, two steps of both
@@ -93,7 +116,7 @@ def test_a_waiting_request_takes_the_slot_freed_by_a_client_who_left(make_servic
     leaving = service.submit("a", params(1000))
     pieces = leaving.pieces()
     release(ticks, 2)
-    assert [next(pieces), next(pieces)] == ["Il ", "était "]
+    assert read_until(pieces, "Il était ") == "Il était "
     waiting = service.submit("b", params(2))
     leaving.cancel()
     release(ticks, 10)

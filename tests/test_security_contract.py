@@ -184,7 +184,7 @@ def test_waitress_timeouts_and_sizes_are_the_documented_ones(monkeypatch, tmp_pa
     assert options["max_request_body_size"] == documented_number(r"refused at the door above (\d+) KiB") * 1024
     assert options["app"].config["MAX_CONTENT_LENGTH"] == documented_number(r"the app's (\d+) KiB limit") * 1024
     assert options["max_request_header_size"] == documented_number(r"Headers: at most (\d+) KiB") * 1024
-    assert options["threads"] == documented_number(r"\| `threads` \| (\d+) \(`--threads`\)")
+    assert options["threads"] == documented_number(r"\| `threads` \| (\d+) \(`--threads`")
     assert options["connection_limit"] == documented_number(r"\| `connection_limit` \| (\d+) \|")
 
 

@@ -7,7 +7,8 @@ with its own length: a newcomer's prompt is prefilled into a free slot while
 the others are half-way, and a row that ends frees its slot at once.
 
 Shapes (each one compiled once, by XLA, then reused):
-- the cache: `slots` rows × `max_context` positions per layer, allocated once;
+- the cache: `slots` rows × `max_context` positions per layer, allocated once
+  (at most `CACHE_BUDGET_BYTES`: a big model gets fewer slots than asked);
   attention reads a row's positions up to its own length (a mask), so the
   junk a previous row left in a slot is never seen;
 - `step`: one new token for the first `rows` slots, `rows` one of 1, 2, 4,
@@ -15,10 +16,10 @@ Shapes (each one compiled once, by XLA, then reused):
   lone request runs a one-row step), attention reading a window of the cache
   (64, 128, …, context positions: the fewest that cover the furthest busy
   row — a cache swept whole at every step cost twice the cached model's
-  forward pass) — 5 × 2 shapes for 16 slots and a context of 128;
+  forward pass) — 6 × 2 shapes for 32 slots and a context of 128;
 - `prefill`: one prompt into one slot, its length padded to a bucket (16, 32,
   64, …, context) — 4 shapes for a context of 128.
-So 14 compilations for the `cpu` model (20 at a context of 256), done by
+So 16 compilations for the `cpu` model (23 at a context of 256), done by
 `warm_up` when the server starts (`ModelPool.preload`), never while requests
 come and go.
 
@@ -41,6 +42,19 @@ from aurore.generation.cached_model import _bucket, _buckets, default_xla
 
 ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 WINDOW_SMALLEST = 64
+#: The most memory the slots' keys and values may take: a 12-layer model of context 1,024 needs
+#: 75 MB a slot, so 32 slots would hold 2.4 GB of a laptop's memory; such a model gets fewer slots.
+CACHE_BUDGET_BYTES = 1 << 30
+
+
+def slots_within_budget(slots: int, backbone, budget: int = CACHE_BUDGET_BYTES) -> int:
+    """`slots`, or fewer (at least 1) when their key/value cache would take more than `budget` bytes."""
+    import keras
+
+    item = keras.backend.standardize_dtype(backbone.compute_dtype)
+    per_slot = (2 * len(backbone.transformer_layers) * int(backbone.max_sequence_length)
+                * int(backbone.hidden_dim) * np.dtype(item).itemsize)
+    return max(1, min(int(slots), budget // per_slot))
 
 
 def row_bucket(rows: int, slots: int) -> int:
@@ -57,7 +71,7 @@ class SlotModel:
         if not all(getattr(layer, "normalize_first", False) for layer in backbone.transformer_layers):
             raise ValueError("SlotModel expects GPT-2's pre-norm transformer layers")
         self.backbone = backbone
-        self.slots = int(slots)
+        self.slots = slots_within_budget(slots, backbone)
         self.max_context = int(backbone.max_sequence_length)
         self.widths = _buckets(self.max_context)
         self.vocabulary_size = int(backbone.vocabulary_size)

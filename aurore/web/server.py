@@ -77,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "are ignored, as anyone can send them)")
     parser.add_argument("--public", action="store_true",
                         help="serve only the writers' page, the API and static files, on all interfaces")
-    parser.add_argument("--threads", type=int, default=48,
-                        help="worker threads (48: each streaming client holds one while it reads)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="worker threads (default: --queue + 16: each streaming client holds one while it "
+                             "reads, and pages need a few more)")
     parser.add_argument("--queue", type=int, default=generation_service.MAX_QUEUE,
                         help=f"generation requests admitted at once; more are answered 429 ({generation_service.MAX_QUEUE})")
     parser.add_argument("--max-batch", type=int, default=generation_service.MAX_BATCH,
@@ -256,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     per_address = args.max_connections if args.public and not args.proxy else 0
     try:            # bind first: nothing says "running" before the port is ours
         live = create_server(app, host, args.port, per_address,
-                             **waitress_options(args.threads, body_bytes=app.config["MAX_CONTENT_LENGTH"],
+                             **waitress_options(args.threads or args.queue + 16, body_bytes=app.config["MAX_CONTENT_LENGTH"],
                                                 proxy_hops=args.proxy))
     except OSError as error:
         print(bind_error(error, host, args.port), file=sys.stderr, flush=True)

@@ -15,9 +15,11 @@ back later" (429) rather than pile up work it cannot finish.
   its first token at once), then runs the step; a row that ends is answered
   and its slot is free for the next step. A request never waits for a batch
   to end, and no row idles until the longest one is done. What a step costs,
-  measured (docs/benchmarks.md, Load): the compiled call (forward pass and
-  sampling of all rows) is most of it; Python's share (text pieces, stop
-  rules, queues) is a few percent.
+  measured (docs/benchmarks.md, Load; `load()["steps"]` has the running
+  totals): in the server, 7.2-7.9 ms in the compiled call for 16 rows
+  (forward pass and sampling; 4.5 ms in-process: the clients' threads share
+  the cores), 0.4 ms of Python, 0.4-0.5 ms between steps. A client's thread
+  sends at once every piece that came while it was writing the last one.
 - `batching="static"`: the former scheduler, kept to measure against: the
   requests that arrive within `batch_window` seconds (up to `max_batch`, up to
   `batch_wait` while the clients of the last batch are expected back) run
@@ -45,8 +47,11 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Protocol, Sequence
 
 #: The queue's defaults (the app's config and `python app.py`'s options start from these).
-MAX_QUEUE = 32            # requests admitted at once (more: 429)
-MAX_BATCH = 16            # requests generated together
+MAX_QUEUE = 64            # requests admitted at once (more: 429)
+#: Requests generated together. More slots than a room's usual clients: at 0.8 × the throughput of
+#: 16 busy clients, 16 slots are nearly always full and a newcomer waits for a row to end (first
+#: piece p99 0.4-2.6 s), 32 nearly never (45-51 ms); docs/benchmarks.md, Load.
+MAX_BATCH = 32
 BATCH_WINDOW = 0.01       # seconds to gather a batch
 BATCH_WAIT = 0.25         # at most, for the clients of the last batch, expected back
 #: Finish reason of a job cancelled by its client.
@@ -136,18 +141,32 @@ class QueuedRequest:
     def pieces(self, heartbeat: float | None = None) -> Iterator[str | None]:
         """Text pieces as they come; `None` every `heartbeat` seconds of silence.
 
+        The pieces that came while the client was away (writing the last one
+        to its socket) go out together, as one: a client that lags behind
+        catches up in one write instead of one a token.
         The heartbeat lets a streaming response write something while the job
         waits, so that a client who left is noticed (the write fails). Raises
         `GenerationFailed` if the generator failed.
         """
+        held = None
         while True:
             try:
-                kind, value = self._events.get(timeout=heartbeat)
+                kind, value = held or self._events.get(timeout=heartbeat)
             except queue.Empty:
                 yield None
                 continue
+            held = None
             if kind == "piece":
-                yield value
+                pieces = [value]
+                while held is None:        # what came meanwhile goes out with it: one write, not one a token
+                    try:
+                        held = self._events.get_nowait()
+                    except queue.Empty:
+                        break
+                    if held[0] == "piece":
+                        pieces.append(held[1])
+                        held = None
+                yield "".join(pieces)
             elif kind == "done":
                 return
             else:
@@ -253,7 +272,14 @@ class GenerationService:
                     "scheduler": self.scheduler, "sampler": self.sampler, "warmed": self.warmed,
                     "batches_run": self.batches_run,
                     "recent_mean_batch": round(sum(recent) / len(recent), 2) if recent else None,
-                    "recent_batch_seconds": round(self._batch_seconds, 3) if self.batches_run else None}
+                    "recent_batch_seconds": round(self._batch_seconds, 3) if self.batches_run else None,
+                    "steps": self._step_timing()}
+
+    def _step_timing(self) -> dict | None:
+        """Continuous batching: the batch's running totals (steps, prefills, rows, seconds in the compiled
+        calls and in Python); a benchmark takes two readings and splits a step's time."""
+        timing = getattr(self._rows, "timing", None)
+        return {name: round(value, 4) for name, value in timing.items()} if timing else None
 
     # --- admission ----------------------------------------------------------
 
