@@ -141,9 +141,11 @@ def main() -> None:
         load = f"{report['load_average_before'][0]:.1f} → {report['load_average_after'][0]:.1f}"
         written = figures.record({f"{prefix}.bpc": report["bits_per_character"],
                                   f"{prefix}.validity_percent": 100 * report["raw_sampled"]["validity"],
-                                  f"{prefix}.guided_validity_percent": 100 * report["guided"]["validity"]},
+                                  f"{prefix}.guided_validity_percent": 100 * report["guided"]["validity"],
+                                  f"{prefix}.guided_useful_percent": 100 * report["guided"]["useful"]},
                                  command=" ".join(["python", *sys.argv]), load_average=load,
-                                 decimals={f"{prefix}.validity_percent": 1, f"{prefix}.guided_validity_percent": 1})
+                                 decimals={f"{prefix}.validity_percent": 1, f"{prefix}.guided_validity_percent": 1,
+                                           f"{prefix}.guided_useful_percent": 1})
         print(f"recorded in {figures.FILE}: {', '.join(written)}")
 
 
@@ -151,13 +153,15 @@ def print_summary(report: dict, args) -> None:
     print(f"\nstep {report['step']}; test files: {report['bits_per_character']:.3f} bits per character; "
           f"{machine.summary(report['machine'])}; load {report['load_average_before'][0]:.1f} → "
           f"{report['load_average_after_training'][0]:.1f} → {report['load_average_after'][0]:.1f}")
-    print("| decoding | validity | ended at the dedent | characters per body | trivial bodies | tries | s per function |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| decoding | validity | parses, not trivial | ended at the dedent | characters per body | trivial bodies "
+          "| tries | s per function |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, key in (("raw, sampled (T 0.8, top-p 0.95)", "raw_sampled"), ("raw, greedy", "raw_greedy"),
                       (f"parse-guided, best of {args.k} (sampled)", "guided")):
         row = report[key]
         ended = f"{100 * row['finished']:.0f} %" if "finished" in row else "—"
-        print(f"| {name} | **{100 * row['validity']:.1f} %** ({row['valid']} / {row['functions']}) | {ended} | "
+        print(f"| {name} | **{100 * row['validity']:.1f} %** ({row['valid']} / {row['functions']}) | "
+              f"{100 * row['useful']:.1f} % | {ended} | "
               f"{row['characters_per_body']:.0f} | {100 * row['trivial']:.0f} % | "
               f"{row.get('tries_per_function', 1):.2f} | {row['seconds_per_function']:.2f} |")
     print("\n| failure (raw, sampled) | function ended | cut by the token budget |\n|---|---:|---:|")

@@ -147,6 +147,37 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            "the default count of a client with no count: never read, a release always follows its own count"
            for n in (4, 6, 7, 14)},
     },
+    "attention": {
+        **{f"xǁCachedModelǁ__init____mutmut_{n}": "whether XLA compiles the forward pass (self.xla None, True or "
+                                                  "False, jit_compile left out): the same numbers, compiled or not"
+           for n in (6, 7, 8, 9, 10, 13, 15)},
+        "xǁCachedModelǁ__init____mutmut_22": 'getattr(…, "normalize_first", None): as falsy as False',
+        **{f"xǁCachedModelǁ_forward__mutmut_{n}": "a start of 1 on an axis the update spans whole (rows, heads, "
+                                                  "head size): slice_update clamps it back to 0"
+           for n in (37, 38, 39)},
+        "xǁCachedModelǁ_call__mutmut_3": "the shapes' key from the positions for the tokens: both are [rows, width]",
+        **{f"xǁCachedModelǁ_call__mutmut_{n}": "the concrete function looked up anew at every call: the same "
+                                               "function, traced again (time only)" for n in (6, 7, 10)},
+        **{f"xǁCachedModelǁ_new_cache__mutmut_{n}": "trainable=None, True or left out: the cache is never trained"
+           for n in (5, 7, 12, 14, 16, 21)},
+        "xǁCachedModelǁprefill__mutmut_15": "< for <= against the largest batch size: 32 rows run as 32 either way",
+        **{f"xǁCachedModelǁprefill__mutmut_{n}": "an index array's dtype left to NumPy (int64, or float64 for the "
+                                                 "zeros): every reader casts it (astype int32, the embedding's cast)"
+           for n in (25, 27, 33, 35, 56, 58, 63)},
+        "xǁCachedModelǁprefill__mutmut_70": "no lower bound on the padding's positions: a padding slot is masked as "
+                                            "a key and its output never read",
+        "xǁCachedModelǁprefill__mutmut_71": "no upper bound on a prompt's positions: slot - padding stays below the "
+                                            "width, at most the context",
+        "xǁCachedModelǁprefill__mutmut_77": "the cap at context + 1: never reached, as for no cap",
+        **{f"xǁCachedModelǁprefill__mutmut_{n}": 'tf.constant(int) without "int32": int32 is its default for a '
+                                                 "Python int" for n in (102, 104, 109, 111)},
+        **{f"xǁCachedModelǁstep__mutmut_{n}": "the token column's dtype left to NumPy (float64): the embedding "
+                                              "casts it" for n in (14, 16)},
+        "xǁCachedModelǁstep__mutmut_31": "the positions' cap at context + 1: the generator gives a row at most its "
+                                         "context (max_new_tokens cut to the room left), so the cap is never reached",
+        **{f"xǁCachedModelǁstep__mutmut_{n}": 'tf.constant(int) without "int32": int32 is its default for a '
+                                              "Python int" for n in (51, 53, 61, 63)},
+    },
     "security": {
         **{f"x_ensure_secret_key__mutmut_{n}": "the key file's codec: the key is hex, the same in ASCII as in the "
                                                "default codec or another spelling of ascii" for n in (14, 16)},

@@ -171,3 +171,69 @@ def test_cache_length_is_a_bucket_within_the_largest(cached):
     assert cached.cache_length(1) == CONTEXT and cached.cache_length(3) == 2 * CONTEXT
     assert cached.cache_length(1, 5) == 16 and cached.cache_length(1, 17) == 32
     assert cached.cache_length(1, 1000) == CONTEXT and cached.cache_length(2, 60) == 2 * CONTEXT
+
+
+def test_a_backbone_without_gpt2_s_pre_norm_layers_is_refused_by_name():
+    from types import SimpleNamespace
+
+    from aurore.generation.cached_model import CachedModel
+
+    for layers in ([SimpleNamespace(normalize_first=False)],                          # post-norm layers
+                   [SimpleNamespace(normalize_first=True), SimpleNamespace()]):      # a layer that says nothing
+        with pytest.raises(ValueError) as refused:
+            CachedModel(SimpleNamespace(max_sequence_length=CONTEXT, transformer_layers=layers), xla=False)
+        assert str(refused.value) == "CachedModel expects GPT-2's pre-norm transformer layers"
+
+
+def test_batches_are_padded_to_a_few_sizes_so_that_few_shapes_are_compiled(backbone):
+    from aurore.generation.cached_model import CachedModel
+
+    model = CachedModel(backbone, xla=False)
+
+    def shapes_after(*batch_sizes):
+        for size in batch_sizes:
+            model.prefill([[3, 4]] * size, new_tokens=1)
+        return len(model._concrete)
+
+    assert shapes_after(3, 4) == 1          # both run as 4 rows
+    assert shapes_after(17, 32) == 2        # both as 32
+    logits, _ = model.prefill([[3, 4]] * 33, new_tokens=1)     # beyond the largest size: the rows as they are
+    assert logits.shape[0] == 33 and shapes_after() == 3
+
+
+def test_the_cache_holds_the_prompt_and_the_tokens_to_come_rounded_up_to_a_bucket(cached):
+    def length(rows, new_tokens):
+        return cached.prefill(rows, new_tokens=new_tokens)[1]["length"]
+
+    assert length([[1] * 10], 5) == 16                     # 15 slots: the bucket of 16
+    assert length([[1] * 10], 10) == 32
+    assert length([[1] * 10, [2] * 3], 5) == 16
+    assert length([[1] * 30], 20) == CONTEXT                # one row never needs more than its context
+    assert length([[1] * 10], None) == CONTEXT              # as many as the context allows
+
+
+def test_a_prompt_that_fills_the_context_then_steps_to_the_cache_s_last_slot(backbone, cached):
+    w = weights(backbone)
+    full = [int(t) for t in np.random.default_rng(8).integers(0, VOCABULARY, CONTEXT)]
+    logits, _ = cached.prefill([full], new_tokens=0)        # its last token at position CONTEXT - 1
+    assert np.allclose(logits[0], reference_logits(w, full)[-1], atol=2e-3)
+    logits, state = cached.prefill([full[:-3]], new_tokens=3)
+    assert state["length"] == CONTEXT
+    for written in range(CONTEXT - 3, CONTEXT):             # the last step writes the cache's last slot
+        logits = cached.step(state, [full[written]])
+        assert np.allclose(logits[0], reference_logits(w, full[:written + 1])[-1], atol=2e-3), written
+
+
+def test_a_half_precision_model_keeps_its_cache_in_its_own_precision():
+    import keras_hub
+    import tensorflow as tf
+
+    from aurore.generation.cached_model import CachedModel
+
+    model = keras_hub.models.GPT2Backbone(vocabulary_size=VOCABULARY, num_layers=1, num_heads=2, hidden_dim=8,
+                                          intermediate_dim=16, max_sequence_length=CONTEXT, dropout=0.0,
+                                          dtype="mixed_bfloat16")
+    half = CachedModel(model, xla=False)
+    logits, state = half.prefill([[1, 2, 3]], new_tokens=2)
+    assert {variable.dtype for pair in state["caches"] for variable in pair} == {tf.bfloat16}
+    assert np.isfinite(half.step(state, [4])).all()

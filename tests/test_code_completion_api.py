@@ -34,6 +34,7 @@ class ScriptedSteps(FakeSteps):
     def __next__(self):
         if self.closed or all(reason is not None for reason in self.finish_reasons):
             raise StopIteration
+        self.generator.wait_a_step()
         pieces = []
         for row, script in enumerate(self.scripts):
             if self.finish_reasons[row] is not None:
@@ -81,7 +82,8 @@ def server(tmp_path):
 
 
 def test_the_openai_client_streams_a_completion_cut_by_an_editors_stop_sequences(server):
-    client, _ = server
+    client, generator = server
+    generator.step_delay = 0.1      # tokens 0.1 s apart: a client that reads them as they come gets them apart
     stream = client.completions.create(model="code", prompt="def f(x):", max_tokens=20, seed=7, stream=True,
                                        stop=["\ndef ", "\nclass ", "\nif ", "\n#"])
     chunks = list(stream)

@@ -217,6 +217,10 @@ def test_a_seed_gives_the_same_text_alone_or_in_a_batch_of_16(generator):
         assert texts[7] == alone
         assert max(service.batch_sizes) == 16
         assert len(set(texts)) > 8, "different seeds and prompts gave the same texts"
+        timing = service.load()["steps"]       # what a benchmark reads to split a step's time
+        assert timing["prefills"] == 17 and timing["steps"] == len(service.batch_sizes)
+        assert timing["rows"] == sum(service.batch_sizes)
+        assert timing["model_seconds"] > 0 and timing["python_seconds"] > 0
     finally:
         service.close()
 

@@ -30,6 +30,7 @@ ALLOWED = [
     (r"GPT-2|UTF-8|ISO-8859-1|Windows-1252|SHA-256|127\.0\.0\.1", "names"),
     (r"(?:exercices?|exercises?|étapes?|steps?) \d+", "an exercise's or a step's number"),
     (r"^\s*(?:#+ )?\d+\. ", "a numbered list item or heading"),
+    (r"jusqu'à \d+ complétions|up to \d+ completions", "a setting: the k of best-of-k decoding, not a measure"),
     (r"\d+ minutes", "a time budget (the run page's and the cpu preset's, tests/test_web_workshop.py checks them)"),
     (r"\d+ (?:couches|layers)|largeur \d+|width \d+|\d+ (?:blocs|blocks) (?:de|of) \d+|"
      r"\d+[ ,]048 (?:jetons|tokens)|\d+[ ,\u00a0]000 (?:jetons|tokens)|\d+(?: |-)(?:unités|units?)\b|"

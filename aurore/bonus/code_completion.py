@@ -148,10 +148,13 @@ def validity(module: ModuleType, headers: list[str], completions: list[tuple[str
 
 
 def body_figures(rows: list[tuple[str, str, bool]]) -> dict:
-    """Characters per body and the share of trivial bodies (`pass`, one line…) over (header, body, ended) rows."""
+    """Characters per body, the share of trivial bodies (`pass`, one line…) and the share that parse *and* are
+    not trivial (what an editor would keep: a method does not win by `pass`), over (header, body, ended) rows."""
     bodies = [body for _, body, _ in rows]
+    useful = sum(code_syntax.parses(header, body) and not code_syntax.is_trivial(body) for header, body, _ in rows)
     return {"characters_per_body": sum(map(len, bodies)) / max(len(bodies), 1),
-            "trivial": sum(map(code_syntax.is_trivial, bodies)) / max(len(bodies), 1)}
+            "trivial": sum(map(code_syntax.is_trivial, bodies)) / max(len(bodies), 1),
+            "useful": useful / max(len(rows), 1)}
 
 
 def guided(generator, headers: list[str], k: int, max_new_tokens: int = DEFAULT_NEW_TOKENS, batch_size: int = 16,
