@@ -253,5 +253,6 @@ def test_a_big_model_gets_the_slots_its_cache_budget_holds_never_fewer_than_one(
     assert slots_within_budget(32, backbone, budget=1 << 30) == 14                 # 1 GiB // 75.5 MB
     assert slots_within_budget(8, backbone, budget=1 << 30) == 8          # within the budget: as asked
     assert slots_within_budget(32, backbone, budget=per_slot - 1) == 1
-    half = SimpleNamespace(**{**vars(backbone), "compute_dtype": "float16"})
-    assert slots_within_budget(32, half, budget=1 << 30) == 28
+    for half in ("float16", "bfloat16"):                                 # a mixed-precision model's cache
+        assert slots_within_budget(32, SimpleNamespace(**{**vars(backbone), "compute_dtype": half}),
+                                   budget=1 << 30) == 28
