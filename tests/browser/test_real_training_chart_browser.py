@@ -16,7 +16,13 @@ from tiny_sand import TRAIN, make_dataset
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
-def chart_columns(page):
+def chart_columns(page, points: int):
+    """The chart's columns once it holds `points` steps (after a reload the page reads the events again:
+    the job's status may be shown before the chart is fed)."""
+    page.wait_for_function("""(points) => {
+        const chart = document.getElementById("loss-chart");
+        return chart && chart.uplot && chart.uplot.data[0].length >= points;
+    }""", arg=points, timeout=30_000)
     page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     return page.evaluate("""() => document.getElementById("loss-chart").uplot.data.map(
         (column) => Array.from(column, (v) => (v === undefined || v === null ? null : v)))""")
@@ -51,8 +57,9 @@ def test_a_real_training_keeps_its_whole_curve(live_server, page, tmp_path):
     assert len(validation) >= 2 and len(training) > len(validation), (training, validation)
 
     for moment in ("live", "after a reload"):
-        steps, shown_training, shown_validation = chart_columns(page)
-        assert steps == sorted(set(training) | set(validation)), moment
+        expected_steps = sorted(set(training) | set(validation))
+        steps, shown_training, shown_validation = chart_columns(page, len(expected_steps))
+        assert steps == expected_steps, moment
         assert {s: v for s, v in zip(steps, shown_training) if v is not None} == pytest.approx(training), moment
         assert {s: v for s, v in zip(steps, shown_validation) if v is not None} == pytest.approx(validation), moment
         page.reload()
