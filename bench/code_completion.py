@@ -15,8 +15,9 @@ on the held-out test files:
 - **parse-guided** validity (best-of-k, `code_completion.guided`), with the
   tries it took;
 - for each: characters per body, share of trivial bodies, seconds per function;
-- **pass@1 and pass@k** on held-out functions with doctests or simple asserts
-  of the test suite (`code_checks`), each candidate run in a child process;
+- **pass@1 and pass@k** on held-out functions with doctests, simple asserts
+  of the test suite, or the suite's calls with the real body's values
+  (`code_checks`), each candidate run in a child process;
 - the CPU's SIMD level and the load average (the CPU may be shared).
 """
 
@@ -75,6 +76,9 @@ def pass_at_k(generator, functions, args) -> dict:
     n = args.pass_samples
     return {"functions": len(functions), "samples": n,
             "with_doctest": sum(bool(function["doctest"]) for function in functions),
+            "by_source": {source: {"functions": sum(f["source"] == source for f in functions),
+                                   "passed": sum(bool(c) for f, c in zip(functions, passed) if f["source"] == source)}
+                          for source in ("doctest", "assert", "recorded")},
             "pass@1": sum(code_checks.pass_at_k(n, c, 1) for c in passed) / len(functions),
             f"pass@{n}": sum(bool(c) for c in passed) / len(functions),
             "parse_rate": sum(parsed) / (n * len(functions)),
@@ -171,8 +175,10 @@ def print_summary(report: dict, args) -> None:
     if found:
         n = found["samples"]
         print(f"\npass@1 {100 * found['pass@1']:.1f} %, pass@{n} {100 * found[f'pass@{n}']:.1f} % on "
-              f"{found['functions']} checked functions ({found['with_doctest']} by doctest); "
-              f"{100 * found['parse_rate']:.0f} % of their samples parse")
+              f"{found['functions']} checked functions; {100 * found['parse_rate']:.0f} % of their samples parse")
+        print("| checks from | functions | passed at least once |\n|---|---:|---:|")
+        for source, counts in found["by_source"].items():
+            print(f"| {source} | {counts['functions']} | {counts['passed']} |")
 
 
 if __name__ == "__main__":

@@ -144,6 +144,50 @@ def test_checked_functions_take_doctests_and_the_test_suites_simple_asserts(tmp_
     assert all(code_checks.run(f, f["body"]) for f in found.values())
 
 
+def test_functions_the_test_suite_only_calls_are_checked_against_their_real_bodys_values(tmp_path):
+    library = tmp_path / "lib"
+    (library / "test").mkdir(parents=True)
+    (library / "test" / "test_tiny.py").write_text(
+        "import tiny\nclass T:\n    def test(self):\n"
+        "        tiny.triple(2)\n        print(tiny.triple('ab'))\n        tiny.triple(VARIABLE)\n"
+        "        tiny.nothing(1)\n        tiny.now()\n        tiny.opaque(1)\n        tiny.always()\n",
+        encoding="utf-8")
+    original = ("import time\n\ndef triple(x):\n    return 3 * x\n\ndef nothing(x):\n    print(x)\n\n"
+                "def now():\n    return time.perf_counter()\n\ndef opaque(x):\n    return object()\n\n"
+                "def always():\n    return None or 0\n")
+    (library / "tiny.py").write_text(original, encoding="utf-8")
+    from aurore.bonus import code_corpus
+
+    text = code_corpus.normalise(original)
+    listed = {f["name"]: f for f in code_checks.checked_functions("tiny.py", text, original, library / "test")}
+    assert listed["triple"]["calls"] == ["triple(2)", "triple('ab')"] and listed["triple"]["source"] == "recorded"
+    assert code_checks.record(listed["triple"]) == ["assert triple(2) == 6\n", "assert triple('ab') == 'ababab'\n"]
+    assert code_checks.record(listed["nothing"]) == []          # returns None: nothing to compare
+    assert code_checks.record(listed["now"]) == []              # not the same value twice
+    assert code_checks.record(listed["opaque"]) == []           # not a literal
+    assert code_checks.record(listed["always"]) == ["assert always() == 0\n"]
+    found = code_checks.collect([("tiny.py", text)], library)
+    assert [f["name"] for f in found] == ["triple", "always"]
+    assert code_checks.run(found[0], "    return x + x + x\n") and not code_checks.run(found[0], "    return x * 2\n")
+
+
+def test_checks_a_pass_body_passes_check_nothing_and_are_left_out(tmp_path):
+    library = tmp_path / "lib"
+    (library / "test").mkdir(parents=True)
+    original = ('class Box:\n    def size(self):\n        """>>> Box.__name__\n'
+                '        \'Box\'\n        """\n        return 1\n\n    def double(self, x):\n'
+                '        """>>> Box().double(2)\n        4\n        """\n        return 2 * x\n')
+    (library / "tiny.py").write_text(original, encoding="utf-8")
+    from aurore.bonus import code_corpus
+
+    text = code_corpus.normalise(original)
+    assert [f["name"] for f in code_checks.checked_functions("tiny.py", text, original, library / "test")] \
+        == ["size", "double"]
+    found = code_checks.collect([("tiny.py", text)], library)
+    assert [f["name"] for f in found] == ["double"]             # size's doctest never calls size
+    assert code_checks.run(found[0], "        return x + x\n")
+
+
 def test_pass_at_k_is_the_unbiased_estimate():
     assert code_checks.pass_at_k(5, 0, 1) == 0
     assert code_checks.pass_at_k(5, 1, 1) == pytest.approx(0.2)

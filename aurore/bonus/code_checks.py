@@ -7,7 +7,15 @@ library's own test suite (`Lib/test`, never in the corpus):
   (`>>>`): the examples;
 - a module-level function called in `Lib/test/test_*.py` by a simple assert,
   `self.assertEqual(module.f(literal, …), literal)` (either order): that call
-  and its expected value.
+  and its expected value;
+- failing both, a module-level function the test suite calls with literal
+  arguments anywhere (`module.f("a/b")`): the call, with the value the real
+  body returns as the expected one (`record`), kept only when that value is a
+  literal other than None and the same on a second call. The real code is the
+  oracle, as EvalPlus does for HumanEval.
+
+A check that a `pass` body passes checks nothing: such a function is left
+out, whatever its checks' source.
 
 A candidate is the held-out file (as the corpus keeps it) with the function's
 body replaced by the model's; it runs in a fresh `python -I` child process
@@ -46,6 +54,22 @@ for check in job["asserts"]:
     exec(check, namespace)
 sys.__stdout__.write(job["nonce"])
 """
+_RECORD_CHILD = r"""
+import ast, json, sys
+job = json.loads(sys.stdin.read())
+namespace = {"__name__": job["module"], "__package__": job["package"], "__file__": job["path"]}
+exec(compile(job["program"], job["path"], "exec"), namespace)
+kept = []
+for call in job["calls"]:
+    try:
+        first, second = eval(call, namespace), eval(call, namespace)
+        text = repr(first)
+        if first is not None and first == second and ast.literal_eval(text) == first and len(text) <= 2000:
+            kept.append(f"assert {call} == {text}\n")
+    except BaseException:
+        continue
+sys.__stdout__.write(job["nonce"] + json.dumps(kept))
+"""
 
 
 def module_name(relative: str) -> tuple[str, str]:
@@ -68,14 +92,7 @@ def test_suite_asserts(test_dir: Path, module: str, functions: set[str]) -> dict
     for tree in _test_trees(str(test_dir)):
         if module not in tree.imported:
             continue
-        aliases = {module} | {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                              for alias in node.names if alias.name == module} | {
-            alias.asname or alias.name for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level
-            for alias in node.names if f"{node.module}.{alias.name}" == module}
-        imported = {alias.asname or alias.name: alias.name for node in ast.walk(tree)
-                    if isinstance(node, ast.ImportFrom) and node.module == module and not node.level
-                    for alias in node.names if alias.name in functions}
+        called = _resolver(tree, module, functions)
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr in _ASSERTS and not node.keywords):
@@ -87,20 +104,10 @@ def test_suite_asserts(test_dir: Path, module: str, functions: set[str]) -> dict
             else:
                 continue
             for call, expected in pairs:
-                if not (isinstance(call, ast.Call) and (expected is None or _literal(expected))
-                        and all(_literal(argument) for argument in call.args)
-                        and all(keyword.arg and _literal(keyword.value) for keyword in call.keywords)):
+                name = called(call) if expected is None or _literal(expected) else None
+                if name is None:
                     continue
-                target = call.func
-                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                        and target.value.id in aliases and target.attr in functions:
-                    name = target.attr
-                elif isinstance(target, ast.Name) and target.id in imported:
-                    name = imported[target.id]
-                else:
-                    continue
-                arguments = ", ".join([ast.unparse(argument) for argument in call.args]
-                                      + [f"{keyword.arg}={ast.unparse(keyword.value)}" for keyword in call.keywords])
+                arguments = _arguments(call)
                 if expected is None:
                     check = f"assert {'not ' if node.func.attr == 'assertFalse' else ''}{name}({arguments})\n"
                 else:
@@ -109,6 +116,53 @@ def test_suite_asserts(test_dir: Path, module: str, functions: set[str]) -> dict
                     found[name].append(check)
                 break
     return found
+
+
+def test_suite_calls(test_dir: Path, module: str, functions: set[str], most: int = 3 * MAX_ASSERTS) -> dict[str, list[str]]:
+    """{function: ["f(…)", …]}: the test suite's calls of `module`'s `functions` with literal arguments, anywhere."""
+    found: dict[str, list[str]] = {}
+    for tree in _test_trees(str(test_dir)):
+        if module not in tree.imported:
+            continue
+        called = _resolver(tree, module, functions)
+        for node in ast.walk(tree):
+            name = called(node)
+            if name is not None:
+                call = f"{name}({_arguments(node)})"
+                if call not in found.setdefault(name, []) and len(found[name]) < most:
+                    found[name].append(call)
+    return found
+
+
+def _resolver(tree, module: str, functions: set[str]):
+    """A function telling, for a node of this test file, which of `module`'s `functions` it calls with literal
+    arguments only (`module.f(…)`, `alias.f(…)` or `f(…)` imported from the module), or None."""
+    aliases = {module} | {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                          for alias in node.names if alias.name == module} | {
+        alias.asname or alias.name for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+        for alias in node.names if f"{node.module}.{alias.name}" == module}
+    imported = {alias.asname or alias.name: alias.name for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module == module and not node.level
+                for alias in node.names if alias.name in functions}
+
+    def called(call) -> str | None:
+        if not (isinstance(call, ast.Call) and all(_literal(argument) for argument in call.args)
+                and all(keyword.arg and _literal(keyword.value) for keyword in call.keywords)):
+            return None
+        target = call.func
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                and target.value.id in aliases and target.attr in functions:
+            return target.attr
+        if isinstance(target, ast.Name) and target.id in imported:
+            return imported[target.id]
+        return None
+    return called
+
+
+def _arguments(call) -> str:
+    return ", ".join([ast.unparse(argument) for argument in call.args]
+                     + [f"{keyword.arg}={ast.unparse(keyword.value)}" for keyword in call.keywords])
 
 
 @functools.lru_cache(maxsize=2)
@@ -151,18 +205,21 @@ def checked_functions(relative: str, text: str, original: str, test_dir: Path | 
     top_level = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     module, package = module_name(relative)
     asserts = test_suite_asserts(test_dir, module, top_level) if test_dir and top_level else {}
+    calls = test_suite_calls(test_dir, module, top_level) if test_dir and top_level else {}
     lines = text.splitlines(keepends=True)
     found = []
     for index, node in enumerate(kept_functions):
         checks = asserts.get(node.name) if node in tree.body else None
         doc = docs.get(index)
-        if isinstance(node, ast.AsyncFunctionDef) or not (checks or doc):
+        to_record = calls.get(node.name, []) if node in tree.body and not (checks or doc) else []
+        if isinstance(node, ast.AsyncFunctionDef) or not (checks or doc or to_record):
             continue
         start, body_start, end = node.lineno - 1, node.body[0].lineno - 1, node.end_lineno
         found.append({"path": relative, "module": module, "package": package, "name": node.name,
                       "header": "".join(lines[start:body_start]), "body": "".join(lines[body_start:end]),
                       "before": "".join(lines[:body_start]), "after": "".join(lines[end:]),
-                      "doctest": "" if checks else doc, "asserts": checks or []})
+                      "doctest": "" if checks else doc, "asserts": checks or [], "calls": to_record,
+                      "source": "assert" if checks else "doctest" if doc else "recorded"})
     return found
 
 
@@ -172,21 +229,39 @@ def run(function: dict, body: str, time_limit: float = TIME_LIMIT) -> bool:
     A fresh `python -I` child process runs it, killed after `time_limit`
     seconds; a syntax error, an exception, a failed check or a timeout is a fail.
     """
-    program = function["before"] + (body if body.endswith("\n") or not body else body + "\n") + function["after"]
     job = {key: function[key] for key in ("module", "package", "path", "name", "doctest", "asserts")}
     nonce = secrets.token_hex(16)       # printed once every check passed: an early exit(0) is a fail
-    try:
-        done = subprocess.run([sys.executable, "-I", "-c", _CHILD], input=json.dumps({**job, "program": program, "nonce": nonce}),
-                              capture_output=True, text=True, timeout=time_limit, cwd=_empty_dir())
-    except subprocess.TimeoutExpired:
-        return False
-    return done.returncode == 0 and done.stdout.endswith(nonce)
+    output = _child(_CHILD, {**job, "program": _program(function, body), "nonce": nonce}, time_limit)
+    return output is not None and output.endswith(nonce)
 
 
-def _empty_dir() -> str:
+def record(function: dict, time_limit: float = TIME_LIMIT) -> list[str]:
+    """The asserts of `function["calls"]` with the values its real body returns (see the module's docstring)."""
+    job = {key: function[key] for key in ("module", "package", "path", "calls")}
+    nonce = secrets.token_hex(16)
+    output = _child(_RECORD_CHILD, {**job, "program": _program(function, function["body"]), "nonce": nonce},
+                    time_limit)
+    if output is None or nonce not in output:
+        return []
+    return json.loads(output.rpartition(nonce)[2])[:MAX_ASSERTS]
+
+
+def _program(function: dict, body: str) -> str:
+    return function["before"] + (body if body.endswith("\n") or not body else body + "\n") + function["after"]
+
+
+def _child(script: str, job: dict, time_limit: float) -> str | None:
+    """What a fresh `python -I` child running `script` on `job` printed, in an empty folder of its own;
+    None when it failed or ran past `time_limit` seconds."""
     import tempfile
 
-    return tempfile.gettempdir()
+    with tempfile.TemporaryDirectory(prefix="aurore-check-") as folder:
+        try:
+            done = subprocess.run([sys.executable, "-I", "-c", script], input=json.dumps(job), capture_output=True,
+                                  text=True, timeout=time_limit, cwd=folder)
+        except subprocess.TimeoutExpired:
+            return None
+    return done.stdout if done.returncode == 0 else None
 
 
 def pass_at_k(samples: int, correct: int, k: int) -> float:
@@ -199,9 +274,13 @@ def pass_at_k(samples: int, correct: int, k: int) -> float:
     return 1 - product
 
 
+#: The body a check must fail for: one that passes with it checks nothing.
+TRIVIAL_BODY = "    pass\n"
+
+
 def collect(files: list[tuple[str, str]], root: Path, time_limit: float = TIME_LIMIT) -> list[dict]:
     """Every checked function of the held-out `files` ((relative path, corpus text)) under the library `root`
-    whose checks pass with its real body."""
+    whose checks pass with its real body and fail with `pass`."""
     root = Path(root)
     found = []
     for relative, text in files:
@@ -210,6 +289,18 @@ def collect(files: list[tuple[str, str]], root: Path, time_limit: float = TIME_L
         except (OSError, UnicodeDecodeError):
             continue
         for function in checked_functions(relative, text, original, root / "test"):
-            if run(function, function["body"], time_limit):
+            if function["calls"]:
+                function["asserts"] = record(function, time_limit)
+                if not function["asserts"]:
+                    continue
+            if run(function, function["body"], time_limit) and not run(function, _indented(function, TRIVIAL_BODY),
+                                                                        time_limit):
                 found.append(function)
     return found
+
+
+def _indented(function: dict, body: str) -> str:
+    """`body` (written at one level of indentation) at the indentation of the function's own body."""
+    first = function["body"].lstrip("\n")
+    indent = first[:len(first) - len(first.lstrip())]
+    return "".join(indent + line[4:] if line.strip() else line for line in body.splitlines(keepends=True))
