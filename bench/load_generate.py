@@ -74,7 +74,7 @@ class Server:
     """`python app.py` in a subprocess, on a free loopback port, with its own data folder."""
 
     def __init__(self, model_dir: Path, mode: str, workdir: Path, queue: int | None = None,
-                 max_batch: int | None = None):
+                 max_batch: int | None = None, tf_threads: int | None = None):
         self.port = free_port()
         data = workdir / f"data-{mode}"
         models = data / "models"
@@ -85,6 +85,7 @@ class Server:
         args = [sys.executable, str(ROOT / "app.py"), "--host", HOST, "--port", str(self.port), "--rate-limit", "0"]
         args += ["--queue", str(queue)] if queue else []      # else the server's own default
         args += MODES[mode] + (["--max-batch", str(max_batch)] if max_batch else [])
+        args += ["--tf-threads", str(tf_threads)] if tf_threads else []
         env = {**os.environ, "AURORE_DATA": str(data)}
         self.log = (workdir / f"server-{mode}.log").open("w")
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -125,8 +126,22 @@ class Server:
 
 # --- the clients ------------------------------------------------------------------------------------
 
+#: Niceness of the client threads (`--client-nice`): 0, the server's, unless asked.
+CLIENT_NICE = 0
+
+
+def lower_priority(niceness: int) -> None:
+    """This thread only (Linux: a thread's own nice value) yields the CPU to the server's threads."""
+    if niceness and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        except OSError:
+            pass
+
+
 def one_request(port: int, prompt: str, tokens: int, seed: int, timeout: float) -> dict:
     """Stream one completion; returns timings, new tokens, or the kind of error."""
+    lower_priority(CLIENT_NICE)
     body = json.dumps({"prompt": prompt, "max_new_tokens": tokens, "seed": seed, "strategy": "top_p"})
     started = time.perf_counter()
     first = None
@@ -316,6 +331,11 @@ def main(argv=None) -> int:
                         help="mean arrival rate in requests/s (default: --load-factor × the measured capacity)")
     parser.add_argument("--queue", type=int, default=None, help="the servers' --queue (default: theirs, 64)")
     parser.add_argument("--max-batch", type=int, default=None, help="the servers' --max-batch (default: theirs, 32)")
+    parser.add_argument("--client-nice", type=int, default=0, metavar="N",
+                        help="run the client threads at this niceness (0–19; default 0): on a machine the clients "
+                             "share with the server, their Python then waits for the server's instead of slowing it")
+    parser.add_argument("--tf-threads", type=int, default=None,
+                        help="the servers' --tf-threads (default: theirs, TensorFlow's choice)")
     parser.add_argument("--model", type=Path, default=None, help="model directory (default: data/models/cpu, "
                                                                  "else a random model of that shape)")
     parser.add_argument("--workdir", type=Path, default=None, help="where the random model and logs go")
@@ -327,6 +347,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS:
         parser.error(f"--clients must be from 1 to {MAX_CLIENTS}")
+    if not 0 <= args.client_nice <= 19:
+        parser.error("--client-nice must be from 0 to 19")
+    global CLIENT_NICE
+    CLIENT_NICE = args.client_nice
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = [m for m in modes if m not in MODES]
     if unknown:
@@ -355,7 +379,7 @@ def main(argv=None) -> int:
     runs: dict[str, dict] = {}
     rate = args.rate
     for mode in modes:
-        server = Server(model, mode, workdir, queue=args.queue, max_batch=args.max_batch)
+        server = Server(model, mode, workdir, queue=args.queue, max_batch=args.max_batch, tf_threads=args.tf_threads)
         try:
             server.wait_ready()
             print(f"[{mode}] warming up…", flush=True)
@@ -428,7 +452,8 @@ def write_results(runs, ratios, args, model_note, shape, cpu, loads) -> None:
     """Append this run to bench/results/load.md: the file keeps every earlier run."""
     ratio_text = "; ".join(f"{mode} **{ratio:.1f}×**" for mode, ratio in ratios.items())
     server_options = "".join(f" --{name.replace('_', '-')} {value}" for name, value
-                             in (("max_batch", args.max_batch), ("queue", args.queue)) if value)
+                             in (("max_batch", args.max_batch), ("queue", args.queue),
+                                 ("tf_threads", args.tf_threads), ("client_nice", args.client_nice)) if value)
     steps = [f"{mode}: a step of {run['load']['step']['rows']:.1f} rows took {run['load']['step']['model_ms']:.2f} ms "
              f"in the compiled call, {run['load']['step']['python_ms']:.2f} ms of Python and "
              f"{run['load']['step']['other_ms']:.2f} ms between steps (hand-off, admission, waiting)"

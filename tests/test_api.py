@@ -542,6 +542,22 @@ def test_the_public_server_listens_everywhere_with_waitress(monkeypatch):
     assert not any(rule.endpoint.startswith("workshop.") for rule in calls["app"].url_map.iter_rules())
 
 
+def test_the_server_sets_tensorflows_threads_only_when_asked(monkeypatch, capsys):
+    from aurore.generation import cached_model
+    from aurore.web import server
+
+    asked = []
+    monkeypatch.setattr(waitress, "create_server", lambda app, **options: FakeLive({}, app=app, **options))
+    monkeypatch.setattr(server, "preload", lambda app: None)
+    monkeypatch.setattr(cached_model, "limit_threads", asked.append)
+    server.main(["--public", "--port", "8123"])
+    server.main(["--public", "--port", "8123", "--tf-threads", "1"])
+    assert asked == [1]
+    with pytest.raises(SystemExit):
+        server.main(["--public", "--tf-threads", "-1"])
+    assert "--tf-threads is a number of threads" in capsys.readouterr().err
+
+
 # --- end to end with the real tiny model -----------------------------------------------------------
 
 @pytest.fixture(scope="module")

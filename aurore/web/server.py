@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sampler", choices=("compiled", "exercise"), default="compiled",
                         help="who chooses the tokens with continuous batching: the compiled step, all rows at "
                              "once (default), or exercise 6's code, row by row")
+    parser.add_argument("--tf-threads", type=int, default=0, metavar="N",
+                        help="TensorFlow's threads in this process (0: TensorFlow's choice, one a core; 1 leaves "
+                             "the other cores to the clients' threads: see docs/benchmarks.md, Load)")
     parser.add_argument("--no-batching", action="store_true",
                         help="generate one request at a time (the load benchmark's baseline)")
     parser.add_argument("--rate-limit", type=float, default=None, metavar="PER_MINUTE",
@@ -241,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--proxy is a number of proxies (0 or more), not {args.proxy}.")
     if args.max_connections < 0:
         parser.error(f"--max-connections is a number of connections (0: no limit), not {args.max_connections}.")
+    if args.tf_threads < 0:
+        parser.error(f"--tf-threads is a number of threads (0: TensorFlow's choice), not {args.tf_threads}.")
+    if args.tf_threads:
+        from aurore.generation.cached_model import limit_threads
+
+        limit_threads(args.tf_threads)          # before anything runs on TensorFlow: the preload comes later
     host = args.host or default_host(args)
     beyond_loopback = not is_loopback_name(host.lower())
     asked = read_token(args, parser)
