@@ -89,49 +89,50 @@ def _literal(node) -> bool:
 def test_suite_asserts(test_dir: Path, module: str, functions: set[str]) -> dict[str, list[str]]:
     """{function: ["assert f(…) == …", …]} from the simple asserts of the test suite's files on `module`."""
     found: dict[str, list[str]] = {}
-    for tree in _test_trees(str(test_dir)):
-        if module not in tree.imported:
+    for node, called in _suite_nodes(test_dir, module, functions):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _ASSERTS and not node.keywords):
             continue
-        called = _resolver(tree, module, functions)
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in _ASSERTS and not node.keywords):
+        if node.func.attr in ("assertTrue", "assertFalse") and len(node.args) == 1:
+            pairs = [(node.args[0], None)]
+        elif node.func.attr not in ("assertTrue", "assertFalse") and len(node.args) == 2:
+            pairs = [tuple(node.args), tuple(node.args[::-1])]
+        else:
+            continue
+        for call, expected in pairs:
+            name = called(call) if expected is None or _literal(expected) else None
+            if name is None:
                 continue
-            if node.func.attr in ("assertTrue", "assertFalse") and len(node.args) == 1:
-                pairs = [(node.args[0], None)]
-            elif node.func.attr not in ("assertTrue", "assertFalse") and len(node.args) == 2:
-                pairs = [tuple(node.args), tuple(node.args[::-1])]
+            arguments = _arguments(call)
+            if expected is None:
+                check = f"assert {'not ' if node.func.attr == 'assertFalse' else ''}{name}({arguments})\n"
             else:
-                continue
-            for call, expected in pairs:
-                name = called(call) if expected is None or _literal(expected) else None
-                if name is None:
-                    continue
-                arguments = _arguments(call)
-                if expected is None:
-                    check = f"assert {'not ' if node.func.attr == 'assertFalse' else ''}{name}({arguments})\n"
-                else:
-                    check = f"assert {name}({arguments}) == {ast.unparse(expected)}\n"
-                if check not in found.setdefault(name, []) and len(found[name]) < MAX_ASSERTS:
-                    found[name].append(check)
-                break
+                check = f"assert {name}({arguments}) == {ast.unparse(expected)}\n"
+            if check not in found.setdefault(name, []) and len(found[name]) < MAX_ASSERTS:
+                found[name].append(check)
+            break
     return found
 
 
 def test_suite_calls(test_dir: Path, module: str, functions: set[str], most: int = 3 * MAX_ASSERTS) -> dict[str, list[str]]:
     """{function: ["f(…)", …]}: the test suite's calls of `module`'s `functions` with literal arguments, anywhere."""
     found: dict[str, list[str]] = {}
-    for tree in _test_trees(str(test_dir)):
-        if module not in tree.imported:
-            continue
-        called = _resolver(tree, module, functions)
-        for node in ast.walk(tree):
-            name = called(node)
-            if name is not None:
-                call = f"{name}({_arguments(node)})"
-                if call not in found.setdefault(name, []) and len(found[name]) < most:
-                    found[name].append(call)
+    for node, called in _suite_nodes(test_dir, module, functions):
+        name = called(node)
+        if name is not None:
+            call = f"{name}({_arguments(node)})"
+            if call not in found.setdefault(name, []) and len(found[name]) < most:
+                found[name].append(call)
     return found
+
+
+def _suite_nodes(test_dir: Path, module: str, functions: set[str]):
+    """(node, called) for every node of the test suite's files that import `module` (`called`: `_resolver`'s)."""
+    for tree in _test_trees(str(test_dir)):
+        if module in tree.imported:
+            called = _resolver(tree, module, functions)
+            for node in ast.walk(tree):
+                yield node, called
 
 
 def _resolver(tree, module: str, functions: set[str]):
