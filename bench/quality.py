@@ -1,9 +1,12 @@
 """Quality after N minutes of `cpu`-preset training on the real books.
 
-    python bench/quality.py [--minutes 15] [--model DIR]
+    python bench/quality.py [--minutes 15] [--model DIR] [--fixed-shape]
 
 Needs the dataset and tokenizer (`python -m aurore prepare`, `python -m aurore
-tokenizer`). Trains from scratch (the model directory is restarted), then
+tokenizer`). Trains from scratch (the model directory is restarted) as
+`python -m aurore train` does: the cpu preset's shape is chosen for this
+machine and time (`aurore.training.adaptive`; the choice is in the report's
+`recipe`), unless `--fixed-shape`. Then
 prints the test-book and validation bits per character (`aurore evaluate`'s
 figures), the training speed (steps/s), the CPU's SIMD level and oneDNN cap
 (`ONEDNN_MAX_CPU_ISA=AVX2` makes an AVX-512 machine behave like an AVX2
@@ -26,7 +29,7 @@ import aurore  # noqa: E402,F401
 from aurore import machine, paths  # noqa: E402
 from aurore.course import exercises, figures  # noqa: E402
 from aurore.evaluation import scoring  # noqa: E402
-from aurore.commands.train import sample_writer  # noqa: E402
+from aurore.commands.train import adapted, sample_writer  # noqa: E402
 from aurore.training import loop, presets, resumable  # noqa: E402
 
 PROMPTS = (("", 1), ("La nuit était", 2), ("Madame, dit-il,", 3))
@@ -38,14 +41,19 @@ def main() -> None:
     parser.add_argument("--model", default=str(paths.models_dir() / "quality"))
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--fixed-shape", dest="adapt", action="store_false",
+                        help="keep the cpu preset's shape (default: chosen for this machine and time, as `train` does)")
     figures.add_record_option(parser)
     args = parser.parse_args()
 
     settings = presets.settings_from_args(args.preset, args.set)
     load_before = os.getloadavg()
     started = time.monotonic()
+    train_options = argparse.Namespace(preset=args.preset, set=args.set, max_minutes=args.minutes, init=None,
+                                       restart=True, strategy=None, adapt=args.adapt)
+    settings, minutes = adapted(train_options, settings, args.model, paths.tokenizer_dir())
     summary = loop.train(exercises.rules("train"), paths.dataset_dir(), paths.tokenizer_dir(),
-                         args.model, settings, restart=True, max_minutes=args.minutes,
+                         args.model, settings, restart=True, max_minutes=minutes,
                          sampler=sample_writer)
     wall = time.monotonic() - started
     load_after = os.getloadavg()
@@ -63,7 +71,9 @@ def main() -> None:
             samples.append({"prompt": prompt, "seed": seed, "text": prompt + result.text})
     except ImportError:
         samples.append({"note": "aurore.generation.generator is not available"})
-    print(json.dumps({"minutes": args.minutes, "wall_seconds": round(wall), "training": summary,
+    recipe_file = Path(args.model) / "recipe.json"
+    recipe = json.loads(recipe_file.read_text()) if recipe_file.is_file() else None
+    print(json.dumps({"minutes": args.minutes, "wall_seconds": round(wall), "training": summary, "recipe": recipe,
                       "settings": settings, "evaluation": report, "samples": samples, "speed": speed,
                       "machine": facts,
                       "load_average_before": load_before, "load_average_after": load_after},
@@ -79,8 +89,8 @@ def main() -> None:
 
 def record(args, report: dict, summary: dict, speed: dict, load: str) -> None:
     """The course's `gpt2.<minutes>min.*` figures (course/figures.json); the cpu preset as it comes only."""
-    if args.preset != "cpu" or args.set:
-        print("--record: the course quotes the cpu preset as it comes; not recorded (--preset or --set given)")
+    if args.preset != "cpu" or args.set or not args.adapt:
+        print("--record: the course quotes the cpu preset as it comes; not recorded (--preset, --set or --fixed-shape given)")
         return
     prefix = f"gpt2.{args.minutes:g}min"
     values = {f"{prefix}.bpc": report["test"]["bits_per_character"],
