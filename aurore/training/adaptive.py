@@ -11,8 +11,8 @@ run, from measurements, not guesses:
   `bench/shape_scaling.py` at several step counts (`fit`, `predict`): what a
   shape learns in N steps does not depend on the machine.
 - `probe`: how fast this machine runs each shape, from the rate of its own
-  matrix products (a few seconds; the training reaches ~95 % of that rate,
-  docs/benchmarks.md), scaled by each shape's measured efficiency.
+  matrix products (a few seconds), scaled by each shape's measured efficiency
+  (its training's steps/s over that rate in the scaling runs: 0.86–1.0).
 - `choose`: the shape whose predicted bits per character after the steps its
   speed allows in the budget is lowest.
 """
@@ -49,9 +49,9 @@ def fit(points: list[tuple[int, float]]) -> dict:
     more than once), at least 3 counts, falling with steps.
 
     Read between the points linearly in log(steps) (`predict`). A power law with a floor,
-    E + A·N^-α, was tried first and does not fit these runs: from 256 to 4,096 steps each
-    doubling gains as much or more than the one before (the curve is still in its
-    log-linear part), so α went to 0 and E below zero (docs/benchmarks.md, issue 29).
+    E + A·N^-α, was tried first and does not fit these runs: from 256 to 2,048 steps each
+    doubling gains as much or more than the one before, so α went to its smallest value and
+    E below zero; the doubling to 4,096 gains half as much (docs/benchmarks.md, issue 29).
     """
     by_steps: dict[int, list[float]] = {}
     for steps, bpc in points:
