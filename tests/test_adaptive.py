@@ -49,6 +49,13 @@ def test_few_steps_choose_the_small_shape_and_many_the_larger_one():
     assert long["candidates"]["2x96"]["predicted_bpc"] == pytest.approx(1.9 - 0.05 * math.log10(1.08), abs=1e-3)
 
 
+def test_a_budget_below_every_measured_point_keeps_the_presets_shape():
+    speeds = {"2x96": 6.0, "3x128": 3.0}
+    assert adaptive.choose(TABLE, speeds, 10)["shape"] == "3x128"             # 60 / 30 steps: nothing measured
+    middle = adaptive.choose(TABLE, speeds, 20)                                # 120 / 60 steps
+    assert middle["shape"] == "2x96" and not middle["candidates"]["3x128"]["measured"]
+
+
 def test_settings_for_a_shape_plan_exactly_its_steps():
     settings = adaptive.settings_for("2x96", 512)
     assert (settings["num_layers"], settings["hidden_dim"], settings["intermediate_dim"]) == (2, 96, 384)

@@ -32,6 +32,8 @@ SHAPES: dict[str, dict] = {
     "2x96": dict(num_layers=2, num_heads=4, hidden_dim=96, intermediate_dim=384),
     "3x128": dict(num_layers=3, num_heads=4, hidden_dim=128, intermediate_dim=512),
 }
+#: The preset's own shape: kept when the budget is too short for any measured point.
+PRESET_SHAPE = "3x128"
 #: The fitted table (written by `python bench/shape_scaling.py --fit`).
 FIT_FILE = Path(__file__).with_name("scaling_fit.json")
 
@@ -129,13 +131,18 @@ def probe(table: dict, vocab_size: int, base: str = presets.DEFAULT, seconds_per
 
 
 def choose(table: dict, speeds: dict, seconds: float) -> dict:
-    """The shape of lowest predicted bits per character after `seconds` at these speeds, with every prediction."""
+    """The shape of lowest predicted bits per character after `seconds` at these speeds, with every prediction.
+
+    Only shapes whose steps reach their first measured point compete (below it nothing was measured);
+    when none does, the preset's own shape is kept.
+    """
     candidates = {}
     for shape, speed in speeds.items():
-        steps = speed * seconds
+        steps, curve = speed * seconds, table["shapes"][shape]["curve"]
         candidates[shape] = {"steps_per_second": round(speed, 2), "steps": int(steps),
-                             "predicted_bpc": round(predict(table["shapes"][shape]["curve"], steps), 3)}
-    shape = min(candidates, key=lambda name: candidates[name]["predicted_bpc"])
+                             "predicted_bpc": round(predict(curve, steps), 3), "measured": steps >= curve["points"][0][0]}
+    eligible = [name for name in candidates if candidates[name]["measured"]]
+    shape = min(eligible, key=lambda name: candidates[name]["predicted_bpc"]) if eligible else PRESET_SHAPE
     return {"shape": shape, "candidates": candidates}
 
 
@@ -165,11 +172,12 @@ def explain(record: dict) -> str:
     """One line: the shape chosen and each candidate's predicted steps and bits per character."""
     from aurore.messages import gettext, number
 
-    others = "; ".join(gettext("%(shape)s: %(steps)s steps at %(speed)s/s, %(bpc)s", shape=shape,
+    others = " · ".join(gettext("%(shape)s: %(steps)s steps at %(speed)s/s, %(bpc)s", shape=shape,
                                steps=number(row["steps"], 0), speed=number(row["steps_per_second"], 1),
                                bpc=number(row["predicted_bpc"], 3))
                        for shape, row in record["candidates"].items())
     return gettext("Recipe for this machine and %(minutes)s minutes: the %(shape)s shape (%(layers)s layers of "
                    "%(width)s), predicted to learn most (%(candidates)s bits per character; probe: %(probe)s s).",
-                   minutes=number(record["minutes"], 0), shape=record["shape"], layers=record["num_layers"],
+                   minutes=number(record["minutes"], 0 if float(record["minutes"]).is_integer() else 1),
+                   shape=record["shape"], layers=record["num_layers"],
                    width=record["hidden_dim"], candidates=others, probe=number(record["probe_seconds"], 1))
