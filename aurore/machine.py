@@ -102,4 +102,4 @@ def summary(facts: dict) -> str:
         text += f", oneDNN capped at {facts['onednn_max_cpu_isa']}"
     if facts.get("xla_max_isa") not in (None, "AVX512"):  # AVX512: Aurore's default, the host's own features
         text += f", XLA capped at {facts['xla_max_isa']}"
-    return text + f", {facts['cores']} cores"
+    return text + f", {facts['cores']} {'core' if facts['cores'] == 1 else 'cores'}"

@@ -2,6 +2,8 @@
 
     python bench/shape_scaling.py --shape 2x96 --steps 256,512,1024,2048 [--threads 1] [--core 0]
     python bench/shape_scaling.py --fit          # the table aurore/training/adaptive.py reads
+    python bench/shape_scaling.py --shape 2x96 --steps 2048 --set learning_rate=0.0137   # a lever
+    python bench/shape_scaling.py --shape 2x96 --steps 2048 --tokenizer DIR | --seed 2   # a vocabulary, the noise
 
 For each step count N, trains the shape from scratch for exactly N steps (the
 learning-rate schedule planned over N, as a time budget plans it over the
@@ -36,12 +38,21 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "shape-scaling.jsonl"
 
 
-def done_already(shape: str, steps: int, recipe: dict) -> bool:
+#: The workshop tokenizer's vocabulary: rows without a "vocab" were measured with it.
+DEFAULT_VOCAB = 8000
+
+
+#: The training's own seed (aurore.training.loop.train): rows without a "seed" ran with it.
+DEFAULT_SEED = 1234
+
+
+def done_already(shape: str, steps: int, recipe: dict, vocab: int, seed: int) -> bool:
     if not RESULTS.exists():
         return False
     for line in RESULTS.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        if row["shape"] == shape and row["steps"] == steps and row["recipe"] == recipe:
+        if (row["shape"] == shape and row["steps"] == steps and row["recipe"] == recipe
+                and row.get("vocab", DEFAULT_VOCAB) == vocab and row.get("seed", DEFAULT_SEED) == seed):
             return True
     return False
 
@@ -55,6 +66,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: its choice)")
     parser.add_argument("--core", type=int, default=None, help="pin this process to one core")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe overrides")
+    parser.add_argument("--tokenizer", type=Path, default=None,
+                        help="another tokenizer folder (python -m aurore tokenizer --vocab-size N --out DIR); "
+                             "default: the workshop's")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                        help="the training's seed (weights, data order): another one measures the noise")
     args = parser.parse_args()
     if args.fit:
         write_fit()
@@ -74,24 +90,25 @@ def main() -> None:
 
     limit_threads(args.threads)
     recipe = presets.parse_set_pairs(args.set)
+    tokenizer_dir = args.tokenizer or paths.tokenizer_dir()
+    vocab = len(modeldir.load_tokenizer(tokenizer_dir))
     for steps in [int(text) for text in args.steps.split(",")]:
-        if done_already(args.shape, steps, recipe):
+        if done_already(args.shape, steps, recipe, vocab, args.seed):
             print(f"{args.shape}, {steps} steps: already measured", flush=True)
             continue
         settings = adaptive.settings_for(args.shape, steps)
         settings.update(recipe)
-        vocab = len(modeldir.load_tokenizer(paths.tokenizer_dir()))
         ideal = adaptive.matmul_rate(settings, vocab) / (presets.training_flops_per_token(settings, vocab)
                                                           * adaptive.tokens_per_step(settings))
         model = paths.models_dir() / f"scaling-{args.shape}-{steps}-{os.getpid()}"
         load_before = os.getloadavg()[0]
         started = time.monotonic()
-        summary = loop.train(exercises.rules("train"), paths.dataset_dir(), paths.tokenizer_dir(), model,
-                             settings, restart=True)
+        summary = loop.train(exercises.rules("train"), paths.dataset_dir(), tokenizer_dir, model,
+                             settings, restart=True, seed=args.seed)
         seconds = time.monotonic() - started
         report = scoring.evaluate(model, paths.dataset_dir(), rules=exercises.rules("evaluate"))
         metrics = [json.loads(line) for line in (model / "metrics.jsonl").read_text().splitlines() if line]
-        row = {"shape": args.shape, "steps": summary["step"], "recipe": recipe,
+        row = {"shape": args.shape, "steps": summary["step"], "recipe": recipe, "vocab": vocab, "seed": args.seed,
                "bpc": round(report["test"]["bits_per_character"], 4),
                "validation_bpc": round(report["validation"]["bits_per_character"], 4),
                "seconds": round(seconds, 1),
@@ -118,7 +135,9 @@ def write_fit() -> None:
     rows = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines() if line]
     shapes = {}
     for shape in adaptive.SHAPES:
-        runs = [row for row in rows if row["shape"] == shape and not row["recipe"]]
+        runs = [row for row in rows if row["shape"] == shape and not row["recipe"]
+                and row.get("vocab", DEFAULT_VOCAB) == DEFAULT_VOCAB
+                and row.get("seed", DEFAULT_SEED) == DEFAULT_SEED]   # other seeds measure the noise
         if len({row["steps"] for row in runs}) < 3:
             print(f"{shape}: {len(runs)} runs, fewer than 3 step counts: left out")
             continue

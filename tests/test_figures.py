@@ -28,7 +28,7 @@ NUMBER = re.compile(r"\d+(?:[ \u00a0\u202f]\d{3})*(?:[.,]\d+)?")
 #: Numbers that are not measured, with the words around them that say so (case-insensitive).
 ALLOWED = [
     (r"GPT-2|UTF-8|ISO-8859-1|Windows-1252|SHA-256|127\.0\.0\.1", "names"),
-    (r"(?:exercices?|exercises?|étapes?|steps?) \d+", "an exercise's or a step's number"),
+    (r"(?:exercices?|exercises?|étapes?|steps?|leçons?|lessons?) \d+", "an exercise's, a lesson's or a step's number"),
     (r"^\s*(?:#+ )?\d+\. ", "a numbered list item or heading"),
     (r"jusqu'à \d+ complétions|up to \d+ completions", "a setting: the k of best-of-k decoding, not a measure"),
     (r"\d+ minutes", "a time budget (the run page's and the cpu preset's, tests/test_web_workshop.py checks them)"),
@@ -158,6 +158,12 @@ def test_figures_are_written_as_the_page_language_writes_numbers(figure_file):
     assert figures.render(text, "en", known) == "1.68 · 1.9–2.1 · 6,092 · AMD EPYC, 2 cores, AVX2, capped at AVX2"
     assert figures.render("{{serving.batching_ratio:machine}}, {{gpt2.15min.bpc:date}}", "fr", known) \
         == "un portable, 2026-12-06"
+
+
+def test_a_one_core_machine_is_written_in_the_singular():
+    facts = {"cpu": "Intel Xeon", "cores": 1, "simd": "AVX-512+FMA", "capped_at": "AVX2"}
+    assert figures.describe_machine(facts, "fr") == "un processeur Intel Xeon, 1 cœur, AVX-512+FMA, limité à AVX2"
+    assert figures.describe_machine(facts, "en") == "Intel Xeon, 1 core, AVX-512+FMA, capped at AVX2"
 
 
 def test_a_recorded_run_replaces_only_its_keys_stamped_with_machine_and_date(figure_file):

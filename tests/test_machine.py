@@ -26,6 +26,8 @@ def test_the_onednn_cap_is_reported_when_set():
     assert plain["onednn_max_cpu_isa"] is None and "capped" not in machine.summary(plain)
     assert plain["threads"] == {"intra_op": plain["cores"], "inter_op": plain["cores"]}
     assert machine.describe(LAPTOP, {"TF_NUM_INTEROP_THREADS": "1"})["threads"]["inter_op"] == 1
+    assert machine.summary(dict(plain, cores=1)).endswith(", 1 core")
+    assert machine.summary(dict(plain, cores=2)).endswith(", 2 cores")
 
 
 def test_xla_is_told_its_isa_following_the_onednn_cap():

@@ -37,8 +37,9 @@ PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+(?:\.[a-z0-9_]+)+)(?::(value|machin
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 #: The words around the machine facts, in each course language.
-_MACHINE_WORDS = {"fr": {"processor": "un processeur {name}", "cores": "{n} cœurs", "capped": "limité à {isa}"},
-                  "en": {"processor": "{name}", "cores": "{n} cores", "capped": "capped at {isa}"}}
+_MACHINE_WORDS = {"fr": {"processor": "un processeur {name}", "core": "{n} cœur", "cores": "{n} cœurs",
+                         "capped": "limité à {isa}"},
+                  "en": {"processor": "{name}", "core": "{n} core", "cores": "{n} cores", "capped": "capped at {isa}"}}
 
 
 def _epoch_steps(figures: dict) -> float:
@@ -120,7 +121,9 @@ def describe_machine(facts: dict, lang: str) -> str:
     if facts.get("label"):
         return facts["label"][lang]
     words = _MACHINE_WORDS[lang]
-    parts = [words["processor"].format(name=facts.get("cpu") or "CPU"), words["cores"].format(n=facts.get("cores", "?")), facts.get("simd", "")]
+    cores = facts.get("cores", "?")
+    parts = [words["processor"].format(name=facts.get("cpu") or "CPU"),
+             words["core" if cores == 1 else "cores"].format(n=cores), facts.get("simd", "")]
     if facts.get("capped_at"):
         parts.append(words["capped"].format(isa=facts["capped_at"]))
     return ", ".join(part for part in parts if part)

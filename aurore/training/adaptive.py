@@ -12,7 +12,7 @@ run, from measurements, not guesses:
   shape learns in N steps does not depend on the machine.
 - `probe`: how fast this machine runs each shape, from the rate of its own
   matrix products (a few seconds), scaled by each shape's measured efficiency
-  (its training's steps/s over that rate in the scaling runs: 0.86–1.0).
+  (its training's steps/s over that rate in the scaling runs: 0.92–1.0).
 - `choose`: the shape whose predicted bits per character after the steps its
   speed allows in the budget is lowest.
 """
@@ -69,7 +69,8 @@ def fit(points: list[tuple[int, float]]) -> dict:
 #: How far beyond its last measured step count a curve is extended; past that, no more gain is counted.
 EXTRAPOLATION = 2.0
 #: Beyond the last point, a doubling of the steps gains this share of what the last measured doubling gained:
-#: the curves bend there (3x128: 0.195 from 1,024 to 2,048 steps, then 0.097 to 4,096; docs/benchmarks.md).
+#: the curves bend (3x128: 0.195 from 1,024 to 2,048 steps, 0.097 to 4,096, then 0.048 a doubling to 6,144;
+#: 2x96: 0.096 to 4,096, then 0.029 to 8,192, a share of 0.30: so measure a curve as far as budgets reach).
 GAIN_BEYOND = 0.5
 
 
@@ -130,11 +131,17 @@ def probe(table: dict, vocab_size: int, base: str = presets.DEFAULT, seconds_per
     return speeds
 
 
+#: Predictions closer than this are a tie, and a tie goes to the larger shape: three seeds of the same run
+#: spread by 0.010 bits per character (docs/benchmarks.md, issue 29, second pass), and the probe
+#: under-predicts a two-core machine's speed (7-25 %), which wrongly favours the smaller shapes.
+TIE = 0.01
+
+
 def choose(table: dict, speeds: dict, seconds: float) -> dict:
     """The shape of lowest predicted bits per character after `seconds` at these speeds, with every prediction.
 
     Only shapes whose steps reach their first measured point compete (below it nothing was measured);
-    when none does, the preset's own shape is kept.
+    when none does, the preset's own shape is kept. Of the shapes within TIE of the best, the largest wins.
     """
     candidates = {}
     for shape, speed in speeds.items():
@@ -142,7 +149,11 @@ def choose(table: dict, speeds: dict, seconds: float) -> dict:
         candidates[shape] = {"steps_per_second": round(speed, 2), "steps": int(steps),
                              "predicted_bpc": round(predict(curve, steps), 3), "measured": steps >= curve["points"][0][0]}
     eligible = [name for name in candidates if candidates[name]["measured"]]
-    shape = min(eligible, key=lambda name: candidates[name]["predicted_bpc"]) if eligible else PRESET_SHAPE
+    if eligible:
+        best = min(candidates[name]["predicted_bpc"] for name in eligible)
+        shape = [name for name in SHAPES if name in eligible and candidates[name]["predicted_bpc"] <= best + TIE][-1]
+    else:
+        shape = PRESET_SHAPE
     return {"shape": shape, "candidates": candidates}
 
 
@@ -177,7 +188,8 @@ def explain(record: dict) -> str:
                                bpc=number(row["predicted_bpc"], 3))
                        for shape, row in record["candidates"].items())
     return gettext("Recipe for this machine and %(minutes)s minutes: the %(shape)s shape (%(layers)s layers of "
-                   "%(width)s), predicted to learn most (%(candidates)s bits per character; probe: %(probe)s s).",
+                   "%(width)s), the largest of those predicted to learn most, within %(tie)s (%(candidates)s bits "
+                   "per character; probe: %(probe)s s).", tie=number(TIE, 2),
                    minutes=number(record["minutes"], 0 if float(record["minutes"]).is_integer() else 1),
                    shape=record["shape"], layers=record["num_layers"],
                    width=record["hidden_dim"], candidates=others, probe=number(record["probe_seconds"], 1))
