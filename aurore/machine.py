@@ -32,15 +32,41 @@ def cpu_flags(cpuinfo: str | None = None) -> set[str]:
 
 
 def cpu_name(cpuinfo: str | None = None) -> str:
-    """The first processor's model name in /proc/cpuinfo ("AMD EPYC 9R45"…), or the platform's word for it."""
+    """The first processor's model name in /proc/cpuinfo ("AMD EPYC 9R45"…), or the platform's word for it.
+
+    An AMD chip gets its core generation too ("AMD EPYC (Zen 3)"): a cloud VM often names only
+    "AMD EPYC", and a Zen 3 and a Zen 5 of that name train at twice and half each other's speed.
+    """
     if cpuinfo is None:
         path = Path("/proc/cpuinfo")
         cpuinfo = path.read_text(errors="replace") if path.exists() else ""
+    fields: dict[str, str] = {}
     for line in cpuinfo.splitlines():
         key, _, value = line.partition(":")
-        if key.strip() in ("model name", "Model", "Hardware") and value.strip():
-            return " ".join(value.replace("(R)", "").replace("(TM)", "").split())
-    return platform.processor() or platform.machine() or "unknown CPU"
+        if not line.strip() and fields:
+            break                                        # the first processor's block is enough
+        fields.setdefault(key.strip(), value.strip())
+    name = next((fields[key] for key in ("model name", "Model", "Hardware") if fields.get(key)), "")
+    if not name:
+        return platform.processor() or platform.machine() or "unknown CPU"
+    name = " ".join(name.replace("(R)", "").replace("(TM)", "").split())
+    generation = amd_generation(fields.get("vendor_id", ""), fields.get("cpu family", ""), fields.get("model", ""))
+    return f"{name} ({generation})" if generation and generation not in name else name
+
+
+def amd_generation(vendor: str, family: str, model: str) -> str | None:
+    """"Zen 3"… from an AMD processor's family and model numbers (AMD's published ranges), None otherwise."""
+    if vendor != "AuthenticAMD" or not (family.isdigit() and model.isdigit()):
+        return None
+    family_number, model_number = int(family), int(model)
+    if family_number == 0x17:
+        return "Zen" if model_number < 0x30 else "Zen 2"
+    if family_number == 0x19:
+        zen4 = 0x10 <= model_number <= 0x1F or 0x60 <= model_number <= 0x7F or 0xA0 <= model_number <= 0xAF
+        return "Zen 4" if zen4 else "Zen 3"
+    if family_number == 0x1A:
+        return "Zen 5"
+    return None
 
 
 def simd_level(flags: set[str]) -> str:

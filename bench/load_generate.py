@@ -370,7 +370,7 @@ def main(argv=None) -> int:
     config = json.loads((model / modeldir.CONFIG_FILE).read_text())["backbone"]
     shape = (f"GPT-2 {config['num_layers']} layers, hidden {config['hidden_dim']}, vocabulary "
              f"{config['vocabulary_size']}, context {config['max_sequence_length']}")
-    cpu = machine.summary(machine.describe())
+    cpu = f"{machine.cpu_name()}, {machine.summary(machine.describe())}"
     loads = [uptime()]
     print(f"Model: {model_note} ({shape}); {cpu}; ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset')}",
           flush=True)

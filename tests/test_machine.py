@@ -65,3 +65,20 @@ def test_the_cpu_name_comes_from_cpuinfo_without_trademark_signs():
     cpuinfo = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R)  Gold 6338 CPU\nflags\t\t: avx2\n"
     assert machine.cpu_name(cpuinfo) == "Intel Xeon Gold 6338 CPU"
     assert machine.cpu_name("") and "(R)" not in machine.cpu_name("")
+
+
+def amd_cpuinfo(family: int, model: int, name: str = "AMD EPYC") -> str:
+    block = f"processor\t: {{}}\nvendor_id\t: AuthenticAMD\ncpu family\t: {family}\nmodel\t\t: {model}\nmodel name\t: {name}\n"
+    return block.format(0) + "\n" + block.format(1).replace(f"cpu family\t: {family}", "cpu family\t: 99")
+
+
+def test_an_amd_cpu_is_named_with_its_core_generation():
+    """A VM's bare "AMD EPYC" hides a 2x difference in speed: the family and model numbers tell which Zen."""
+    assert machine.cpu_name(amd_cpuinfo(25, 1)) == "AMD EPYC (Zen 3)"            # Milan: this project's laptop class
+    assert machine.cpu_name(amd_cpuinfo(25, 0x11)) == "AMD EPYC (Zen 4)"         # Genoa
+    assert machine.cpu_name(amd_cpuinfo(25, 0x50, "AMD Ryzen 7 5800U")) == "AMD Ryzen 7 5800U (Zen 3)"
+    assert machine.cpu_name(amd_cpuinfo(26, 2)) == "AMD EPYC (Zen 5)"
+    assert machine.cpu_name(amd_cpuinfo(23, 0x31)) == "AMD EPYC (Zen 2)"
+    assert machine.cpu_name(amd_cpuinfo(21, 2)) == "AMD EPYC"                     # older than Zen: no word for it
+    intel = "vendor_id\t: GenuineIntel\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: Intel Xeon\n"
+    assert machine.cpu_name(intel) == "Intel Xeon"
